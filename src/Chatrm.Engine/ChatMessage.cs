@@ -1,0 +1,57 @@
+using System;
+
+namespace Chatrm.Engine
+{
+    /// <summary>A message as a client received it.</summary>
+    public sealed class ChatMessage
+    {
+        public ChatMessage(string from, string to, string text, DateTime receivedAt)
+        {
+            From = from;
+            To = to;
+            Text = text;
+            ReceivedAt = receivedAt;
+        }
+
+        public string From { get; }
+        public string To { get; }
+        public string Text { get; }
+        public DateTime ReceivedAt { get; }
+
+        public override string ToString() => $"[{From}>>] {Text}";
+    }
+
+    /// <summary>What the server told this client about something it did (a refused line, a taken name, ...).</summary>
+    public sealed class ServerNotice
+    {
+        public ServerNotice(string code, string text, DateTime receivedAt)
+        {
+            Code = code;
+            Text = text;
+            ReceivedAt = receivedAt;
+            Refusal = Refusals.FromCode(code);
+        }
+
+        /// <summary>The wire code, such as unknown-user.</summary>
+        public string Code { get; }
+        public string Text { get; }
+        public DateTime ReceivedAt { get; }
+
+        /// <summary>The code as a <see cref="Engine.Refusal"/>, or None for a code this client does not know.</summary>
+        public Refusal Refusal { get; }
+
+        public override string ToString() => Code + ": " + Text;
+    }
+
+    /// <summary>Raised when a server refuses a connection or a client call cannot go ahead.</summary>
+    public class ChatException : Exception
+    {
+        public ChatException(Refusal refusal, string message, Exception inner = null)
+            : base(message, inner)
+        {
+            Refusal = refusal;
+        }
+
+        public Refusal Refusal { get; }
+    }
+}

@@ -1,0 +1,161 @@
+using System;
+
+namespace Chatrm.Engine
+{
+    /// <summary>What a line from a classic client asks for.</summary>
+    public enum ClassicLineKind
+    {
+        /// <summary>A message to <see cref="ClassicLine.To"/>.</summary>
+        Message,
+        /// <summary>The line EXIT: the session ends cleanly.</summary>
+        Exit,
+        /// <summary>An empty line, such as a person pressing Enter in nc: ignored.</summary>
+        Blank,
+        /// <summary>Fewer than two '_' separated fields.</summary>
+        Malformed,
+        /// <summary>Neither of the first two fields is the sender's own name.</summary>
+        Forged,
+    }
+
+    public readonly struct ClassicLine
+    {
+        public ClassicLine(ClassicLineKind kind, string to = null, string text = null, string claimedSender = null)
+        {
+            Kind = kind;
+            To = to;
+            Text = text;
+            ClaimedSender = claimedSender;
+        }
+
+        public ClassicLineKind Kind { get; }
+        public string To { get; }
+        public string Text { get; }
+        public string ClaimedSender { get; }
+    }
+
+    /// <summary>
+    /// The original Chatrm's line protocol (see docs/protocol.md). Only the first two '_' separate
+    /// fields, so text keeps its underscores.
+    /// </summary>
+    public static class ClassicProtocol
+    {
+        public const char Separator = '_';
+        public const string ExitLine = "EXIT";
+
+        /// <summary>The name in a handshake line: NAME, NAME_ or NAME_PORT.</summary>
+        public static string ParseHandshake(string line)
+        {
+            line = line.Trim();
+            int sep = line.IndexOf(Separator);
+            return sep < 0 ? line : line.Substring(0, sep);
+        }
+
+        /// <summary>The handshake the original client sends: NAME_.</summary>
+        public static string FormatHandshake(string userName) => userName + Separator + "\n";
+
+        /// <summary>
+        /// Reads a line from a registered user. The original client sends SOURCE_DEST_TEXT and the
+        /// original README describes DEST_SOURCE_TEXT; the server knows who the sender is, so whichever
+        /// of the first two fields is the sender's own name tells the two apart.
+        /// </summary>
+        public static ClassicLine ParseClientLine(string line, string sender)
+        {
+            if (line.Length == 0 || line.Trim().Length == 0)
+            {
+                return new ClassicLine(ClassicLineKind.Blank);
+            }
+
+            if (line.Trim() == ExitLine)
+            {
+                return new ClassicLine(ClassicLineKind.Exit);
+            }
+
+            if (!TrySplit(line, out string first, out string second, out string text))
+            {
+                return new ClassicLine(ClassicLineKind.Malformed);
+            }
+
+            first = first.Trim();
+            second = second.Trim();
+            if (UserNames.AreSame(first, sender))
+            {
+                return new ClassicLine(ClassicLineKind.Message, second, text);
+            }
+
+            if (UserNames.AreSame(second, sender))
+            {
+                return new ClassicLine(ClassicLineKind.Message, first, text);
+            }
+
+            return new ClassicLine(ClassicLineKind.Forged, claimedSender: first);
+        }
+
+        /// <summary>Splits at the first two separators: a_b_rest.</summary>
+        public static bool TrySplit(string line, out string first, out string second, out string rest)
+        {
+            first = second = rest = null;
+            int a = line.IndexOf(Separator);
+            if (a < 0)
+            {
+                return false;
+            }
+
+            int b = line.IndexOf(Separator, a + 1);
+            if (b < 0)
+            {
+                return false;
+            }
+
+            first = line.Substring(0, a);
+            second = line.Substring(a + 1, b - a - 1);
+            rest = line.Substring(b + 1);
+            return true;
+        }
+
+        /// <summary>What a client receives: DEST_SOURCE_TEXT and a newline, always with both fields.</summary>
+        public static string FormatDelivery(string to, string from, string text) =>
+            to + Separator + from + Separator + text + "\n";
+
+        /// <summary>The line a client sends for a message, as the original client does: SOURCE_DEST_TEXT.</summary>
+        public static string FormatClientMessage(string from, string to, string text) =>
+            from + Separator + to + Separator + text + "\n";
+
+        /// <summary>
+        /// A notice from the reserved sender: DEST_chatrm_code: text. No '_' in code or text, so an
+        /// original client shows all of it as [chatrm>>] code: text.
+        /// </summary>
+        public static string FormatNotice(string to, string code, string text) =>
+            FormatDelivery(to, UserNames.Server, code + ": " + text.Replace(Separator, '-').Replace('\n', ' ').Replace('\r', ' '));
+
+        /// <summary>Splits a received line DEST_SOURCE_TEXT; false when it has fewer than two separators.</summary>
+        public static bool TryParseDelivery(string line, out string to, out string from, out string text) =>
+            TrySplit(line, out to, out from, out text);
+
+        /// <summary>Reads the text of a notice: "code: words".</summary>
+        public static bool TryParseNotice(string text, out string code, out string message)
+        {
+            code = message = null;
+            int colon = text.IndexOf(':');
+            if (colon <= 0)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < colon; i++)
+            {
+                char c = text[i];
+                if (!((c >= 'a' && c <= 'z') || c == '-'))
+                {
+                    return false;
+                }
+            }
+
+            code = text.Substring(0, colon);
+            message = text.Substring(colon + 1).TrimStart();
+            return true;
+        }
+
+        /// <summary>The welcome a Chatrm server sends after a handshake it accepts.</summary>
+        public const string WelcomeCode = "welcome";
+    }
+}

@@ -1,0 +1,61 @@
+using System;
+
+namespace Chatrm.Engine
+{
+    /// <summary>Why the server refused something, or a client could not do it. Each has a stable wire code and a stable error id.</summary>
+    public enum Refusal
+    {
+        None = 0,
+        UnknownUser,
+        UserOffline,
+        ForgedSender,
+        MalformedLine,
+        LineTooLong,
+        InvalidName,
+        NameTaken,
+        HandshakeTimeout,
+        RecipientTooSlow,
+        ServerStopping,
+        /// <summary>Client side: the connection is closed, so nothing can be sent.</summary>
+        ConnectionClosed,
+    }
+
+    public static class Refusals
+    {
+        /// <summary>The code as it stands on the wire: lower case words joined by '-', never '_'.</summary>
+        public static string ToCode(this Refusal refusal)
+        {
+            switch (refusal)
+            {
+                case Refusal.UnknownUser: return "unknown-user";
+                case Refusal.UserOffline: return "user-offline";
+                case Refusal.ForgedSender: return "forged-sender";
+                case Refusal.MalformedLine: return "malformed-line";
+                case Refusal.LineTooLong: return "line-too-long";
+                case Refusal.InvalidName: return "invalid-name";
+                case Refusal.NameTaken: return "name-taken";
+                case Refusal.HandshakeTimeout: return "handshake-timeout";
+                case Refusal.RecipientTooSlow: return "recipient-too-slow";
+                case Refusal.ServerStopping: return "server-stopping";
+                case Refusal.ConnectionClosed: return "connection-closed";
+                default: return "none";
+            }
+        }
+
+        public static Refusal FromCode(string code)
+        {
+            foreach (Refusal r in Enum.GetValues(typeof(Refusal)))
+            {
+                if (r != Refusal.None && string.Equals(r.ToCode(), code, StringComparison.Ordinal))
+                {
+                    return r;
+                }
+            }
+
+            return Refusal.None;
+        }
+
+        /// <summary>The error id PowerShell users match on, e.g. ChatrmUnknownUser.</summary>
+        public static string ToErrorId(this Refusal refusal) => "Chatrm" + refusal;
+    }
+}

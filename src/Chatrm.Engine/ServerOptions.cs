@@ -1,0 +1,44 @@
+using System;
+using System.Net;
+
+namespace Chatrm.Engine
+{
+    /// <summary>Where a server listens and the limits it keeps. Every limit has a default a normal user never meets.</summary>
+    public sealed class ServerOptions
+    {
+        public const int DefaultMaxLineBytes = 16 * 1024;
+
+        /// <summary>Loopback unless told otherwise, as the original.</summary>
+        public IPAddress Address { get; set; } = IPAddress.Loopback;
+
+        /// <summary>0 picks a free port.</summary>
+        public int Port { get; set; }
+
+        /// <summary>Longest line a client may send, in bytes without the newline; longer ones are refused.</summary>
+        public int MaxLineBytes { get; set; } = DefaultMaxLineBytes;
+
+        /// <summary>
+        /// How long a new connection may take to name itself. The original client sends its handshake only
+        /// after a person typed two names, so this is minutes.
+        /// </summary>
+        public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+        /// <summary>Bytes that may wait for a recipient that does not read before it counts as too slow.</summary>
+        public long MaxQueuedBytesPerConnection { get; set; } = 4 * 1024 * 1024;
+
+        /// <summary>How long a closing connection may take to flush what is queued for it.</summary>
+        public TimeSpan CloseGrace { get; set; } = TimeSpan.FromSeconds(2);
+
+        /// <summary>TCP keepalive: idle time before the first probe. Finds peers that vanished without a close.</summary>
+        public TimeSpan KeepAliveTime { get; set; } = TimeSpan.FromMinutes(2);
+
+        public void Validate()
+        {
+            if (Port < 0 || Port > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "A port is 0 to 65535.");
+            if (MaxLineBytes < 64) throw new ArgumentOutOfRangeException(nameof(MaxLineBytes), MaxLineBytes, "The longest line is at least 64 bytes.");
+            if (HandshakeTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "The handshake time must be positive.");
+            if (MaxQueuedBytesPerConnection < MaxLineBytes) throw new ArgumentOutOfRangeException(nameof(MaxQueuedBytesPerConnection), MaxQueuedBytesPerConnection, "The send queue must hold at least one line.");
+            if (Address == null) throw new ArgumentNullException(nameof(Address));
+        }
+    }
+}

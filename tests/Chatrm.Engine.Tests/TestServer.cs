@@ -1,0 +1,33 @@
+using System;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Threading.Tasks;
+
+namespace Chatrm.Engine.Tests
+{
+    /// <summary>A server on 127.0.0.1 and an ephemeral port, stopped when the test ends.</summary>
+    internal sealed class TestServer : IAsyncDisposable
+    {
+        public TestServer(Action<ServerOptions> configure = null)
+        {
+            var options = new ServerOptions { Address = IPAddress.Loopback, Port = 0 };
+            configure?.Invoke(options);
+            Server = new ChatServer(options);
+            Server.EventRaised += (_, e) => Events.Enqueue(e);
+            Server.Start();
+        }
+
+        public ChatServer Server { get; }
+
+        public ConcurrentQueue<ServerEvent> Events { get; } = new ConcurrentQueue<ServerEvent>();
+
+        public IPEndPoint EndPoint => Server.LocalEndPoint;
+
+        public Task<RawClient> JoinAsync(string name) => RawClient.JoinAsync(EndPoint, name);
+
+        public Task<ChatClient> ConnectAsync(string name) =>
+            ChatClient.ConnectAsync("127.0.0.1", EndPoint.Port, name);
+
+        public async ValueTask DisposeAsync() => await Server.StopAsync();
+    }
+}
