@@ -1,0 +1,141 @@
+<#
+.SYNOPSIS
+    Builds, tests and runs Chatrm.
+.DESCRIPTION
+    Build  lays out an importable module at out/Chatrm (Chatrm.psd1 and its assemblies).
+    Test   builds, runs the xunit engine tests and the Pester tests against out/Chatrm, and ends
+           with one line: "N passed, N failed".
+    Serve  builds and runs a server in the foreground on -Port until Ctrl+C.
+    Clean  removes out/.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Test
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Serve -Port 5555
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Serve', 'Clean')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # For Serve: the port to listen on.
+    [int] $Port = 5555,
+
+    # For Serve: the address to listen on.
+    [string] $Address = '127.0.0.1'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+$root = $PSScriptRoot
+$out = Join-Path $root 'out'
+$moduleOut = Join-Path $out 'Chatrm'
+$pesterVersion = '5.7.1'
+
+function Invoke-Native {
+    param([string] $Command, [string[]] $Arguments)
+    & $Command @Arguments
+    if ($LASTEXITCODE -ne 0) {
+        throw "$Command $($Arguments -join ' ') failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Get-ModuleVersion {
+    $props = [xml](Get-Content -Raw (Join-Path $root 'Directory.Build.props'))
+    return $props.Project.PropertyGroup.Version
+}
+
+function Invoke-Build {
+    $publish = Join-Path $out 'publish'
+    Invoke-Native dotnet @('publish', (Join-Path $root 'src/Chatrm/Chatrm.csproj'), '-c', $Configuration, '-o', $publish, '--nologo', '-v', 'quiet')
+
+    if (Test-Path $moduleOut) { Remove-Item -Recurse -Force $moduleOut }
+    $null = New-Item -ItemType Directory -Force $moduleOut
+
+    # The module and engine, plus what netstandard2.0 needs on Windows PowerShell 5.1
+    # (PowerShell 7 already has these and loads its own).
+    Get-ChildItem $publish -Filter '*.dll' |
+        Where-Object Name -NE 'System.Management.Automation.dll' |
+        Copy-Item -Destination $moduleOut
+
+    $version = Get-ModuleVersion
+    $manifest = Get-Content -Raw (Join-Path $root 'Chatrm.psd1')
+    $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'"
+    Set-Content -Path (Join-Path $moduleOut 'Chatrm.psd1') -Value $manifest -NoNewline
+    Write-Host "Built Chatrm $version at $moduleOut"
+}
+
+function Get-PesterPath {
+    $packages = (& dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', ''
+    $pester = Join-Path $packages.Trim() "pester/$pesterVersion/tools/Pester.psd1"
+    if (-not (Test-Path $pester)) {
+        Invoke-Native dotnet @('restore', (Join-Path $root 'tests/tools/tools.csproj'), '--nologo', '-v', 'quiet')
+    }
+
+    return $pester
+}
+
+function Invoke-Test {
+    $results = Join-Path $out 'test-results'
+    if (Test-Path $results) { Remove-Item -Recurse -Force $results }
+    $null = New-Item -ItemType Directory -Force $results
+
+    # xunit: the engine, in process.
+    & dotnet test (Join-Path $root 'tests/Chatrm.Engine.Tests/Chatrm.Engine.Tests.csproj') -c $Configuration --nologo `
+        --logger 'trx;LogFileName=engine.trx' --logger 'console;verbosity=normal' --results-directory $results
+    $xunitExit = $LASTEXITCODE
+    $xunitPassed = 0; $xunitFailed = 0
+    $trx = Join-Path $results 'engine.trx'
+    if (Test-Path $trx) {
+        $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+        $xunitPassed = [int]$counters.passed
+        $xunitFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+    if ($xunitExit -ne 0 -and $xunitFailed -eq 0) { $xunitFailed = 1 }
+
+    # Pester: end to end through the built module, in a fresh pwsh so the module loads as a user's would.
+    $pester = Get-PesterPath
+    $summary = Join-Path $results 'pester.json'
+    $runner = Join-Path $root 'tests/pester/Invoke-Tests.ps1'
+    & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $runner -PesterPath $pester -ModulePath $moduleOut -SummaryPath $summary
+    $pesterExit = $LASTEXITCODE
+    $pesterPassed = 0; $pesterFailed = 0
+    if (Test-Path $summary) {
+        $counts = Get-Content -Raw $summary | ConvertFrom-Json
+        $pesterPassed = [int]$counts.Passed
+        $pesterFailed = [int]$counts.Failed
+    }
+    if ($pesterExit -ne 0 -and $pesterFailed -eq 0) { $pesterFailed = 1 }
+
+    Write-Host "xunit: $xunitPassed passed, $xunitFailed failed; Pester: $pesterPassed passed, $pesterFailed failed"
+    $passed = $xunitPassed + $pesterPassed
+    $failed = $xunitFailed + $pesterFailed
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
+}
+
+function Invoke-Serve {
+    Import-Module (Join-Path $moduleOut 'Chatrm.psd1') -Force
+    $server = Start-ChatrmServer -Port $Port -Address $Address
+    Write-Host "Chatrm is listening on $($server.Address):$($server.Port). Press Ctrl+C to stop."
+    try {
+        $server | Receive-Job -Wait
+    }
+    finally {
+        $server | Stop-Job
+        $server | Remove-Job
+    }
+}
+
+foreach ($step in $Task) {
+    switch ($step) {
+        'Clean' { if (Test-Path $out) { Remove-Item -Recurse -Force $out } }
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Build; Invoke-Test }
+        'Serve' { Invoke-Build; Invoke-Serve }
+    }
+}

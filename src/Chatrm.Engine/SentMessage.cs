@@ -1,0 +1,38 @@
+using System;
+
+namespace Chatrm.Engine
+{
+    /// <summary>What became of a message once the client handed it on.</summary>
+    public enum SendStatus
+    {
+        /// <summary>Written to the server; the classic protocol says nothing more.</summary>
+        Sent,
+        /// <summary>The server wrote it to a classic recipient, which cannot confirm.</summary>
+        Forwarded,
+        /// <summary>The recipient confirmed receiving it.</summary>
+        Delivered,
+        /// <summary>The server refused it; Reason says why.</summary>
+        Refused,
+    }
+
+    /// <summary>A message this client sent, as -PassThru shows it.</summary>
+    public sealed class SentMessage
+    {
+        public SentMessage(string from, string to, string text, DateTime sentAt, SendStatus status, string reason = null)
+        {
+            From = from;
+            To = to;
+            Text = text;
+            SentAt = sentAt;
+            Status = status;
+            Reason = reason;
+        }
+
+        public string From { get; }
+        public string To { get; }
+        public string Text { get; }
+        public DateTime SentAt { get; }
+        public SendStatus Status { get; }
+        public string Reason { get; }
+    }
+}

@@ -1,0 +1,70 @@
+using System;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Chatrm.PowerShell
+{
+    /// <summary>What every Chatrm cmdlet shares: Ctrl+C that ends a wait at once, and finding the connection.</summary>
+    public abstract class ChatrmCmdlet : PSCmdlet, IDisposable
+    {
+        private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
+
+        /// <summary>Cancelled when the user presses Ctrl+C or the pipeline is stopped.</summary>
+        protected CancellationToken StopToken => _stopping.Token;
+
+        protected override void StopProcessing() => _stopping.Cancel();
+
+        public void Dispose() => _stopping.Dispose();
+
+        /// <summary>The connection given, or this session's newest open one; a terminating error when there is none.</summary>
+        protected ChatrmConnection ResolveConnection(ChatrmConnection given)
+        {
+            ChatrmConnection connection = given ?? ConnectionTable.NewestOpen();
+            if (connection == null)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(
+                    ChatrmErrors.NoConnection,
+                    ErrorCategory.ConnectionError,
+                    "There is no open Chatrm connection in this session. Use Connect-ChatrmServer first, or pass -Connection.",
+                    null));
+            }
+
+            return connection;
+        }
+
+        /// <summary>Waits for a task on the pipeline thread; false when the pipeline was stopped first.</summary>
+        protected bool WaitFor(Task task, TimeSpan timeout)
+        {
+            try
+            {
+                return task.Wait(timeout == Timeout.InfiniteTimeSpan ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Max(0, timeout.TotalMilliseconds)), StopToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Lets -Connection take a connection object or its Id.</summary>
+    public sealed class ConnectionTransformationAttribute : ArgumentTransformationAttribute
+    {
+        public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+        {
+            object value = inputData is PSObject ps ? ps.BaseObject : inputData;
+            if (value is ChatrmConnection)
+            {
+                return value;
+            }
+
+            if (value != null && LanguagePrimitives.TryConvertTo(value, out int id))
+            {
+                return ConnectionTable.Find(id)
+                    ?? throw new ArgumentTransformationMetadataException($"This session has no Chatrm connection with Id {id}. Get-ChatrmConnection lists them.");
+            }
+
+            throw new ArgumentTransformationMetadataException("-Connection takes a connection from Connect-ChatrmServer or its Id.");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using System;
+using Chatrm.Engine;
+
+namespace Chatrm.PowerShell
+{
+    /// <summary>A connection as PowerShell users see it: Connect-ChatrmServer's output, -Connection's input.</summary>
+    public sealed class ChatrmConnection
+    {
+        private long _reportedDrops;
+
+        internal ChatrmConnection(int id, ChatClient client)
+        {
+            Id = id;
+            Client = client;
+        }
+
+        public int Id { get; }
+        public string UserName => Client.UserName;
+        public string ComputerName => Client.ComputerName;
+        public int Port => Client.Port;
+        public ChatProtocol Protocol => Client.Protocol;
+        public ConnectionState State => Client.State;
+        public int MessagesWaiting => Client.MessagesWaiting;
+
+        /// <summary>Messages lost because the inbox was full (the oldest go first).</summary>
+        public long MessagesDropped => Client.MessagesDropped;
+
+        public DateTime ConnectedAt => Client.ConnectedAt;
+
+        /// <summary>Why the connection closed, once it has.</summary>
+        public string CloseReason => Client.CloseReason;
+
+        internal ChatClient Client { get; }
+
+        /// <summary>How many drops happened since the last call, so each is reported once.</summary>
+        internal long TakeUnreportedDrops()
+        {
+            long total = Client.MessagesDropped;
+            long before = System.Threading.Interlocked.Exchange(ref _reportedDrops, total);
+            return total - before;
+        }
+
+        public override string ToString() => $"{Id}: {UserName}@{ComputerName}:{Port} ({State})";
+    }
+}

@@ -1,0 +1,68 @@
+using System;
+using System.Management.Automation;
+using Chatrm.Engine;
+
+namespace Chatrm.PowerShell
+{
+    /// <summary>Error records with stable ids and categories, so scripts can tell failures apart.</summary>
+    internal static class ChatrmErrors
+    {
+        public const string NoConnection = "ChatrmNoConnection";
+        public const string ConnectFailed = "ChatrmConnectFailed";
+        public const string ConnectTimeout = "ChatrmConnectTimeout";
+        public const string ServerStartFailed = "ChatrmServerStartFailed";
+        public const string ServerNotice = "ChatrmServerNotice";
+        public const string ServerNotFound = "ChatrmServerNotFound";
+
+        public static ErrorCategory CategoryOf(Refusal refusal)
+        {
+            switch (refusal)
+            {
+                case Refusal.UnknownUser: return ErrorCategory.ObjectNotFound;
+                case Refusal.UserOffline: return ErrorCategory.ResourceUnavailable;
+                case Refusal.ForgedSender: return ErrorCategory.PermissionDenied;
+                case Refusal.MalformedLine: return ErrorCategory.InvalidData;
+                case Refusal.LineTooLong: return ErrorCategory.LimitsExceeded;
+                case Refusal.InvalidName: return ErrorCategory.InvalidArgument;
+                case Refusal.NameTaken: return ErrorCategory.ResourceExists;
+                case Refusal.HandshakeTimeout: return ErrorCategory.OperationTimeout;
+                case Refusal.RecipientTooSlow: return ErrorCategory.LimitsExceeded;
+                case Refusal.ServerStopping: return ErrorCategory.ConnectionError;
+                case Refusal.ConnectionClosed: return ErrorCategory.ConnectionError;
+                default: return ErrorCategory.NotSpecified;
+            }
+        }
+
+        public static ErrorRecord From(ChatException e, object target) =>
+            new ErrorRecord(e, e.Refusal == Refusal.None ? ServerNotice : e.Refusal.ToErrorId(), CategoryOf(e.Refusal), target);
+
+        /// <summary>A server's notice about one of this user's lines, as a non-terminating error.</summary>
+        public static ErrorRecord From(ServerNotice notice, ChatrmConnection connection)
+        {
+            var exception = new ChatException(notice.Refusal, $"Server to {connection.UserName}: {notice.Text} ({notice.Code}).");
+            var record = From(exception, notice);
+            record.ErrorDetails = new ErrorDetails(exception.Message)
+            {
+                RecommendedAction = RecommendationFor(notice.Refusal),
+            };
+            return record;
+        }
+
+        public static ErrorRecord Make(string id, ErrorCategory category, string message, object target, Exception inner = null) =>
+            new ErrorRecord(inner == null ? new InvalidOperationException(message) : new InvalidOperationException(message, inner), id, category, target);
+
+        private static string RecommendationFor(Refusal refusal)
+        {
+            switch (refusal)
+            {
+                case Refusal.UnknownUser:
+                case Refusal.UserOffline:
+                    return "Check the recipient's name; users who are online are the ones who connected and have not left.";
+                case Refusal.LineTooLong:
+                    return "Send shorter text, or ask the server's operator for a longer -MaxLineLength.";
+                default:
+                    return null;
+            }
+        }
+    }
+}

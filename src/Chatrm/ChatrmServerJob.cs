@@ -1,0 +1,193 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading.Tasks;
+using Chatrm.Engine;
+
+namespace Chatrm.PowerShell
+{
+    /// <summary>
+    /// A Chatrm server as a PowerShell job: Get-Job lists it, Receive-Job returns its events, Stop-Job stops
+    /// it and Remove-Job cleans it up. Events wait in a bounded buffer so an unread server does not grow.
+    /// </summary>
+    public sealed class ChatrmServerJob : Job2
+    {
+        public const string JobTypeName = "ChatrmServer";
+
+        private readonly object _outputLock = new object();
+        private readonly int _eventCapacity;
+        private long _droppedEvents;
+
+        internal ChatrmServerJob(string command, string name, ServerOptions options, int eventCapacity)
+            : base(command, name)
+        {
+            PSJobTypeName = JobTypeName;
+            Server = new ChatServer(options);
+            _eventCapacity = eventCapacity;
+            Output.EnumeratorNeverBlocks = true;
+            Error.EnumeratorNeverBlocks = true;
+        }
+
+        /// <summary>The port the server really listens on.</summary>
+        public int Port => Server.LocalEndPoint?.Port ?? Server.Options.Port;
+
+        /// <summary>The address the server listens on.</summary>
+        public string Address => (Server.LocalEndPoint?.Address ?? Server.Options.Address).ToString();
+
+        /// <summary>Names of the users online now.</summary>
+        public string[] Users => Server.Router.OnlineUsers.OrderBy(n => n, StringComparer.OrdinalIgnoreCase).ToArray();
+
+        public int ConnectionCount => Server.ConnectionCount;
+
+        /// <summary>Events dropped, oldest first, because nobody read them before the buffer filled.</summary>
+        public long DroppedEvents => System.Threading.Interlocked.Read(ref _droppedEvents);
+
+        public override bool HasMoreData => Output.Count > 0 || Error.Count > 0;
+
+        public override string Location => $"{Address}:{Port}";
+
+        public override string StatusMessage => JobStateInfo.State == JobState.Running ? $"{Users.Length} users" : string.Empty;
+
+        internal ChatServer Server { get; }
+
+        /// <summary>Binds the port and starts serving; throws when the port cannot be had.</summary>
+        public override void StartJob()
+        {
+            Server.EventRaised += OnServerEvent;
+            Server.Start();
+            SetJobState(JobState.Running);
+        }
+
+        public override void StartJobAsync()
+        {
+            StartJob();
+            OnStartJobCompleted(new System.ComponentModel.AsyncCompletedEventArgs(null, false, this));
+        }
+
+        public override void StopJob() => StopJob(false, null);
+
+        public override void StopJob(bool force, string reason)
+        {
+            if (IsFinishedState(JobStateInfo.State))
+            {
+                return;
+            }
+
+            SetJobState(JobState.Stopping);
+            Server.StopAsync().GetAwaiter().GetResult();
+            Server.EventRaised -= OnServerEvent;
+            SetJobState(JobState.Stopped);
+        }
+
+        public override void StopJobAsync() => StopJobAsync(false, null);
+
+        public override void StopJobAsync(bool force, string reason)
+        {
+            Task.Run(() =>
+            {
+                StopJob(force, reason);
+                OnStopJobCompleted(new System.ComponentModel.AsyncCompletedEventArgs(null, false, this));
+            });
+        }
+
+        public override void SuspendJob() => throw new NotSupportedException("A Chatrm server cannot be suspended; stop it instead.");
+        public override void SuspendJob(bool force, string reason) => SuspendJob();
+        public override void SuspendJobAsync() => SuspendJob();
+        public override void SuspendJobAsync(bool force, string reason) => SuspendJob();
+        public override void ResumeJob() => SuspendJob();
+        public override void ResumeJobAsync() => SuspendJob();
+        public override void UnblockJob() => throw new NotSupportedException("A Chatrm server job never blocks.");
+        public override void UnblockJobAsync() => UnblockJob();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                StopJob();
+                Server.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private static bool IsFinishedState(JobState state) =>
+            state == JobState.Stopped || state == JobState.Completed || state == JobState.Failed;
+
+        private void OnServerEvent(object sender, ServerEvent e)
+        {
+            lock (_outputLock)
+            {
+                try
+                {
+                    // Receive-Job may drain the buffer between the count and the removal; that is fine.
+                    while (Output.Count >= _eventCapacity)
+                    {
+                        Output.RemoveAt(0);
+                        System.Threading.Interlocked.Increment(ref _droppedEvents);
+                    }
+                }
+                catch (ArgumentOutOfRangeException)
+                {
+                }
+
+                try
+                {
+                    Output.Add(PSObject.AsPSObject(e));
+                }
+                catch (InvalidOperationException)
+                {
+                    // The job was removed and its output closed.
+                }
+            }
+        }
+    }
+
+    /// <summary>Lets the stock job cmdlets find Chatrm server jobs.</summary>
+    public sealed class ChatrmJobSourceAdapter : JobSourceAdapter
+    {
+        private static readonly ConcurrentDictionary<Guid, ChatrmServerJob> Jobs = new ConcurrentDictionary<Guid, ChatrmServerJob>();
+
+        public ChatrmJobSourceAdapter()
+        {
+            Name = nameof(ChatrmJobSourceAdapter);
+        }
+
+        /// <summary>Every server job of this process, oldest first.</summary>
+        internal static IEnumerable<ChatrmServerJob> All => Jobs.Values.OrderBy(j => j.Id);
+
+        public override Job2 NewJob(JobInvocationInfo specification)
+        {
+            var job = (ChatrmServerJob)specification.Parameters[0][0].Value;
+            Jobs[job.InstanceId] = job;
+            return job;
+        }
+
+        public override IList<Job2> GetJobs() => Jobs.Values.Cast<Job2>().ToList();
+
+        public override IList<Job2> GetJobsByName(string name, bool recurse) =>
+            Jobs.Values.Where(j => new WildcardPattern(name, WildcardOptions.IgnoreCase).IsMatch(j.Name)).Cast<Job2>().ToList();
+
+        public override IList<Job2> GetJobsByCommand(string command, bool recurse) =>
+            Jobs.Values.Where(j => new WildcardPattern(command, WildcardOptions.IgnoreCase).IsMatch(j.Command)).Cast<Job2>().ToList();
+
+        public override Job2 GetJobByInstanceId(Guid instanceId, bool recurse) =>
+            Jobs.TryGetValue(instanceId, out ChatrmServerJob job) ? job : null;
+
+        public override Job2 GetJobBySessionId(int id, bool recurse) => Jobs.Values.FirstOrDefault(j => j.Id == id);
+
+        public override IList<Job2> GetJobsByState(JobState state, bool recurse) =>
+            Jobs.Values.Where(j => j.JobStateInfo.State == state).Cast<Job2>().ToList();
+
+        public override IList<Job2> GetJobsByFilter(Dictionary<string, object> filter, bool recurse) => new List<Job2>();
+
+        public override void RemoveJob(Job2 job)
+        {
+            if (Jobs.TryRemove(job.InstanceId, out ChatrmServerJob removed))
+            {
+                removed.StopJob();
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+using System.Net.Sockets;
+using Chatrm.Engine;
+
+namespace Chatrm.PowerShell
+{
+    /// <summary>Connects to a Chatrm (or original) server as a user.</summary>
+    [Cmdlet(VerbsCommunications.Connect, "ChatrmServer")]
+    [OutputType(typeof(ChatrmConnection))]
+    public sealed class ConnectChatrmServerCommand : ChatrmCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 0, HelpMessage = "Your server's IP address or name")]
+        [Alias("Server", "cn")]
+        [ValidateNotNullOrEmpty]
+        public string ComputerName { get; set; }
+
+        [Parameter(Mandatory = true, Position = 1, HelpMessage = "Your server's port number")]
+        [ValidateRange(1, 65535)]
+        public int Port { get; set; }
+
+        [Parameter(Mandatory = true, Position = 2, HelpMessage = "Your user name")]
+        [ValidateNotNullOrEmpty]
+        public string UserName { get; set; }
+
+        [Parameter]
+        public ChatProtocol Protocol { get; set; } = ChatProtocol.Classic;
+
+        /// <summary>Messages kept between reads; past this the oldest are dropped and counted.</summary>
+        [Parameter]
+        [ValidateRange(1, 10_000_000)]
+        public int InboxSize { get; set; } = 10_000;
+
+        protected override void ProcessRecord()
+        {
+            var options = new ClientOptions { InboxCapacity = InboxSize };
+            ChatClient client;
+            try
+            {
+                client = ChatClient.ConnectAsync(ComputerName, Port, UserName, Protocol, options, StopToken).GetAwaiter().GetResult();
+            }
+            catch (ChatException e)
+            {
+                WriteError(ChatrmErrors.From(e, UserName));
+                return;
+            }
+            catch (TimeoutException e)
+            {
+                WriteError(ChatrmErrors.Make(ChatrmErrors.ConnectTimeout, ErrorCategory.OperationTimeout, e.Message, ComputerName, e));
+                return;
+            }
+            catch (SocketException e)
+            {
+                WriteError(ChatrmErrors.Make(ChatrmErrors.ConnectFailed, ErrorCategory.ConnectionError, $"Cannot connect to {ComputerName}:{Port}: {e.Message}", ComputerName, e));
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (!client.ServerIsChatrm)
+            {
+                WriteVerbose($"{ComputerName}:{Port} sent no welcome; taking it for an original Chatrm server.");
+            }
+
+            WriteObject(ConnectionTable.Add(client));
+        }
+    }
+
+    /// <summary>Leaves the server: says EXIT, closes the connection and forgets it.</summary>
+    [Cmdlet(VerbsCommunications.Disconnect, "ChatrmServer")]
+    [OutputType(typeof(ChatrmConnection))]
+    public sealed class DisconnectChatrmServerCommand : ChatrmCmdlet
+    {
+        [Parameter(Position = 0, ValueFromPipeline = true)]
+        [ConnectionTransformation]
+        public ChatrmConnection Connection { get; set; }
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            ChatrmConnection connection = ResolveConnection(Connection);
+            connection.Client.CloseAsync().GetAwaiter().GetResult();
+            ConnectionTable.Remove(connection);
+            if (PassThru)
+            {
+                WriteObject(connection);
+            }
+        }
+    }
+
+    /// <summary>Lists this session's connections.</summary>
+    [Cmdlet(VerbsCommon.Get, "ChatrmConnection")]
+    [OutputType(typeof(ChatrmConnection))]
+    public sealed class GetChatrmConnectionCommand : ChatrmCmdlet
+    {
+        [Parameter(Position = 0)]
+        public int[] Id { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var all = ConnectionTable.Current();
+            if (Id == null)
+            {
+                WriteObject(all, enumerateCollection: true);
+                return;
+            }
+
+            foreach (int id in Id)
+            {
+                ChatrmConnection found = all.FirstOrDefault(c => c.Id == id);
+                if (found == null)
+                {
+                    WriteError(ChatrmErrors.Make(ChatrmErrors.NoConnection, ErrorCategory.ObjectNotFound, $"This session has no Chatrm connection with Id {id}.", id));
+                }
+                else
+                {
+                    WriteObject(found);
+                }
+            }
+        }
+    }
+}

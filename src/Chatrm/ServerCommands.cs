@@ -1,0 +1,167 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Net;
+using System.Net.Sockets;
+using Chatrm.Engine;
+
+namespace Chatrm.PowerShell
+{
+    /// <summary>Starts a Chatrm server as a background job.</summary>
+    [Cmdlet(VerbsLifecycle.Start, "ChatrmServer")]
+    [OutputType(typeof(ChatrmServerJob))]
+    public sealed class StartChatrmServerCommand : ChatrmCmdlet
+    {
+        /// <summary>The port to listen on; 0 picks a free one. Asked for when missing, as the original does.</summary>
+        [Parameter(Mandatory = true, Position = 0, HelpMessage = "The port to host Chatrm on (0 picks a free port)")]
+        [ValidateRange(0, 65535)]
+        public int Port { get; set; }
+
+        /// <summary>The address to listen on: loopback unless told otherwise.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Address { get; set; } = "127.0.0.1";
+
+        /// <summary>The job's name.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Name { get; set; }
+
+        /// <summary>Longest line a client may send, in bytes.</summary>
+        [Parameter]
+        [ValidateRange(64, 64 * 1024 * 1024)]
+        public int MaxLineLength { get; set; } = ServerOptions.DefaultMaxLineBytes;
+
+        /// <summary>Seconds a new connection has to name itself.</summary>
+        [Parameter]
+        [ValidateRange(1, 86400)]
+        public int HandshakeTimeout { get; set; } = 300;
+
+        /// <summary>How many events Receive-Job can have waiting; past this the oldest are dropped and counted.</summary>
+        [Parameter]
+        [ValidateRange(1, 1_000_000)]
+        public int EventBufferSize { get; set; } = 1000;
+
+        protected override void ProcessRecord()
+        {
+            var options = new ServerOptions
+            {
+                Address = ResolveAddress(Address),
+                Port = Port,
+                MaxLineBytes = MaxLineLength,
+                HandshakeTimeout = TimeSpan.FromSeconds(HandshakeTimeout),
+            };
+
+            string command = $"Start-ChatrmServer -Port {Port} -Address {Address}";
+
+            var job = new ChatrmServerJob(command, Name, options, EventBufferSize);
+            try
+            {
+                job.StartJob();
+            }
+            catch (SocketException e)
+            {
+                job.Dispose();
+                ThrowTerminatingError(ChatrmErrors.Make(
+                    ChatrmErrors.ServerStartFailed,
+                    ErrorCategory.ResourceUnavailable,
+                    $"Cannot listen on {options.Address}:{Port}: {e.Message}",
+                    Port,
+                    e));
+            }
+
+            // As Start-ThreadJob does: the job manager hands the job to our adapter, so Get-Job sees it.
+            var definition = new JobDefinition(typeof(ChatrmJobSourceAdapter), command, job.Name);
+            var parameters = new Dictionary<string, object> { { "NewJob", job } };
+            JobManager.NewJob(new JobInvocationInfo(definition, parameters));
+            WriteObject(job);
+        }
+
+        private IPAddress ResolveAddress(string address)
+        {
+            if (IPAddress.TryParse(address, out IPAddress ip))
+            {
+                return ip;
+            }
+
+            try
+            {
+                IPAddress[] found = Dns.GetHostAddresses(address);
+                return found.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? found.First();
+            }
+            catch (Exception e) when (e is SocketException || e is InvalidOperationException)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(
+                    ChatrmErrors.ServerStartFailed,
+                    ErrorCategory.InvalidArgument,
+                    $"'{address}' is neither an IP address nor a name this machine can resolve.",
+                    address,
+                    e));
+                return null;
+            }
+        }
+    }
+
+    /// <summary>Stops Chatrm servers: the same as Stop-Job on their jobs.</summary>
+    [Cmdlet(VerbsLifecycle.Stop, "ChatrmServer", DefaultParameterSetName = "All")]
+    [OutputType(typeof(ChatrmServerJob))]
+    public sealed class StopChatrmServerCommand : ChatrmCmdlet
+    {
+        [Parameter(ParameterSetName = "Job", Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public ChatrmServerJob[] Job { get; set; }
+
+        [Parameter(ParameterSetName = "Name", Mandatory = true)]
+        [ValidateNotNullOrEmpty]
+        public string[] Name { get; set; }
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            IEnumerable<ChatrmServerJob> jobs;
+            switch (ParameterSetName)
+            {
+                case "Job":
+                    jobs = Job;
+                    break;
+                case "Name":
+                    jobs = FindByName();
+                    break;
+                default:
+                    // Without -Job or -Name: every Chatrm server still running in this process.
+                    jobs = ChatrmJobSourceAdapter.All.Where(j => j.JobStateInfo.State == JobState.Running).ToList();
+                    break;
+            }
+
+            foreach (ChatrmServerJob job in jobs)
+            {
+                job.StopJob();
+                if (PassThru)
+                {
+                    WriteObject(job);
+                }
+            }
+        }
+
+        private List<ChatrmServerJob> FindByName()
+        {
+            var found = new List<ChatrmServerJob>();
+            foreach (string name in Name)
+            {
+                var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+                var matches = ChatrmJobSourceAdapter.All.Where(j => pattern.IsMatch(j.Name)).ToList();
+                if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
+                {
+                    WriteError(ChatrmErrors.Make(ChatrmErrors.ServerNotFound, ErrorCategory.ObjectNotFound, $"No Chatrm server job is named '{name}'.", name));
+                }
+
+                found.AddRange(matches);
+            }
+
+            return found;
+        }
+    }
+}
