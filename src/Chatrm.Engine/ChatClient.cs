@@ -348,6 +348,12 @@ namespace Chatrm.Engine
 
         private void SendRaw(string line)
         {
+            // When the server has closed, the socket may still take bytes, but nobody will read them.
+            if (_state == ConnectionState.Closed)
+            {
+                throw new ChatException(Refusal.ConnectionClosed, $"The connection is closed: {CloseReason ?? "closed"}.");
+            }
+
             switch (_transport.Send(line))
             {
                 case SendResult.Closed:

@@ -90,7 +90,14 @@ namespace Chatrm.Engine
                             SequencePosition? newline = buffer.PositionOf((byte)'\n');
                             if (newline == null)
                             {
-                                if (!skipping && buffer.Length > _maxLineBytes)
+                                // A \r at the end may be the first half of a \r\n, which the limit does not count.
+                                long pending = buffer.Length;
+                                if (pending > 0 && EndsWithCarriageReturn(buffer))
+                                {
+                                    pending--;
+                                }
+
+                                if (!skipping && pending > _maxLineBytes)
                                 {
                                     skipping = true;
                                     onLineTooLong();

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Linq;
 using System.Net;
 using System.Threading.Tasks;
 
@@ -25,8 +26,22 @@ namespace Chatrm.Engine.Tests
 
         public Task<RawClient> JoinAsync(string name) => RawClient.JoinAsync(EndPoint, name);
 
-        public Task<ChatClient> ConnectAsync(string name) =>
-            ChatClient.ConnectAsync("127.0.0.1", EndPoint.Port, name);
+        public Task<RawClient> ConnectRawAsync() => RawClient.ConnectAsync(EndPoint);
+
+        public Task<ChatClient> ConnectAsync(string name, ClientOptions options = null) =>
+            ChatClient.ConnectAsync("127.0.0.1", EndPoint.Port, name, ChatProtocol.Classic, options);
+
+        public bool IsOnline(string name) => Server.Router.OnlineUsers.Contains(name, UserNames.Comparer);
+
+        /// <summary>The first event matching, waiting for it against a deadline.</summary>
+        public async Task<ServerEvent> WaitForEventAsync(ServerEventKind kind, string userName = null)
+        {
+            ServerEvent found = null;
+            await Eventually.TrueAsync(
+                () => (found = Events.FirstOrDefault(e => e.Kind == kind && (userName == null || UserNames.AreSame(e.UserName, userName)))) != null,
+                $"a {kind} event for {userName ?? "anyone"}");
+            return found;
+        }
 
         public async ValueTask DisposeAsync() => await Server.StopAsync();
     }
