@@ -1,6 +1,9 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Net.Sockets;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -8,6 +11,8 @@ namespace Chatrm.Engine
 {
     public enum ChatProtocol
     {
+        /// <summary>Chatrm's native protocol: JSON frames, confirmed delivery, who is online, any text.</summary>
+        Chatrm,
         /// <summary>The original Chatrm's bytes: NAME_ then SOURCE_DEST_TEXT lines.</summary>
         Classic,
     }
@@ -20,26 +25,40 @@ namespace Chatrm.Engine
 
     public sealed class ClientOptions
     {
-        /// <summary>Messages kept for the user between reads; past this the oldest is dropped and counted.</summary>
+        /// <summary>Items kept for the user between reads; past this the oldest is dropped (and counted when a message).</summary>
         public int InboxCapacity { get; set; } = 10_000;
 
         /// <summary>
-        /// How long to wait for a Chatrm server's welcome after the handshake. An original server sends
-        /// none, so when this passes the connection is taken as open.
+        /// Classic: how long to wait for a Chatrm server's welcome after the handshake. An original server
+        /// sends none, so when this passes the connection is taken as open.
         /// </summary>
         public TimeSpan GreetingTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+        /// <summary>Native: how long the server has to answer the opening frame before it is taken for a classic server.</summary>
+        public TimeSpan NativeOpeningTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>Native: after this long without a frame from the server, ping it; as long again without one, give up.</summary>
+        public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
 
         /// <summary>Longest line accepted from the server.</summary>
         public int MaxLineBytes { get; set; } = 1024 * 1024;
 
         public long MaxQueuedBytes { get; set; } = 4 * 1024 * 1024;
+
+        public void Validate()
+        {
+            if (InboxCapacity < 1) throw new ArgumentOutOfRangeException(nameof(InboxCapacity), InboxCapacity, "The inbox holds at least one message.");
+            if (KeepAliveInterval < TimeSpan.FromMilliseconds(10)) throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "The keepalive interval is at least 10 ms.");
+            if (MaxLineBytes < 64) throw new ArgumentOutOfRangeException(nameof(MaxLineBytes), MaxLineBytes, "The longest line is at least 64 bytes.");
+        }
     }
 
     /// <summary>
-    /// One user's connection to a Chatrm (or original) server. Incoming messages wait in a bounded inbox
-    /// until taken; sending never waits for the network.
+    /// One user's connection to a Chatrm (or original) server, in either protocol. Incoming messages wait in
+    /// a bounded inbox until taken; sending never waits for the network, and with the native protocol each
+    /// message's fate arrives later as the result of <see cref="SendAsync"/>.
     /// </summary>
     public sealed class ChatClient : IDisposable
     {
@@ -47,10 +66,16 @@ namespace Chatrm.Engine
         private readonly ClientOptions _options;
         private readonly object _inboxLock = new object();
         private readonly LinkedList<object> _inbox = new LinkedList<object>();
-        private readonly TaskCompletionSource<ServerNotice> _greeting = new TaskCompletionSource<ServerNotice>(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<Greeting> _greeting = new TaskCompletionSource<Greeting>(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ConcurrentDictionary<string, PendingSend> _pendingSends = new ConcurrentDictionary<string, PendingSend>();
+        private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>> _pendingWho = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>>();
         private TaskCompletionSource<bool> _arrival;
+        private int _messagesWaiting;
         private long _dropped;
-        private Task _readLoop;
+        private long _nextRef;
+        private Timer _keepAliveTimer;
+        private long _lastHeardTicks = DateTime.UtcNow.Ticks;
+        private int _pingOutstanding;
         private volatile ConnectionState _state = ConnectionState.Open;
         private int _closing;
 
@@ -73,15 +98,16 @@ namespace Chatrm.Engine
         /// <summary>True when the server greeted us as a Chatrm server does; false for an original server.</summary>
         public bool ServerIsChatrm { get; private set; }
 
+        /// <summary>Native: the server's frame limit, from its welcome.</summary>
+        public int MaxFrameBytes { get; private set; } = ServerOptions.DefaultMaxLineBytes;
+
         public ConnectionState State => _state;
 
         /// <summary>Why the connection closed, once it has.</summary>
         public string CloseReason { get; private set; }
 
-        public int MessagesWaiting
-        {
-            get { lock (_inboxLock) { return _inbox.Count; } }
-        }
+        /// <summary>Messages waiting to be taken (not counting notices and presence).</summary>
+        public int MessagesWaiting => Volatile.Read(ref _messagesWaiting);
 
         /// <summary>Messages dropped because the inbox was full.</summary>
         public long MessagesDropped => Interlocked.Read(ref _dropped);
@@ -90,12 +116,13 @@ namespace Chatrm.Engine
         public event EventHandler Closed;
 
         /// <summary>
-        /// Connects and names the user. Throws <see cref="ChatException"/> when the server refuses the name,
-        /// and <see cref="SocketException"/> when no connection can be made.
+        /// Connects and names the user. Throws <see cref="ChatException"/> when the server refuses the name or
+        /// does not speak the protocol, and <see cref="SocketException"/> when no connection can be made.
         /// </summary>
-        public static async Task<ChatClient> ConnectAsync(string host, int port, string userName, ChatProtocol protocol = ChatProtocol.Classic, ClientOptions options = null, CancellationToken cancellationToken = default)
+        public static async Task<ChatClient> ConnectAsync(string host, int port, string userName, ChatProtocol protocol = ChatProtocol.Chatrm, ClientOptions options = null, CancellationToken cancellationToken = default)
         {
             options = options ?? new ClientOptions();
+            options.Validate();
             string problem = UserNames.Problem(userName);
             if (problem != null)
             {
@@ -106,7 +133,15 @@ namespace Chatrm.Engine
             var client = new ChatClient(socket, host, port, userName, protocol, options);
             try
             {
-                await client.HandshakeAsync(cancellationToken).ConfigureAwait(false);
+                if (protocol == ChatProtocol.Chatrm)
+                {
+                    await client.OpenNativeAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await client.OpenClassicAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 return client;
             }
             catch
@@ -116,26 +151,99 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>Sends text to a user. Text with line breaks goes as one line per line, in order.</summary>
-        public void Send(string to, string text)
+        /// <summary>Sends without waiting for the message's fate.</summary>
+        public void Send(string to, string text) => _ = SendAsync(to, text);
+
+        /// <summary>
+        /// Sends text to a user. Throws <see cref="ChatException"/> at once when it cannot be sent at all (a
+        /// bad name, a closed connection); otherwise the task completes with the message's fate: Delivered,
+        /// Forwarded or Refused (native), or Sent (classic, which says nothing more). It never faults.
+        /// </summary>
+        public Task<SentMessage> SendAsync(string to, string text)
         {
+            text = text ?? string.Empty;
             string problem = UserNames.Problem(to);
             if (problem != null)
             {
                 throw new ChatException(Refusal.InvalidName, $"'{to}' cannot be a user name: {problem}.");
             }
 
-            foreach (string line in SplitLines(text ?? string.Empty))
+            if (Protocol == ChatProtocol.Classic)
             {
-                SendRaw(ClassicProtocol.FormatClientMessage(UserName, to, line));
+                // A classic line cannot hold a line break: each line goes as a message of its own, in order.
+                var lines = new StringBuilder();
+                foreach (string line in ClassicProtocol.SplitLines(text))
+                {
+                    lines.Append(ClassicProtocol.FormatClientMessage(UserName, to, line));
+                }
+
+                SendRaw(lines.ToString());
+                return Task.FromResult(new SentMessage(UserName, to, text, DateTime.UtcNow, SendStatus.Sent));
+            }
+
+            string reference = NextRef();
+            string frame = NativeProtocol.Format(new NativeFrame { Type = FrameType.Send, Ref = reference, To = to, Text = text });
+            if (Encoding.UTF8.GetByteCount(frame) - 1 > MaxFrameBytes)
+            {
+                return Task.FromResult(new SentMessage(UserName, to, text, DateTime.UtcNow, SendStatus.Refused, Refusal.LineTooLong.ToCode(),
+                    detail: $"the server takes frames of up to {MaxFrameBytes} bytes"));
+            }
+
+            var pending = new PendingSend(to, text);
+            _pendingSends[reference] = pending;
+            try
+            {
+                SendRaw(frame);
+            }
+            catch
+            {
+                _pendingSends.TryRemove(reference, out _);
+                throw;
+            }
+
+            if (_state == ConnectionState.Closed)
+            {
+                FailPending();
+            }
+
+            return pending.Fate.Task;
+        }
+
+        /// <summary>Who is online (native protocol only).</summary>
+        public async Task<IReadOnlyList<UserInfo>> GetUsersAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+        {
+            if (Protocol != ChatProtocol.Chatrm)
+            {
+                throw new ChatException(Refusal.ProtocolMismatch, "Listing who is online needs the native protocol; this connection is classic.");
+            }
+
+            string reference = NextRef();
+            var answer = new TaskCompletionSource<IReadOnlyList<UserInfo>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _pendingWho[reference] = answer;
+            try
+            {
+                SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Who, Ref = reference }));
+                Task finished = await Task.WhenAny(answer.Task, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
+                if (finished != answer.Task)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    throw new ChatException(Refusal.NoAnswer, $"The server did not list its users within {timeout.TotalSeconds:0.#} seconds.");
+                }
+
+                return await answer.Task.ConfigureAwait(false);
+            }
+            finally
+            {
+                _pendingWho.TryRemove(reference, out _);
             }
         }
 
         /// <summary>
-        /// Takes up to <paramref name="max"/> waiting items, oldest first: <see cref="ChatMessage"/>s (only
-        /// those from <paramref name="from"/> when given; others stay waiting) and every <see cref="ServerNotice"/>.
+        /// Takes up to <paramref name="max"/> waiting items, oldest first: <see cref="ChatMessage"/>s (only those
+        /// from <paramref name="from"/> when given; others stay waiting), every <see cref="ServerNotice"/>, and
+        /// <see cref="PresenceEvent"/>s when <paramref name="includePresence"/> (otherwise those passed over are dropped).
         /// </summary>
-        public List<object> Take(int max, string from = null)
+        public List<object> Take(int max, string from = null, bool includePresence = false)
         {
             var taken = new List<object>();
             lock (_inboxLock)
@@ -144,9 +252,23 @@ namespace Chatrm.Engine
                 while (node != null && taken.Count < max)
                 {
                     LinkedListNode<object> next = node.Next;
-                    if (from == null || !(node.Value is ChatMessage m) || UserNames.AreSame(m.From, from))
+                    object item = node.Value;
+                    if (item is ChatMessage message)
                     {
-                        taken.Add(node.Value);
+                        if (from == null || UserNames.AreSame(message.From, from))
+                        {
+                            taken.Add(item);
+                            _inbox.Remove(node);
+                            _messagesWaiting--;
+                        }
+                    }
+                    else if (item is PresenceEvent && !includePresence)
+                    {
+                        _inbox.Remove(node);
+                    }
+                    else
+                    {
+                        taken.Add(item);
                         _inbox.Remove(node);
                     }
 
@@ -179,7 +301,10 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>Says EXIT (which leaves an original server running), then closes.</summary>
+        /// <summary>
+        /// Says goodbye (bye in the native protocol; EXIT in the classic one, which leaves an original server
+        /// running), then closes.
+        /// </summary>
         public async Task CloseAsync()
         {
             if (Interlocked.Exchange(ref _closing, 1) != 0)
@@ -187,7 +312,9 @@ namespace Chatrm.Engine
                 return;
             }
 
-            _transport.Send(ClassicProtocol.ExitLine + "\n");
+            _transport.Send(Protocol == ChatProtocol.Chatrm
+                ? NativeProtocol.Format(new NativeFrame { Type = FrameType.Bye })
+                : ClassicProtocol.ExitLine + "\n");
             MarkClosed("closed by this client");
             await _transport.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
@@ -199,9 +326,11 @@ namespace Chatrm.Engine
             _transport.Dispose();
         }
 
+        private string NextRef() => Interlocked.Increment(ref _nextRef).ToString(CultureInfo.InvariantCulture);
+
         private static async Task<Socket> ConnectSocketAsync(string host, int port, TimeSpan timeout, CancellationToken cancellationToken)
         {
-            var tcp = new TcpClient(System.Net.Sockets.AddressFamily.InterNetworkV6);
+            var tcp = new TcpClient(AddressFamily.InterNetworkV6);
             tcp.Client.DualMode = true;
             Task connect = tcp.ConnectAsync(host, port);
             Task finished = await Task.WhenAny(connect, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
@@ -228,9 +357,11 @@ namespace Chatrm.Engine
             return socket;
         }
 
-        private async Task HandshakeAsync(CancellationToken cancellationToken)
+        // ---- Opening ----
+
+        private async Task OpenClassicAsync(CancellationToken cancellationToken)
         {
-            _readLoop = Task.Run(ReadLoopAsync);
+            _ = Task.Run(ReadLoopAsync);
             SendRaw(ClassicProtocol.FormatHandshake(UserName));
 
             Task delay = Task.Delay(_options.GreetingTimeout, cancellationToken);
@@ -239,11 +370,11 @@ namespace Chatrm.Engine
                 cancellationToken.ThrowIfCancellationRequested();
 
                 // Silence is what an original server says to a good handshake.
-                _greeting.TrySetResult(null);
+                _greeting.TrySetResult(Greeting.Silence);
             }
 
-            ServerNotice greeting = await _greeting.Task.ConfigureAwait(false);
-            if (greeting != null && greeting.Code != ClassicProtocol.WelcomeCode)
+            Greeting greeting = await _greeting.Task.ConfigureAwait(false);
+            if (greeting.Refusal != Refusal.None)
             {
                 throw new ChatException(greeting.Refusal, $"The server refused {UserName}: {greeting.Text}.");
             }
@@ -253,17 +384,70 @@ namespace Chatrm.Engine
                 throw new ChatException(Refusal.ConnectionClosed, $"The server closed the connection: {CloseReason}.");
             }
 
-            ServerIsChatrm |= greeting != null;
+            ServerIsChatrm |= greeting.Welcomed;
         }
+
+        private async Task OpenNativeAsync(CancellationToken cancellationToken)
+        {
+            _ = Task.Run(ReadLoopAsync);
+
+            // "chatrm_native" holds a '_', so an original server takes this line for a handshake instead of crashing.
+            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName }));
+
+            Task delay = Task.Delay(_options.NativeOpeningTimeout, cancellationToken);
+            if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // An original server reads EXIT as the end of this connection, so closing it does not crash it.
+                _transport.Send(ClassicProtocol.ExitLine + "\n");
+                await _transport.CloseAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                throw new ChatException(Refusal.ProtocolMismatch,
+                    $"{ComputerName}:{Port} did not answer Chatrm's native protocol within {_options.NativeOpeningTimeout.TotalSeconds:0.#} seconds. If it is an original Chatrm server, connect with -Protocol Classic.");
+            }
+
+            Greeting greeting = await _greeting.Task.ConfigureAwait(false);
+            if (greeting.Refusal != Refusal.None)
+            {
+                throw new ChatException(greeting.Refusal, $"The server refused {UserName}: {greeting.Text}.");
+            }
+
+            if (!greeting.Welcomed)
+            {
+                _transport.Send(ClassicProtocol.ExitLine + "\n");
+                throw new ChatException(Refusal.ProtocolMismatch,
+                    $"{ComputerName}:{Port} answered in the classic protocol. Connect with -Protocol Classic.");
+            }
+
+            ServerIsChatrm = true;
+            StartKeepAlive();
+        }
+
+        // ---- Reading ----
 
         private async Task ReadLoopAsync()
         {
             ReadEnd end = await _transport.ReadLinesAsync(OnLine, () => { }, CancellationToken.None).ConfigureAwait(false);
             MarkClosed(end == ReadEnd.Failed ? "the connection failed" : "the server closed the connection");
             _greeting.TrySetException(new ChatException(Refusal.ConnectionClosed, "The server closed the connection before greeting " + UserName + "."));
+
+            // Our side closes too, so the socket is not held until the user disposes of us.
+            _transport.Dispose();
         }
 
         private bool OnLine(string line)
+        {
+            Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
+            Interlocked.Exchange(ref _pingOutstanding, 0);
+            if (Protocol == ChatProtocol.Chatrm && NativeProtocol.IsNativeOpening(line))
+            {
+                return OnFrame(line);
+            }
+
+            return OnClassicLine(line);
+        }
+
+        private bool OnClassicLine(string line)
         {
             if (!ClassicProtocol.TryParseDelivery(line, out string to, out string from, out string text))
             {
@@ -272,7 +456,6 @@ namespace Chatrm.Engine
             }
 
             DateTime now = DateTime.Now;
-            object item;
             if (UserNames.AreSame(from, UserNames.Server) && ClassicProtocol.TryParseNotice(text, out string code, out string noticeText))
             {
                 var notice = new ServerNotice(code, noticeText, now);
@@ -280,11 +463,11 @@ namespace Chatrm.Engine
                 {
                     // A welcome that comes after the greeting wait still tells us what the server is.
                     ServerIsChatrm = true;
-                    _greeting.TrySetResult(notice);
+                    _greeting.TrySetResult(Greeting.Welcome);
                     return true;
                 }
 
-                if (_greeting.TrySetResult(notice))
+                if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.InvalidName : notice.Refusal, noticeText)))
                 {
                     return true;
                 }
@@ -295,16 +478,112 @@ namespace Chatrm.Engine
                     return true;
                 }
 
-                item = notice;
-            }
-            else
-            {
-                _greeting.TrySetResult(null);
-                item = new ChatMessage(from, to, text, now);
+                Enqueue(notice);
+                return true;
             }
 
-            Enqueue(item);
+            // A classic line to a native client is from an original server: it did not speak our protocol.
+            if (!_greeting.TrySetResult(Protocol == ChatProtocol.Chatrm ? Greeting.ClassicAnswer : Greeting.Silence) || Protocol != ChatProtocol.Chatrm)
+            {
+                Enqueue(new ChatMessage(from, to, text, now));
+            }
+
             return true;
+        }
+
+        private bool OnFrame(string line)
+        {
+            if (!NativeProtocol.TryParse(line, out NativeFrame frame, out _))
+            {
+                // A server that sends what we cannot read is not worth dying over: skip the frame.
+                return true;
+            }
+
+            switch (frame.Type)
+            {
+                case FrameType.Welcome:
+                    if (frame.MaxFrameBytes.HasValue && frame.MaxFrameBytes.Value > 0)
+                    {
+                        MaxFrameBytes = frame.MaxFrameBytes.Value;
+                    }
+
+                    _greeting.TrySetResult(Greeting.Welcome);
+                    break;
+                case FrameType.Message:
+                    Enqueue(new ChatMessage(frame.From, frame.To ?? UserName, frame.Text ?? string.Empty, DateTime.Now, frame.Id, frame.SentAt));
+                    if (frame.Id != null)
+                    {
+                        // The confirmation that makes the sender's status Delivered.
+                        _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
+                    }
+
+                    break;
+                case FrameType.Status:
+                    OnStatus(frame);
+                    break;
+                case FrameType.Users:
+                    if (frame.Ref != null && _pendingWho.TryGetValue(frame.Ref, out var who))
+                    {
+                        who.TrySetResult(frame.Users ?? new List<UserInfo>());
+                    }
+
+                    break;
+                case FrameType.Presence:
+                    if (frame.User != null)
+                    {
+                        PresenceChange change = frame.Event == "left" ? PresenceChange.Left : PresenceChange.Joined;
+                        Enqueue(new PresenceEvent(change, frame.User, (frame.Time ?? DateTime.UtcNow).ToLocalTime()));
+                    }
+
+                    break;
+                case FrameType.Ping:
+                    _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref }));
+                    break;
+                case FrameType.Bye:
+                    CloseReason = frame.Reason == Refusal.ServerStopping.ToCode() ? "the server is stopping" : (frame.Message ?? "the server said goodbye");
+                    break;
+                case FrameType.Error:
+                    OnError(frame);
+                    break;
+            }
+
+            return true;
+        }
+
+        private void OnStatus(NativeFrame frame)
+        {
+            if (frame.Ref == null || !_pendingSends.TryRemove(frame.Ref, out PendingSend pending))
+            {
+                return;
+            }
+
+            SendStatus status;
+            switch (frame.Status)
+            {
+                case "delivered": status = SendStatus.Delivered; break;
+                case "forwarded": status = SendStatus.Forwarded; break;
+                default: status = SendStatus.Refused; break;
+            }
+
+            pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, frame.SentAt ?? DateTime.UtcNow, status,
+                status == SendStatus.Refused ? (frame.Reason ?? "refused") : null, frame.Id, frame.Message));
+        }
+
+        private void OnError(NativeFrame frame)
+        {
+            var notice = new ServerNotice(frame.Code ?? "error", frame.Message ?? string.Empty, DateTime.Now);
+            if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text)))
+            {
+                return;
+            }
+
+            if (frame.Ref != null && _pendingSends.TryRemove(frame.Ref, out PendingSend pending))
+            {
+                pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, DateTime.UtcNow, SendStatus.Refused, notice.Code, detail: notice.Text));
+                return;
+            }
+
+            Enqueue(notice);
         }
 
         private void Enqueue(object item)
@@ -314,17 +593,62 @@ namespace Chatrm.Engine
             {
                 if (_inbox.Count >= _options.InboxCapacity)
                 {
+                    object oldest = _inbox.First.Value;
                     _inbox.RemoveFirst();
-                    Interlocked.Increment(ref _dropped);
+                    if (oldest is ChatMessage)
+                    {
+                        _messagesWaiting--;
+                        Interlocked.Increment(ref _dropped);
+                    }
                 }
 
                 _inbox.AddLast(item);
+                if (item is ChatMessage)
+                {
+                    _messagesWaiting++;
+                }
+
                 arrival = _arrival;
                 _arrival = null;
             }
 
             arrival?.TrySetResult(true);
         }
+
+        // ---- Keepalive ----
+
+        private void StartKeepAlive()
+        {
+            TimeSpan interval = _options.KeepAliveInterval;
+            _keepAliveTimer = new Timer(_ => OnKeepAliveTick(), null, interval, interval);
+        }
+
+        private void OnKeepAliveTick()
+        {
+            if (_state == ConnectionState.Closed)
+            {
+                _keepAliveTimer?.Dispose();
+                return;
+            }
+
+            var quiet = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - Interlocked.Read(ref _lastHeardTicks));
+            if (quiet < _options.KeepAliveInterval)
+            {
+                return;
+            }
+
+            if (Interlocked.Exchange(ref _pingOutstanding, 1) == 0)
+            {
+                _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Ping }));
+                return;
+            }
+
+            // Pinged a whole interval ago and heard nothing since: the server is gone or stuck.
+            CloseReason = CloseReason ?? "the server stopped answering (keepalive)";
+            _transport.StopReading();
+        }
+
+        // ---- Closing ----
 
         private void MarkClosed(string reason)
         {
@@ -342,8 +666,27 @@ namespace Chatrm.Engine
                 _arrival = null;
             }
 
+            _keepAliveTimer?.Dispose();
             arrival?.TrySetResult(true);
+            FailPending();
             Closed?.Invoke(this, EventArgs.Empty);
+        }
+
+        private void FailPending()
+        {
+            foreach (var pair in _pendingSends)
+            {
+                if (_pendingSends.TryRemove(pair.Key, out PendingSend pending))
+                {
+                    pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, DateTime.UtcNow, SendStatus.Refused,
+                        Refusal.ConnectionClosed.ToCode(), detail: "the connection closed before the server said what became of it"));
+                }
+            }
+
+            foreach (var pair in _pendingWho)
+            {
+                pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
+            }
         }
 
         private void SendRaw(string line)
@@ -363,29 +706,38 @@ namespace Chatrm.Engine
             }
         }
 
-        internal static IEnumerable<string> SplitLines(string text)
+        internal static IEnumerable<string> SplitLines(string text) => ClassicProtocol.SplitLines(text);
+
+        private sealed class PendingSend
         {
-            int start = 0;
-            for (int i = 0; i < text.Length; i++)
+            public PendingSend(string to, string text)
             {
-                char c = text[i];
-                if (c == '\r' || c == '\n')
-                {
-                    yield return text.Substring(start, i - start);
-                    if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
-                    {
-                        i++;
-                    }
-
-                    start = i + 1;
-                }
+                To = to;
+                Text = text;
             }
 
-            // A final line break ends the last line; it does not start an empty one.
-            if (start < text.Length || start == 0)
+            public string To { get; }
+            public string Text { get; }
+            public TaskCompletionSource<SentMessage> Fate { get; } = new TaskCompletionSource<SentMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        /// <summary>What the server said (or did not say) to our opening.</summary>
+        private sealed class Greeting
+        {
+            public static readonly Greeting Welcome = new Greeting(Refusal.None, null) { Welcomed = true };
+            public static readonly Greeting Silence = new Greeting(Refusal.None, null);
+            public static readonly Greeting ClassicAnswer = new Greeting(Refusal.None, null) { Classic = true };
+
+            public Greeting(Refusal refusal, string text)
             {
-                yield return text.Substring(start);
+                Refusal = refusal;
+                Text = text;
             }
+
+            public Refusal Refusal { get; }
+            public string Text { get; }
+            public bool Welcomed { get; private set; }
+            public bool Classic { get; private set; }
         }
     }
 }

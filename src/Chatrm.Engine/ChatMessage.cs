@@ -5,18 +5,26 @@ namespace Chatrm.Engine
     /// <summary>A message as a client received it.</summary>
     public sealed class ChatMessage
     {
-        public ChatMessage(string from, string to, string text, DateTime receivedAt)
+        public ChatMessage(string from, string to, string text, DateTime receivedAt, string id = null, DateTime? sentAt = null)
         {
             From = from;
             To = to;
             Text = text;
             ReceivedAt = receivedAt;
+            Id = id;
+            SentAt = sentAt;
         }
 
         public string From { get; }
         public string To { get; }
         public string Text { get; }
         public DateTime ReceivedAt { get; }
+
+        /// <summary>The server's id for the message (native protocol; null from a classic server).</summary>
+        public string Id { get; }
+
+        /// <summary>When the server accepted the message, UTC (native protocol; null from a classic server).</summary>
+        public DateTime? SentAt { get; }
 
         public override string ToString() => $"[{From}>>] {Text}";
     }
@@ -41,6 +49,23 @@ namespace Chatrm.Engine
         public Refusal Refusal { get; }
 
         public override string ToString() => Code + ": " + Text;
+    }
+
+    /// <summary>Someone joined or left the server (native protocol).</summary>
+    public sealed class PresenceEvent
+    {
+        public PresenceEvent(PresenceChange kind, string userName, DateTime time)
+        {
+            Kind = kind;
+            UserName = userName;
+            Time = time;
+        }
+
+        public PresenceChange Kind { get; }
+        public string UserName { get; }
+        public DateTime Time { get; }
+
+        public override string ToString() => $"{UserName} {Kind.ToString().ToLowerInvariant()}";
     }
 
     /// <summary>Raised when a server refuses a connection or a client call cannot go ahead.</summary>

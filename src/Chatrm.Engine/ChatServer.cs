@@ -21,6 +21,7 @@ namespace Chatrm.Engine
         private Socket _listener;
         private Task _acceptLoop;
         private long _nextConnectionId;
+        private long _nextMessageId;
         private int _stopRequested;
 
         public ChatServer(ServerOptions options, IMessageRouter router = null)
@@ -29,6 +30,7 @@ namespace Chatrm.Engine
             options.Validate();
             Options = options;
             Router = router ?? new LocalRouter();
+            Router.PresenceChanged += OnPresenceChanged;
         }
 
         public ServerOptions Options { get; }
@@ -105,6 +107,7 @@ namespace Chatrm.Engine
         public void Dispose()
         {
             StopAsync().GetAwaiter().GetResult();
+            Router.PresenceChanged -= OnPresenceChanged;
             _stopping.Dispose();
         }
 
@@ -121,6 +124,19 @@ namespace Chatrm.Engine
             }
 
             return false;
+        }
+
+        /// <summary>A message id unique for this server's run.</summary>
+        internal string NextMessageId() =>
+            Interlocked.Increment(ref _nextMessageId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        private void OnPresenceChanged(object sender, PresenceEventArgs e)
+        {
+            DateTime now = DateTime.UtcNow;
+            foreach (ServerConnection connection in _connections.Values)
+            {
+                connection.SendPresence(e.Change, e.UserName, now);
+            }
         }
 
         internal void Raise(ServerEventKind kind, string userName, string detail)
@@ -179,7 +195,7 @@ namespace Chatrm.Engine
             ServerConnection connection;
             try
             {
-                SocketTuning.Apply(socket, Options.KeepAliveTime);
+                SocketTuning.Apply(socket, Options.TcpKeepAliveTime);
                 connection = new ServerConnection(this, socket, id);
             }
             catch (Exception e) when (e is SocketException || e is ObjectDisposedException)

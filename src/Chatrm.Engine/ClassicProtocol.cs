@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Chatrm.Engine
 {
@@ -153,6 +154,34 @@ namespace Chatrm.Engine
             code = text.Substring(0, colon);
             message = text.Substring(colon + 1).TrimStart();
             return true;
+        }
+
+        /// <summary>
+        /// The lines of a text, for a protocol that carries one line per message: \n, \r\n and \r each end
+        /// a line; a final line break ends the last line rather than starting an empty one.
+        /// </summary>
+        public static IEnumerable<string> SplitLines(string text)
+        {
+            int start = 0;
+            for (int i = 0; i < text.Length; i++)
+            {
+                char c = text[i];
+                if (c == '\r' || c == '\n')
+                {
+                    yield return text.Substring(start, i - start);
+                    if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
+                    {
+                        i++;
+                    }
+
+                    start = i + 1;
+                }
+            }
+
+            if (start < text.Length || start == 0)
+            {
+                yield return text.Substring(start);
+            }
         }
 
         /// <summary>The welcome a Chatrm server sends after a handshake it accepts.</summary>

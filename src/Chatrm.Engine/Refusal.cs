@@ -18,6 +18,18 @@ namespace Chatrm.Engine
         ServerStopping,
         /// <summary>Client side: the connection is closed, so nothing can be sent.</summary>
         ConnectionClosed,
+        /// <summary>The recipient left before confirming the message.</summary>
+        RecipientLeft,
+        /// <summary>A native frame that could not be read.</summary>
+        MalformedFrame,
+        /// <summary>A native opening with a protocol version this server does not speak.</summary>
+        UnsupportedVersion,
+        /// <summary>The peer stopped answering keepalive pings.</summary>
+        KeepaliveTimeout,
+        /// <summary>Client side: the server did not say what became of a message in time.</summary>
+        NoAnswer,
+        /// <summary>Client side: the server does not answer the native protocol.</summary>
+        ProtocolMismatch,
     }
 
     public static class Refusals
@@ -38,6 +50,12 @@ namespace Chatrm.Engine
                 case Refusal.RecipientTooSlow: return "recipient-too-slow";
                 case Refusal.ServerStopping: return "server-stopping";
                 case Refusal.ConnectionClosed: return "connection-closed";
+                case Refusal.RecipientLeft: return "recipient-left";
+                case Refusal.MalformedFrame: return "malformed-frame";
+                case Refusal.UnsupportedVersion: return "unsupported-version";
+                case Refusal.KeepaliveTimeout: return "keepalive-timeout";
+                case Refusal.NoAnswer: return "no-answer";
+                case Refusal.ProtocolMismatch: return "protocol-mismatch";
                 default: return "none";
             }
         }

@@ -9,15 +9,62 @@ namespace Chatrm.Engine
     {
         string UserName { get; }
 
+        /// <summary>The protocol the user speaks: chatrm or classic.</summary>
+        string Protocol { get; }
+
+        DateTime ConnectedAt { get; }
+
         /// <summary>Hands a message to the user without waiting for the network.</summary>
-        DeliveryStatus Deliver(string from, string text);
+        DeliveryStatus Deliver(ChatEnvelope envelope);
+    }
+
+    /// <summary>Tells a message's sender what became of it after the router handed it on.</summary>
+    public interface IDeliveryReceipt
+    {
+        /// <summary>The recipient's client confirmed receiving it.</summary>
+        void Delivered(ChatEnvelope envelope);
+
+        /// <summary>It was handed on but never confirmed: the recipient left or was dropped first.</summary>
+        void Failed(ChatEnvelope envelope, Refusal reason, string message);
+    }
+
+    /// <summary>One message on its way through the server. The server, never the client, says who sent it.</summary>
+    public sealed class ChatEnvelope
+    {
+        public ChatEnvelope(string id, string from, string to, string text, DateTime sentAt, string senderRef = null, IDeliveryReceipt receipt = null)
+        {
+            Id = id;
+            From = from;
+            To = to;
+            Text = text;
+            SentAt = sentAt;
+            SenderRef = senderRef;
+            Receipt = receipt;
+        }
+
+        /// <summary>Unique for the server's run.</summary>
+        public string Id { get; }
+        public string From { get; }
+        public string To { get; }
+        public string Text { get; }
+
+        /// <summary>When the server accepted it, UTC.</summary>
+        public DateTime SentAt { get; }
+
+        /// <summary>The sender's own reference for the message, echoed in its status.</summary>
+        public string SenderRef { get; }
+
+        /// <summary>Who to tell of a later confirmation; null when the sender cannot hear it (classic).</summary>
+        public IDeliveryReceipt Receipt { get; }
     }
 
     /// <summary>The fate of one message at the router.</summary>
     public enum DeliveryStatus
     {
-        /// <summary>Queued for the recipient's connection.</summary>
+        /// <summary>Queued for a classic recipient, which cannot confirm.</summary>
         Forwarded,
+        /// <summary>Queued for a native recipient; its confirmation goes to the envelope's receipt.</summary>
+        Pending,
         /// <summary>No such user has been seen by this server.</summary>
         UnknownUser,
         /// <summary>The user was here, and is gone.</summary>
@@ -58,9 +105,12 @@ namespace Chatrm.Engine
 
         bool TryFind(string userName, out IChatEndpoint endpoint);
 
-        DeliveryStatus Deliver(string from, string to, string text);
+        DeliveryStatus Deliver(ChatEnvelope envelope);
 
         IReadOnlyCollection<string> OnlineUsers { get; }
+
+        /// <summary>Who is online, with their protocol and since when.</summary>
+        IReadOnlyList<UserInfo> ListUsers();
 
         event EventHandler<PresenceEventArgs> PresenceChanged;
     }
@@ -115,16 +165,27 @@ namespace Chatrm.Engine
             }
         }
 
-        public bool TryFind(string userName, out IChatEndpoint endpoint) => _online.TryGetValue(userName, out endpoint);
-
-        public DeliveryStatus Deliver(string from, string to, string text)
+        public IReadOnlyList<UserInfo> ListUsers()
         {
-            if (_online.TryGetValue(to, out IChatEndpoint endpoint))
+            var users = new List<UserInfo>();
+            foreach (var pair in _online)
             {
-                return endpoint.Deliver(from, text);
+                users.Add(new UserInfo(pair.Value.UserName, pair.Value.Protocol, pair.Value.ConnectedAt));
             }
 
-            return _seen.ContainsKey(to) ? DeliveryStatus.UserOffline : DeliveryStatus.UnknownUser;
+            return users;
+        }
+
+        public bool TryFind(string userName, out IChatEndpoint endpoint) => _online.TryGetValue(userName, out endpoint);
+
+        public DeliveryStatus Deliver(ChatEnvelope envelope)
+        {
+            if (_online.TryGetValue(envelope.To, out IChatEndpoint endpoint))
+            {
+                return endpoint.Deliver(envelope);
+            }
+
+            return _seen.ContainsKey(envelope.To) ? DeliveryStatus.UserOffline : DeliveryStatus.UnknownUser;
         }
     }
 }

@@ -18,8 +18,10 @@ namespace Chatrm.Engine
     /// <summary>A message this client sent, as -PassThru shows it.</summary>
     public sealed class SentMessage
     {
-        public SentMessage(string from, string to, string text, DateTime sentAt, SendStatus status, string reason = null)
+        public SentMessage(string from, string to, string text, DateTime sentAt, SendStatus status, string reason = null, string id = null, string detail = null)
         {
+            Id = id;
+            Detail = detail;
             From = from;
             To = to;
             Text = text;
@@ -31,8 +33,18 @@ namespace Chatrm.Engine
         public string From { get; }
         public string To { get; }
         public string Text { get; }
+        /// <summary>When the server accepted it (native), or when it was written (classic), UTC.</summary>
         public DateTime SentAt { get; }
         public SendStatus Status { get; }
+        /// <summary>The refusal's code, such as user-offline, when Status is Refused.</summary>
         public string Reason { get; }
+
+        /// <summary>The server's id for the message (native protocol).</summary>
+        public string Id { get; }
+
+        /// <summary>The server's words about a refusal.</summary>
+        public string Detail { get; }
+
+        public Refusal Refusal => Refusals.FromCode(Reason);
     }
 }

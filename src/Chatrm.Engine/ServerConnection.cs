@@ -1,23 +1,40 @@
 using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Net.Sockets;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 
 namespace Chatrm.Engine
 {
     /// <summary>
-    /// One client of a <see cref="ChatServer"/>, speaking the classic protocol: a handshake naming the
-    /// user, then one message per line. Everything it does wrong is answered with a notice to it alone.
+    /// One client of a <see cref="ChatServer"/>. Its first line picks the protocol: a JSON object opens the
+    /// native protocol, anything else is a classic handshake. Everything a client does wrong is answered to
+    /// it alone (a classic notice or a native error frame); nothing it does reaches another user unasked.
     /// </summary>
-    internal sealed class ServerConnection : IChatEndpoint
+    internal sealed class ServerConnection : IChatEndpoint, IDeliveryReceipt
     {
         private readonly ChatServer _server;
         private readonly LineTransport _transport;
         private readonly Timer _handshakeTimer;
         private readonly object _handshakeLock = new object();
+
+        // Held while registering and queueing the welcome, so no message overtakes the welcome.
+        private readonly object _welcomeGate = new object();
+
+        // Native messages handed to this user and not yet confirmed, by id.
+        private readonly ConcurrentDictionary<string, ChatEnvelope> _unconfirmed = new ConcurrentDictionary<string, ChatEnvelope>();
+
         private string _leaveReason = "disconnected";
         private volatile bool _registered;
+        private volatile bool _welcomed;
+        private volatile bool _native;
         private bool _handshakeTimedOut;
+        private Timer _keepAliveTimer;
+        private long _lastHeardTicks;
+        private int _pingOutstanding;
+        private volatile bool _tooSlow;
 
         public ServerConnection(ChatServer server, Socket socket, long id)
         {
@@ -31,6 +48,8 @@ namespace Chatrm.Engine
         public long Id { get; }
 
         public string UserName { get; private set; }
+
+        public string Protocol => _native ? ProtocolNames.Chatrm : ProtocolNames.Classic;
 
         public DateTime ConnectedAt { get; } = DateTime.UtcNow;
 
@@ -54,10 +73,18 @@ namespace Chatrm.Engine
                 _handshakeTimer.Dispose();
             }
 
+            _keepAliveTimer?.Dispose();
             if (stopping.IsCancellationRequested)
             {
                 _leaveReason = "server stopping";
-                SendNotice(Refusal.ServerStopping, "the server is stopping");
+                if (_native)
+                {
+                    SendFrame(new NativeFrame { Type = FrameType.Bye, Reason = Refusal.ServerStopping.ToCode(), Message = "the server is stopping" });
+                }
+                else
+                {
+                    SendNotice(Refusal.ServerStopping.ToCode(), "the server is stopping");
+                }
             }
             else if (end == ReadEnd.Failed)
             {
@@ -70,23 +97,52 @@ namespace Chatrm.Engine
                 _server.Raise(ServerEventKind.UserLeft, UserName, _leaveReason);
             }
 
+            // Whatever this user never confirmed, its senders learn it was not delivered.
+            foreach (KeyValuePair<string, ChatEnvelope> pair in _unconfirmed)
+            {
+                if (_unconfirmed.TryRemove(pair.Key, out ChatEnvelope envelope))
+                {
+                    envelope.Receipt?.Failed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
+                }
+            }
+
             await _transport.CloseAsync(_server.Options.CloseGrace).ConfigureAwait(false);
         }
 
-        public DeliveryStatus Deliver(string from, string text)
+        public DeliveryStatus Deliver(ChatEnvelope envelope)
         {
-            switch (_transport.Send(ClassicProtocol.FormatDelivery(UserName, from, text)))
+            if (!_welcomed)
             {
-                case SendResult.Queued:
-                    return DeliveryStatus.Forwarded;
-                case SendResult.QueueFull:
-                    // It has stopped reading; holding more for it would let one client eat the server's memory.
-                    _leaveReason = "too slow: its send queue was full";
-                    _transport.StopReading();
-                    return DeliveryStatus.RecipientTooSlow;
-                default:
-                    return DeliveryStatus.UserOffline;
+                // Registered a moment ago: wait for the welcome to be queued first.
+                lock (_welcomeGate)
+                {
+                }
             }
+
+            if (_native)
+            {
+                return DeliverNative(envelope);
+            }
+
+            // A classic client reads one line per message: text with line breaks goes as a line per line,
+            // queued at once so no other sender's line comes between them.
+            string payload;
+            if (envelope.Text.IndexOf('\n') < 0 && envelope.Text.IndexOf('\r') < 0)
+            {
+                payload = ClassicProtocol.FormatDelivery(UserName, envelope.From, envelope.Text);
+            }
+            else
+            {
+                var lines = new StringBuilder();
+                foreach (string line in ClassicProtocol.SplitLines(envelope.Text))
+                {
+                    lines.Append(ClassicProtocol.FormatDelivery(UserName, envelope.From, line));
+                }
+
+                payload = lines.ToString();
+            }
+
+            return Queue(payload) ? DeliveryStatus.Forwarded : TooSlowOrGone();
         }
 
         /// <summary>Ends the session from the server side.</summary>
@@ -96,20 +152,99 @@ namespace Chatrm.Engine
             _transport.StopReading();
         }
 
-        private bool OnLine(string line)
+        /// <summary>Tells a native user that someone joined or left.</summary>
+        public void SendPresence(PresenceChange change, string userName, DateTime time)
         {
-            return _registered ? OnMessageLine(line) : OnHandshake(line);
-        }
-
-        private bool OnHandshake(string line)
-        {
-            lock (_handshakeLock)
+            if (_native && _welcomed && !UserNames.AreSame(userName, UserName))
             {
-                return !_handshakeTimedOut && Register(line);
+                SendFrame(new NativeFrame
+                {
+                    Type = FrameType.Presence,
+                    Event = change == PresenceChange.Joined ? "joined" : "left",
+                    User = userName,
+                    Time = time,
+                });
             }
         }
 
-        private bool Register(string line)
+        void IDeliveryReceipt.Delivered(ChatEnvelope envelope) => SendStatus(envelope, "delivered");
+
+        void IDeliveryReceipt.Failed(ChatEnvelope envelope, Refusal reason, string message) =>
+            SendStatus(envelope, "refused", reason, message);
+
+        private DeliveryStatus DeliverNative(ChatEnvelope envelope)
+        {
+            _unconfirmed[envelope.Id] = envelope;
+            string frame = NativeProtocol.Format(new NativeFrame
+            {
+                Type = FrameType.Message,
+                Id = envelope.Id,
+                From = envelope.From,
+                To = UserName,
+                Text = envelope.Text,
+                SentAt = envelope.SentAt,
+            });
+            if (Queue(frame))
+            {
+                return DeliveryStatus.Pending;
+            }
+
+            _unconfirmed.TryRemove(envelope.Id, out _);
+            return TooSlowOrGone();
+        }
+
+        private bool Queue(string payload)
+        {
+            switch (_transport.Send(payload))
+            {
+                case SendResult.Queued:
+                    return true;
+                case SendResult.QueueFull:
+                    // It has stopped reading; holding more for it would let one client eat the server's memory.
+                    _tooSlow = true;
+                    _leaveReason = "too slow: its send queue was full";
+                    _transport.StopReading();
+                    return false;
+                default:
+                    return false;
+            }
+        }
+
+        private DeliveryStatus TooSlowOrGone() => _tooSlow ? DeliveryStatus.RecipientTooSlow : DeliveryStatus.UserOffline;
+
+        private bool OnLine(string line)
+        {
+            if (_native)
+            {
+                Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
+                Interlocked.Exchange(ref _pingOutstanding, 0);
+            }
+
+            if (!_registered)
+            {
+                lock (_handshakeLock)
+                {
+                    if (_handshakeTimedOut)
+                    {
+                        return false;
+                    }
+
+                    if (NativeProtocol.IsNativeOpening(line))
+                    {
+                        _native = true;
+                        return OpenNative(line);
+                    }
+
+                    return OpenClassic(line);
+                }
+            }
+
+            return _native ? OnFrame(line) : OnClassicLine(line);
+        }
+
+        // ---- Handshakes ----
+
+        private bool OpenClassic(string line)
         {
             string name = ClassicProtocol.ParseHandshake(line);
             string problem = UserNames.Problem(name);
@@ -118,77 +253,93 @@ namespace Chatrm.Engine
                 return RefuseHandshake(name, Refusal.InvalidName, problem);
             }
 
-            UserName = name;
-            if (!_server.Router.TryRegister(this))
+            return Register(name) || RefuseHandshake(name, Refusal.NameTaken, "the name " + name + " is in use; choose another");
+        }
+
+        private bool OpenNative(string line)
+        {
+            if (!NativeProtocol.TryParse(line, out NativeFrame hello, out string problem))
             {
-                UserName = null;
-                return RefuseHandshake(name, Refusal.NameTaken, "the name " + name + " is in use; choose another");
+                return RefuseHandshake(null, Refusal.MalformedFrame, problem);
             }
 
-            _registered = true;
-            _handshakeTimer.Change(Timeout.Infinite, Timeout.Infinite);
+            if (hello.Type != FrameType.Hello)
+            {
+                return RefuseHandshake(null, Refusal.MalformedFrame, "the first frame must be a hello");
+            }
+
+            if (hello.Version != NativeProtocol.Version)
+            {
+                return RefuseHandshake(hello.User, Refusal.UnsupportedVersion,
+                    $"this server speaks version {NativeProtocol.Version} of the native protocol, not {(hello.Version?.ToString() ?? "none")}");
+            }
+
+            string problemWithName = UserNames.Problem(hello.User);
+            if (problemWithName != null)
+            {
+                return RefuseHandshake(hello.User, Refusal.InvalidName, problemWithName);
+            }
+
+            if (!Register(hello.User))
+            {
+                return RefuseHandshake(hello.User, Refusal.NameTaken, "the name " + hello.User + " is in use; choose another");
+            }
+
+            StartKeepAlive();
+            return true;
+        }
+
+        private bool Register(string name)
+        {
+            lock (_welcomeGate)
+            {
+                UserName = name;
+                if (!_server.Router.TryRegister(this))
+                {
+                    UserName = null;
+                    return false;
+                }
+
+                _registered = true;
+                _handshakeTimer.Change(Timeout.Infinite, Timeout.Infinite);
+                if (_native)
+                {
+                    SendFrame(new NativeFrame
+                    {
+                        Type = FrameType.Welcome,
+                        Protocol = NativeProtocol.ProtocolName,
+                        Version = NativeProtocol.Version,
+                        User = name,
+                        KeepAlive = (int)Math.Ceiling(_server.Options.KeepAliveInterval.TotalSeconds),
+                        MaxFrameBytes = _server.Options.MaxLineBytes,
+                    });
+                }
+                else
+                {
+                    SendNotice(ClassicProtocol.WelcomeCode, "you are " + name + " on this Chatrm server");
+                }
+
+                _welcomed = true;
+            }
+
             _server.Raise(ServerEventKind.UserJoined, name, _transport.RemoteEndPoint?.ToString());
-            SendNotice(ClassicProtocol.WelcomeCode, "you are " + name + " on this Chatrm server");
             return true;
         }
 
         private bool RefuseHandshake(string name, Refusal refusal, string text)
         {
             string to = UserNames.IsValid(name) ? name : "unnamed";
-            _transport.Send(ClassicProtocol.FormatNotice(to, refusal.ToCode(), text));
+            if (_native)
+            {
+                SendError(refusal, text);
+            }
+            else
+            {
+                _transport.Send(ClassicProtocol.FormatNotice(to, refusal.ToCode(), text));
+            }
+
             _server.Raise(ServerEventKind.HandshakeRefused, to, refusal.ToCode() + ": " + text);
             return false;
-        }
-
-        private bool OnMessageLine(string line)
-        {
-            ClassicLine parsed = ClassicProtocol.ParseClientLine(line, UserName);
-            switch (parsed.Kind)
-            {
-                case ClassicLineKind.Blank:
-                    return true;
-                case ClassicLineKind.Exit:
-                    _leaveReason = "exit";
-                    return false;
-                case ClassicLineKind.Malformed:
-                    Refuse(Refusal.MalformedLine, "send your name, the recipient and the text, separated by underscores");
-                    return true;
-                case ClassicLineKind.Forged:
-                    Refuse(Refusal.ForgedSender, "you are " + UserName + "; a line must name you as its sender");
-                    return true;
-            }
-
-            string to = parsed.To;
-            DeliveryStatus status = UserNames.IsValid(to) && !UserNames.IsReserved(to)
-                ? _server.Router.Deliver(UserName, to, parsed.Text)
-                : DeliveryStatus.UnknownUser;
-            switch (status)
-            {
-                case DeliveryStatus.UnknownUser:
-                    Refuse(Refusal.UnknownUser, "no user named " + Printable(to) + " is known here");
-                    break;
-                case DeliveryStatus.UserOffline:
-                    Refuse(Refusal.UserOffline, to + " is offline");
-                    break;
-                case DeliveryStatus.RecipientTooSlow:
-                    Refuse(Refusal.RecipientTooSlow, to + " is not reading and was disconnected");
-                    break;
-            }
-
-            return true;
-        }
-
-        private void OnLineTooLong()
-        {
-            string text = "lines are limited to " + _server.Options.MaxLineBytes + " bytes";
-            if (UserName == null)
-            {
-                RefuseHandshake(null, Refusal.LineTooLong, text);
-                _transport.StopReading();
-                return;
-            }
-
-            Refuse(Refusal.LineTooLong, text + "; that one was not delivered");
         }
 
         private void OnHandshakeTimeout()
@@ -206,13 +357,207 @@ namespace Chatrm.Engine
             }
         }
 
-        private void Refuse(Refusal refusal, string text)
+        // ---- Classic lines ----
+
+        private bool OnClassicLine(string line)
         {
-            SendNotice(refusal, text);
-            _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
+            ClassicLine parsed = ClassicProtocol.ParseClientLine(line, UserName);
+            switch (parsed.Kind)
+            {
+                case ClassicLineKind.Blank:
+                    return true;
+                case ClassicLineKind.Exit:
+                    _leaveReason = "exit";
+                    return false;
+                case ClassicLineKind.Malformed:
+                    Refuse(Refusal.MalformedLine, "send your name, the recipient and the text, separated by underscores");
+                    return true;
+                case ClassicLineKind.Forged:
+                    Refuse(Refusal.ForgedSender, "you are " + UserName + "; a line must name you as its sender");
+                    return true;
+            }
+
+            // A classic sender cannot hear confirmations: no receipt.
+            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, parsed.To, parsed.Text, DateTime.UtcNow);
+            DeliveryStatus status = Route(envelope);
+            if (status != DeliveryStatus.Forwarded && status != DeliveryStatus.Pending)
+            {
+                Refuse(RefusalOf(status), RefusalText(status, parsed.To));
+            }
+
+            return true;
         }
 
-        private void SendNotice(Refusal refusal, string text) => SendNotice(refusal.ToCode(), text);
+        // ---- Native frames ----
+
+        private bool OnFrame(string line)
+        {
+            if (!NativeProtocol.TryParse(line, out NativeFrame frame, out string problem))
+            {
+                SendError(Refusal.MalformedFrame, problem);
+                _server.Raise(ServerEventKind.LineRefused, UserName, Refusal.MalformedFrame.ToCode() + ": " + problem);
+                return true;
+            }
+
+            switch (frame.Type)
+            {
+                case FrameType.Send:
+                    OnSend(frame);
+                    return true;
+                case FrameType.Ack:
+                    if (frame.Id != null && _unconfirmed.TryRemove(frame.Id, out ChatEnvelope envelope))
+                    {
+                        envelope.Receipt?.Delivered(envelope);
+                    }
+
+                    return true;
+                case FrameType.Who:
+                    SendFrame(new NativeFrame { Type = FrameType.Users, Ref = frame.Ref, Users = new List<UserInfo>(_server.Router.ListUsers()) });
+                    return true;
+                case FrameType.Ping:
+                    SendFrame(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref });
+                    return true;
+                case FrameType.Pong:
+                    return true;
+                case FrameType.Bye:
+                    _leaveReason = "bye";
+                    return false;
+                case FrameType.Hello:
+                    SendError(Refusal.MalformedFrame, "already greeted as " + UserName, frame.Ref);
+                    return true;
+                default:
+                    SendError(Refusal.MalformedFrame, "unknown frame type \"" + frame.Type + "\"", frame.Ref);
+                    return true;
+            }
+        }
+
+        private void OnSend(NativeFrame frame)
+        {
+            if (frame.To == null || frame.Text == null)
+            {
+                var missing = new ChatEnvelope(null, UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref);
+                SendStatus(missing, "refused", Refusal.MalformedFrame, "a send needs \"to\" and \"text\"");
+                return;
+            }
+
+            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref, this);
+            DeliveryStatus status = Route(envelope);
+            switch (status)
+            {
+                case DeliveryStatus.Pending:
+                    // The recipient's confirmation sends the status.
+                    break;
+                case DeliveryStatus.Forwarded:
+                    SendStatus(envelope, "forwarded");
+                    break;
+                default:
+                    Refusal refusal = RefusalOf(status);
+                    string text = RefusalText(status, frame.To);
+                    SendStatus(envelope, "refused", refusal, text);
+                    _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
+                    break;
+            }
+        }
+
+        private void SendStatus(ChatEnvelope envelope, string status, Refusal reason = Refusal.None, string message = null)
+        {
+            SendFrame(new NativeFrame
+            {
+                Type = FrameType.Status,
+                Ref = envelope.SenderRef,
+                Id = envelope.Id,
+                To = envelope.To,
+                SentAt = envelope.Id == null ? (DateTime?)null : envelope.SentAt,
+                Status = status,
+                Reason = reason == Refusal.None ? null : reason.ToCode(),
+                Message = message,
+            });
+        }
+
+        private void SendError(Refusal refusal, string message, string reference = null) =>
+            SendFrame(new NativeFrame { Type = FrameType.Error, Ref = reference, Code = refusal.ToCode(), Message = message });
+
+        private void SendFrame(NativeFrame frame) => _transport.Send(NativeProtocol.Format(frame));
+
+        private void StartKeepAlive()
+        {
+            Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
+            TimeSpan interval = _server.Options.KeepAliveInterval;
+            _keepAliveTimer = new Timer(_ => OnKeepAliveTick(), null, interval, interval);
+        }
+
+        private void OnKeepAliveTick()
+        {
+            TimeSpan interval = _server.Options.KeepAliveInterval;
+            var quiet = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - Interlocked.Read(ref _lastHeardTicks));
+            if (quiet < interval)
+            {
+                return;
+            }
+
+            if (Interlocked.Exchange(ref _pingOutstanding, 1) == 0)
+            {
+                SendFrame(new NativeFrame { Type = FrameType.Ping });
+                return;
+            }
+
+            // Pinged a whole interval ago and nothing since: the peer is gone or stuck.
+            SendError(Refusal.KeepaliveTimeout, "no answer to a ping within " + interval);
+            Disconnect("keepalive: no answer to a ping");
+        }
+
+        // ---- Shared ----
+
+        private DeliveryStatus Route(ChatEnvelope envelope) =>
+            UserNames.IsValid(envelope.To) && !UserNames.IsReserved(envelope.To)
+                ? _server.Router.Deliver(envelope)
+                : DeliveryStatus.UnknownUser;
+
+        private static Refusal RefusalOf(DeliveryStatus status)
+        {
+            switch (status)
+            {
+                case DeliveryStatus.UserOffline: return Refusal.UserOffline;
+                case DeliveryStatus.RecipientTooSlow: return Refusal.RecipientTooSlow;
+                default: return Refusal.UnknownUser;
+            }
+        }
+
+        private static string RefusalText(DeliveryStatus status, string to)
+        {
+            switch (status)
+            {
+                case DeliveryStatus.UserOffline: return to + " is offline";
+                case DeliveryStatus.RecipientTooSlow: return to + " is not reading and was disconnected";
+                default: return "no user named " + Printable(to) + " is known here";
+            }
+        }
+
+        private void OnLineTooLong()
+        {
+            string text = "lines are limited to " + _server.Options.MaxLineBytes + " bytes";
+            if (!_registered)
+            {
+                RefuseHandshake(null, Refusal.LineTooLong, text);
+                _transport.StopReading();
+                return;
+            }
+
+            if (_native)
+            {
+                SendError(Refusal.LineTooLong, "frames are limited to " + _server.Options.MaxLineBytes + " bytes; that one was skipped");
+                _server.Raise(ServerEventKind.LineRefused, UserName, Refusal.LineTooLong.ToCode() + ": " + text);
+                return;
+            }
+
+            Refuse(Refusal.LineTooLong, text + "; that one was not delivered");
+        }
+
+        private void Refuse(Refusal refusal, string text)
+        {
+            SendNotice(refusal.ToCode(), text);
+            _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
+        }
 
         private void SendNotice(string code, string text) =>
             _transport.Send(ClassicProtocol.FormatNotice(UserName ?? "unnamed", code, text));
@@ -226,5 +571,12 @@ namespace Chatrm.Engine
 
             return name.Length > UserNames.MaxLength ? name.Substring(0, UserNames.MaxLength) + "..." : name;
         }
+    }
+
+    /// <summary>The protocol names users are listed with.</summary>
+    public static class ProtocolNames
+    {
+        public const string Chatrm = "chatrm";
+        public const string Classic = "classic";
     }
 }

@@ -30,7 +30,13 @@ namespace Chatrm.Engine
         public TimeSpan CloseGrace { get; set; } = TimeSpan.FromSeconds(2);
 
         /// <summary>TCP keepalive: idle time before the first probe. Finds peers that vanished without a close.</summary>
-        public TimeSpan KeepAliveTime { get; set; } = TimeSpan.FromMinutes(2);
+        public TimeSpan TcpKeepAliveTime { get; set; } = TimeSpan.FromMinutes(2);
+
+        /// <summary>
+        /// Native protocol: after this long without a frame from a user the server pings it, and after as long
+        /// again without an answer it drops it. Long by default so a person typing into nc is not cut off.
+        /// </summary>
+        public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
 
         public void Validate()
         {
@@ -38,6 +44,7 @@ namespace Chatrm.Engine
             if (MaxLineBytes < 64) throw new ArgumentOutOfRangeException(nameof(MaxLineBytes), MaxLineBytes, "The longest line is at least 64 bytes.");
             if (HandshakeTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "The handshake time must be positive.");
             if (MaxQueuedBytesPerConnection < MaxLineBytes) throw new ArgumentOutOfRangeException(nameof(MaxQueuedBytesPerConnection), MaxQueuedBytesPerConnection, "The send queue must hold at least one line.");
+            if (KeepAliveInterval < TimeSpan.FromMilliseconds(10)) throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "The keepalive interval is at least 10 ms.");
             if (Address == null) throw new ArgumentNullException(nameof(Address));
         }
     }

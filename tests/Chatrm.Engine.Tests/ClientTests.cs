@@ -130,8 +130,10 @@ namespace Chatrm.Engine.Tests
             await bob.CloseAsync();
             await Eventually.TrueAsync(() => !server.IsOnline("bob"), "bob leaves");
 
+            // A notice is not a message, so MessagesWaiting does not count it: wait for its arrival instead.
+            Task arrival = alice.NextArrival();
             alice.Send("bob", "are you there");
-            await WaitForItemsAsync(alice, 1);
+            await arrival.WaitAsync(RawClient.Deadline);
 
             // Take(from) filters messages only; what the server says always comes through.
             var notice = Assert.IsType<ServerNotice>(Assert.Single(alice.Take(10, from: "carol")));
