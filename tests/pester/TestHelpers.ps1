@@ -1,0 +1,309 @@
+<#
+.SYNOPSIS
+    Shared helpers for the Chatrm Pester suite. Dot-source in BeforeAll:  . $PSScriptRoot/TestHelpers.ps1
+.DESCRIPTION
+    Everything here waits with a deadline: nothing sleeps a fixed time to "let things happen".
+    Servers listen on 127.0.0.1 with a port the system picks; tests clean up what they start.
+#>
+
+# The built module: $env:CHATRM_MODULE_PATH (set by Invoke-Tests.ps1), else out/Chatrm beside the sources.
+function Get-ChatrmTestModulePath {
+    $path = $env:CHATRM_MODULE_PATH
+    if ([string]::IsNullOrWhiteSpace($path)) {
+        $path = Join-Path $PSScriptRoot '../../out/Chatrm'
+    }
+
+    $path = (Resolve-Path -LiteralPath $path -ErrorAction Stop).ProviderPath
+    if (Test-Path -LiteralPath $path -PathType Container) {
+        $path = Join-Path $path 'Chatrm.psd1'
+    }
+
+    if (-not (Test-Path -LiteralPath $path -PathType Leaf)) {
+        throw "No built Chatrm module at '$path'. Run ./build.ps1 Build first, or set CHATRM_MODULE_PATH."
+    }
+
+    return $path
+}
+
+function Import-ChatrmTestModule {
+    Import-Module (Get-ChatrmTestModulePath) -ErrorAction Stop
+}
+
+# The cmdlets the module must export: exactly these. A new cmdlet is added here on purpose, with its tests.
+function Get-ExpectedChatrmCmdlets {
+    @(
+        'Connect-ChatrmServer'
+        'Disconnect-ChatrmServer'
+        'Get-ChatrmConnection'
+        'Receive-ChatrmMessage'
+        'Send-ChatrmMessage'
+        'Start-ChatrmServer'
+        'Stop-ChatrmServer'
+    )
+}
+
+<#
+    Polls a condition every 20 ms until it is true; throws when the deadline passes.
+    The condition runs in a child scope: it can read the test's variables, but assignments stay local
+    (use a hashtable to carry results out).
+#>
+function Wait-Until {
+    param(
+        [Parameter(Mandatory, Position = 0)] [scriptblock] $Condition,
+        [double] $Timeout = 10,
+        [string] $Because
+    )
+
+    $waitUntilDeadline = [DateTime]::UtcNow.AddSeconds($Timeout)
+    while ($true) {
+        if (& $Condition) { return }
+        if ([DateTime]::UtcNow -ge $waitUntilDeadline) {
+            $waitUntilWhat = if ($Because) { $Because } else { "{ $($Condition.ToString().Trim()) }" }
+            throw "Timed out after $Timeout s waiting for $waitUntilWhat."
+        }
+
+        # A short blocking wait between polls; this is the poll interval, not a synchronisation sleep.
+        [System.Threading.Thread]::Sleep(20)
+    }
+}
+
+# ---- Servers ----------------------------------------------------------------------------------------------
+
+function New-TestServer {
+    param([hashtable] $Options = @{})
+    Start-ChatrmServer -Port 0 -Address 127.0.0.1 @Options -ErrorAction Stop
+}
+
+# Stops and removes a server job; quiet when it is already gone, so it is safe in AfterEach/finally.
+function Remove-TestServer {
+    param([Parameter(ValueFromPipeline)] $Server)
+    process {
+        if ($null -eq $Server) { return }
+        Stop-Job -Job $Server -ErrorAction SilentlyContinue
+        Remove-Job -Job $Server -Force -ErrorAction SilentlyContinue
+    }
+}
+
+<#
+    Reads the server job's events (Receive-Job drains them) until one matches; returns it.
+    Events read on the way are kept in $Seen, if given, so the caller can look at them too.
+#>
+function Wait-ServerEvent {
+    param(
+        [Parameter(Mandatory)] $Server,
+        [Parameter(Mandatory)] [string] $Kind,
+        [string] $UserName,
+        [double] $Timeout = 10,
+        [System.Collections.Generic.List[object]] $Seen
+    )
+
+    # A hashtable, because the condition runs in a child scope and cannot assign to our variables.
+    $state = @{ Found = $null }
+    Wait-Until -Timeout $Timeout -Because "a $Kind event$(if ($UserName) { " for $UserName" }) from the server" {
+        foreach ($e in @(Receive-Job -Job $Server)) {
+            if ($null -ne $Seen) { $Seen.Add($e) }
+            if ($null -eq $state.Found -and "$($e.Kind)" -eq $Kind -and (-not $UserName -or $e.UserName -eq $UserName)) {
+                $state.Found = $e
+            }
+        }
+        $null -ne $state.Found
+    }
+
+    return $state.Found
+}
+
+# ---- Cmdlet users -------------------------------------------------------------------------------------------
+
+function Connect-TestUser {
+    param(
+        [Parameter(Mandatory, Position = 0)] $Server,
+        [Parameter(Mandatory, Position = 1)] [string] $Name,
+        [hashtable] $Options = @{}
+    )
+    Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $Server.Port -UserName $Name @Options -ErrorAction Stop
+}
+
+# Disconnects every connection this session still has (AfterEach / AfterAll).
+function Disconnect-AllTestUsers {
+    Get-ChatrmConnection | Disconnect-ChatrmServer -ErrorAction SilentlyContinue
+}
+
+# Waits for one message from a given sender, or fails; the message is returned.
+function Receive-OneMessage {
+    param(
+        [Parameter(Mandatory)] $Connection,
+        [string] $From,
+        [double] $Timeout = 5
+    )
+
+    $params = @{ Connection = $Connection; Wait = $true; Count = 1; Timeout = $Timeout }
+    if ($From) { $params.From = $From }
+    $message = Receive-ChatrmMessage @params
+    if ($null -eq $message) {
+        throw "$($Connection.UserName) received nothing$(if ($From) { " from $From" }) within $Timeout s."
+    }
+
+    return $message
+}
+
+<#
+    Reads everything the server sent $Connection up to a fresh reply from $Peer, and returns it as
+    Messages and Errors (the server's notices). A server handles a user's lines in order, so every notice
+    about lines sent before this call is in $Connection's stream ahead of the reply: nothing is missed.
+#>
+function Receive-ThroughRoundTrip {
+    param([Parameter(Mandatory)] $Connection, [Parameter(Mandatory)] $Peer)
+
+    $token = "sync-$([guid]::NewGuid().ToString('n'))"
+    Send-ChatrmMessage -Connection $Connection -To $Peer.UserName -Text $token -ErrorAction Stop
+    $there = Receive-OneMessage -Connection $Peer -From $Connection.UserName
+    if ($there.Text -ne $token) {
+        throw "$($Peer.UserName) got '$($there.Text)' from $($Connection.UserName) before the round trip's '$token'."
+    }
+
+    Send-ChatrmMessage -Connection $Peer -To $Connection.UserName -Text $token -ErrorAction Stop
+    # Read one message at a time (errors come out on the way) until the reply.
+    $stream = [System.Collections.Generic.List[object]]::new()
+    $deadline = [DateTime]::UtcNow.AddSeconds(5)
+    while ($stream.Count -eq 0 -or $stream[-1] -is [System.Management.Automation.ErrorRecord] -or $stream[-1].Text -ne $token) {
+        $left = ($deadline - [DateTime]::UtcNow).TotalSeconds
+        if ($left -le 0) {
+            throw "$($Connection.UserName) did not get the round trip's reply from $($Peer.UserName) within 5 s."
+        }
+        $before = $stream.Count
+        Receive-ChatrmMessage -Connection $Connection -Wait -Count 1 -Timeout $left -ErrorAction Continue 2>&1 | ForEach-Object { $stream.Add($_) }
+        if ($stream.Count -eq $before) {
+            throw "$($Connection.UserName) did not get the round trip's reply from $($Peer.UserName) within 5 s."
+        }
+    }
+
+    [pscustomobject]@{
+        Messages = @($stream | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] } | Select-Object -SkipLast 1)
+        Errors   = @($stream | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        Stream   = @($stream | Select-Object -SkipLast 1)
+    }
+}
+
+<#
+    The health check after every kind of bad input: two users exchange a fresh message both ways.
+    Throws (failing the test) when either direction does not arrive intact.
+#>
+function Assert-UsersCanChat {
+    param([Parameter(Mandatory)] $A, [Parameter(Mandatory)] $B)
+
+    foreach ($pair in @(@($A, $B), @($B, $A))) {
+        $sender, $receiver = $pair
+        $text = "ping_$([guid]::NewGuid().ToString('n'))"
+        Send-ChatrmMessage -Connection $sender -To $receiver.UserName -Text $text -ErrorAction Stop
+        $got = Receive-OneMessage -Connection $receiver -From $sender.UserName
+        if ($got.Text -ne $text) {
+            throw "$($receiver.UserName) got '$($got.Text)' from $($sender.UserName), expected '$text'."
+        }
+    }
+}
+
+# ---- A raw TCP client speaking the original's bytes --------------------------------------------------------
+
+<#
+    Opens a TCP connection to a server. With -Name, sends the original client's handshake NAME_\n
+    and returns after reading the first line the server sends back (in .Welcome).
+#>
+function New-RawClient {
+    param(
+        [Parameter(Mandatory)] [int] $Port,
+        [string] $Name,
+        [double] $Timeout = 5
+    )
+
+    $tcp = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+    $tcp.NoDelay = $true
+    if (-not $tcp.ConnectAsync([System.Net.IPAddress]::Loopback, $Port).Wait([TimeSpan]::FromSeconds($Timeout))) {
+        $tcp.Dispose()
+        throw "No TCP connection to 127.0.0.1:$Port within $Timeout s."
+    }
+
+    $stream = $tcp.GetStream()
+    $utf8 = [System.Text.UTF8Encoding]::new($false)
+    $writer = [System.IO.StreamWriter]::new($stream, $utf8, 4096, $true)
+    $writer.NewLine = "`n"
+    $writer.AutoFlush = $true
+    $client = [pscustomobject]@{
+        Tcp     = $tcp
+        Stream  = $stream
+        Reader  = [System.IO.StreamReader]::new($stream, $utf8, $false, 4096, $true)
+        Writer  = $writer
+        Pending = $null   # a ReadLineAsync still running after a timed-out read; the next read takes it over
+        Welcome = $null
+    }
+
+    if ($Name) {
+        Send-RawLine $client "${Name}_"
+        $client.Welcome = Read-RawLine $client -Timeout $Timeout
+    }
+
+    return $client
+}
+
+function Send-RawLine {
+    param([Parameter(Mandatory, Position = 0)] $Client, [Parameter(Mandatory, Position = 1)] [AllowEmptyString()] [string] $Line)
+    $Client.Writer.Write($Line + "`n")
+}
+
+function Send-RawBytes {
+    param([Parameter(Mandatory, Position = 0)] $Client, [Parameter(Mandatory, Position = 1)] [byte[]] $Bytes)
+    $Client.Stream.Write($Bytes, 0, $Bytes.Length)
+    $Client.Stream.Flush()
+}
+
+<#
+    Reads one line (without its newline) with a deadline; throws when none comes in time.
+    Returns $null when the server closed the connection.
+#>
+function Read-RawLine {
+    param([Parameter(Mandatory, Position = 0)] $Client, [double] $Timeout = 5)
+
+    if ($null -eq $Client.Pending) {
+        $Client.Pending = $Client.Reader.ReadLineAsync()
+    }
+
+    $task = $Client.Pending
+    try {
+        $done = $task.Wait([TimeSpan]::FromSeconds($Timeout))
+    }
+    catch [AggregateException] {
+        # The socket failed (e.g. reset by the peer): as good as closed for these tests.
+        $Client.Pending = $null
+        return $null
+    }
+
+    if (-not $done) {
+        throw "No line from the server within $Timeout s."
+    }
+
+    $Client.Pending = $null
+    return $task.Result
+}
+
+# Reads lines until one matches the pattern (skipping others); returns it.
+function Read-RawLineLike {
+    param([Parameter(Mandatory, Position = 0)] $Client, [Parameter(Mandatory, Position = 1)] [string] $Pattern, [double] $Timeout = 5)
+
+    $deadline = [DateTime]::UtcNow.AddSeconds($Timeout)
+    while ($true) {
+        $left = ($deadline - [DateTime]::UtcNow).TotalSeconds
+        if ($left -le 0) { throw "No line like '$Pattern' within $Timeout s." }
+        $line = Read-RawLine $Client -Timeout $left
+        if ($null -eq $line) { throw "The server closed the connection before a line like '$Pattern' came." }
+        if ($line -like $Pattern) { return $line }
+    }
+}
+
+function Close-RawClient {
+    param([Parameter(ValueFromPipeline)] $Client)
+    process {
+        if ($null -eq $Client) { return }
+        try { $Client.Writer.Dispose() } catch { }
+        try { $Client.Reader.Dispose() } catch { }
+        $Client.Tcp.Dispose()
+    }
+}
