@@ -260,8 +260,10 @@ namespace Chatrm.Engine
                         await SendAllAsync(segments).ConfigureAwait(false);
                     }
 
+                    // Read the length before AdvanceTo: after it the pipe may reuse the buffer's segments.
+                    long sent = buffer.Length;
                     reader.AdvanceTo(buffer.End);
-                    Interlocked.Add(ref _queuedBytes, -buffer.Length);
+                    Interlocked.Add(ref _queuedBytes, -sent);
                     if (result.IsCompleted)
                     {
                         break;
