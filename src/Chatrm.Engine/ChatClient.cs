@@ -93,7 +93,7 @@ namespace Chatrm.Engine
         public int Port { get; }
         public string UserName { get; }
         public ChatProtocol Protocol { get; }
-        public DateTime ConnectedAt { get; } = DateTime.Now;
+        public DateTime ConnectedAt { get; } = DateTime.UtcNow;
 
         /// <summary>True when the server greeted us as a Chatrm server does; false for an original server.</summary>
         public bool ServerIsChatrm { get; private set; }
@@ -455,7 +455,7 @@ namespace Chatrm.Engine
                 return true;
             }
 
-            DateTime now = DateTime.Now;
+            DateTime now = DateTime.UtcNow;
             if (UserNames.AreSame(from, UserNames.Server) && ClassicProtocol.TryParseNotice(text, out string code, out string noticeText))
             {
                 var notice = new ServerNotice(code, noticeText, now);
@@ -510,7 +510,7 @@ namespace Chatrm.Engine
                     _greeting.TrySetResult(Greeting.Welcome);
                     break;
                 case FrameType.Message:
-                    Enqueue(new ChatMessage(frame.From, frame.To ?? UserName, frame.Text ?? string.Empty, DateTime.Now, frame.Id, frame.SentAt));
+                    Enqueue(new ChatMessage(frame.From, frame.To ?? UserName, frame.Text ?? string.Empty, DateTime.UtcNow, frame.Id, frame.SentAt));
                     if (frame.Id != null)
                     {
                         // The confirmation that makes the sender's status Delivered.
@@ -532,7 +532,7 @@ namespace Chatrm.Engine
                     if (frame.User != null)
                     {
                         PresenceChange change = frame.Event == "left" ? PresenceChange.Left : PresenceChange.Joined;
-                        Enqueue(new PresenceEvent(change, frame.User, (frame.Time ?? DateTime.UtcNow).ToLocalTime()));
+                        Enqueue(new PresenceEvent(change, frame.User, frame.Time ?? DateTime.UtcNow));
                     }
 
                     break;
@@ -571,7 +571,7 @@ namespace Chatrm.Engine
 
         private void OnError(NativeFrame frame)
         {
-            var notice = new ServerNotice(frame.Code ?? "error", frame.Message ?? string.Empty, DateTime.Now);
+            var notice = new ServerNotice(frame.Code ?? "error", frame.Message ?? string.Empty, DateTime.UtcNow);
             if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text)))
             {
                 return;

@@ -21,7 +21,7 @@ namespace Chatrm.Engine
     {
         public ServerEvent(ServerEventKind kind, string userName, string detail)
         {
-            Time = DateTime.Now;
+            Time = DateTime.UtcNow;
             Kind = kind;
             UserName = userName;
             Detail = detail;
