@@ -1,5 +1,6 @@
 @{
     RootModule           = 'Chatrm.dll'
+    FormatsToProcess     = @('Chatrm.format.ps1xml')
     # build.ps1 stamps the version from Directory.Build.props into out/Chatrm/Chatrm.psd1.
     ModuleVersion        = '0.0.0'
     GUID                 = '6f0e7c1e-5a0c-4b8e-9d43-2f1b8f3f7a51'
@@ -18,6 +19,7 @@
         'Get-ChatrmConnection'
         'Send-ChatrmMessage'
         'Receive-ChatrmMessage'
+        'Get-ChatrmUser'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

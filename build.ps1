@@ -62,6 +62,8 @@ function Invoke-Build {
         Where-Object Name -NE 'System.Management.Automation.dll' |
         Copy-Item -Destination $moduleOut
 
+    Copy-Item (Join-Path $root 'src/Chatrm/Chatrm.format.ps1xml') -Destination $moduleOut
+
     $version = Get-ModuleVersion
     $manifest = Get-Content -Raw (Join-Path $root 'Chatrm.psd1')
     $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'"

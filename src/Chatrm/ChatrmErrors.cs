@@ -29,6 +29,12 @@ namespace Chatrm.PowerShell
                 case Refusal.RecipientTooSlow: return ErrorCategory.LimitsExceeded;
                 case Refusal.ServerStopping: return ErrorCategory.ConnectionError;
                 case Refusal.ConnectionClosed: return ErrorCategory.ConnectionError;
+                case Refusal.RecipientLeft: return ErrorCategory.ResourceUnavailable;
+                case Refusal.MalformedFrame: return ErrorCategory.InvalidData;
+                case Refusal.UnsupportedVersion: return ErrorCategory.ProtocolError;
+                case Refusal.KeepaliveTimeout: return ErrorCategory.OperationTimeout;
+                case Refusal.NoAnswer: return ErrorCategory.OperationTimeout;
+                case Refusal.ProtocolMismatch: return ErrorCategory.ProtocolError;
                 default: return ErrorCategory.NotSpecified;
             }
         }

@@ -24,8 +24,14 @@ namespace Chatrm.PowerShell
         [ValidateNotNullOrEmpty]
         public string UserName { get; set; }
 
+        /// <summary>Chatrm (native, the default) or Classic (the original's bytes, for an original server).</summary>
         [Parameter]
-        public ChatProtocol Protocol { get; set; } = ChatProtocol.Classic;
+        public ChatProtocol Protocol { get; set; } = ChatProtocol.Chatrm;
+
+        /// <summary>Native protocol: seconds without a frame from the server before it is pinged, and again before giving up.</summary>
+        [Parameter]
+        [ValidateRange(0.01, 86400.0)]
+        public double KeepAliveInterval { get; set; } = 60;
 
         /// <summary>Messages kept between reads; past this the oldest are dropped and counted.</summary>
         [Parameter]
@@ -34,7 +40,7 @@ namespace Chatrm.PowerShell
 
         protected override void ProcessRecord()
         {
-            var options = new ClientOptions { InboxCapacity = InboxSize };
+            var options = new ClientOptions { InboxCapacity = InboxSize, KeepAliveInterval = TimeSpan.FromSeconds(KeepAliveInterval) };
             ChatClient client;
             try
             {

@@ -1,17 +1,24 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
-using System.Threading;
 using System.Threading.Tasks;
 using Chatrm.Engine;
 
 namespace Chatrm.PowerShell
 {
-    /// <summary>Sends text to a user. -Text binds from the pipeline, one message per input.</summary>
+    /// <summary>
+    /// Sends text to a user. -Text binds from the pipeline, one message per input. Messages go out without
+    /// waiting for each other's confirmation; the cmdlet returns once every one has its fate (or -Timeout
+    /// passes), and each refused message is a non-terminating error on that message.
+    /// </summary>
     [Cmdlet(VerbsCommunications.Send, "ChatrmMessage")]
     [OutputType(typeof(SentMessage))]
     public sealed class SendChatrmMessageCommand : ChatrmCmdlet
     {
+        private readonly Queue<InFlight> _inFlight = new Queue<InFlight>();
+        private ChatrmConnection _connection;
+
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         public string To { get; set; }
@@ -24,19 +31,22 @@ namespace Chatrm.PowerShell
         [ConnectionTransformation]
         public ChatrmConnection Connection { get; set; }
 
+        /// <summary>Outputs each message with its Id, SentAt, Status and Reason.</summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        private ChatrmConnection _connection;
+        /// <summary>Seconds to wait, after the last message is sent, for every message's fate.</summary>
+        [Parameter]
+        [ValidateRange(0.0, 86400.0)]
+        public double Timeout { get; set; } = 30;
 
         protected override void BeginProcessing() => _connection = ResolveConnection(Connection);
 
         protected override void ProcessRecord()
         {
-            DateTime sentAt = DateTime.UtcNow;
             try
             {
-                _connection.Client.Send(To, Text);
+                _inFlight.Enqueue(new InFlight(To, Text, _connection.Client.SendAsync(To, Text)));
             }
             catch (ChatException e)
             {
@@ -44,19 +54,78 @@ namespace Chatrm.PowerShell
                 return;
             }
 
+            // Report what is settled already, in order, so a long pipeline streams its results.
+            while (_inFlight.Count > 0 && _inFlight.Peek().Fate.IsCompleted)
+            {
+                Report(_inFlight.Dequeue().Fate.Result);
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(Timeout);
+            while (_inFlight.Count > 0)
+            {
+                InFlight next = _inFlight.Peek();
+                TimeSpan left = deadline - DateTime.UtcNow;
+                if (!next.Fate.IsCompleted && (left <= TimeSpan.Zero || !WaitFor(next.Fate, left)))
+                {
+                    break;
+                }
+
+                Report(_inFlight.Dequeue().Fate.Result);
+            }
+
+            if (_inFlight.Count > 0)
+            {
+                WriteWarning($"{_inFlight.Count} message(s) had no answer from the server within {Timeout} seconds; whether they arrived is unknown.");
+                while (_inFlight.Count > 0)
+                {
+                    InFlight unanswered = _inFlight.Dequeue();
+                    if (PassThru)
+                    {
+                        WriteObject(new SentMessage(_connection.UserName, unanswered.To, unanswered.Text, DateTime.UtcNow, SendStatus.Sent, Refusal.NoAnswer.ToCode()));
+                    }
+                }
+            }
+        }
+
+        private void Report(SentMessage message)
+        {
+            if (message.Status == SendStatus.Refused)
+            {
+                string why = string.IsNullOrEmpty(message.Detail) ? message.Reason : message.Detail;
+                var error = new ChatException(message.Refusal, $"The message to {message.To} was refused: {why} ({message.Reason}).");
+                WriteError(new ErrorRecord(error, message.Refusal == Refusal.None ? ChatrmErrors.ServerNotice : message.Refusal.ToErrorId(), ChatrmErrors.CategoryOf(message.Refusal), message));
+            }
+
             if (PassThru)
             {
-                WriteObject(new SentMessage(_connection.UserName, To, Text, sentAt, SendStatus.Sent));
+                WriteObject(message);
             }
+        }
+
+        private sealed class InFlight
+        {
+            public InFlight(string to, string text, Task<SentMessage> fate)
+            {
+                To = to;
+                Text = text;
+                Fate = fate;
+            }
+
+            public string To { get; }
+            public string Text { get; }
+            public Task<SentMessage> Fate { get; }
         }
     }
 
     /// <summary>
-    /// Emits messages as they arrive. Server notices about this user's own lines (an unknown recipient, a
-    /// line too long, ...) come out as non-terminating errors, in order with the messages.
+    /// Emits messages as they arrive. What the server says about this user's own lines (a classic server's
+    /// notices) comes out as non-terminating errors, in order with the messages.
     /// </summary>
     [Cmdlet(VerbsCommunications.Receive, "ChatrmMessage")]
-    [OutputType(typeof(ChatMessage))]
+    [OutputType(typeof(ChatMessage), typeof(PresenceEvent))]
     public sealed class ReceiveChatrmMessageCommand : ChatrmCmdlet
     {
         // Items taken per lock: enough to amortise it, few enough to keep the first output quick.
@@ -85,33 +154,39 @@ namespace Chatrm.PowerShell
         [ValidateRange(1, int.MaxValue)]
         public int Count { get; set; }
 
+        /// <summary>Also emits who joined and left (native protocol), in order with the messages.</summary>
+        [Parameter]
+        public SwitchParameter IncludePresence { get; set; }
+
         protected override void ProcessRecord()
         {
             ChatrmConnection connection = ResolveConnection(Connection);
             ChatClient client = connection.Client;
-            bool wait = Wait.IsPresent || MyInvocation.BoundParameters.ContainsKey(nameof(Timeout));
-            TimeSpan timeLimit = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout))
-                ? TimeSpan.FromSeconds(Timeout)
-                : System.Threading.Timeout.InfiniteTimeSpan;
-            DateTime deadline = timeLimit == System.Threading.Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + timeLimit;
+            bool timed = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout));
+            bool wait = Wait.IsPresent || timed;
+            DateTime deadline = timed ? DateTime.UtcNow + TimeSpan.FromSeconds(Timeout) : DateTime.MaxValue;
             int remaining = Count > 0 ? Count : int.MaxValue;
 
             while (true)
             {
                 // Taken before reading the inbox, so a message arriving in between still wakes us.
                 Task arrival = client.NextArrival();
-                List<object> items = client.Take(Math.Min(remaining, BatchSize), From);
+                List<object> items = client.Take(Math.Min(remaining, BatchSize), From, IncludePresence);
                 ReportDrops(connection);
                 foreach (object item in items)
                 {
-                    if (item is ChatMessage message)
+                    switch (item)
                     {
-                        WriteObject(message);
-                        remaining--;
-                    }
-                    else if (item is ServerNotice notice)
-                    {
-                        WriteError(ChatrmErrors.From(notice, connection));
+                        case ChatMessage message:
+                            WriteObject(message);
+                            remaining--;
+                            break;
+                        case ServerNotice notice:
+                            WriteError(ChatrmErrors.From(notice, connection));
+                            break;
+                        default:
+                            WriteObject(item);
+                            break;
                     }
                 }
 
@@ -137,8 +212,8 @@ namespace Chatrm.PowerShell
                         connection));
                 }
 
-                TimeSpan left = deadline == DateTime.MaxValue ? System.Threading.Timeout.InfiniteTimeSpan : deadline - DateTime.UtcNow;
-                if (left != System.Threading.Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero)
+                TimeSpan left = timed ? deadline - DateTime.UtcNow : System.Threading.Timeout.InfiniteTimeSpan;
+                if (timed && left <= TimeSpan.Zero)
                 {
                     return;
                 }
@@ -157,6 +232,51 @@ namespace Chatrm.PowerShell
             if (dropped > 0)
             {
                 WriteWarning($"{dropped} message(s) for {connection.UserName} were dropped because the inbox was full (Connect-ChatrmServer -InboxSize sets its size). The oldest go first.");
+            }
+        }
+    }
+
+    /// <summary>Lists who is online (native protocol).</summary>
+    [Cmdlet(VerbsCommon.Get, "ChatrmUser")]
+    [OutputType(typeof(UserInfo))]
+    public sealed class GetChatrmUserCommand : ChatrmCmdlet
+    {
+        [Parameter(Position = 0)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string Name { get; set; } = "*";
+
+        [Parameter(ValueFromPipeline = true)]
+        [ConnectionTransformation]
+        public ChatrmConnection Connection { get; set; }
+
+        /// <summary>Seconds to wait for the server's list.</summary>
+        [Parameter]
+        [ValidateRange(0.1, 3600.0)]
+        public double Timeout { get; set; } = 10;
+
+        protected override void ProcessRecord()
+        {
+            ChatrmConnection connection = ResolveConnection(Connection);
+            IReadOnlyList<UserInfo> users;
+            try
+            {
+                users = connection.Client.GetUsersAsync(TimeSpan.FromSeconds(Timeout), StopToken).GetAwaiter().GetResult();
+            }
+            catch (ChatException e)
+            {
+                WriteError(ChatrmErrors.From(e, connection));
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
+            foreach (UserInfo user in users.Where(u => pattern.IsMatch(u.Name)).OrderBy(u => u.Name, StringComparer.OrdinalIgnoreCase))
+            {
+                WriteObject(user);
             }
         }
     }

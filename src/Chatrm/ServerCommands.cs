@@ -38,6 +38,11 @@ namespace Chatrm.PowerShell
         [ValidateRange(1, 86400)]
         public int HandshakeTimeout { get; set; } = 300;
 
+        /// <summary>Native protocol: seconds without a frame before a user is pinged, and again before it is dropped.</summary>
+        [Parameter]
+        [ValidateRange(0.01, 86400.0)]
+        public double KeepAliveInterval { get; set; } = 60;
+
         /// <summary>How many events Receive-Job can have waiting; past this the oldest are dropped and counted.</summary>
         [Parameter]
         [ValidateRange(1, 1_000_000)]
@@ -51,6 +56,7 @@ namespace Chatrm.PowerShell
                 Port = Port,
                 MaxLineBytes = MaxLineLength,
                 HandshakeTimeout = TimeSpan.FromSeconds(HandshakeTimeout),
+                KeepAliveInterval = TimeSpan.FromSeconds(KeepAliveInterval),
             };
 
             string command = $"Start-ChatrmServer -Port {Port} -Address {Address}";

@@ -35,6 +35,7 @@ function Get-ExpectedChatrmCmdlets {
         'Connect-ChatrmServer'
         'Disconnect-ChatrmServer'
         'Get-ChatrmConnection'
+        'Get-ChatrmUser'
         'Receive-ChatrmMessage'
         'Send-ChatrmMessage'
         'Start-ChatrmServer'
