@@ -20,6 +20,7 @@
         'Send-ChatrmMessage'
         'Receive-ChatrmMessage'
         'Get-ChatrmUser'
+        'Enter-ChatrmChat'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

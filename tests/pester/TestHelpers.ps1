@@ -34,6 +34,7 @@ function Get-ExpectedChatrmCmdlets {
     @(
         'Connect-ChatrmServer'
         'Disconnect-ChatrmServer'
+        'Enter-ChatrmChat'
         'Get-ChatrmConnection'
         'Get-ChatrmUser'
         'Receive-ChatrmMessage'
@@ -115,13 +116,17 @@ function Wait-ServerEvent {
 
 # ---- Cmdlet users -------------------------------------------------------------------------------------------
 
+# Without -Protocol the cmdlet's default applies (the native protocol).
 function Connect-TestUser {
     param(
         [Parameter(Mandatory, Position = 0)] $Server,
         [Parameter(Mandatory, Position = 1)] [string] $Name,
+        [ValidateSet('Chatrm', 'Classic')] [string] $Protocol,
         [hashtable] $Options = @{}
     )
-    Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $Server.Port -UserName $Name @Options -ErrorAction Stop
+    $params = @{} + $Options
+    if ($Protocol) { $params.Protocol = $Protocol }
+    Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $Server.Port -UserName $Name @params -ErrorAction Stop
 }
 
 # Disconnects every connection this session still has (AfterEach / AfterAll).
@@ -183,6 +188,65 @@ function Receive-ThroughRoundTrip {
         Errors   = @($stream | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
         Stream   = @($stream | Select-Object -SkipLast 1)
     }
+}
+
+<#
+    Sends one message that the server is expected to refuse, then reads the sender's stream up to a round
+    trip with $Peer. Where the refusal surfaces depends on the protocol: the native protocol makes it an
+    error from Send-ChatrmMessage itself (SendErrors); the classic protocol can only send a notice, which
+    Receive-ChatrmMessage turns into an error (ReceiveErrors). Both are collected, so a test can check both.
+#>
+function Send-ThroughRoundTrip {
+    param(
+        [Parameter(Mandatory)] $Connection,
+        [Parameter(Mandatory)] [string] $To,
+        [Parameter(Mandatory)] [AllowEmptyString()] [string] $Text,
+        [Parameter(Mandatory)] $Peer
+    )
+
+    $sendErrors = $null
+    $sent = Send-ChatrmMessage -Connection $Connection -To $To -Text $Text -PassThru -ErrorAction SilentlyContinue -ErrorVariable sendErrors
+    $got = Receive-ThroughRoundTrip -Connection $Connection -Peer $Peer
+    [pscustomobject]@{
+        Sent          = $sent
+        SendErrors    = @($sendErrors)
+        ReceiveErrors = $got.Errors
+        Messages      = $got.Messages
+    }
+}
+
+<#
+    Asserts that a Send-ThroughRoundTrip result holds exactly one refusal with the given error id, reported
+    where the protocol reports it; returns that error record.
+#>
+function Assert-RefusedOnce {
+    param(
+        [Parameter(Mandatory)] $Result,
+        [Parameter(Mandatory)] [ValidateSet('Chatrm', 'Classic')] [string] $Protocol,
+        [Parameter(Mandatory)] [string] $ErrorId,
+        [Parameter(Mandatory)] [string] $To
+    )
+
+    $Result.Messages | Should -HaveCount 0 -Because 'a refusal is not a message'
+    if ($Protocol -eq 'Chatrm') {
+        $Result.SendErrors | Should -HaveCount 1 -Because 'the native protocol tells Send-ChatrmMessage what became of each message'
+        $Result.ReceiveErrors | Should -HaveCount 0 -Because 'a refusal is reported once, by Send-ChatrmMessage'
+        $record = $Result.SendErrors[0]
+        # The error is about that message: its target is the refused SentMessage.
+        $record.TargetObject | Should -BeOfType 'Chatrm.Engine.SentMessage'
+        $record.TargetObject.To | Should -Be $To
+        "$($record.TargetObject.Status)" | Should -Be 'Refused'
+        "$($Result.Sent.Status)" | Should -Be 'Refused' -Because '-PassThru shows the same fate'
+    }
+    else {
+        $Result.SendErrors | Should -HaveCount 0 -Because 'the classic protocol has no answer to a sent line; the server''s notice comes later'
+        $Result.ReceiveErrors | Should -HaveCount 1 -Because 'the server''s notice comes out of Receive-ChatrmMessage'
+        $record = $Result.ReceiveErrors[0]
+        "$($Result.Sent.Status)" | Should -Be 'Sent'
+    }
+
+    $record.FullyQualifiedErrorId | Should -BeLike "$ErrorId,*"
+    return $record
 }
 
 <#
