@@ -21,6 +21,7 @@
         'Receive-ChatrmMessage'
         'Get-ChatrmUser'
         'Enter-ChatrmChat'
+        'Disconnect-ChatrmUser'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -22,6 +22,8 @@ namespace Chatrm.Engine
         private Task _acceptLoop;
         private long _nextConnectionId;
         private long _nextMessageId;
+        private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new ConcurrentDictionary<IPAddress, int>();
+        private Timer _idleSweep;
         private int _stopRequested;
 
         public ChatServer(ServerOptions options, IMessageRouter router = null)
@@ -79,6 +81,12 @@ namespace Chatrm.Engine
             LocalEndPoint = (IPEndPoint)listener.LocalEndPoint;
             Raise(ServerEventKind.ServerStarted, null, "listening on " + LocalEndPoint);
             _acceptLoop = Task.Run(AcceptLoopAsync);
+            if (Options.IdleTimeout > TimeSpan.Zero)
+            {
+                // One timer for every connection; a user is dropped within a quarter of the limit of it passing.
+                TimeSpan every = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 10, Math.Min(TimeSpan.TicksPerSecond, Options.IdleTimeout.Ticks / 4)));
+                _idleSweep = new Timer(_ => SweepIdle(), null, every, every);
+            }
         }
 
         /// <summary>Stops accepting, tells every user, and closes every connection.</summary>
@@ -91,6 +99,7 @@ namespace Chatrm.Engine
             }
 
             _stopping.Cancel();
+            _idleSweep?.Dispose();
             try { _listener?.Dispose(); }
             catch (SocketException) { }
 
@@ -111,14 +120,14 @@ namespace Chatrm.Engine
             _stopping.Dispose();
         }
 
-        /// <summary>Disconnects a user from the server side; false when no such user is connected here.</summary>
+        /// <summary>Disconnects a user from the server side, telling them why; false when no such user is connected here.</summary>
         public bool DisconnectUser(string userName, string reason)
         {
             foreach (ServerConnection connection in _connections.Values)
             {
                 if (connection.UserName != null && UserNames.AreSame(connection.UserName, userName))
                 {
-                    connection.Disconnect(reason);
+                    connection.Disconnect(Refusal.Disconnected, reason ?? "disconnected by the server's operator");
                     return true;
                 }
             }
@@ -191,6 +200,14 @@ namespace Chatrm.Engine
 
         private void Accept(Socket socket)
         {
+            IPAddress address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            string full = FullFor(address);
+            if (full != null)
+            {
+                Refuse(socket, full);
+                return;
+            }
+
             long id = Interlocked.Increment(ref _nextConnectionId);
             ServerConnection connection;
             try
@@ -205,12 +222,51 @@ namespace Chatrm.Engine
             }
 
             _connections[id] = connection;
+            _perAddress.AddOrUpdate(address, 1, (_, n) => n + 1);
 
             // The connection runs on its own; the accept loop never waits for it.
-            _connectionTasks[id] = RunConnectionAsync(connection);
+            _connectionTasks[id] = RunConnectionAsync(connection, address);
         }
 
-        private async Task RunConnectionAsync(ServerConnection connection)
+        /// <summary>Why one more connection from this address is too many, or null when it is welcome.</summary>
+        private string FullFor(IPAddress address)
+        {
+            if (_connections.Count >= Options.MaxConnections)
+            {
+                return $"the server holds its limit of {Options.MaxConnections} connections; try again later";
+            }
+
+            if (Options.MaxConnectionsPerAddress > 0 &&
+                _perAddress.TryGetValue(address, out int fromHere) && fromHere >= Options.MaxConnectionsPerAddress)
+            {
+                return $"at most {Options.MaxConnectionsPerAddress} connections from one address";
+            }
+
+            return null;
+        }
+
+        /// <summary>Says why in a line both protocols' clients read, then closes; the accept loop does not wait.</summary>
+        private void Refuse(Socket socket, string why)
+        {
+            Raise(ServerEventKind.HandshakeRefused, null, Refusal.ServerFull.ToCode() + ": " + why);
+            byte[] notice = System.Text.Encoding.UTF8.GetBytes(ClassicProtocol.FormatNotice("unnamed", Refusal.ServerFull.ToCode(), why));
+            try
+            {
+                socket.Blocking = false;
+                socket.Send(notice);
+                socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException)
+            {
+                // Its buffer is full or it is gone: closing says enough.
+            }
+            finally
+            {
+                socket.Dispose();
+            }
+        }
+
+        private async Task RunConnectionAsync(ServerConnection connection, IPAddress address)
         {
             await Task.Yield();
             try
@@ -221,6 +277,19 @@ namespace Chatrm.Engine
             {
                 _connections.TryRemove(connection.Id, out _);
                 _connectionTasks.TryRemove(connection.Id, out _);
+                if (_perAddress.AddOrUpdate(address, 0, (_, n) => n - 1) <= 0)
+                {
+                    ((ICollection<KeyValuePair<IPAddress, int>>)_perAddress).Remove(new KeyValuePair<IPAddress, int>(address, 0));
+                }
+            }
+        }
+
+        private void SweepIdle()
+        {
+            long now = DateTime.UtcNow.Ticks;
+            foreach (ServerConnection connection in _connections.Values)
+            {
+                connection.CheckIdle(now, Options.IdleTimeout);
             }
         }
     }

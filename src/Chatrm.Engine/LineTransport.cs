@@ -162,8 +162,11 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>Queues text (which must end with its newline) for the peer, without waiting.</summary>
-        public SendResult Send(string text)
+        /// <summary>
+        /// Queues text (which must end with its newline) for the peer, without waiting. <paramref name="evenIfFull"/>
+        /// lets one last word through a full queue, such as the notice that says why the peer is dropped.
+        /// </summary>
+        public SendResult Send(string text, bool evenIfFull = false)
         {
             lock (_sendLock)
             {
@@ -172,7 +175,7 @@ namespace Chatrm.Engine
                     return SendResult.Closed;
                 }
 
-                if (Interlocked.Read(ref _queuedBytes) > _maxQueuedBytes)
+                if (!evenIfFull && Interlocked.Read(ref _queuedBytes) > _maxQueuedBytes)
                 {
                     return SendResult.QueueFull;
                 }

@@ -30,6 +30,14 @@ namespace Chatrm.Engine
         NoAnswer,
         /// <summary>Client side: the server does not answer the native protocol.</summary>
         ProtocolMismatch,
+        /// <summary>The server holds as many connections as it may, in all or from this address.</summary>
+        ServerFull,
+        /// <summary>The user sends more messages a second than the server allows.</summary>
+        RateLimited,
+        /// <summary>The user sent no message for the server's idle time.</summary>
+        IdleTimeout,
+        /// <summary>The server's operator disconnected the user.</summary>
+        Disconnected,
     }
 
     public static class Refusals
@@ -56,6 +64,10 @@ namespace Chatrm.Engine
                 case Refusal.KeepaliveTimeout: return "keepalive-timeout";
                 case Refusal.NoAnswer: return "no-answer";
                 case Refusal.ProtocolMismatch: return "protocol-mismatch";
+                case Refusal.ServerFull: return "server-full";
+                case Refusal.RateLimited: return "rate-limited";
+                case Refusal.IdleTimeout: return "idle-timeout";
+                case Refusal.Disconnected: return "disconnected";
                 default: return "none";
             }
         }

@@ -36,6 +36,13 @@ namespace Chatrm.Engine
         private int _pingOutstanding;
         private volatile bool _tooSlow;
 
+        // Rate limit: a token bucket refilled at MaxMessagesPerSecond, holding at most a second's worth.
+        private double _tokens = double.MaxValue;
+        private long _tokensRefilledAt;
+
+        // For the idle limit: when this user last sent a message.
+        private long _lastMessageTicks = DateTime.UtcNow.Ticks;
+
         public ServerConnection(ChatServer server, Socket socket, long id)
         {
             _server = server;
@@ -152,6 +159,55 @@ namespace Chatrm.Engine
             _transport.StopReading();
         }
 
+        /// <summary>Ends the session from the server side, telling the user why first.</summary>
+        public void Disconnect(Refusal why, string text)
+        {
+            if (_native)
+            {
+                SendError(why, text);
+            }
+            else
+            {
+                SendNotice(why.ToCode(), text);
+            }
+
+            _server.Raise(ServerEventKind.LineRefused, UserName, why.ToCode() + ": " + text);
+            Disconnect(why.ToCode() + ": " + text);
+        }
+
+        /// <summary>Disconnects a registered user who has sent no message for the idle time.</summary>
+        public void CheckIdle(long nowTicks, TimeSpan idleTimeout)
+        {
+            if (_registered && nowTicks - Interlocked.Read(ref _lastMessageTicks) > idleTimeout.Ticks)
+            {
+                Disconnect(Refusal.IdleTimeout, "no message sent within " + idleTimeout);
+            }
+        }
+
+        /// <summary>Takes a token for one message; false (and the user is told) when over the rate limit.</summary>
+        private bool WithinRate()
+        {
+            long now = DateTime.UtcNow.Ticks;
+            Interlocked.Exchange(ref _lastMessageTicks, now);
+            int rate = _server.Options.MaxMessagesPerSecond;
+            if (rate <= 0)
+            {
+                return true;
+            }
+
+            // Only this connection's reader calls this, one line at a time: no lock needed.
+            double refill = (now - _tokensRefilledAt) / (double)TimeSpan.TicksPerSecond * rate;
+            _tokens = Math.Min(rate, _tokens == double.MaxValue ? rate : _tokens + refill);
+            _tokensRefilledAt = now;
+            if (_tokens < 1)
+            {
+                return false;
+            }
+
+            _tokens -= 1;
+            return true;
+        }
+
         /// <summary>Tells a native user that someone joined or left.</summary>
         public void SendPresence(PresenceChange change, string userName, DateTime time)
         {
@@ -201,9 +257,17 @@ namespace Chatrm.Engine
                     return true;
                 case SendResult.QueueFull:
                     // It has stopped reading; holding more for it would let one client eat the server's memory.
-                    _tooSlow = true;
-                    _leaveReason = "too slow: its send queue was full";
-                    _transport.StopReading();
+                    if (!_tooSlow)
+                    {
+                        _tooSlow = true;
+                        _leaveReason = "too slow: its send queue was full";
+                        string why = $"you did not read what was sent to you; more than {_server.Options.MaxQueuedBytesPerConnection} bytes waited";
+                        _transport.Send(_native
+                            ? NativeProtocol.Format(new NativeFrame { Type = FrameType.Error, Code = Refusal.RecipientTooSlow.ToCode(), Message = why })
+                            : ClassicProtocol.FormatNotice(UserName, Refusal.RecipientTooSlow.ToCode(), why), evenIfFull: true);
+                        _transport.StopReading();
+                    }
+
                     return false;
                 default:
                     return false;
@@ -377,6 +441,12 @@ namespace Chatrm.Engine
                     return true;
             }
 
+            if (!WithinRate())
+            {
+                Refuse(Refusal.RateLimited, $"at most {_server.Options.MaxMessagesPerSecond} messages a second; that one was not delivered");
+                return true;
+            }
+
             // A classic sender cannot hear confirmations: no receipt.
             var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, parsed.To, parsed.Text, DateTime.UtcNow);
             DeliveryStatus status = Route(envelope);
@@ -440,6 +510,15 @@ namespace Chatrm.Engine
                 return;
             }
 
+            if (!WithinRate())
+            {
+                var limited = new ChatEnvelope(null, UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref);
+                string text = $"at most {_server.Options.MaxMessagesPerSecond} messages a second";
+                SendStatus(limited, "refused", Refusal.RateLimited, text);
+                _server.Raise(ServerEventKind.LineRefused, UserName, Refusal.RateLimited.ToCode() + ": " + text);
+                return;
+            }
+
             var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref, this);
             DeliveryStatus status = Route(envelope);
             switch (status)
@@ -477,7 +556,9 @@ namespace Chatrm.Engine
         private void SendError(Refusal refusal, string message, string reference = null) =>
             SendFrame(new NativeFrame { Type = FrameType.Error, Ref = reference, Code = refusal.ToCode(), Message = message });
 
-        private void SendFrame(NativeFrame frame) => _transport.Send(NativeProtocol.Format(frame));
+        // Through Queue, as deliveries go: a native client whose queue is full is dropped as too slow. Dropping
+        // the frame alone would lose a status silently, and its sender would wait for that fate forever.
+        private void SendFrame(NativeFrame frame) => Queue(NativeProtocol.Format(frame));
 
         private void StartKeepAlive()
         {

@@ -38,6 +38,18 @@ namespace Chatrm.Engine
         /// </summary>
         public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
 
+        /// <summary>Connections the server holds at once; one more is told the server is full and closed.</summary>
+        public int MaxConnections { get; set; } = 100_000;
+
+        /// <summary>Connections from one IP address at once; 0 is no limit (the default).</summary>
+        public int MaxConnectionsPerAddress { get; set; }
+
+        /// <summary>Messages a user may send per second, with bursts of as many; 0 is no limit (the default).</summary>
+        public int MaxMessagesPerSecond { get; set; }
+
+        /// <summary>A user who sends no message for this long is disconnected; zero is no limit (the default).</summary>
+        public TimeSpan IdleTimeout { get; set; } = TimeSpan.Zero;
+
         public void Validate()
         {
             if (Port < 0 || Port > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "A port is 0 to 65535.");
@@ -45,6 +57,10 @@ namespace Chatrm.Engine
             if (HandshakeTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "The handshake time must be positive.");
             if (MaxQueuedBytesPerConnection < MaxLineBytes) throw new ArgumentOutOfRangeException(nameof(MaxQueuedBytesPerConnection), MaxQueuedBytesPerConnection, "The send queue must hold at least one line.");
             if (KeepAliveInterval < TimeSpan.FromMilliseconds(10)) throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "The keepalive interval is at least 10 ms.");
+            if (MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "The server holds at least one connection.");
+            if (MaxConnectionsPerAddress < 0) throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerAddress), MaxConnectionsPerAddress, "0 is no limit; a limit is positive.");
+            if (MaxMessagesPerSecond < 0) throw new ArgumentOutOfRangeException(nameof(MaxMessagesPerSecond), MaxMessagesPerSecond, "0 is no limit; a limit is positive.");
+            if (IdleTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(IdleTimeout), IdleTimeout, "Zero is no limit; a limit is positive.");
             if (Address == null) throw new ArgumentNullException(nameof(Address));
         }
     }

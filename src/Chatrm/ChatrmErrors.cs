@@ -13,6 +13,7 @@ namespace Chatrm.PowerShell
         public const string ServerStartFailed = "ChatrmServerStartFailed";
         public const string ServerNotice = "ChatrmServerNotice";
         public const string ServerNotFound = "ChatrmServerNotFound";
+        public const string UserNotFound = "ChatrmUserNotFound";
 
         public static ErrorCategory CategoryOf(Refusal refusal)
         {
@@ -35,6 +36,10 @@ namespace Chatrm.PowerShell
                 case Refusal.KeepaliveTimeout: return ErrorCategory.OperationTimeout;
                 case Refusal.NoAnswer: return ErrorCategory.OperationTimeout;
                 case Refusal.ProtocolMismatch: return ErrorCategory.ProtocolError;
+                case Refusal.ServerFull: return ErrorCategory.LimitsExceeded;
+                case Refusal.RateLimited: return ErrorCategory.LimitsExceeded;
+                case Refusal.IdleTimeout: return ErrorCategory.OperationTimeout;
+                case Refusal.Disconnected: return ErrorCategory.ConnectionError;
                 default: return ErrorCategory.NotSpecified;
             }
         }

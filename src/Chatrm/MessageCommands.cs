@@ -236,47 +236,113 @@ namespace Chatrm.PowerShell
         }
     }
 
-    /// <summary>Lists who is online (native protocol).</summary>
-    [Cmdlet(VerbsCommon.Get, "ChatrmUser")]
+    /// <summary>
+    /// Lists who is online: as a user asks a server (native protocol), or, with -Job, straight from a server
+    /// this session runs.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "ChatrmUser", DefaultParameterSetName = ConnectionSet)]
     [OutputType(typeof(UserInfo))]
     public sealed class GetChatrmUserCommand : ChatrmCmdlet
     {
+        private const string ConnectionSet = "Connection";
+        private const string JobSet = "Job";
+
         [Parameter(Position = 0)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
         public string Name { get; set; } = "*";
 
-        [Parameter(ValueFromPipeline = true)]
+        [Parameter(ParameterSetName = ConnectionSet, ValueFromPipeline = true)]
         [ConnectionTransformation]
         public ChatrmConnection Connection { get; set; }
 
+        /// <summary>A server job from Start-ChatrmServer: lists its users without connecting.</summary>
+        [Parameter(ParameterSetName = JobSet, Mandatory = true, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public ChatrmServerJob Job { get; set; }
+
         /// <summary>Seconds to wait for the server's list.</summary>
-        [Parameter]
+        [Parameter(ParameterSetName = ConnectionSet)]
         [ValidateRange(0.1, 3600.0)]
         public double Timeout { get; set; } = 10;
 
         protected override void ProcessRecord()
         {
-            ChatrmConnection connection = ResolveConnection(Connection);
             IReadOnlyList<UserInfo> users;
-            try
+            if (ParameterSetName == JobSet)
             {
-                users = connection.Client.GetUsersAsync(TimeSpan.FromSeconds(Timeout), StopToken).GetAwaiter().GetResult();
+                users = Job.Server.Router.ListUsers();
             }
-            catch (ChatException e)
+            else
             {
-                WriteError(ChatrmErrors.From(e, connection));
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                return;
+                ChatrmConnection connection = ResolveConnection(Connection);
+                try
+                {
+                    users = connection.Client.GetUsersAsync(TimeSpan.FromSeconds(Timeout), StopToken).GetAwaiter().GetResult();
+                }
+                catch (ChatException e)
+                {
+                    WriteError(ChatrmErrors.From(e, connection));
+                    return;
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
 
             var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
             foreach (UserInfo user in users.Where(u => pattern.IsMatch(u.Name)).OrderBy(u => u.Name, StringComparer.OrdinalIgnoreCase))
             {
                 WriteObject(user);
+            }
+        }
+    }
+
+    /// <summary>Disconnects users from a server this session runs; each is told why.</summary>
+    [Cmdlet(VerbsCommunications.Disconnect, "ChatrmUser", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(UserInfo))]
+    public sealed class DisconnectChatrmUserCommand : ChatrmCmdlet
+    {
+        [Parameter(Mandatory = true)]
+        [ValidateNotNull]
+        public ChatrmServerJob Job { get; set; }
+
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string[] Name { get; set; }
+
+        /// <summary>What the user is told.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Reason { get; set; } = "disconnected by the server's operator";
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            foreach (string name in Name)
+            {
+                UserInfo user = Job.Server.Router.ListUsers().FirstOrDefault(u => UserNames.AreSame(u.Name, name));
+                if (user == null || !ShouldProcess($"{user?.Name ?? name} on {Job.Location}", "Disconnect"))
+                {
+                    if (user == null)
+                    {
+                        WriteError(ChatrmErrors.Make(ChatrmErrors.UserNotFound, ErrorCategory.ObjectNotFound, $"No user named '{name}' is connected to {Job.Location}.", name));
+                    }
+
+                    continue;
+                }
+
+                if (!Job.Server.DisconnectUser(user.Name, Reason.Replace('_', '-')))
+                {
+                    WriteError(ChatrmErrors.Make(ChatrmErrors.UserNotFound, ErrorCategory.ObjectNotFound, $"'{name}' left {Job.Location} before being disconnected.", name));
+                }
+                else if (PassThru)
+                {
+                    WriteObject(user);
+                }
             }
         }
     }

@@ -43,6 +43,31 @@ namespace Chatrm.PowerShell
         [ValidateRange(0.01, 86400.0)]
         public double KeepAliveInterval { get; set; } = 60;
 
+        /// <summary>Connections the server holds at once.</summary>
+        [Parameter]
+        [ValidateRange(1, 10_000_000)]
+        public int MaxConnections { get; set; } = 100_000;
+
+        /// <summary>Connections from one IP address at once; 0 (the default) is no limit.</summary>
+        [Parameter]
+        [ValidateRange(0, 10_000_000)]
+        public int MaxConnectionsPerAddress { get; set; }
+
+        /// <summary>Messages a user may send a second, in bursts of as many; 0 (the default) is no limit.</summary>
+        [Parameter]
+        [ValidateRange(0, 10_000_000)]
+        public int MaxMessagesPerSecond { get; set; }
+
+        /// <summary>Seconds a user may go without sending a message before being disconnected; 0 (the default) is no limit.</summary>
+        [Parameter]
+        [ValidateRange(0.0, 31_536_000.0)]
+        public double IdleTimeout { get; set; }
+
+        /// <summary>Bytes that may wait for a user who does not read before the user is dropped as too slow.</summary>
+        [Parameter]
+        [ValidateRange(1024, long.MaxValue)]
+        public long MaxSendQueueBytes { get; set; } = 4 * 1024 * 1024;
+
         /// <summary>How many events Receive-Job can have waiting; past this the oldest are dropped and counted.</summary>
         [Parameter]
         [ValidateRange(1, 1_000_000)]
@@ -57,6 +82,11 @@ namespace Chatrm.PowerShell
                 MaxLineBytes = MaxLineLength,
                 HandshakeTimeout = TimeSpan.FromSeconds(HandshakeTimeout),
                 KeepAliveInterval = TimeSpan.FromSeconds(KeepAliveInterval),
+                MaxConnections = MaxConnections,
+                MaxConnectionsPerAddress = MaxConnectionsPerAddress,
+                MaxMessagesPerSecond = MaxMessagesPerSecond,
+                IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
+                MaxQueuedBytesPerConnection = Math.Max(MaxSendQueueBytes, MaxLineLength),
             };
 
             string command = $"Start-ChatrmServer -Port {Port} -Address {Address}";

@@ -273,9 +273,11 @@ namespace Chatrm.Engine.Tests
             Assert.True(server.Server.DisconnectUser("ALICE", "kicked"));
             Assert.False(server.Server.DisconnectUser("nobody", "kicked"));
 
+            // Told why, then closed.
+            Assert.Equal("alice_chatrm_disconnected: kicked", await alice.ReadLineAsync());
             Assert.True(await alice.ClosedByServerAsync());
             ServerEvent left = await server.WaitForEventAsync(ServerEventKind.UserLeft, "alice");
-            Assert.Equal("kicked", left.Detail);
+            Assert.Equal("disconnected: kicked", left.Detail);
             await bob.SendAsync("bob_bob_still here\n");
             Assert.Equal("bob_bob_still here", await bob.ReadLineAsync());
         }

@@ -1,0 +1,188 @@
+using System;
+using System.Linq;
+using System.Text;
+using System.Threading.Tasks;
+using Xunit;
+
+namespace Chatrm.Engine.Tests
+{
+    /// <summary>Each limit tells the client why, and nobody else notices.</summary>
+    public class LimitsTests
+    {
+        [Fact]
+        public async Task OneConnectionPastMaxConnectionsIsToldTheServerIsFull()
+        {
+            await using var server = new TestServer(o => o.MaxConnections = 2);
+            using RawClient alice = await server.JoinAsync("alice");
+            using RawClient bob = await server.JoinAsync("bob");
+
+            using RawClient third = await server.ConnectRawAsync();
+            Assert.StartsWith("unnamed_chatrm_server-full: ", await third.ReadLineAsync());
+            Assert.True(await third.ClosedByServerAsync());
+
+            // The two who are in still chat.
+            await alice.SendAsync("alice_bob_still fine\n");
+            Assert.Equal("bob_alice_still fine", await bob.ReadLineAsync());
+        }
+
+        [Fact]
+        public async Task ANativeClientPastTheLimitGetsServerFull()
+        {
+            await using var server = new TestServer(o => o.MaxConnections = 1);
+            using RawClient alice = await server.JoinAsync("alice");
+
+            var e = await Assert.ThrowsAsync<ChatException>(() =>
+                ChatClient.ConnectAsync("127.0.0.1", server.EndPoint.Port, "bob", ChatProtocol.Chatrm));
+            Assert.Equal(Refusal.ServerFull, e.Refusal);
+        }
+
+        [Fact]
+        public async Task ConnectionsPerAddressAreCountedAndFreedWhenOneLeaves()
+        {
+            await using var server = new TestServer(o => o.MaxConnectionsPerAddress = 1);
+            RawClient alice = await server.JoinAsync("alice");
+
+            using (RawClient second = await server.ConnectRawAsync())
+            {
+                Assert.Contains("at most 1 connections from one address", await second.ReadLineAsync());
+            }
+
+            // When alice leaves, her address may connect again.
+            await alice.SendAsync("EXIT\n");
+            Assert.True(await alice.ClosedByServerAsync());
+            alice.Dispose();
+            await Eventually.TrueAsync(() => server.Server.ConnectionCount == 0, "alice's connection is gone");
+            using RawClient again = await server.JoinAsync("alice");
+        }
+
+        [Fact]
+        public async Task MessagesOverTheRateAreRefusedAndTheRestDelivered()
+        {
+            await using var server = new TestServer(o => o.MaxMessagesPerSecond = 5);
+            using RawClient alice = await server.JoinAsync("alice");
+            using RawClient bob = await server.JoinAsync("bob");
+
+            // Twenty at once: a burst of five passes; of the rest, only what the bucket refills in the meantime.
+            var burst = new StringBuilder();
+            for (int i = 0; i < 20; i++)
+            {
+                burst.Append("alice_bob_m").Append(i).Append('\n');
+            }
+
+            await alice.SendAsync(burst.ToString());
+            string first = await alice.ReadLineAsync();
+            Assert.StartsWith("alice_chatrm_rate-limited: at most 5 messages a second", first);
+
+            // What bob got is in order and starts with the burst.
+            for (int i = 0; i < 5; i++)
+            {
+                Assert.Equal("bob_alice_m" + i, await bob.ReadLineAsync());
+            }
+
+            ServerEvent refused = await server.WaitForEventAsync(ServerEventKind.LineRefused, "alice");
+            Assert.StartsWith("rate-limited", refused.Detail);
+        }
+
+        [Fact]
+        public async Task ANativeSenderOverTheRateGetsRefusedStatuses()
+        {
+            await using var server = new TestServer(o => o.MaxMessagesPerSecond = 3);
+            using ChatClient alice = await ChatClient.ConnectAsync("127.0.0.1", server.EndPoint.Port, "alice");
+            using ChatClient bob = await ChatClient.ConnectAsync("127.0.0.1", server.EndPoint.Port, "bob");
+
+            SentMessage[] fates = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => alice.SendAsync("bob", "m" + i)).ToArray())
+                .WaitAsync(RawClient.Deadline);
+
+            Assert.Equal(SendStatus.Delivered, fates[0].Status);
+            Assert.Contains(fates, f => f.Status == SendStatus.Refused && f.Refusal == Refusal.RateLimited);
+            Assert.All(fates, f => Assert.True(f.Status == SendStatus.Delivered || f.Refusal == Refusal.RateLimited));
+        }
+
+        [Fact]
+        public async Task AnIdleUserIsToldAndDisconnectedWhileAnActiveOneStays()
+        {
+            await using var server = new TestServer(o => o.IdleTimeout = TimeSpan.FromSeconds(1));
+            using RawClient idle = await server.JoinAsync("idle");
+            using RawClient busy = await server.JoinAsync("busy");
+
+            // busy keeps talking (to itself) while idle says nothing.
+            Task<string> notice = idle.ReadLineAsync();
+            while (!notice.IsCompleted)
+            {
+                await busy.SendAsync("busy_busy_tick\n");
+                Assert.Equal("busy_busy_tick", await busy.ReadLineAsync());
+            }
+
+            Assert.StartsWith("idle_chatrm_idle-timeout: ", await notice);
+            Assert.True(await idle.ClosedByServerAsync());
+            Assert.True(server.IsOnline("busy"));
+        }
+
+        [Fact]
+        public async Task AReaderThatNeverReadsIsToldAndDroppedWhileOthersKeepChatting()
+        {
+            await using var server = new TestServer(o =>
+            {
+                o.MaxQueuedBytesPerConnection = 64 * 1024;
+                o.CloseGrace = TimeSpan.FromMilliseconds(200);
+            });
+            using RawClient stuck = await server.JoinAsync("stuck");
+            using RawClient alice = await server.JoinAsync("alice");
+            using RawClient bob = await server.JoinAsync("bob");
+
+            // alice floods stuck, who never reads, and chats with bob between floods.
+            string flood = string.Concat(Enumerable.Repeat("alice_stuck_" + new string('x', 1000) + "\n", 64));
+            for (int round = 0; round < 200 && !server.Events.Any(e => e.Kind == ServerEventKind.UserLeft); round++)
+            {
+                await alice.SendAsync(flood);
+                await alice.SendAsync("alice_bob_round " + round + "\n");
+                Assert.Equal("bob_alice_round " + round, await bob.ReadLineAsync());
+            }
+
+            ServerEvent left = await server.WaitForEventAsync(ServerEventKind.UserLeft, "stuck");
+            Assert.Contains("too slow", left.Detail);
+            Assert.False(server.IsOnline("stuck"));
+
+            // alice heard that stuck was too slow, then, once it was gone, that it is offline.
+            await alice.SendAsync("alice_stuck_are you there\n");
+            await alice.SendAsync("alice_bob_after\n");
+            Assert.Equal("bob_alice_after", await bob.ReadLineAsync());
+            string line;
+            bool toldTooSlow = false;
+            do
+            {
+                line = await alice.ReadLineAsync();
+                toldTooSlow |= line.StartsWith("alice_chatrm_recipient-too-slow: ", StringComparison.Ordinal);
+            }
+            while (!line.StartsWith("alice_chatrm_user-offline: ", StringComparison.Ordinal));
+
+            Assert.True(toldTooSlow);
+        }
+
+        [Fact]
+        public async Task TheOperatorDisconnectsAUserWhoIsToldWhy()
+        {
+            await using var server = new TestServer();
+            using ChatClient alice = await ChatClient.ConnectAsync("127.0.0.1", server.EndPoint.Port, "alice");
+            using RawClient bob = await server.JoinAsync("bob");
+
+            Task arrival = alice.NextArrival();
+            Assert.True(server.Server.DisconnectUser("alice", "spamming"));
+            await Eventually.TrueAsync(() => alice.State == ConnectionState.Closed, "alice is closed");
+            var notice = Assert.IsType<ServerNotice>(Assert.Single(alice.Take(10)));
+            Assert.Equal((Refusal.Disconnected, "spamming"), (notice.Refusal, notice.Text));
+            Assert.True(server.IsOnline("bob"));
+        }
+
+        [Theory]
+        [InlineData(nameof(ServerOptions.MaxConnections), 0)]
+        [InlineData(nameof(ServerOptions.MaxConnectionsPerAddress), -1)]
+        [InlineData(nameof(ServerOptions.MaxMessagesPerSecond), -1)]
+        public void NonsenseLimitsAreRefused(string property, int value)
+        {
+            var options = new ServerOptions();
+            typeof(ServerOptions).GetProperty(property).SetValue(options, value);
+            Assert.Throws<ArgumentOutOfRangeException>(() => options.Validate());
+        }
+    }
+}
