@@ -82,6 +82,7 @@ namespace Chatrm.PowerShell
     {
         [Parameter(Position = 0, ValueFromPipeline = true)]
         [ConnectionTransformation]
+        [ArgumentCompleter(typeof(ConnectionCompleter))]
         public ChatrmConnection Connection { get; set; }
 
         [Parameter]

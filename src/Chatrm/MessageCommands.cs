@@ -21,6 +21,7 @@ namespace Chatrm.PowerShell
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(UserNameCompleter))]
         public string To { get; set; }
 
         [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -29,6 +30,7 @@ namespace Chatrm.PowerShell
 
         [Parameter]
         [ConnectionTransformation]
+        [ArgumentCompleter(typeof(ConnectionCompleter))]
         public ChatrmConnection Connection { get; set; }
 
         /// <summary>Outputs each message with its Id, SentAt, Status and Reason.</summary>
@@ -133,11 +135,13 @@ namespace Chatrm.PowerShell
 
         [Parameter(Position = 0, ValueFromPipeline = true)]
         [ConnectionTransformation]
+        [ArgumentCompleter(typeof(ConnectionCompleter))]
         public ChatrmConnection Connection { get; set; }
 
         /// <summary>Only this sender's messages; the others stay waiting.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(UserNameCompleter))]
         public string From { get; set; }
 
         /// <summary>Waits for messages instead of returning what is waiting.</summary>
@@ -254,6 +258,7 @@ namespace Chatrm.PowerShell
 
         [Parameter(ParameterSetName = ConnectionSet, ValueFromPipeline = true)]
         [ConnectionTransformation]
+        [ArgumentCompleter(typeof(ConnectionCompleter))]
         public ChatrmConnection Connection { get; set; }
 
         /// <summary>A server job from Start-ChatrmServer: lists its users without connecting.</summary>
