@@ -8,8 +8,8 @@ using Chatrm.Engine;
 
 namespace Chatrm.PowerShell
 {
-    /// <summary>Starts a Chatrm server as a background job.</summary>
-    [Cmdlet(VerbsLifecycle.Start, "ChatrmServer")]
+    /// <summary>Starts a Chatrm server as a background job. With -WhatIf nothing listens.</summary>
+    [Cmdlet(VerbsLifecycle.Start, "ChatrmServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(ChatrmServerJob))]
     public sealed class StartChatrmServerCommand : ChatrmCmdlet
     {
@@ -91,6 +91,12 @@ namespace Chatrm.PowerShell
 
             string command = $"Start-ChatrmServer -Port {Port} -Address {Address}";
 
+            // Asked before the port is bound, so -WhatIf leaves nothing listening.
+            if (!ShouldProcess($"{options.Address}:{Port}", "Start Chatrm server"))
+            {
+                return;
+            }
+
             var job = new ChatrmServerJob(command, Name, options, EventBufferSize);
             try
             {
@@ -139,8 +145,8 @@ namespace Chatrm.PowerShell
         }
     }
 
-    /// <summary>Stops Chatrm servers: the same as Stop-Job on their jobs.</summary>
-    [Cmdlet(VerbsLifecycle.Stop, "ChatrmServer", DefaultParameterSetName = "All")]
+    /// <summary>Stops Chatrm servers: the same as Stop-Job on their jobs. Each stop cuts off its users, so it is confirmed at Medium.</summary>
+    [Cmdlet(VerbsLifecycle.Stop, "ChatrmServer", DefaultParameterSetName = "All", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(ChatrmServerJob))]
     public sealed class StopChatrmServerCommand : ChatrmCmdlet
     {
@@ -174,6 +180,11 @@ namespace Chatrm.PowerShell
 
             foreach (ChatrmServerJob job in jobs)
             {
+                if (!ShouldProcess($"{job.Name} ({job.Location})", "Stop Chatrm server"))
+                {
+                    continue;
+                }
+
                 job.StopJob();
                 if (PassThru)
                 {
