@@ -22,6 +22,7 @@
         'Get-ChatrmUser'
         'Enter-ChatrmChat'
         'Disconnect-ChatrmUser'
+        'Export-ChatrmCredential'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

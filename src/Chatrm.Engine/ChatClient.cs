@@ -47,6 +47,12 @@ namespace Chatrm.Engine
 
         public long MaxQueuedBytes { get; set; } = 4 * 1024 * 1024;
 
+        /// <summary>Native protocol: the password, for a server that asks for one.</summary>
+        public string Password { get; set; }
+
+        /// <summary>Speak TLS, checking the server's certificate as these say; null for plain TCP.</summary>
+        public TlsClientOptions Tls { get; set; }
+
         public void Validate()
         {
             if (InboxCapacity < 1) throw new ArgumentOutOfRangeException(nameof(InboxCapacity), InboxCapacity, "The inbox holds at least one message.");
@@ -79,10 +85,11 @@ namespace Chatrm.Engine
         private volatile ConnectionState _state = ConnectionState.Open;
         private int _closing;
 
-        private ChatClient(Socket socket, string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
+        private ChatClient(Socket socket, System.IO.Stream secure, string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
         {
             _options = options;
-            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytes);
+            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytes, secure);
+            IsEncrypted = secure != null;
             ComputerName = host;
             Port = port;
             UserName = userName;
@@ -102,6 +109,9 @@ namespace Chatrm.Engine
         public int MaxFrameBytes { get; private set; } = ServerOptions.DefaultMaxLineBytes;
 
         public ConnectionState State => _state;
+
+        /// <summary>True when the connection speaks TLS.</summary>
+        public bool IsEncrypted { get; }
 
         /// <summary>Why the connection closed, once it has.</summary>
         public string CloseReason { get; private set; }
@@ -129,8 +139,27 @@ namespace Chatrm.Engine
                 throw new ChatException(Refusal.InvalidName, $"'{userName}' cannot be a user name: {problem}.");
             }
 
+            if (options.Password != null && protocol == ChatProtocol.Classic)
+            {
+                throw new ChatException(Refusal.AuthRequired, "A password needs Chatrm's native protocol; the classic protocol cannot carry one.");
+            }
+
             Socket socket = await ConnectSocketAsync(host, port, options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-            var client = new ChatClient(socket, host, port, userName, protocol, options);
+            System.IO.Stream secure = null;
+            if (options.Tls != null)
+            {
+                try
+                {
+                    secure = await Engine.Tls.AuthenticateAsClientAsync(socket, host, options.Tls, options.ConnectTimeout).ConfigureAwait(false);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            }
+
+            var client = new ChatClient(socket, secure, host, port, userName, protocol, options);
             try
             {
                 if (protocol == ChatProtocol.Chatrm)
@@ -392,7 +421,7 @@ namespace Chatrm.Engine
             _ = Task.Run(ReadLoopAsync);
 
             // "chatrm_native" holds a '_', so an original server takes this line for a handshake instead of crashing.
-            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName }));
+            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password }));
 
             Task delay = Task.Delay(_options.NativeOpeningTimeout, cancellationToken);
             if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)
@@ -414,7 +443,9 @@ namespace Chatrm.Engine
 
             if (!greeting.Welcomed)
             {
+                // Let EXIT reach the server before the close, as above: disposing at once could drop it.
                 _transport.Send(ClassicProtocol.ExitLine + "\n");
+                await _transport.CloseAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
                 throw new ChatException(Refusal.ProtocolMismatch,
                     $"{ComputerName}:{Port} answered in the classic protocol. Connect with -Protocol Classic.");
             }
@@ -455,6 +486,19 @@ namespace Chatrm.Engine
                 return true;
             }
 
+            // A classic line, even a notice, in answer to the native hello: the server read the hello as a
+            // classic handshake (an original server, or a Chatrm server without the native protocol, which
+            // refuses the "name" {"type":"hello",... as invalid). That is a protocol mismatch, not a bad name.
+            // Except "server full", which a Chatrm server says before it knows the protocol.
+            if (Protocol == ChatProtocol.Chatrm && !_greeting.Task.IsCompleted)
+            {
+                bool full = ClassicProtocol.TryParseNotice(text, out string fullCode, out string fullText) && fullCode == Refusal.ServerFull.ToCode();
+                if (_greeting.TrySetResult(full ? new Greeting(Refusal.ServerFull, fullText) : Greeting.ClassicAnswer))
+                {
+                    return true;
+                }
+            }
+
             DateTime now = DateTime.UtcNow;
             if (UserNames.AreSame(from, UserNames.Server) && ClassicProtocol.TryParseNotice(text, out string code, out string noticeText))
             {
@@ -476,6 +520,11 @@ namespace Chatrm.Engine
                 {
                     CloseReason = "the server is stopping";
                     return true;
+                }
+
+                if (EndsSession(notice.Refusal))
+                {
+                    CloseReason = CloseReason ?? noticeText;
                 }
 
                 Enqueue(notice);
@@ -575,6 +624,11 @@ namespace Chatrm.Engine
             if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text)))
             {
                 return;
+            }
+
+            if (EndsSession(notice.Refusal))
+            {
+                CloseReason = CloseReason ?? notice.Text;
             }
 
             if (frame.Ref != null && _pendingSends.TryRemove(frame.Ref, out PendingSend pending))
@@ -705,6 +759,11 @@ namespace Chatrm.Engine
                     throw new ChatException(Refusal.RecipientTooSlow, "The server is not reading what this client sends.");
             }
         }
+
+        /// <summary>Refusals the server sends just before it closes the connection: they say why it closed.</summary>
+        private static bool EndsSession(Refusal refusal) =>
+            refusal == Refusal.Replaced || refusal == Refusal.Disconnected || refusal == Refusal.IdleTimeout ||
+            refusal == Refusal.KeepaliveTimeout;
 
         internal static IEnumerable<string> SplitLines(string text) => ClassicProtocol.SplitLines(text);
 

@@ -19,7 +19,10 @@ namespace Chatrm.Engine
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private readonly TaskCompletionSource<bool> _stopped = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         private Socket _listener;
+        private Socket _classicListener;
         private Task _acceptLoop;
+        private Task _classicAcceptLoop;
+        private readonly ConcurrentDictionary<IPAddress, int> _loginFailures = new ConcurrentDictionary<IPAddress, int>();
         private long _nextConnectionId;
         private long _nextMessageId;
         private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new ConcurrentDictionary<IPAddress, int>();
@@ -44,6 +47,9 @@ namespace Chatrm.Engine
 
         public int ConnectionCount => _connections.Count;
 
+        /// <summary>The second, plain port for original clients, when <see cref="ServerOptions.ClassicPort"/> asked for one.</summary>
+        public IPEndPoint ClassicEndPoint { get; private set; }
+
         public bool IsRunning => _acceptLoop != null && !_stopping.IsCancellationRequested;
 
         /// <summary>Completes when the server has stopped and every connection is closed.</summary>
@@ -60,27 +66,31 @@ namespace Chatrm.Engine
                 throw new InvalidOperationException("The server has already been started.");
             }
 
-            var listener = new Socket(Options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            try
+            _listener = Listen(Options.Port);
+            if (Options.ClassicPort.HasValue)
             {
-                if (Options.Address.Equals(IPAddress.IPv6Any))
+                try
                 {
-                    listener.DualMode = true;
+                    _classicListener = Listen(Options.ClassicPort.Value);
+                }
+                catch
+                {
+                    _listener.Dispose();
+                    throw;
                 }
 
-                listener.Bind(new IPEndPoint(Options.Address, Options.Port));
-                listener.Listen(512);
-            }
-            catch
-            {
-                listener.Dispose();
-                throw;
+                ClassicEndPoint = (IPEndPoint)_classicListener.LocalEndPoint;
             }
 
-            _listener = listener;
-            LocalEndPoint = (IPEndPoint)listener.LocalEndPoint;
-            Raise(ServerEventKind.ServerStarted, null, "listening on " + LocalEndPoint);
-            _acceptLoop = Task.Run(AcceptLoopAsync);
+            LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint;
+            bool tls = Options.Certificate != null;
+            Raise(ServerEventKind.ServerStarted, null, "listening on " + LocalEndPoint + (tls ? " (TLS)" : string.Empty) +
+                (ClassicEndPoint != null ? ", classic on " + ClassicEndPoint : string.Empty));
+            _acceptLoop = Task.Run(() => AcceptLoopAsync(_listener, tls, classicOnly: false));
+            if (_classicListener != null)
+            {
+                _classicAcceptLoop = Task.Run(() => AcceptLoopAsync(_classicListener, tls: false, classicOnly: true));
+            }
             if (Options.IdleTimeout > TimeSpan.Zero)
             {
                 // One timer for every connection; a user is dropped within a quarter of the limit of it passing.
@@ -100,12 +110,17 @@ namespace Chatrm.Engine
 
             _stopping.Cancel();
             _idleSweep?.Dispose();
-            try { _listener?.Dispose(); }
+            try { _listener?.Dispose(); _classicListener?.Dispose(); }
             catch (SocketException) { }
 
             if (_acceptLoop != null)
             {
                 await _acceptLoop.ConfigureAwait(false);
+            }
+
+            if (_classicAcceptLoop != null)
+            {
+                await _classicAcceptLoop.ConfigureAwait(false);
             }
 
             await Task.WhenAll(_connectionTasks.Values).ConfigureAwait(false);
@@ -168,14 +183,45 @@ namespace Chatrm.Engine
 
         private readonly ConcurrentDictionary<long, Task> _connectionTasks = new ConcurrentDictionary<long, Task>();
 
-        private async Task AcceptLoopAsync()
+        private Socket Listen(int port)
+        {
+            var listener = new Socket(Options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                if (Options.Address.Equals(IPAddress.IPv6Any))
+                {
+                    listener.DualMode = true;
+                }
+
+                listener.Bind(new IPEndPoint(Options.Address, port));
+                listener.Listen(512);
+                return listener;
+            }
+            catch
+            {
+                listener.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Counts a failed login from an address; returns how long to wait before saying so.</summary>
+        internal TimeSpan RecordLoginFailure(IPAddress address)
+        {
+            int failures = _loginFailures.AddOrUpdate(address, 1, (_, n) => Math.Min(n + 1, 30));
+            double milliseconds = Math.Min(3000, 100 * Math.Pow(2, failures - 1));
+            return TimeSpan.FromMilliseconds(milliseconds);
+        }
+
+        internal void ForgetLoginFailures(IPAddress address) => _loginFailures.TryRemove(address, out _);
+
+        private async Task AcceptLoopAsync(Socket listener, bool tls, bool classicOnly)
         {
             while (!_stopping.IsCancellationRequested)
             {
                 Socket socket;
                 try
                 {
-                    socket = await _listener.AcceptAsync().ConfigureAwait(false);
+                    socket = await listener.AcceptAsync().ConfigureAwait(false);
                 }
                 catch (ObjectDisposedException)
                 {
@@ -194,11 +240,11 @@ namespace Chatrm.Engine
                     continue;
                 }
 
-                Accept(socket);
+                Accept(socket, tls, classicOnly);
             }
         }
 
-        private void Accept(Socket socket)
+        private void Accept(Socket socket, bool tls, bool classicOnly)
         {
             IPAddress address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
             string full = FullFor(address);
@@ -209,11 +255,9 @@ namespace Chatrm.Engine
             }
 
             long id = Interlocked.Increment(ref _nextConnectionId);
-            ServerConnection connection;
             try
             {
                 SocketTuning.Apply(socket, Options.TcpKeepAliveTime);
-                connection = new ServerConnection(this, socket, id);
             }
             catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
             {
@@ -221,17 +265,16 @@ namespace Chatrm.Engine
                 return;
             }
 
-            _connections[id] = connection;
             _perAddress.AddOrUpdate(address, 1, (_, n) => n + 1);
 
-            // The connection runs on its own; the accept loop never waits for it.
-            _connectionTasks[id] = RunConnectionAsync(connection, address);
+            // The connection runs on its own (TLS handshake included); the accept loop never waits for it.
+            _connectionTasks[id] = RunConnectionAsync(socket, id, address, tls, classicOnly);
         }
 
         /// <summary>Why one more connection from this address is too many, or null when it is welcome.</summary>
         private string FullFor(IPAddress address)
         {
-            if (_connections.Count >= Options.MaxConnections)
+            if (_connectionTasks.Count >= Options.MaxConnections)
             {
                 return $"the server holds its limit of {Options.MaxConnections} connections; try again later";
             }
@@ -266,17 +309,31 @@ namespace Chatrm.Engine
             }
         }
 
-        private async Task RunConnectionAsync(ServerConnection connection, IPAddress address)
+        private async Task RunConnectionAsync(Socket socket, long id, IPAddress address, bool tls, bool classicOnly)
         {
             await Task.Yield();
             try
             {
+                System.IO.Stream secure = null;
+                if (tls)
+                {
+                    secure = await Tls.AuthenticateAsServerAsync(socket, Options.Certificate, Options.TlsHandshakeTimeout, _stopping.Token).ConfigureAwait(false);
+                    if (secure == null)
+                    {
+                        Raise(ServerEventKind.HandshakeRefused, null, "TLS handshake failed from " + address);
+                        socket.Dispose();
+                        return;
+                    }
+                }
+
+                var connection = new ServerConnection(this, socket, id, secure, classicOnly);
+                _connections[id] = connection;
                 await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
             }
             finally
             {
-                _connections.TryRemove(connection.Id, out _);
-                _connectionTasks.TryRemove(connection.Id, out _);
+                _connections.TryRemove(id, out _);
+                _connectionTasks.TryRemove(id, out _);
                 if (_perAddress.AddOrUpdate(address, 0, (_, n) => n - 1) <= 0)
                 {
                     ((ICollection<KeyValuePair<IPAddress, int>>)_perAddress).Remove(new KeyValuePair<IPAddress, int>(address, 0));

@@ -30,6 +30,9 @@ namespace Chatrm.Engine
 
         private readonly Socket _socket;
         private readonly NetworkStream _stream;
+
+        // A TLS stream over the socket, or null for plain TCP (where sends go straight to the socket, gathered).
+        private readonly Stream _secure;
         private readonly PipeReader _input;
         private readonly Pipe _output;
         private readonly object _sendLock = new object();
@@ -42,13 +45,15 @@ namespace Chatrm.Engine
 
         /// <param name="maxLineBytes">Longest incoming line, without its newline.</param>
         /// <param name="maxQueuedBytes">How many bytes may wait for a peer that does not read.</param>
-        public LineTransport(Socket socket, int maxLineBytes, long maxQueuedBytes)
+        /// <param name="secure">A TLS stream already authenticated over <paramref name="socket"/>, or null for plain TCP.</param>
+        public LineTransport(Socket socket, int maxLineBytes, long maxQueuedBytes, Stream secure = null)
         {
             _socket = socket;
             _maxLineBytes = maxLineBytes;
             _maxQueuedBytes = maxQueuedBytes;
             _stream = new NetworkStream(socket, ownsSocket: false);
-            _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true));
+            _secure = secure;
+            _input = PipeReader.Create(secure ?? _stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true));
 
             // No back-pressure on writers: the queue bound is ours, so a flush never waits.
             _output = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
@@ -221,6 +226,7 @@ namespace Chatrm.Engine
             _input.CancelPendingRead();
             try { _socket.Dispose(); }
             catch (ObjectDisposedException) { }
+            _secure?.Dispose();
             _stream.Dispose();
         }
 
@@ -287,6 +293,18 @@ namespace Chatrm.Engine
 
         private async Task SendAllAsync(List<ArraySegment<byte>> segments)
         {
+            if (_secure != null)
+            {
+                // TLS frames what it is given: write the pieces, then flush once.
+                foreach (ArraySegment<byte> segment in segments)
+                {
+                    await _secure.WriteAsync(segment.Array, segment.Offset, segment.Count).ConfigureAwait(false);
+                }
+
+                await _secure.FlushAsync().ConfigureAwait(false);
+                return;
+            }
+
             long remaining = 0;
             foreach (var s in segments)
             {

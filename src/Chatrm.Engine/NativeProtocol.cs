@@ -36,6 +36,9 @@ namespace Chatrm.Engine
         public string Protocol { get; set; }
         public int? Version { get; set; }
         public string User { get; set; }
+
+        /// <summary>Only in a hello, to a server that asks for passwords.</summary>
+        public string Password { get; set; }
         public string Ref { get; set; }
         public string Id { get; set; }
         public string From { get; set; }
@@ -112,6 +115,7 @@ namespace Chatrm.Engine
             WriteIf(writer, "protocol", frame.Protocol);
             if (frame.Version.HasValue) writer.WriteNumber("version", frame.Version.Value);
             WriteIf(writer, "user", frame.User);
+            WriteIf(writer, "password", frame.Password);
             WriteIf(writer, "ref", frame.Ref);
             WriteIf(writer, "id", frame.Id);
             WriteIf(writer, "from", frame.From);
@@ -172,12 +176,22 @@ namespace Chatrm.Engine
                 }
 
                 var parsed = new NativeFrame();
-                foreach (JsonProperty property in root.EnumerateObject())
+                try
                 {
-                    if (!ReadProperty(parsed, property, out problem))
+                    foreach (JsonProperty property in root.EnumerateObject())
                     {
-                        return false;
+                        if (!ReadProperty(parsed, property, out problem))
+                        {
+                            return false;
+                        }
                     }
+                }
+                catch (InvalidOperationException e)
+                {
+                    // Valid JSON that is no text, such as a lone "\ud800": reading it as a string throws.
+                    // Uncaught, it would end the connection instead of being answered as a malformed frame.
+                    problem = "not readable as text: " + e.Message;
+                    return false;
                 }
 
                 if (string.IsNullOrEmpty(parsed.Type))
@@ -203,6 +217,7 @@ namespace Chatrm.Engine
                 case "type": return ReadString(property, s => frame.Type = s, out problem);
                 case "protocol": return ReadString(property, s => frame.Protocol = s, out problem);
                 case "user": return ReadString(property, s => frame.User = s, out problem);
+                case "password": return ReadString(property, s => frame.Password = s, out problem);
                 case "ref": return ReadString(property, s => frame.Ref = s, out problem);
                 case "id": return ReadString(property, s => frame.Id = s, out problem);
                 case "from": return ReadString(property, s => frame.From = s, out problem);

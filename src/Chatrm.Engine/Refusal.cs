@@ -38,6 +38,14 @@ namespace Chatrm.Engine
         IdleTimeout,
         /// <summary>The server's operator disconnected the user.</summary>
         Disconnected,
+        /// <summary>Wrong name or password (the same answer for both).</summary>
+        AuthFailed,
+        /// <summary>The server needs a password, which this protocol or client did not give.</summary>
+        AuthRequired,
+        /// <summary>The same user logged in again elsewhere; this older session ends.</summary>
+        Replaced,
+        /// <summary>Client side: the server's TLS certificate was not accepted, or TLS failed.</summary>
+        TlsFailed,
     }
 
     public static class Refusals
@@ -68,6 +76,10 @@ namespace Chatrm.Engine
                 case Refusal.RateLimited: return "rate-limited";
                 case Refusal.IdleTimeout: return "idle-timeout";
                 case Refusal.Disconnected: return "disconnected";
+                case Refusal.AuthFailed: return "auth-failed";
+                case Refusal.AuthRequired: return "auth-required";
+                case Refusal.Replaced: return "replaced";
+                case Refusal.TlsFailed: return "tls-failed";
                 default: return "none";
             }
         }

@@ -16,6 +16,9 @@ namespace Chatrm.Engine
 
         /// <summary>Hands a message to the user without waiting for the network.</summary>
         DeliveryStatus Deliver(ChatEnvelope envelope);
+
+        /// <summary>Ends the user's session, telling them why.</summary>
+        void Disconnect(Refusal why, string text);
     }
 
     /// <summary>Tells a message's sender what became of it after the router handed it on.</summary>
@@ -100,6 +103,12 @@ namespace Chatrm.Engine
         /// <summary>Adds the user, or returns false when the name is held by someone else (the holder keeps it).</summary>
         bool TryRegister(IChatEndpoint endpoint);
 
+        /// <summary>
+        /// Adds the user; with <paramref name="takeOver"/> (an authenticated login) a holder of the name is
+        /// displaced and returned, so the caller can end its session.
+        /// </summary>
+        bool TryRegister(IChatEndpoint endpoint, bool takeOver, out IChatEndpoint displaced);
+
         /// <summary>Removes the user, if this endpoint is the one holding the name.</summary>
         void Unregister(IChatEndpoint endpoint);
 
@@ -140,9 +149,23 @@ namespace Chatrm.Engine
             }
         }
 
-        public bool TryRegister(IChatEndpoint endpoint)
+        public bool TryRegister(IChatEndpoint endpoint) => TryRegister(endpoint, takeOver: false, out _);
+
+        public bool TryRegister(IChatEndpoint endpoint, bool takeOver, out IChatEndpoint displaced)
         {
-            if (!_online.TryAdd(endpoint.UserName, endpoint))
+            displaced = null;
+            if (takeOver)
+            {
+                IChatEndpoint previous = null;
+                _online.AddOrUpdate(endpoint.UserName, endpoint, (_, old) => { previous = old; return endpoint; });
+                displaced = previous;
+                if (displaced != null)
+                {
+                    // The name stays online throughout: no presence change to announce.
+                    return true;
+                }
+            }
+            else if (!_online.TryAdd(endpoint.UserName, endpoint))
             {
                 return false;
             }

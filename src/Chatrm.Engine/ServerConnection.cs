@@ -36,6 +36,11 @@ namespace Chatrm.Engine
         private int _pingOutstanding;
         private volatile bool _tooSlow;
 
+        // A refused login is answered after a delay that grows with the address's failures; lines meanwhile are ignored.
+        private volatile bool _refusing;
+        private readonly bool _classicOnly;
+        private readonly System.Net.IPAddress _address;
+
         // Rate limit: a token bucket refilled at MaxMessagesPerSecond, holding at most a second's worth.
         private double _tokens = double.MaxValue;
         private long _tokensRefilledAt;
@@ -43,12 +48,14 @@ namespace Chatrm.Engine
         // For the idle limit: when this user last sent a message.
         private long _lastMessageTicks = DateTime.UtcNow.Ticks;
 
-        public ServerConnection(ChatServer server, Socket socket, long id)
+        public ServerConnection(ChatServer server, Socket socket, long id, System.IO.Stream secure = null, bool classicOnly = false)
         {
             _server = server;
             Id = id;
+            _classicOnly = classicOnly;
             ServerOptions options = server.Options;
-            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytesPerConnection);
+            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytesPerConnection, secure);
+            _address = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None;
             _handshakeTimer = new Timer(_ => OnHandshakeTimeout(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         }
 
@@ -284,6 +291,11 @@ namespace Chatrm.Engine
                 Interlocked.Exchange(ref _pingOutstanding, 0);
             }
 
+            if (_refusing)
+            {
+                return true;
+            }
+
             if (!_registered)
             {
                 lock (_handshakeLock)
@@ -293,7 +305,7 @@ namespace Chatrm.Engine
                         return false;
                     }
 
-                    if (NativeProtocol.IsNativeOpening(line))
+                    if (NativeProtocol.IsNativeOpening(line) && !_classicOnly)
                     {
                         _native = true;
                         return OpenNative(line);
@@ -315,6 +327,18 @@ namespace Chatrm.Engine
             if (problem != null)
             {
                 return RefuseHandshake(name, Refusal.InvalidName, problem);
+            }
+
+            CredentialStore credentials = _server.Options.Credentials;
+            if (credentials != null && !_server.Options.AllowClassic)
+            {
+                return RefuseHandshake(name, Refusal.AuthRequired, "this server needs a password, which the classic protocol cannot give; use Chatrm's native protocol");
+            }
+
+            if (credentials != null && credentials.Contains(name))
+            {
+                // A classic user cannot prove who they are, so cannot take a name that has a password.
+                return RefuseHandshake(name, Refusal.AuthRequired, "the name " + name + " needs a password; log in with Chatrm's native protocol");
             }
 
             return Register(name) || RefuseHandshake(name, Refusal.NameTaken, "the name " + name + " is in use; choose another");
@@ -344,7 +368,21 @@ namespace Chatrm.Engine
                 return RefuseHandshake(hello.User, Refusal.InvalidName, problemWithName);
             }
 
-            if (!Register(hello.User))
+            bool authenticated = false;
+            CredentialStore credentials = _server.Options.Credentials;
+            if (credentials != null)
+            {
+                if (!credentials.Verify(hello.User, hello.Password))
+                {
+                    RefuseLoginLater(hello.User);
+                    return true;
+                }
+
+                _server.ForgetLoginFailures(_address);
+                authenticated = true;
+            }
+
+            if (!Register(hello.User, takeOver: authenticated))
             {
                 return RefuseHandshake(hello.User, Refusal.NameTaken, "the name " + hello.User + " is in use; choose another");
             }
@@ -353,12 +391,28 @@ namespace Chatrm.Engine
             return true;
         }
 
-        private bool Register(string name)
+        /// <summary>
+        /// Answers a failed login only after a delay that doubles with each failure from the address, so guessing
+        /// is slow; wrong password and unknown name get the same words.
+        /// </summary>
+        private void RefuseLoginLater(string name)
         {
+            _refusing = true;
+            TimeSpan delay = _server.RecordLoginFailure(_address);
+            Task.Delay(delay).ContinueWith(_ =>
+            {
+                RefuseHandshake(name, Refusal.AuthFailed, "wrong name or password");
+                _transport.StopReading();
+            }, TaskScheduler.Default);
+        }
+
+        private bool Register(string name, bool takeOver = false)
+        {
+            IChatEndpoint displaced;
             lock (_welcomeGate)
             {
                 UserName = name;
-                if (!_server.Router.TryRegister(this))
+                if (!_server.Router.TryRegister(this, takeOver, out displaced))
                 {
                     UserName = null;
                     return false;
@@ -386,6 +440,8 @@ namespace Chatrm.Engine
                 _welcomed = true;
             }
 
+            // An authenticated login replaces an older session, so a stale one cannot lock its owner out.
+            displaced?.Disconnect(Refusal.Replaced, name + " logged in again from elsewhere");
             _server.Raise(ServerEventKind.UserJoined, name, _transport.RemoteEndPoint?.ToString());
             return true;
         }

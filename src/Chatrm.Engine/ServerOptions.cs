@@ -50,6 +50,24 @@ namespace Chatrm.Engine
         /// <summary>A user who sends no message for this long is disconnected; zero is no limit (the default).</summary>
         public TimeSpan IdleTimeout { get; set; } = TimeSpan.Zero;
 
+        /// <summary>
+        /// Who may log in. When set, native users must give a password, and classic users (who cannot) are
+        /// refused unless <see cref="AllowClassic"/>, and even then may not take a name that has a password.
+        /// </summary>
+        public CredentialStore Credentials { get; set; }
+
+        /// <summary>With <see cref="Credentials"/>: let classic users in, under names that have no password.</summary>
+        public bool AllowClassic { get; set; }
+
+        /// <summary>When set, the port speaks TLS only (native clients); see <see cref="ClassicPort"/> for original ones.</summary>
+        public System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate { get; set; }
+
+        /// <summary>A second, plain port for original clients beside a TLS port; null for none, 0 to pick a free one.</summary>
+        public int? ClassicPort { get; set; }
+
+        /// <summary>How long a TLS handshake may take.</summary>
+        public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
         public void Validate()
         {
             if (Port < 0 || Port > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "A port is 0 to 65535.");
@@ -61,6 +79,8 @@ namespace Chatrm.Engine
             if (MaxConnectionsPerAddress < 0) throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerAddress), MaxConnectionsPerAddress, "0 is no limit; a limit is positive.");
             if (MaxMessagesPerSecond < 0) throw new ArgumentOutOfRangeException(nameof(MaxMessagesPerSecond), MaxMessagesPerSecond, "0 is no limit; a limit is positive.");
             if (IdleTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(IdleTimeout), IdleTimeout, "Zero is no limit; a limit is positive.");
+            if (ClassicPort.HasValue && (ClassicPort < 0 || ClassicPort > 65535)) throw new ArgumentOutOfRangeException(nameof(ClassicPort), ClassicPort, "A port is 0 to 65535.");
+            if (Certificate != null && !Certificate.HasPrivateKey) throw new ArgumentException("The server's certificate needs its private key.", nameof(Certificate));
             if (Address == null) throw new ArgumentNullException(nameof(Address));
         }
     }

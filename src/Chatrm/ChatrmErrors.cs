@@ -40,6 +40,10 @@ namespace Chatrm.PowerShell
                 case Refusal.RateLimited: return ErrorCategory.LimitsExceeded;
                 case Refusal.IdleTimeout: return ErrorCategory.OperationTimeout;
                 case Refusal.Disconnected: return ErrorCategory.ConnectionError;
+                case Refusal.AuthFailed: return ErrorCategory.AuthenticationError;
+                case Refusal.AuthRequired: return ErrorCategory.AuthenticationError;
+                case Refusal.Replaced: return ErrorCategory.ConnectionError;
+                case Refusal.TlsFailed: return ErrorCategory.SecurityError;
                 default: return ErrorCategory.NotSpecified;
             }
         }

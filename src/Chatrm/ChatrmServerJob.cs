@@ -36,6 +36,12 @@ namespace Chatrm.PowerShell
         /// <summary>The address the server listens on.</summary>
         public string Address => (Server.LocalEndPoint?.Address ?? Server.Options.Address).ToString();
 
+        /// <summary>The plain port for original clients beside a TLS port, or null.</summary>
+        public int? ClassicPort => Server.ClassicEndPoint?.Port;
+
+        /// <summary>True when the port speaks TLS.</summary>
+        public bool UsesTls => Server.Options.Certificate != null;
+
         /// <summary>Names of the users online now.</summary>
         public string[] Users => Server.Router.OnlineUsers.OrderBy(n => n, StringComparer.OrdinalIgnoreCase).ToArray();
 

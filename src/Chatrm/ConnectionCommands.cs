@@ -7,10 +7,13 @@ using Chatrm.Engine;
 namespace Chatrm.PowerShell
 {
     /// <summary>Connects to a Chatrm (or original) server as a user.</summary>
-    [Cmdlet(VerbsCommunications.Connect, "ChatrmServer")]
+    [Cmdlet(VerbsCommunications.Connect, "ChatrmServer", DefaultParameterSetName = UserNameSet)]
     [OutputType(typeof(ChatrmConnection))]
     public sealed class ConnectChatrmServerCommand : ChatrmCmdlet
     {
+        private const string UserNameSet = "UserName";
+        private const string CredentialSet = "Credential";
+
         [Parameter(Mandatory = true, Position = 0, HelpMessage = "Your server's IP address or name")]
         [Alias("Server", "cn")]
         [ValidateNotNullOrEmpty]
@@ -20,9 +23,28 @@ namespace Chatrm.PowerShell
         [ValidateRange(1, 65535)]
         public int Port { get; set; }
 
-        [Parameter(Mandatory = true, Position = 2, HelpMessage = "Your user name")]
+        [Parameter(ParameterSetName = UserNameSet, Mandatory = true, Position = 2, HelpMessage = "Your user name")]
         [ValidateNotNullOrEmpty]
         public string UserName { get; set; }
+
+        /// <summary>Your name and password, for a server that asks for passwords (native protocol).</summary>
+        [Parameter(ParameterSetName = CredentialSet, Mandatory = true)]
+        [ValidateNotNull]
+        [Credential]
+        public PSCredential Credential { get; set; }
+
+        /// <summary>Speak TLS; the server's certificate must be trusted, pinned with -CertificateThumbprint, or not checked.</summary>
+        [Parameter]
+        public SwitchParameter UseTls { get; set; }
+
+        /// <summary>With -UseTls: accept exactly the certificate with this thumbprint (such as a self-signed one).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string CertificateThumbprint { get; set; }
+
+        /// <summary>With -UseTls: accept any certificate (encrypted, but the server is not identified).</summary>
+        [Parameter]
+        public SwitchParameter SkipCertificateCheck { get; set; }
 
         /// <summary>Chatrm (native, the default) or Classic (the original's bytes, for an original server).</summary>
         [Parameter]
@@ -41,14 +63,26 @@ namespace Chatrm.PowerShell
         protected override void ProcessRecord()
         {
             var options = new ClientOptions { InboxCapacity = InboxSize, KeepAliveInterval = TimeSpan.FromSeconds(KeepAliveInterval) };
+            string userName = UserName;
+            if (Credential != null)
+            {
+                userName = Credential.UserName;
+                options.Password = Credential.GetNetworkCredential().Password;
+            }
+
+            if (UseTls || CertificateThumbprint != null || SkipCertificateCheck)
+            {
+                options.Tls = new TlsClientOptions { CertificateThumbprint = CertificateThumbprint, SkipCertificateCheck = SkipCertificateCheck };
+            }
+
             ChatClient client;
             try
             {
-                client = ChatClient.ConnectAsync(ComputerName, Port, UserName, Protocol, options, StopToken).GetAwaiter().GetResult();
+                client = ChatClient.ConnectAsync(ComputerName, Port, userName, Protocol, options, StopToken).GetAwaiter().GetResult();
             }
             catch (ChatException e)
             {
-                WriteError(ChatrmErrors.From(e, UserName));
+                WriteError(ChatrmErrors.From(e, userName));
                 return;
             }
             catch (TimeoutException e)

@@ -68,6 +68,34 @@ namespace Chatrm.PowerShell
         [ValidateRange(1024, long.MaxValue)]
         public long MaxSendQueueBytes { get; set; } = 4 * 1024 * 1024;
 
+        /// <summary>Users who may log in; native users must then give their password.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public PSCredential[] Credential { get; set; }
+
+        /// <summary>A file of salted password hashes written by Export-ChatrmCredential.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string CredentialFile { get; set; }
+
+        /// <summary>With -Credential or -CredentialFile: let classic users in, under names that have no password.</summary>
+        [Parameter]
+        public SwitchParameter AllowClassic { get; set; }
+
+        /// <summary>Speak TLS only on -Port: an X509Certificate2 with its private key, or the path of a PFX file.</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public object Certificate { get; set; }
+
+        /// <summary>The password of the PFX file given to -Certificate.</summary>
+        [Parameter]
+        public System.Security.SecureString CertificatePassword { get; set; }
+
+        /// <summary>A second, plain port for original clients beside a TLS port (0 picks a free one).</summary>
+        [Parameter]
+        [ValidateRange(0, 65535)]
+        public int ClassicPort { get; set; }
+
         /// <summary>How many events Receive-Job can have waiting; past this the oldest are dropped and counted.</summary>
         [Parameter]
         [ValidateRange(1, 1_000_000)]
@@ -87,6 +115,10 @@ namespace Chatrm.PowerShell
                 MaxMessagesPerSecond = MaxMessagesPerSecond,
                 IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
                 MaxQueuedBytesPerConnection = Math.Max(MaxSendQueueBytes, MaxLineLength),
+                Credentials = LoadCredentials(),
+                AllowClassic = AllowClassic,
+                Certificate = LoadCertificate(),
+                ClassicPort = MyInvocation.BoundParameters.ContainsKey(nameof(ClassicPort)) ? ClassicPort : (int?)null,
             };
 
             string command = $"Start-ChatrmServer -Port {Port} -Address {Address}";
@@ -118,6 +150,67 @@ namespace Chatrm.PowerShell
             var parameters = new Dictionary<string, object> { { "NewJob", job } };
             JobManager.NewJob(new JobInvocationInfo(definition, parameters));
             WriteObject(job);
+        }
+
+        private CredentialStore LoadCredentials()
+        {
+            if (Credential == null && CredentialFile == null)
+            {
+                return null;
+            }
+
+            CredentialStore store;
+            try
+            {
+                store = CredentialFile == null ? new CredentialStore() : CredentialStore.Load(SessionState.Path.GetUnresolvedProviderPathFromPSPath(CredentialFile));
+            }
+            catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.InvalidData, $"Cannot read the credential file '{CredentialFile}': {e.Message}", CredentialFile, e));
+                return null;
+            }
+
+            foreach (PSCredential credential in Credential ?? Array.Empty<PSCredential>())
+            {
+                try
+                {
+                    store.Add(credential.UserName, credential.GetNetworkCredential().Password);
+                }
+                catch (ArgumentException e)
+                {
+                    ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.InvalidArgument, e.Message, credential.UserName, e));
+                }
+            }
+
+            return store;
+        }
+
+        private System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate()
+        {
+            object value = Certificate is PSObject ps ? ps.BaseObject : Certificate;
+            switch (value)
+            {
+                case null:
+                    return null;
+                case System.Security.Cryptography.X509Certificates.X509Certificate2 certificate:
+                    return certificate;
+                case string path:
+                    try
+                    {
+                        string password = CertificatePassword == null ? null : new NetworkCredential(string.Empty, CertificatePassword).Password;
+                        return new System.Security.Cryptography.X509Certificates.X509Certificate2(
+                            SessionState.Path.GetUnresolvedProviderPathFromPSPath(path), password);
+                    }
+                    catch (System.Security.Cryptography.CryptographicException e)
+                    {
+                        ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.InvalidData, $"Cannot load the certificate '{path}': {e.Message}", path, e));
+                        return null;
+                    }
+
+                default:
+                    ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.InvalidArgument, "-Certificate takes an X509Certificate2 or the path of a PFX file.", Certificate));
+                    return null;
+            }
         }
 
         private IPAddress ResolveAddress(string address)
@@ -209,6 +302,59 @@ namespace Chatrm.PowerShell
             }
 
             return found;
+        }
+    }
+
+    /// <summary>Writes salted, slow password hashes for Start-ChatrmServer -CredentialFile; passwords are never stored.</summary>
+    [Cmdlet(VerbsData.Export, "ChatrmCredential", SupportsShouldProcess = true)]
+    [OutputType(typeof(System.IO.FileInfo))]
+    public sealed class ExportChatrmCredentialCommand : ChatrmCmdlet
+    {
+        private readonly List<PSCredential> _credentials = new List<PSCredential>();
+
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [ValidateNotNull]
+        public PSCredential[] Credential { get; set; }
+
+        /// <summary>The file; users already in it are kept, and replaced when named again.</summary>
+        [Parameter(Mandatory = true, Position = 1)]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; }
+
+        /// <summary>PBKDF2 iterations: more is slower to check and to guess.</summary>
+        [Parameter]
+        [ValidateRange(10_000, 10_000_000)]
+        public int Iterations { get; set; } = CredentialStore.DefaultIterations;
+
+        protected override void ProcessRecord() => _credentials.AddRange(Credential);
+
+        protected override void EndProcessing()
+        {
+            string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+            if (!ShouldProcess(path, $"Write password hashes for {string.Join(", ", _credentials.Select(c => c.UserName))}"))
+            {
+                return;
+            }
+
+            try
+            {
+                CredentialStore store = System.IO.File.Exists(path) ? CredentialStore.Load(path) : new CredentialStore();
+                foreach (PSCredential credential in _credentials)
+                {
+                    store.Add(credential.UserName, credential.GetNetworkCredential().Password, Iterations);
+                }
+
+                System.IO.File.WriteAllText(path, store.ToFileText());
+                WriteObject(new System.IO.FileInfo(path));
+            }
+            catch (ArgumentException e)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make("ChatrmInvalidCredential", ErrorCategory.InvalidArgument, e.Message, Path, e));
+            }
+            catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make("ChatrmCredentialFileFailed", ErrorCategory.WriteError, $"Cannot write '{path}': {e.Message}", Path, e));
+            }
         }
     }
 }
