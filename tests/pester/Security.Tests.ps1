@@ -1,0 +1,144 @@
+# Passwords and TLS through the cmdlets. The test makes its own self-signed certificate at run time.
+
+BeforeAll {
+    . $PSScriptRoot/TestHelpers.ps1
+    Import-ChatrmTestModule
+
+    function New-TestCredential([string] $Name, [string] $Password) {
+        [pscredential]::new($Name, (ConvertTo-SecureString $Password -AsPlainText -Force))
+    }
+
+    function New-TestCertificate {
+        $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+        $request = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new(
+            'CN=localhost', $rsa, [System.Security.Cryptography.HashAlgorithmName]::SHA256,
+            [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+        $made = $request.CreateSelfSigned([DateTimeOffset]::Now.AddMinutes(-5), [DateTimeOffset]::Now.AddHours(1))
+        [System.Security.Cryptography.X509Certificates.X509CertificateLoader]::LoadPkcs12($made.Export('Pfx'), $null)
+    }
+
+    $script:Alice = New-TestCredential alice 's3cret'
+    $script:Bob = New-TestCredential bob 'hunter2'
+    $script:WorkDir = Join-Path ([IO.Path]::GetTempPath()) "chatrm-security-$PID"
+    $null = New-Item -ItemType Directory -Force $WorkDir
+}
+
+AfterAll {
+    Remove-Item -Recurse -Force $WorkDir -ErrorAction SilentlyContinue
+}
+
+Describe 'Export-ChatrmCredential' {
+    It 'writes salted hashes, never the passwords, and keeps users already in the file' {
+        $file = Join-Path $WorkDir 'users.txt'
+        $written = Export-ChatrmCredential -Credential $Alice -Path $file
+        $written.FullName | Should -Be $file
+        $Bob | Export-ChatrmCredential -Path $file | Out-Null
+
+        $text = Get-Content -Raw $file
+        $text | Should -Not -Match 's3cret|hunter2'
+        @(Get-Content $file | Where-Object { $_ -match '^(alice|bob):pbkdf2-sha256:\d+:' }).Count | Should -Be 2
+    }
+
+    It 'writes nothing with -WhatIf' {
+        $file = Join-Path $WorkDir 'whatif.txt'
+        Export-ChatrmCredential -Credential $Alice -Path $file -WhatIf
+        Test-Path $file | Should -BeFalse
+    }
+}
+
+Describe 'A server with passwords' {
+    BeforeAll {
+        $file = Join-Path $WorkDir 'server-users.txt'
+        Export-ChatrmCredential -Credential $Alice, $Bob -Path $file -Iterations 10000 | Out-Null
+        $server = Start-ChatrmServer -Port 0 -CredentialFile $file -AllowClassic
+    }
+
+    AfterAll {
+        Disconnect-AllTestUsers
+        $server | Remove-TestServer
+    }
+
+    It 'lets a user in with -Credential, and they chat' {
+        $a = Connect-ChatrmServer 127.0.0.1 $server.Port -Credential $Alice -ErrorAction Stop
+        $b = Connect-ChatrmServer 127.0.0.1 $server.Port -Credential $Bob -ErrorAction Stop
+        (Send-ChatrmMessage -Connection $a -To bob -Text 'logged in' -PassThru -ErrorAction Stop).Status | Should -Be 'Delivered'
+        (Receive-OneMessage -Connection $b).Text | Should -Be 'logged in'
+        Disconnect-ChatrmServer $a
+        Disconnect-ChatrmServer $b
+    }
+
+    It 'gives a wrong password and an unknown name the same ChatrmAuthFailed error' {
+        Connect-ChatrmServer 127.0.0.1 $server.Port -Credential (New-TestCredential alice 'guess') -ErrorAction SilentlyContinue -ErrorVariable wrong
+        Connect-ChatrmServer 127.0.0.1 $server.Port -Credential (New-TestCredential mallory 'guess') -ErrorAction SilentlyContinue -ErrorVariable unknown
+        $wrong[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmAuthFailed*'
+        $unknown[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmAuthFailed*'
+        "$($wrong[0])".Replace('alice', 'X') | Should -Be "$($unknown[0])".Replace('mallory', 'X')
+    }
+
+    It 'refuses a user name without a password on the native protocol' {
+        { Connect-ChatrmServer 127.0.0.1 $server.Port -UserName carol -ErrorAction Stop } | Should -Throw -ErrorId 'ChatrmAuthFailed*'
+    }
+
+    It 'replaces an older session when the same user logs in again' {
+        $old = Connect-ChatrmServer 127.0.0.1 $server.Port -Credential $Alice -ErrorAction Stop
+        $new = Connect-ChatrmServer 127.0.0.1 $server.Port -Credential $Alice -ErrorAction Stop
+        Wait-Until { $old.State -eq 'Closed' } -Because 'the older session was replaced'
+        $old.CloseReason | Should -BeLike '*logged in again*'
+        $new.State | Should -Be 'Open'
+        Disconnect-ChatrmServer $new
+    }
+
+    It 'lets classic users in with -AllowClassic, but never under a name that has a password' {
+        $carol = Connect-ChatrmServer 127.0.0.1 $server.Port -UserName carol -Protocol Classic -ErrorAction Stop
+        $carol.State | Should -Be 'Open'
+        { Connect-ChatrmServer 127.0.0.1 $server.Port -UserName alice -Protocol Classic -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChatrmAuthRequired*'
+        Disconnect-ChatrmServer $carol
+    }
+}
+
+Describe 'A TLS server' {
+    BeforeAll {
+        $certificate = New-TestCertificate
+        $pfx = Join-Path $WorkDir 'server.pfx'
+        $pfxPassword = ConvertTo-SecureString 'pfx-pass' -AsPlainText -Force
+        [IO.File]::WriteAllBytes($pfx, $certificate.Export('Pfx', 'pfx-pass'))
+        # The certificate comes as a PFX file here, as an operator would give it.
+        $server = Start-ChatrmServer -Port 0 -Certificate $pfx -CertificatePassword $pfxPassword -ClassicPort 0
+    }
+
+    AfterAll {
+        Disconnect-AllTestUsers
+        $server | Remove-TestServer
+    }
+
+    It 'says where it listens and that it speaks TLS' {
+        $server.UsesTls | Should -BeTrue
+        $server.ClassicPort | Should -BeGreaterThan 0
+        $server.ClassicPort | Should -Not -Be $server.Port
+    }
+
+    It 'accepts a client that pins its certificate, and carries its chat to a classic user on the plain port' {
+        $a = Connect-ChatrmServer 127.0.0.1 $server.Port alice -UseTls -CertificateThumbprint $certificate.Thumbprint -ErrorAction Stop
+        $raw = New-RawClient -Port $server.ClassicPort -Name bob
+        try {
+            (Send-ChatrmMessage -Connection $a -To bob -Text 'sealed' -PassThru -ErrorAction Stop).Status | Should -Be 'Forwarded'
+            Read-RawLine $raw | Should -Be 'bob_alice_sealed'
+        }
+        finally {
+            $raw | Close-RawClient
+            Disconnect-ChatrmServer $a
+        }
+    }
+
+    It 'refuses a certificate it cannot trust unless told to skip the check' {
+        { Connect-ChatrmServer 127.0.0.1 $server.Port carol -UseTls -ErrorAction Stop } | Should -Throw -ErrorId 'ChatrmTlsFailed*'
+        $c = Connect-ChatrmServer 127.0.0.1 $server.Port carol -UseTls -SkipCertificateCheck -ErrorAction Stop
+        $c.State | Should -Be 'Open'
+        Disconnect-ChatrmServer $c
+    }
+
+    It 'does not speak plain text on the TLS port' {
+        { Connect-ChatrmServer 127.0.0.1 $server.Port dave -ErrorAction Stop } | Should -Throw
+    }
+}
