@@ -64,15 +64,20 @@ Describe 'Bad input leaves the server up and everyone else chatting' {
             Assert-UsersCanChat $alice $bob
         }
 
-        It 'tells a cmdlet user whose text is too long, as a ChatrmLineTooLong error' {
-            Send-ChatrmMessage -Connection $alice -To bob -Text ('y' * 100KB)
-            # The round trip also shows that the long text never reached bob: alice's token is first.
-            $got = Receive-ThroughRoundTrip -Connection $alice -Peer $bob
-            $got.Errors | Should -HaveCount 1
-            $got.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmLineTooLong*'
+        # The native client knows the server's frame limit from its welcome and refuses the message itself;
+        # the classic client sends the line and the server's notice comes back. Either way: one error.
+        It 'tells a <Kind> cmdlet user whose text is too long, as a ChatrmLineTooLong error from <ErrorFrom>' -ForEach @(
+            @{ Protocol = 'Chatrm'; Kind = 'native'; ErrorFrom = 'Send-ChatrmMessage' }
+            @{ Protocol = 'Classic'; Kind = 'classic'; ErrorFrom = 'Receive-ChatrmMessage' }
+        ) {
+            $frank = Connect-TestUser $server frank -Protocol $Protocol
+            # The round trip also shows that the long text never reached bob: frank's token is first.
+            $got = Send-ThroughRoundTrip -Connection $frank -To bob -Text ('y' * 100KB) -Peer $bob
+            $problem = Assert-RefusedOnce -Result $got -Protocol $Protocol -ErrorId 'ChatrmLineTooLong' -To bob
+            "$($problem.CategoryInfo.Category)" | Should -Be 'LimitsExceeded'
 
             Assert-UsersCanChat $bob $erin
-            Assert-UsersCanChat $alice $bob
+            Assert-UsersCanChat $frank $bob
         }
     }
 
@@ -91,16 +96,18 @@ Describe 'Bad input leaves the server up and everyone else chatting' {
     }
 
     Context 'an unknown destination' {
-        It 'gives the cmdlet sender a non-terminating ChatrmUnknownUser error from Receive-ChatrmMessage' {
-            Send-ChatrmMessage -Connection $alice -To nobody -Text 'hello?'
-            # The round trip reads alice's stream with -ErrorAction Continue up to bob's reply: the reply
-            # arrives after the error, so the error did not end Receive-ChatrmMessage.
-            $got = Receive-ThroughRoundTrip -Connection $alice -Peer $bob
+        It 'gives a <Kind> cmdlet sender one non-terminating ChatrmUnknownUser error, from <ErrorFrom>' -ForEach @(
+            @{ Protocol = 'Chatrm'; Kind = 'native'; ErrorFrom = 'Send-ChatrmMessage' }
+            @{ Protocol = 'Classic'; Kind = 'classic'; ErrorFrom = 'Receive-ChatrmMessage' }
+        ) {
+            $frank = Connect-TestUser $server frank -Protocol $Protocol
+            # Send-ChatrmMessage runs with -ErrorAction SilentlyContinue, which does not hide a terminating
+            # error, and the round trip reads frank's stream with -ErrorAction Continue up to bob's reply, which
+            # arrives after any notice: either way, the error did not end the cmdlet.
+            $got = Send-ThroughRoundTrip -Connection $frank -To nobody -Text 'hello?' -Peer $bob
 
-            $got.Messages | Should -HaveCount 0 -Because 'a notice is not a message'
-            $got.Errors | Should -HaveCount 1
-            $got.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmUnknownUser*'
-            "$($got.Errors[0].CategoryInfo.Category)" | Should -Be 'ObjectNotFound'
+            $problem = Assert-RefusedOnce -Result $got -Protocol $Protocol -ErrorId 'ChatrmUnknownUser' -To nobody
+            "$($problem.CategoryInfo.Category)" | Should -Be 'ObjectNotFound'
             Assert-UsersCanChat $bob $erin
         }
 
@@ -110,12 +117,14 @@ Describe 'Bad input leaves the server up and everyone else chatting' {
             Assert-UsersCanChat $alice $bob
         }
 
-        It 'gives the notice in order with the messages around it' {
-            # A message from bob, then alice's refused line, then another from bob: one stream, in order.
-            Send-ChatrmMessage -Connection $bob -To alice -Text 'before'
-            Wait-Until { $alice.MessagesWaiting -eq 1 } -Timeout 5 -Because '''before'' to reach alice'
-            Send-ChatrmMessage -Connection $alice -To nobody -Text 'lost'
-            $got = Receive-ThroughRoundTrip -Connection $alice -Peer $bob
+        It 'gives a classic cmdlet user the notice in order with the messages around it' {
+            # Classic notices come out of Receive-ChatrmMessage, so their place among the messages matters.
+            $frank = Connect-TestUser $server frank -Protocol Classic
+            # A message from bob, then frank's refused line, then another from bob: one stream, in order.
+            Send-ChatrmMessage -Connection $bob -To frank -Text 'before'
+            Wait-Until { $frank.MessagesWaiting -eq 1 } -Timeout 5 -Because '''before'' to reach frank'
+            Send-ChatrmMessage -Connection $frank -To nobody -Text 'lost'
+            $got = Receive-ThroughRoundTrip -Connection $frank -Peer $bob
 
             $got.Stream | Should -HaveCount 2
             $got.Stream[0].Text | Should -Be 'before'
@@ -126,8 +135,12 @@ Describe 'Bad input leaves the server up and everyone else chatting' {
     }
 
     Context 'a taken name' {
-        It 'refuses a second alice with ChatrmNameTaken, and the first alice keeps receiving' {
-            $second = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $server.Port -UserName alice -ErrorAction SilentlyContinue -ErrorVariable problems
+        # The newcomer is refused during its handshake, whichever protocol it speaks.
+        It 'refuses a second alice (<Kind>) with ChatrmNameTaken, and the first alice keeps receiving' -ForEach @(
+            @{ Protocol = 'Chatrm'; Kind = 'native' }
+            @{ Protocol = 'Classic'; Kind = 'classic' }
+        ) {
+            $second = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $server.Port -UserName alice -Protocol $Protocol -ErrorAction SilentlyContinue -ErrorVariable problems
 
             $second | Should -BeNullOrEmpty
             $problems | Should -HaveCount 1
@@ -140,8 +153,11 @@ Describe 'Bad input leaves the server up and everyone else chatting' {
             Assert-UsersCanChat $bob $erin
         }
 
-        It 'treats names without regard to case' {
-            $shouting = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $server.Port -UserName ALICE -ErrorAction SilentlyContinue -ErrorVariable problems
+        It 'treats names without regard to case (<Kind>)' -ForEach @(
+            @{ Protocol = 'Chatrm'; Kind = 'native' }
+            @{ Protocol = 'Classic'; Kind = 'classic' }
+        ) {
+            $shouting = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $server.Port -UserName ALICE -Protocol $Protocol -ErrorAction SilentlyContinue -ErrorVariable problems
             $shouting | Should -BeNullOrEmpty
             $problems[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmNameTaken*'
             Assert-UsersCanChat $bob $erin
@@ -182,18 +198,21 @@ Describe 'Bad input leaves the server up and everyone else chatting' {
     }
 
     Context 'a user who has left' {
-        It 'gives the sender a ChatrmUserOffline error, not an unknown-user one' {
+        It 'gives a <Kind> cmdlet sender a ChatrmUserOffline error, not an unknown-user one, from <ErrorFrom>' -ForEach @(
+            @{ Protocol = 'Chatrm'; Kind = 'native'; ErrorFrom = 'Send-ChatrmMessage' }
+            @{ Protocol = 'Classic'; Kind = 'classic'; ErrorFrom = 'Receive-ChatrmMessage' }
+        ) {
+            $frank = Connect-TestUser $server frank -Protocol $Protocol
             Disconnect-ChatrmServer -Connection $bob
             Wait-Until { $server.Users -notcontains 'bob' } -Timeout 5 -Because 'bob to leave'
 
-            Send-ChatrmMessage -Connection $alice -To bob -Text 'are you there?'
-            $got = Receive-ThroughRoundTrip -Connection $alice -Peer $erin
-            $got.Errors | Should -HaveCount 1
-            $got.Errors[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmUserOffline*'
+            $got = Send-ThroughRoundTrip -Connection $frank -To bob -Text 'are you there?' -Peer $erin
+            $problem = Assert-RefusedOnce -Result $got -Protocol $Protocol -ErrorId 'ChatrmUserOffline' -To bob
+            "$($problem.CategoryInfo.Category)" | Should -Be 'ResourceUnavailable'
 
             Send-RawLine $carol 'carol_erin_still chatting'
             (Receive-OneMessage -Connection $erin -From carol).Text | Should -Be 'still chatting'
-            Assert-UsersCanChat $alice $erin
+            Assert-UsersCanChat $frank $erin
         }
     }
 

@@ -1,15 +1,20 @@
 # Two users chatting through the cmdlets: sending, receiving, and the connection cmdlets around them.
+# Everything here holds for both protocols a connection can speak, so it runs once for each.
 
 BeforeAll {
     . $PSScriptRoot/TestHelpers.ps1
     Import-ChatrmTestModule
 }
 
-Describe 'Chatting with the cmdlets' {
+Describe 'Chatting with the cmdlets (<Kind> protocol)' -ForEach @(
+    # What -PassThru says once the message is on its way: only the native protocol hears back.
+    @{ Protocol = 'Chatrm'; Kind = 'native'; PassThruStatus = 'Delivered' }
+    @{ Protocol = 'Classic'; Kind = 'classic'; PassThruStatus = 'Sent' }
+) {
     BeforeEach {
         $server = New-TestServer
-        $alice = Connect-TestUser $server alice
-        $bob = Connect-TestUser $server bob
+        $alice = Connect-TestUser $server alice -Protocol $Protocol
+        $bob = Connect-TestUser $server bob -Protocol $Protocol
     }
 
     AfterEach {
@@ -49,7 +54,7 @@ Describe 'Chatting with the cmdlets' {
             (Receive-OneMessage -Connection $bob).Text | Should -Be 'snake_case_is_fine_'
         }
 
-        It '-PassThru outputs what was sent: From, To, Text, SentAt and Status' {
+        It '-PassThru outputs what was sent: From, To, Text, SentAt and Status <PassThruStatus>' {
             $before = [datetime]::UtcNow.AddSeconds(-1)
             $sent = Send-ChatrmMessage -Connection $alice -To bob -Text 'receipt please' -PassThru
             $sent.From | Should -Be 'alice'
@@ -57,7 +62,7 @@ Describe 'Chatting with the cmdlets' {
             $sent.Text | Should -Be 'receipt please'
             $sent.SentAt | Should -BeOfType [datetime]
             $sent.SentAt.ToUniversalTime() | Should -BeGreaterThan $before
-            "$($sent.Status)" | Should -Be 'Sent'
+            "$($sent.Status)" | Should -Be $PassThruStatus
             (Receive-OneMessage -Connection $bob).Text | Should -Be 'receipt please'
         }
 
@@ -132,7 +137,7 @@ Describe 'Chatting with the cmdlets' {
         }
 
         It '-From takes only that sender''s messages and leaves the rest waiting' {
-            $carol = Connect-TestUser $server carol
+            $carol = Connect-TestUser $server carol -Protocol $Protocol
             Send-ChatrmMessage -Connection $alice -To bob -Text 'from alice 1'
             Send-ChatrmMessage -Connection $carol -To bob -Text 'from carol'
             Send-ChatrmMessage -Connection $alice -To bob -Text 'from alice 2'
@@ -184,7 +189,7 @@ Describe 'Chatting with the cmdlets' {
         }
 
         It 'keeps only the -InboxSize newest messages and warns about the dropped ones' {
-            $small = Connect-TestUser $server dora -Options @{ InboxSize = 3 }
+            $small = Connect-TestUser $server dora -Protocol $Protocol -Options @{ InboxSize = 3 }
             1..5 | ForEach-Object { "n$_" } | Send-ChatrmMessage -Connection $alice -To dora
             Wait-Until { $small.MessagesDropped -eq 2 } -Timeout 5 -Because 'two of five messages to be dropped'
 
@@ -220,7 +225,7 @@ Describe 'Chatting with the cmdlets' {
         }
 
         It 'falls back to the next newest open connection once the newest is disconnected' {
-            $carol = Connect-TestUser $server carol
+            $carol = Connect-TestUser $server carol -Protocol $Protocol
             Send-ChatrmMessage -To alice -Text 'carol is newest'
             (Receive-OneMessage -Connection $alice).From | Should -Be 'carol'
 

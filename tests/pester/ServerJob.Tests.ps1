@@ -93,22 +93,26 @@ Describe 'Receive-Job on a server' {
         $server | Remove-TestServer
     }
 
-    It 'returns events with Time, Kind, UserName and Detail for joins, refusals and leaves' {
+    It 'returns events with Time, Kind, UserName and Detail for joins, refusals and leaves (<Kind> user)' -ForEach @(
+        # How each protocol says goodbye, which the server reports as the reason alice left.
+        @{ Protocol = 'Chatrm'; Kind = 'native'; Goodbye = 'bye'; GoodbyeLine = 'a bye frame' }
+        @{ Protocol = 'Classic'; Kind = 'classic'; Goodbye = 'exit'; GoodbyeLine = 'EXIT' }
+    ) {
         $server = New-TestServer
         $seen = [System.Collections.Generic.List[object]]::new()
-        $alice = Connect-TestUser $server alice
+        $alice = Connect-TestUser $server alice -Protocol $Protocol
         $joined = Wait-ServerEvent -Server $server -Kind UserJoined -UserName alice -Seen $seen
         $joined.Time | Should -BeOfType [datetime]
         $joined.Detail | Should -Match '^127\.0\.0\.1:\d+$' -Because 'a join says where the user came from'
 
-        # A message to nobody is refused, and the server says so.
-        Send-ChatrmMessage -Connection $alice -To nobody -Text 'anyone there?'
+        # A message to nobody is refused, and the server says so. (How alice hears of it is tested elsewhere.)
+        Send-ChatrmMessage -Connection $alice -To nobody -Text 'anyone there?' -ErrorAction SilentlyContinue
         $refused = Wait-ServerEvent -Server $server -Kind LineRefused -UserName alice -Seen $seen
         $refused.Detail | Should -BeLike 'unknown-user*'
 
         Disconnect-ChatrmServer -Connection $alice
         $left = Wait-ServerEvent -Server $server -Kind UserLeft -UserName alice -Seen $seen
-        $left.Detail | Should -Be 'exit' -Because 'Disconnect-ChatrmServer says EXIT before it closes'
+        $left.Detail | Should -Be $Goodbye -Because "Disconnect-ChatrmServer sends $GoodbyeLine before it closes"
 
         foreach ($e in $seen) {
             $e.PSObject.Properties.Name | Should -Contain 'Time'
@@ -122,11 +126,14 @@ Describe 'Receive-Job on a server' {
         [array]::IndexOf($kinds, 'LineRefused') | Should -BeLessThan ([array]::IndexOf($kinds, 'UserLeft'))
     }
 
-    It 'keeps at most -EventBufferSize events and counts the dropped ones' {
+    It 'keeps at most -EventBufferSize events and counts the dropped ones (<Kind> user)' -ForEach @(
+        @{ Protocol = 'Chatrm'; Kind = 'native' }
+        @{ Protocol = 'Classic'; Kind = 'classic' }
+    ) {
         $server = New-TestServer -Options @{ EventBufferSize = 5 }
-        $alice = Connect-TestUser $server alice
+        $alice = Connect-TestUser $server alice -Protocol $Protocol
         # ServerStarted + UserJoined + 10 refusals = 12 events into a buffer of 5: 7 dropped, oldest first.
-        1..10 | ForEach-Object { "no one $_" } | Send-ChatrmMessage -Connection $alice -To nobody
+        1..10 | ForEach-Object { "no one $_" } | Send-ChatrmMessage -Connection $alice -To nobody -ErrorAction SilentlyContinue
         Wait-Until { $server.DroppedEvents -ge 7 } -Timeout 10 -Because '7 events to be dropped'
 
         $events = @(Receive-Job -Job $server)
@@ -145,10 +152,13 @@ Describe 'Stopping and removing a server' {
         $server | Remove-TestServer
     }
 
-    It 'Stop-Job stops it, closes its clients and frees its port' {
+    It 'Stop-Job stops it, closes its clients (<Kind>) and frees its port' -ForEach @(
+        @{ Protocol = 'Chatrm'; Kind = 'native' }
+        @{ Protocol = 'Classic'; Kind = 'classic' }
+    ) {
         $server = New-TestServer
         $port = $server.Port
-        $alice = Connect-TestUser $server alice
+        $alice = Connect-TestUser $server alice -Protocol $Protocol
         Test-PortFree $port | Should -BeFalse -Because 'the running server holds the port'
 
         Stop-Job -Job $server
@@ -246,9 +256,12 @@ Describe 'Receive-ChatrmMessage -Wait when the server stops' {
         $server | Remove-TestServer
     }
 
-    It 'ends with a terminating, catchable ChatrmConnectionClosed error' {
+    It 'ends with a terminating, catchable ChatrmConnectionClosed error (<Kind>)' -ForEach @(
+        @{ Protocol = 'Chatrm'; Kind = 'native' }
+        @{ Protocol = 'Classic'; Kind = 'classic' }
+    ) {
         $server = New-TestServer
-        $alice = Connect-TestUser $server alice
+        $alice = Connect-TestUser $server alice -Protocol $Protocol
         $bob = Connect-TestUser $server bob
         Send-ChatrmMessage -Connection $bob -To alice -Text 'stop the server'
 
@@ -272,5 +285,7 @@ Describe 'Receive-ChatrmMessage -Wait when the server stops' {
         $failure | Should -Not -BeNullOrEmpty -Because 'a wait on a closed connection must not end quietly'
         $failure.FullyQualifiedErrorId | Should -BeLike 'ChatrmConnectionClosed*'
         $clock.Elapsed.TotalSeconds | Should -BeLessThan 10 -Because 'the wait ends when the connection closes, not at -Timeout'
+        "$($alice.State)" | Should -Be 'Closed'
+        $alice.CloseReason | Should -Match 'stopping' -Because 'the server says why before it closes'
     }
 }

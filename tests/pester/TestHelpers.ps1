@@ -372,3 +372,133 @@ function Close-RawClient {
         $Client.Tcp.Dispose()
     }
 }
+
+# ---- A raw TCP client speaking the native protocol ----------------------------------------------------------
+
+# The opening frame Chatrm's own client sends.
+function Get-NativeHelloLine {
+    param([Parameter(Mandatory)] [string] $Name)
+    [ordered]@{ type = 'hello'; protocol = 'chatrm_native'; version = 1; user = $Name } | ConvertTo-Json -Compress
+}
+
+<#
+    Opens a raw connection that says the native hello for $Name and reads the server's answer (in .Welcome,
+    as text). After that it does only what the test makes it do: it never answers a ping by itself.
+#>
+function New-RawNativeClient {
+    param(
+        [Parameter(Mandatory)] [int] $Port,
+        [Parameter(Mandatory)] [string] $Name,
+        [double] $Timeout = 5
+    )
+
+    $client = New-RawClient -Port $Port -Timeout $Timeout
+    Send-RawLine $client (Get-NativeHelloLine $Name)
+    $client.Welcome = Read-RawLine $client -Timeout $Timeout
+    return $client
+}
+
+# ---- A fake server in a thread job --------------------------------------------------------------------------
+
+<#
+    A TCP listener on 127.0.0.1 (port picked by the system) playing a server that a test cannot start:
+      Silent             reads every line and never answers, as the original server does to a native hello;
+      WelcomeThenSilent  answers the first line with a native welcome, then never sends anything again.
+    It serves one connection at a time (as the original does). Each connection is a session in .Sessions,
+    in order: .Lines is every line it sent, .Ended turns true when the client closed it.
+    Always end it with Stop-FakeServer.
+#>
+function Start-FakeServer {
+    param([ValidateSet('Silent', 'WelcomeThenSilent')] [string] $Mode = 'Silent')
+
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    $fake = [pscustomobject]@{
+        Port     = $listener.LocalEndpoint.Port
+        Mode     = $Mode
+        Listener = $listener
+        Sessions = [System.Collections.Concurrent.ConcurrentQueue[object]]::new()
+        # Completed by Stop-FakeServer; every wait in the job also waits for it, so the job always ends.
+        Stop     = [System.Threading.Tasks.TaskCompletionSource[bool]]::new()
+        Job      = $null
+    }
+
+    $fake.Job = Start-ThreadJob -Name "chatrm-fake-server-$($fake.Port)" -ArgumentList $listener, $fake.Sessions, $fake.Stop.Task, $Mode -ScriptBlock {
+        param($Listener, $Sessions, $Stop, $Mode)
+        $ErrorActionPreference = 'Stop'
+        $utf8 = [System.Text.UTF8Encoding]::new($false)
+
+        # True when the task finished first, false when the fake server is being stopped.
+        function Wait-OrStop($Task) {
+            [System.Threading.Tasks.Task]::WaitAny([System.Threading.Tasks.Task[]]@($Task, $Stop)) -eq 0
+        }
+
+        while ($true) {
+            $accept = $Listener.AcceptTcpClientAsync()
+            if (-not (Wait-OrStop $accept)) { return }
+            $tcp = $accept.GetAwaiter().GetResult()
+            $session = [hashtable]::Synchronized(@{
+                Lines = [System.Collections.Concurrent.ConcurrentQueue[string]]::new()
+                Ended = $false
+                Tcp   = $tcp
+            })
+            $Sessions.Enqueue($session)
+            $stream = $tcp.GetStream()
+            $reader = [System.IO.StreamReader]::new($stream, $utf8)
+            try {
+                while ($true) {
+                    $read = $reader.ReadLineAsync()
+                    if (-not (Wait-OrStop $read)) { return }
+                    $line = $read.GetAwaiter().GetResult()
+                    if ($null -eq $line) { break }
+                    $first = $session.Lines.Count -eq 0
+                    $session.Lines.Enqueue($line)
+                    if ($first -and $Mode -eq 'WelcomeThenSilent') {
+                        $user = ($line | ConvertFrom-Json).user
+                        $welcome = [ordered]@{ type = 'welcome'; protocol = 'chatrm_native'; version = 1; user = $user; keepAlive = 60; maxFrameBytes = 16384 } |
+                            ConvertTo-Json -Compress
+                        $bytes = $utf8.GetBytes($welcome + "`n")
+                        $stream.Write($bytes, 0, $bytes.Length)
+                    }
+                }
+            }
+            catch [System.IO.IOException] {
+                # The client reset the connection: as good as closed.
+            }
+            finally {
+                $session.Ended = $true
+                $tcp.Dispose()
+            }
+        }
+    }
+
+    return $fake
+}
+
+# Waits for the fake server's session number $Index (0 first) and returns it.
+function Get-FakeSession {
+    param([Parameter(Mandatory)] $Fake, [int] $Index = 0, [double] $Timeout = 10)
+
+    Wait-Until -Timeout $Timeout -Because "connection $Index to the fake server" {
+        $Fake.Sessions.Count -gt $Index -or $Fake.Job.State -ne 'Running'
+    }
+    if ($Fake.Sessions.Count -le $Index) {
+        throw "The fake server ended without connection ${Index}: $($Fake.Job.State) $(Receive-Job -Job $Fake.Job 2>&1 | Out-String)"
+    }
+
+    return $Fake.Sessions.ToArray()[$Index]
+}
+
+function Stop-FakeServer {
+    param([Parameter(ValueFromPipeline)] $Fake)
+    process {
+        if ($null -eq $Fake) { return }
+        $null = $Fake.Stop.TrySetResult($true)
+        $Fake.Listener.Stop()
+        if ($Fake.Job) {
+            $null = $Fake.Job | Wait-Job -Timeout 5
+            Remove-Job -Job $Fake.Job -Force -ErrorAction SilentlyContinue
+        }
+        foreach ($session in $Fake.Sessions.ToArray()) { $session.Tcp.Dispose() }
+    }
+}
