@@ -51,7 +51,8 @@ namespace Chatrm.Engine
         public string Code { get; set; }
         public string Event { get; set; }
         public DateTime? Time { get; set; }
-        public int? KeepAlive { get; set; }
+        /// <summary>Seconds, possibly fractional.</summary>
+        public double? KeepAlive { get; set; }
         public int? MaxFrameBytes { get; set; }
         public List<UserInfo> Users { get; set; }
     }
@@ -229,7 +230,7 @@ namespace Chatrm.Engine
                 case "message": return ReadString(property, s => frame.Message = s, out problem);
                 case "event": return ReadString(property, s => frame.Event = s, out problem);
                 case "version": return ReadInt(property, i => frame.Version = i, out problem);
-                case "keepAlive": return ReadInt(property, i => frame.KeepAlive = i, out problem);
+                case "keepAlive": return ReadNumber(property, d => frame.KeepAlive = d, out problem);
                 case "maxFrameBytes": return ReadInt(property, i => frame.MaxFrameBytes = i, out problem);
                 case "sentAt": return ReadTime(property, t => frame.SentAt = t, out problem);
                 case "time": return ReadTime(property, t => frame.Time = t, out problem);
@@ -291,6 +292,19 @@ namespace Chatrm.Engine
             }
 
             problem = $"\"{property.Name}\" must be a whole number";
+            return false;
+        }
+
+        private static bool ReadNumber(JsonProperty property, Action<double> set, out string problem)
+        {
+            if (property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetDouble(out double value))
+            {
+                set(value);
+                problem = null;
+                return true;
+            }
+
+            problem = $"\"{property.Name}\" must be a number";
             return false;
         }
 

@@ -428,7 +428,7 @@ namespace Chatrm.Engine
                         Protocol = NativeProtocol.ProtocolName,
                         Version = NativeProtocol.Version,
                         User = name,
-                        KeepAlive = (int)Math.Ceiling(_server.Options.KeepAliveInterval.TotalSeconds),
+                        KeepAlive = _server.Options.KeepAliveInterval.TotalSeconds,
                         MaxFrameBytes = _server.Options.MaxLineBytes,
                     });
                 }

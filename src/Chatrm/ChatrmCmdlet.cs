@@ -64,7 +64,9 @@ namespace Chatrm.PowerShell
                     ?? throw new ArgumentTransformationMetadataException($"This session has no Chatrm connection with Id {id}. Get-ChatrmConnection lists them.");
             }
 
-            throw new ArgumentTransformationMetadataException("-Connection takes a connection from Connect-ChatrmServer or its Id.");
+            // Anything else is left as it is: binding then fails for -Connection and may succeed for another
+            // parameter, such as Get-ChatrmUser's -Job taking a piped server job.
+            return inputData;
         }
     }
 }

@@ -78,16 +78,17 @@ namespace Chatrm.PowerShell
                 Report(_inFlight.Dequeue().Fate.Result);
             }
 
-            if (_inFlight.Count > 0)
+            // What had no answer in time: its fate is unknown, which a script must hear as an error on that message.
+            while (_inFlight.Count > 0)
             {
-                WriteWarning($"{_inFlight.Count} message(s) had no answer from the server within {Timeout} seconds; whether they arrived is unknown.");
-                while (_inFlight.Count > 0)
+                InFlight unanswered = _inFlight.Dequeue();
+                var message = new SentMessage(_connection.UserName, unanswered.To, unanswered.Text, DateTime.UtcNow, SendStatus.Sent, Refusal.NoAnswer.ToCode(),
+                    detail: $"no answer from the server within {Timeout} seconds; whether it arrived is unknown");
+                var error = new ChatException(Refusal.NoAnswer, $"The message to {message.To} had {message.Detail}.");
+                WriteError(new ErrorRecord(error, Refusal.NoAnswer.ToErrorId(), ChatrmErrors.CategoryOf(Refusal.NoAnswer), message));
+                if (PassThru)
                 {
-                    InFlight unanswered = _inFlight.Dequeue();
-                    if (PassThru)
-                    {
-                        WriteObject(new SentMessage(_connection.UserName, unanswered.To, unanswered.Text, DateTime.UtcNow, SendStatus.Sent, Refusal.NoAnswer.ToCode()));
-                    }
+                    WriteObject(message);
                 }
             }
         }

@@ -472,20 +472,21 @@ Describe 'A native server that welcomes and then goes silent (a fake)' {
         $problems[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmConnectionClosed*'
     }
 
-    It 'makes Send-ChatrmMessage give up after -Timeout, warning that the fate is unknown' {
+    It 'makes Send-ChatrmMessage give up after -Timeout, with a ChatrmNoAnswer error on that message' {
         $fake = Start-FakeServer -Mode WelcomeThenSilent
         $alice = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $fake.Port -UserName alice -ErrorAction Stop
         $text = "two lines`nand an_underscore"
 
         $clock = [System.Diagnostics.Stopwatch]::StartNew()
-        $sent = Send-ChatrmMessage -Connection $alice -To bob -Text $text -PassThru -Timeout 0.3 -WarningVariable warnings -WarningAction SilentlyContinue -ErrorVariable problems
+        $sent = Send-ChatrmMessage -Connection $alice -To bob -Text $text -PassThru -Timeout 0.3 -ErrorAction SilentlyContinue -ErrorVariable problems
         $clock.Stop()
 
         $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 0.25 -Because 'it gave the server its -Timeout'
         $clock.Elapsed.TotalSeconds | Should -BeLessThan 3 -Because 'it waits -Timeout, not for ever'
-        $warnings | Should -HaveCount 1
-        "$($warnings[0])" | Should -Match 'unknown'
-        $problems | Should -HaveCount 0 -Because 'nothing was refused'
+        $problems | Should -HaveCount 1
+        $problems[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmNoAnswer*'
+        "$($problems[0])" | Should -Match 'unknown'
+        $problems[0].TargetObject.Text | Should -BeExactly $text
         "$($sent.Status)" | Should -Not -BeIn @('Delivered', 'Forwarded', 'Refused') -Because 'the server never said'
         $sent.Reason | Should -Be 'no-answer'
         $sent.Text | Should -BeExactly $text
