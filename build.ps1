@@ -2,7 +2,8 @@
 .SYNOPSIS
     Builds, tests and runs Chatrm.
 .DESCRIPTION
-    Build  lays out an importable module at out/Chatrm (Chatrm.psd1 and its assemblies).
+    Build  lays out an importable module at out/Chatrm (Chatrm.psd1, its assemblies, and the help that
+           tools/ConvertTo-Maml.ps1 makes from help/*.md at en-US/Chatrm.dll-Help.xml).
     Test   builds, runs the xunit engine tests and the Pester tests against out/Chatrm, and ends
            with one line: "N passed, N failed".
     Serve  builds and runs a server in the foreground on -Port until Ctrl+C.
@@ -63,6 +64,9 @@ function Invoke-Build {
         Copy-Item -Destination $moduleOut
 
     Copy-Item (Join-Path $root 'src/Chatrm/Chatrm.format.ps1xml') -Destination $moduleOut
+
+    # Get-Help reads a binary module's help from <culture>/<assembly>-Help.xml beside it.
+    & (Join-Path $root 'tools/ConvertTo-Maml.ps1') -Path (Join-Path $root 'help') -OutputPath (Join-Path $moduleOut 'en-US/Chatrm.dll-Help.xml')
 
     $version = Get-ModuleVersion
     $manifest = Get-Content -Raw (Join-Path $root 'Chatrm.psd1')
