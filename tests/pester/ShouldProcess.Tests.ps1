@@ -1,0 +1,158 @@
+# -WhatIf and -Confirm on the cmdlets that start and stop servers: with -WhatIf nothing listens and nothing
+# stops; Start-ChatrmServer asks first only when $ConfirmPreference is Low, Stop-ChatrmServer from Medium.
+
+BeforeAll {
+    . $PSScriptRoot/TestHelpers.ps1
+    Import-ChatrmTestModule
+
+    # A port nothing listens on now: the system picks it, and we let it go.
+    function Get-FreePort {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+    }
+
+    # True when nothing listens on 127.0.0.1:$Port: we can listen there ourselves.
+    function Test-PortFree {
+        param([int] $Port)
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, $Port)
+        try { $listener.Start(); $true }
+        catch [System.Net.Sockets.SocketException] { $false }
+        finally { $listener.Stop() }
+    }
+
+    function Get-ServerJob { @(Get-Job | Where-Object PSJobTypeName -EQ 'ChatrmServer') }
+
+    <#
+        Runs a script in a runspace of its own, which has no host to ask the user with: a cmdlet that wants
+        to confirm fails there with HostFunctionNotImplemented instead of waiting for an answer.
+        Returns the script's output and errors.
+    #>
+    function Invoke-WithoutHost {
+        param([Parameter(Mandatory)] [string] $Script, [object[]] $Arguments = @())
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$(Get-ChatrmTestModulePath)'").AddStatement().AddScript($Script)
+            foreach ($argument in $Arguments) { $null = $ps.AddArgument($argument) }
+            $output = @(try { $ps.Invoke() } catch { $_ })
+            [pscustomobject]@{ Output = $output; Errors = @($ps.Streams.Error) }
+        }
+        finally {
+            $ps.Dispose()
+        }
+    }
+}
+
+Describe 'Start-ChatrmServer -WhatIf' {
+    It 'starts nothing: no job, no output, and the port stays free' {
+        $port = Get-FreePort
+        $before = (Get-ServerJob).Count
+        $result = Start-ChatrmServer -Port $port -WhatIf
+        $result | Should -BeNullOrEmpty
+        (Get-ServerJob).Count | Should -Be $before
+        Test-PortFree $port | Should -BeTrue
+    }
+
+    It 'starts nothing when $WhatIfPreference is set' {
+        $port = Get-FreePort
+        $before = (Get-ServerJob).Count
+        $WhatIfPreference = $true
+        try { $result = Start-ChatrmServer -Port $port } finally { $WhatIfPreference = $false }
+        $result | Should -BeNullOrEmpty
+        (Get-ServerJob).Count | Should -Be $before
+        Test-PortFree $port | Should -BeTrue
+    }
+
+    It 'still starts a server with -WhatIf:$false' {
+        $server = Start-ChatrmServer -Port 0 -Address 127.0.0.1 -WhatIf:$false
+        try {
+            $server.State | Should -Be 'Running'
+            Test-PortFree $server.Port | Should -BeFalse
+        }
+        finally {
+            $server | Remove-TestServer
+        }
+    }
+}
+
+Describe 'Start-ChatrmServer and $ConfirmPreference' {
+    It 'asks first when $ConfirmPreference is Low, and listens on nothing when it cannot ask' {
+        $port = Get-FreePort
+        $result = Invoke-WithoutHost -Arguments $port -Script {
+            param($Port)
+            $ConfirmPreference = 'Low'
+            Start-ChatrmServer -Port $Port -Address 127.0.0.1
+        }.ToString()
+        $result.Errors.FullyQualifiedErrorId | Should -BeLike 'HostFunctionNotImplemented,*StartChatrmServer*'
+        Test-PortFree $port | Should -BeTrue
+    }
+
+    It 'does not ask when $ConfirmPreference is Medium (its impact is Low)' {
+        $result = Invoke-WithoutHost -Script {
+            $ConfirmPreference = 'Medium'
+            Start-ChatrmServer -Port 0 -Address 127.0.0.1
+        }.ToString()
+        try {
+            $result.Errors | Should -BeNullOrEmpty
+            $result.Output.Count | Should -Be 1
+            $result.Output[0].State | Should -Be 'Running'
+        }
+        finally {
+            $result.Output | Where-Object { $_ -is [System.Management.Automation.Job] } | Remove-TestServer
+        }
+    }
+}
+
+Describe 'Stop-ChatrmServer -WhatIf and -Confirm' {
+    BeforeEach {
+        $server = New-TestServer
+        $alice = Connect-TestUser $server alice
+        $bob = Connect-TestUser $server bob
+    }
+
+    AfterEach {
+        Disconnect-AllTestUsers
+        $server | Remove-TestServer
+    }
+
+    It 'stops nothing with -WhatIf, by job, by name or all, and the users go on chatting' {
+        Stop-ChatrmServer -Job $server -WhatIf -PassThru | Should -BeNullOrEmpty
+        Stop-ChatrmServer -Name $server.Name -WhatIf
+        Stop-ChatrmServer -WhatIf
+        $server | Stop-ChatrmServer -WhatIf
+
+        $server.State | Should -Be 'Running'
+        Test-PortFree $server.Port | Should -BeFalse
+        Assert-UsersCanChat -A $alice -B $bob
+    }
+
+    It 'asks first when $ConfirmPreference is Medium, and stops nothing when it cannot ask' {
+        $result = Invoke-WithoutHost -Arguments $server -Script {
+            param($Job)
+            $ConfirmPreference = 'Medium'
+            Stop-ChatrmServer -Job $Job
+        }.ToString()
+        $result.Errors.FullyQualifiedErrorId | Should -BeLike 'HostFunctionNotImplemented,*StopChatrmServer*'
+        $server.State | Should -Be 'Running'
+        Assert-UsersCanChat -A $alice -B $bob
+    }
+
+    It 'does not ask when $ConfirmPreference is High, the default' {
+        $result = Invoke-WithoutHost -Arguments $server -Script {
+            param($Job)
+            $ConfirmPreference = 'High'
+            Stop-ChatrmServer -Job $Job -PassThru
+        }.ToString()
+        $result.Errors | Should -BeNullOrEmpty
+        $result.Output.Count | Should -Be 1
+        $server.State | Should -Be 'Stopped'
+        Wait-Until { $alice.State -eq 'Closed' } -Because "alice's connection to close with the server"
+    }
+
+    It 'stops with -Confirm:$false even when $ConfirmPreference is Low' {
+        $ConfirmPreference = 'Low'
+        try { Stop-ChatrmServer -Job $server -Confirm:$false } finally { $ConfirmPreference = 'High' }
+        $server.State | Should -Be 'Stopped'
+        Test-PortFree $server.Port | Should -BeTrue
+    }
+}
