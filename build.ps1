@@ -7,6 +7,8 @@
     Test   builds, runs the xunit engine tests and the Pester tests against out/Chatrm, and ends
            with one line: "N passed, N failed".
     Serve  builds and runs a server in the foreground on -Port until Ctrl+C.
+    Package builds, then publishes the module to the folder repository out/repo with PSResourceGet
+           (tools/Publish-ChatrmModule.ps1), for Install-PSResource or Save-PSResource.
     Clean  removes out/.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -16,7 +18,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Serve', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Serve', 'Package', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -124,6 +126,11 @@ function Invoke-Test {
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
 }
 
+function Invoke-Package {
+    $package = & (Join-Path $root 'tools/Publish-ChatrmModule.ps1') -ModulePath $moduleOut -RepositoryPath (Join-Path $out 'repo')
+    Write-Host "Published $($package.Name) to $($package.DirectoryName)"
+}
+
 function Invoke-Serve {
     Import-Module (Join-Path $moduleOut 'Chatrm.psd1') -Force
     $server = Start-ChatrmServer -Port $Port -Address $Address
@@ -143,5 +150,6 @@ foreach ($step in $Task) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Build; Invoke-Test }
         'Serve' { Invoke-Build; Invoke-Serve }
+        'Package' { Invoke-Build; Invoke-Package }
     }
 }
