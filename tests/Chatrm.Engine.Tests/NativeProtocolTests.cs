@@ -1,0 +1,394 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using System.Threading.Tasks;
+using Xunit;
+
+namespace Chatrm.Engine.Tests
+{
+    /// <summary>The native protocol's codec on its own: frames to lines and back, and what it refuses.</summary>
+    public class NativeProtocolTests
+    {
+        private static readonly DateTime SomeTime = new DateTime(2026, 11, 26, 9, 12, 3, DateTimeKind.Utc).AddTicks(1234567);
+        private static readonly DateTime OtherTime = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc).AddTicks(7);
+
+        /// <summary>Every frame type, each with the fields it carries on the wire.</summary>
+        public static IEnumerable<object[]> EveryFrame()
+        {
+            yield return Frame(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = 1, User = "alice" });
+            yield return Frame(new NativeFrame { Type = FrameType.Welcome, Protocol = NativeProtocol.ProtocolName, Version = 1, User = "alice", KeepAlive = 60, MaxFrameBytes = 16384 });
+            yield return Frame(new NativeFrame { Type = FrameType.Send, Ref = "7", To = "bob", Text = "hi_there\nsecond line ✓" });
+            yield return Frame(new NativeFrame { Type = FrameType.Status, Ref = "7", Id = "42", To = "bob", SentAt = SomeTime, Status = "delivered" });
+            yield return Frame(new NativeFrame { Type = FrameType.Status, Ref = "8", Id = "43", To = "nobody", SentAt = SomeTime, Status = "refused", Reason = "unknown-user", Message = "no user named nobody is known here" });
+            yield return Frame(new NativeFrame { Type = FrameType.Message, Id = "42", From = "alice", To = "bob", Text = "héllo 日本 🎉\r\n_x_", SentAt = SomeTime });
+            yield return Frame(new NativeFrame { Type = FrameType.Ack, Id = "42" });
+            yield return Frame(new NativeFrame { Type = FrameType.Who, Ref = "9" });
+            yield return Frame(new NativeFrame
+            {
+                Type = FrameType.Users,
+                Ref = "9",
+                Users = new List<UserInfo> { new UserInfo("alice", "chatrm", SomeTime), new UserInfo("bob", "classic", OtherTime) },
+            });
+            yield return Frame(new NativeFrame { Type = FrameType.Users, Ref = "10", Users = new List<UserInfo>() });
+            yield return Frame(new NativeFrame { Type = FrameType.Presence, Event = "joined", User = "carol", Time = SomeTime });
+            yield return Frame(new NativeFrame { Type = FrameType.Presence, Event = "left", User = "carol", Time = OtherTime });
+            yield return Frame(new NativeFrame { Type = FrameType.Ping });
+            yield return Frame(new NativeFrame { Type = FrameType.Ping, Ref = "p1" });
+            yield return Frame(new NativeFrame { Type = FrameType.Pong, Ref = "p1" });
+            yield return Frame(new NativeFrame { Type = FrameType.Bye });
+            yield return Frame(new NativeFrame { Type = FrameType.Bye, Reason = "server-stopping", Message = "the server is stopping" });
+            yield return Frame(new NativeFrame { Type = FrameType.Error, Code = "malformed-frame", Message = "not valid JSON: \"quoted\" \\ back", Ref = "3" });
+        }
+
+        private static object[] Frame(NativeFrame frame) => new object[] { new FrameCase(frame) };
+
+        /// <summary>Wraps a frame so the test list shows its line.</summary>
+        public sealed class FrameCase
+        {
+            public FrameCase(NativeFrame frame) => Frame = frame;
+            public NativeFrame Frame { get; }
+            public override string ToString() => NativeProtocol.Format(Frame).TrimEnd('\n');
+        }
+
+        [Theory]
+        [MemberData(nameof(EveryFrame))]
+        public void EveryFrameTypeSurvivesARoundTrip(FrameCase frameCase)
+        {
+            NativeFrame original = frameCase.Frame;
+
+            string line = NativeProtocol.Format(original);
+
+            Assert.EndsWith("\n", line);
+            Assert.Equal(1, line.Count(c => c == '\n'));
+            Assert.True(NativeProtocol.IsNativeOpening(line));
+            Assert.True(NativeProtocol.TryParse(line.TrimEnd('\n'), out NativeFrame parsed, out string problem), problem);
+            Assert.Null(problem);
+            AssertSameFrame(original, parsed);
+
+            // And the same line again, byte for byte: nothing is lost or reordered on the way.
+            Assert.Equal(line, NativeProtocol.Format(parsed));
+        }
+
+        [Fact]
+        public void FramesLookAsTheProtocolPageShowsThem()
+        {
+            // The exact bytes a person sees in nc; field names and order are part of the wire.
+            Assert.Equal(
+                "{\"type\":\"hello\",\"protocol\":\"chatrm_native\",\"version\":1,\"user\":\"alice\"}\n",
+                NativeProtocol.Format(new NativeFrame { Type = "hello", Protocol = "chatrm_native", Version = 1, User = "alice" }));
+            Assert.Equal(
+                "{\"type\":\"welcome\",\"protocol\":\"chatrm_native\",\"version\":1,\"user\":\"alice\",\"keepAlive\":60,\"maxFrameBytes\":16384}\n",
+                NativeProtocol.Format(new NativeFrame { Type = "welcome", Protocol = "chatrm_native", Version = 1, User = "alice", KeepAlive = 60, MaxFrameBytes = 16384 }));
+            Assert.Equal(
+                "{\"type\":\"status\",\"ref\":\"7\",\"id\":\"42\",\"to\":\"bob\",\"sentAt\":\"2026-11-26T09:12:03.1234567Z\",\"status\":\"delivered\"}\n",
+                NativeProtocol.Format(new NativeFrame { Type = "status", Ref = "7", Id = "42", To = "bob", SentAt = SomeTime, Status = "delivered" }));
+            Assert.Equal(
+                "{\"type\":\"users\",\"ref\":\"8\",\"users\":[{\"name\":\"alice\",\"protocol\":\"chatrm\",\"connectedAt\":\"2026-11-26T09:12:03.1234567Z\"}]}\n",
+                NativeProtocol.Format(new NativeFrame { Type = "users", Ref = "8", Users = new List<UserInfo> { new UserInfo("alice", "chatrm", SomeTime) } }));
+        }
+
+        [Fact]
+        public void FieldsThatAreNotSetAreLeftOut()
+        {
+            Assert.Equal("{\"type\":\"ping\"}\n", NativeProtocol.Format(new NativeFrame { Type = "ping" }));
+            Assert.Equal("{\"type\":\"ack\",\"id\":\"5\"}\n", NativeProtocol.Format(new NativeFrame { Type = "ack", Id = "5" }));
+        }
+
+        [Fact]
+        public void TheOpeningHoldsAnUnderscoreSoAnOriginalServerReadsItAsAHandshake()
+        {
+            string hello = NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = "alice" });
+
+            Assert.Contains('_', hello);
+            Assert.Equal("chatrm_native", NativeProtocol.ProtocolName);
+            Assert.Equal(1, NativeProtocol.Version);
+            // The original splits the trimmed line on '_' and takes field 0 as a name: it must not be empty.
+            Assert.NotEqual(string.Empty, hello.Trim().Split('_')[0]);
+        }
+
+        [Theory]
+        [InlineData("a\nb")]
+        [InlineData("a\r\nb")]
+        [InlineData("a\rb")]
+        [InlineData("\n\n\n")]
+        [InlineData("ends with a break\n")]
+        [InlineData("line\u2028separator\u2029paragraph\u0085next")]
+        [InlineData("tab\there, nul\0, bell\a, escape\u001b")]
+        public void AFormattedFrameIsOneLineWhateverTheTextHolds(string text)
+        {
+            string line = NativeProtocol.Format(new NativeFrame { Type = FrameType.Message, Id = "1", From = "alice", To = "bob", Text = text, SentAt = SomeTime });
+
+            // The only line break, and the only control character, is the final newline.
+            string body = line.Substring(0, line.Length - 1);
+            Assert.Equal('\n', line[line.Length - 1]);
+            Assert.DoesNotContain(body, c => c == '\n' || c == '\r' || char.IsControl(c) || c == '\u2028' || c == '\u2029');
+
+            Assert.True(NativeProtocol.TryParse(body, out NativeFrame parsed, out string problem), problem);
+            Assert.Equal(text, parsed.Text);
+        }
+
+        [Fact]
+        public void NonAsciiTextIsWrittenAsItIsAndReadBackExactly()
+        {
+            const string text = "héllo ✓ 日本語 Ωμέγα ñ € _under_score_";
+            string line = NativeProtocol.Format(new NativeFrame { Type = FrameType.Send, Ref = "1", To = "bob", Text = text });
+
+            // Readable in nc: the letters themselves, not \u escapes.
+            Assert.Contains(text, line);
+            Assert.DoesNotContain("\\u", line);
+            Assert.True(NativeProtocol.TryParse(line, out NativeFrame parsed, out _));
+            Assert.Equal(text, parsed.Text);
+        }
+
+        [Theory]
+        [InlineData("🎉 party")]                    // outside the basic plane: a surrogate pair
+        [InlineData("quotes \" and \\ backslash")]
+        [InlineData("<script>&amp;'</script>")]
+        [InlineData("")]
+        public void AnyTextSurvivesARoundTrip(string text)
+        {
+            string line = NativeProtocol.Format(new NativeFrame { Type = FrameType.Send, Ref = "1", To = "bob", Text = text });
+
+            Assert.True(NativeProtocol.TryParse(line.TrimEnd('\n'), out NativeFrame parsed, out string problem), problem);
+            Assert.Equal(text, parsed.Text);
+        }
+
+        [Fact]
+        public void UnknownFieldsAreIgnored()
+        {
+            const string line = "{\"type\":\"send\",\"ref\":\"1\",\"priority\":\"high\",\"to\":\"bob\",\"nested\":{\"a\":[1,{\"b\":null}],\"c\":true}," +
+                                "\"n\":1.5e300,\"text\":\"hi\",\"list\":[],\"flag\":false,\"nothing\":null}";
+
+            Assert.True(NativeProtocol.TryParse(line, out NativeFrame frame, out string problem), problem);
+            Assert.Equal(("send", "1", "bob", "hi"), (frame.Type, frame.Ref, frame.To, frame.Text));
+            Assert.Null(frame.Id);
+            Assert.Null(frame.Users);
+        }
+
+        [Fact]
+        public void AFrameAsAPersonTypesItIsRead()
+        {
+            // Spaces around everything, fields in any order, \r left by a terminal.
+            Assert.True(NativeProtocol.TryParse("  { \"text\" : \"hi\" , \"to\":\"bob\", \"type\" : \"send\" }  ", out NativeFrame frame, out string problem), problem);
+            Assert.Equal(("send", "bob", "hi"), (frame.Type, frame.To, frame.Text));
+        }
+
+        [Fact]
+        public void NullCountsAsAbsent()
+        {
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"send\",\"to\":null,\"text\":null,\"ref\":\"1\"}", out NativeFrame frame, out _));
+            Assert.Null(frame.To);
+            Assert.Null(frame.Text);
+            Assert.Equal("1", frame.Ref);
+        }
+
+        [Theory]
+        [InlineData("", "JSON")]
+        [InlineData("   ", "JSON")]
+        [InlineData("hello?", "JSON")]
+        [InlineData("{", "JSON")]
+        [InlineData("{\"type\":\"ping\"", "JSON")]
+        [InlineData("{\"type\":\"ping\",}", "JSON")]                       // trailing comma
+        [InlineData("{'type':'ping'}", "JSON")]                            // single quotes
+        [InlineData("{\"type\":\"ping\"} {\"type\":\"ping\"}", "JSON")]   // two frames on one line
+        [InlineData("{\"type\":\"ping\" /* note */}", "JSON")]
+        [InlineData("[{\"type\":\"ping\"}]", "object")]
+        [InlineData("42", "object")]
+        [InlineData("\"ping\"", "object")]
+        [InlineData("null", "object")]
+        [InlineData("true", "object")]
+        [InlineData("{}", "type")]
+        [InlineData("{\"ref\":\"1\"}", "type")]
+        [InlineData("{\"type\":\"\"}", "type")]
+        [InlineData("{\"type\":null}", "type")]
+        [InlineData("{\"type\":5}", "\"type\"")]
+        [InlineData("{\"type\":[\"send\"]}", "\"type\"")]
+        [InlineData("{\"type\":\"send\",\"to\":5,\"text\":\"x\"}", "\"to\"")]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":{\"a\":1}}", "\"text\"")]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":true}", "\"text\"")]
+        [InlineData("{\"type\":\"ack\",\"id\":42}", "\"id\"")]
+        [InlineData("{\"type\":\"hello\",\"version\":\"1\"}", "\"version\"")]
+        [InlineData("{\"type\":\"hello\",\"version\":1.5}", "\"version\"")]
+        [InlineData("{\"type\":\"hello\",\"version\":99999999999}", "\"version\"")]
+        [InlineData("{\"type\":\"welcome\",\"keepAlive\":\"60\"}", "\"keepAlive\"")]
+        [InlineData("{\"type\":\"welcome\",\"maxFrameBytes\":null}", "\"maxFrameBytes\"")]
+        [InlineData("{\"type\":\"status\",\"sentAt\":\"yesterday\"}", "\"sentAt\"")]
+        [InlineData("{\"type\":\"status\",\"sentAt\":12345}", "\"sentAt\"")]
+        [InlineData("{\"type\":\"presence\",\"time\":\"\"}", "\"time\"")]
+        [InlineData("{\"type\":\"users\",\"users\":{}}", "\"users\"")]
+        [InlineData("{\"type\":\"users\",\"users\":[\"alice\"]}", "\"users\"")]
+        public void MalformedLinesAreRefusedWithAReason(string line, string problemMentions)
+        {
+            Assert.False(NativeProtocol.TryParse(line, out NativeFrame frame, out string problem));
+
+            Assert.Null(frame);
+            Assert.False(string.IsNullOrWhiteSpace(problem));
+            Assert.Contains(problemMentions, problem);
+        }
+
+        [Fact]
+        public void NestingTooDeepIsRefusedNotThrown()
+        {
+            string line = "{\"type\":\"send\",\"x\":" + new string('[', 5000) + new string(']', 5000) + "}";
+
+            Assert.False(NativeProtocol.TryParse(line, out _, out string problem));
+            Assert.Contains("JSON", problem);
+        }
+
+        [Theory]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"\\ud800\"}")]          // a lone high surrogate
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"a\\udc00b\"}")]        // a lone low surrogate
+        [InlineData("{\"type\":\"send\",\"to\":\"\\ud83c\",\"text\":\"x\"}")]
+        [InlineData("{\"type\":\"users\",\"users\":[{\"name\":\"\\ud800\"}]}")]
+        public void AnEscapeThatIsNotTextIsRefusedNotThrown(string line)
+        {
+            // JSON allows \uD800 alone; it is no character, so the frame cannot be read. It must say so,
+            // not throw: a throw would end the connection instead of answering malformed-frame.
+            bool parsed = NativeProtocol.TryParse(line, out NativeFrame frame, out string problem);
+
+            Assert.False(parsed);
+            Assert.Null(frame);
+            Assert.False(string.IsNullOrWhiteSpace(problem));
+        }
+
+        [Fact]
+        public void TimesAreIso8601UtcWithSevenDecimals()
+        {
+            Assert.Equal("2026-11-26T09:12:03.1234567Z", NativeProtocol.FormatTime(SomeTime));
+
+            // A local time is written as the same instant in UTC.
+            DateTime local = SomeTime.ToLocalTime();
+            Assert.Equal("2026-11-26T09:12:03.1234567Z", NativeProtocol.FormatTime(local));
+        }
+
+        [Theory]
+        [InlineData("2026-11-26T09:12:03.1234567Z")]
+        [InlineData("2026-11-26T11:12:03.1234567+02:00")]
+        [InlineData("2026-11-26T04:12:03.1234567-05:00")]
+        public void TimesAreReadAsUtcInstants(string written)
+        {
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"presence\",\"event\":\"joined\",\"user\":\"a\",\"time\":\"" + written + "\"}", out NativeFrame frame, out string problem), problem);
+
+            Assert.Equal(DateTimeKind.Utc, frame.Time.Value.Kind);
+            Assert.Equal(SomeTime, frame.Time.Value);
+        }
+
+        [Fact]
+        public void AUsersEntryWithMissingFieldsIsKeptWithBlanks()
+        {
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"users\",\"users\":[{\"name\":\"alice\",\"future\":1},{}]}", out NativeFrame frame, out _));
+
+            Assert.Equal(2, frame.Users.Count);
+            Assert.Equal("alice", frame.Users[0].Name);
+            Assert.Null(frame.Users[0].Protocol);
+            Assert.Equal(default, frame.Users[0].ConnectedAt);
+            Assert.Null(frame.Users[1].Name);
+        }
+
+        [Theory]
+        [InlineData("{\"type\":\"hello\"}", true)]
+        [InlineData("   {\"type\":\"hello\"}", true)]
+        [InlineData("\t{", true)]
+        [InlineData("{not json at all", true)]
+        [InlineData("alice_", false)]
+        [InlineData("alice_{", false)]
+        [InlineData("[{\"type\":\"hello\"}]", false)]
+        [InlineData("", false)]
+        [InlineData("EXIT", false)]
+        public void OnlyALineStartingWithABraceOpensTheNativeProtocol(string line, bool native)
+        {
+            Assert.Equal(native, NativeProtocol.IsNativeOpening(line));
+        }
+
+        [Fact]
+        public void NoUserNameCanLookLikeANativeOpening()
+        {
+            // The classic handshake stays unambiguous: a name never starts with '{'.
+            Assert.False(UserNames.IsValid("{alice"));
+            Assert.False(UserNames.IsValid("{"));
+        }
+
+        [Fact]
+        public async Task FormattingFromManyThreadsAtOnceKeepsFramesApart()
+        {
+            // Format reuses a writer per thread; frames formatted at the same time must not mix.
+            string[] results = await Task.WhenAll(Enumerable.Range(0, 64).Select(worker => Task.Run(() =>
+            {
+                var sb = new StringBuilder();
+                for (int i = 0; i < 200; i++)
+                {
+                    string text = $"worker {worker} message {i} " + new string((char)('a' + (worker % 26)), worker + i);
+                    string line = NativeProtocol.Format(new NativeFrame { Type = FrameType.Send, Ref = $"{worker}-{i}", To = "bob", Text = text });
+                    if (!NativeProtocol.TryParse(line, out NativeFrame parsed, out string problem) || parsed.Text != text || parsed.Ref != $"{worker}-{i}")
+                    {
+                        sb.Append($"worker {worker} frame {i}: {line} ({problem}); ");
+                    }
+                }
+
+                return sb.ToString();
+            })));
+
+            Assert.All(results, r => Assert.Equal(string.Empty, r));
+        }
+
+        [Fact]
+        public void FrameTypeNamesAreTheWireNames()
+        {
+            Assert.Equal(
+                new[] { "hello", "welcome", "send", "status", "message", "ack", "who", "users", "presence", "ping", "pong", "bye", "error" },
+                new[] { FrameType.Hello, FrameType.Welcome, FrameType.Send, FrameType.Status, FrameType.Message, FrameType.Ack, FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error });
+        }
+
+        [Theory]
+        [InlineData(Refusal.RecipientLeft, "recipient-left")]
+        [InlineData(Refusal.MalformedFrame, "malformed-frame")]
+        [InlineData(Refusal.UnsupportedVersion, "unsupported-version")]
+        [InlineData(Refusal.KeepaliveTimeout, "keepalive-timeout")]
+        [InlineData(Refusal.ProtocolMismatch, "protocol-mismatch")]
+        [InlineData(Refusal.NoAnswer, "no-answer")]
+        public void TheNativeRefusalsHaveStableCodes(Refusal refusal, string code)
+        {
+            Assert.Equal(code, refusal.ToCode());
+            Assert.Equal(refusal, Refusals.FromCode(code));
+            Assert.DoesNotContain('_', code);
+        }
+
+        private static void AssertSameFrame(NativeFrame expected, NativeFrame actual)
+        {
+            Assert.Equal(expected.Type, actual.Type);
+            Assert.Equal(expected.Protocol, actual.Protocol);
+            Assert.Equal(expected.Version, actual.Version);
+            Assert.Equal(expected.User, actual.User);
+            Assert.Equal(expected.Ref, actual.Ref);
+            Assert.Equal(expected.Id, actual.Id);
+            Assert.Equal(expected.From, actual.From);
+            Assert.Equal(expected.To, actual.To);
+            Assert.Equal(expected.Text, actual.Text);
+            Assert.Equal(expected.SentAt, actual.SentAt);
+            Assert.Equal(expected.Status, actual.Status);
+            Assert.Equal(expected.Reason, actual.Reason);
+            Assert.Equal(expected.Message, actual.Message);
+            Assert.Equal(expected.Code, actual.Code);
+            Assert.Equal(expected.Event, actual.Event);
+            Assert.Equal(expected.Time, actual.Time);
+            Assert.Equal(expected.KeepAlive, actual.KeepAlive);
+            Assert.Equal(expected.MaxFrameBytes, actual.MaxFrameBytes);
+            if (expected.SentAt.HasValue)
+            {
+                Assert.Equal(DateTimeKind.Utc, actual.SentAt.Value.Kind);
+            }
+
+            if (expected.Users == null)
+            {
+                Assert.Null(actual.Users);
+                return;
+            }
+
+            Assert.Equal(
+                expected.Users.Select(u => (u.Name, u.Protocol, u.ConnectedAt)),
+                actual.Users.Select(u => (u.Name, u.Protocol, u.ConnectedAt)));
+        }
+    }
+}
