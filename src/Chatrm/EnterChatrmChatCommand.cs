@@ -50,11 +50,13 @@ namespace Chatrm.PowerShell
         /// <summary>A connection to chat through; it stays open afterwards.</summary>
         [Parameter(ParameterSetName = ConnectionSet, Mandatory = true)]
         [ConnectionTransformation]
+        [ArgumentCompleter(typeof(ConnectionCompleter))]
         public ChatrmConnection Connection { get; set; }
 
         /// <summary>The user to chat with; /to changes it.</summary>
         [Parameter(Mandatory = true, Position = 3, HelpMessage = "The username of the person you would like to chat with")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(UserNameCompleter))]
         public string With { get; set; }
 
         protected override void ProcessRecord()
