@@ -34,7 +34,9 @@ function Get-ExpectedChatrmCmdlets {
     @(
         'Connect-ChatrmServer'
         'Disconnect-ChatrmServer'
+        'Disconnect-ChatrmUser'
         'Enter-ChatrmChat'
+        'Export-ChatrmCredential'
         'Get-ChatrmConnection'
         'Get-ChatrmUser'
         'Receive-ChatrmMessage'
