@@ -779,7 +779,9 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task APeerThatStopsAnsweringIsPingedThenDropped()
         {
-            var interval = TimeSpan.FromMilliseconds(200);
+            // Short enough to be quick, long enough that the watcher, who must answer its own pings within an
+            // interval, is not dropped too on a loaded machine.
+            var interval = TimeSpan.FromMilliseconds(400);
             await using var server = new TestServer(o => o.KeepAliveInterval = interval);
             using ChatClient watcher = await server.ConnectNativeAsync("watcher");
             var clock = Stopwatch.StartNew();
@@ -799,7 +801,7 @@ namespace Chatrm.Engine.Tests
             Assert.True(frames.FindIndex(f => Type(f) == "ping") < frames.Count - 1, "the ping comes before the error");
 
             // Not before a ping went unanswered for a whole interval.
-            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(300), $"dropped after only {clock.ElapsedMilliseconds} ms");
+            Assert.True(clock.Elapsed >= 1.5 * interval, $"dropped after only {clock.ElapsedMilliseconds} ms");
 
             ServerEvent left = await server.WaitForEventAsync(ServerEventKind.UserLeft, "mute");
             Assert.Contains("keepalive", left.Detail);
@@ -820,13 +822,13 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task APeerThatAnswersPingsStaysForManyIntervals()
         {
-            await using var server = new TestServer(o => o.KeepAliveInterval = TimeSpan.FromMilliseconds(150));
+            await using var server = new TestServer(o => o.KeepAliveInterval = TimeSpan.FromMilliseconds(300));
             using ChatClient early = await server.ConnectNativeAsync("early"); // Chatrm's client answers by itself
             using NativePeer alice = await server.JoinNativeAsync("alice");
 
             // alice answers each ping by hand, as a person with nc would.
             int pings = 0;
-            while (pings < 5)
+            while (pings < 4)
             {
                 JsonObject frame = await alice.ReadAsync();
                 if (Type(frame) == "ping")
@@ -836,7 +838,7 @@ namespace Chatrm.Engine.Tests
                 }
             }
 
-            // Five pings means at least five intervals have passed for her, and more for early.
+            // Four pings means at least four intervals have passed for her, and more for early.
             Assert.True(server.IsOnline("alice"));
             Assert.True(server.IsOnline("early"));
             Assert.Equal(ConnectionState.Open, early.State);
@@ -847,12 +849,12 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task AnyFrameAnswersAPing()
         {
-            await using var server = new TestServer(o => o.KeepAliveInterval = TimeSpan.FromMilliseconds(150));
+            await using var server = new TestServer(o => o.KeepAliveInterval = TimeSpan.FromMilliseconds(300));
             using NativePeer alice = await server.JoinNativeAsync("alice");
 
             // Answer each ping with something other than a pong: a who, or a frame of a later version.
             int pings = 0, answers = 0;
-            while (pings < 4)
+            while (pings < 3)
             {
                 JsonObject frame = await alice.ReadAsync();
                 switch (Type(frame))
@@ -872,7 +874,7 @@ namespace Chatrm.Engine.Tests
                 }
             }
 
-            Assert.True(answers >= 3);
+            Assert.True(answers >= 2);
             Assert.True(server.IsOnline("alice"));
             Assert.DoesNotContain(server.Events, e => e.Kind == ServerEventKind.UserLeft);
         }
