@@ -315,7 +315,13 @@ namespace Chatrm.Engine
                 }
             }
 
-            return _native ? OnFrame(line) : OnClassicLine(line);
+            if (_native)
+            {
+                // A person pressing Enter in nc sends a blank line: nothing to answer, as in the classic protocol.
+                return line.Trim().Length == 0 || OnFrame(line);
+            }
+
+            return OnClassicLine(line);
         }
 
         // ---- Handshakes ----

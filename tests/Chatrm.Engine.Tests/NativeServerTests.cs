@@ -394,8 +394,23 @@ namespace Chatrm.Engine.Tests
         }
 
         [Theory]
-        [InlineData("hello?")]
         [InlineData("")]
+        [InlineData("   ")]
+        [InlineData("\r")]
+        public async Task ABlankLineIsIgnoredAsInTheClassicProtocol(string line)
+        {
+            await using var server = new TestServer();
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+
+            await alice.SendAsync(line);
+            await alice.SendFrameAsync(new JsonObject { ["type"] = "ping" });
+
+            // The first thing back is the pong: the blank line earned no error.
+            Assert.Equal("pong", Type(await alice.ReadAsync()));
+        }
+
+        [Theory]
+        [InlineData("hello?")]
         [InlineData("[1,2,3]")]
         [InlineData("42")]
         [InlineData("\"send\"")]
