@@ -89,7 +89,8 @@ namespace Chatrm.Engine
 
         private static readonly JsonWriterOptions WriterOptions = new JsonWriterOptions
         {
-            // Readable in nc: non-ASCII text stays as it is; control characters and quotes are still escaped.
+            // Readable in nc: most non-ASCII text stays as it is (emoji and other surrogate pairs are escaped);
+            // control characters and quotes are always escaped.
             Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
             Indented = false,
         };
@@ -206,6 +207,12 @@ namespace Chatrm.Engine
             }
         }
 
+        /// <summary>
+        /// A user listed without a readable connectedAt: the earliest time, in UTC. (A plain default(DateTime) has no
+        /// kind, so FormatTime took it for local time and wrote it back shifted in any zone west of UTC.)
+        /// </summary>
+        private static readonly DateTime UnknownTime = new DateTime(0, DateTimeKind.Utc);
+
         public static string FormatTime(DateTime time) =>
             time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
@@ -252,7 +259,7 @@ namespace Chatrm.Engine
 
                         string name = user.TryGetProperty("name", out JsonElement n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
                         string protocol = user.TryGetProperty("protocol", out JsonElement p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-                        DateTime connectedAt = user.TryGetProperty("connectedAt", out JsonElement c) && c.ValueKind == JsonValueKind.String && TryParseTime(c.GetString(), out DateTime t) ? t : default;
+                        DateTime connectedAt = user.TryGetProperty("connectedAt", out JsonElement c) && c.ValueKind == JsonValueKind.String && TryParseTime(c.GetString(), out DateTime t) ? t : UnknownTime;
                         frame.Users.Add(new UserInfo(name, protocol, connectedAt));
                     }
 
