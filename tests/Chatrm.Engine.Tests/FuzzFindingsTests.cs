@@ -1,0 +1,36 @@
+using System;
+using Xunit;
+
+namespace Chatrm.Engine.Tests
+{
+    /// <summary>
+    /// What fuzzing (fuzz/, ./build.ps1 Fuzz) found, each input inline as afl-fuzz found it (or minimised), so it
+    /// stays fixed. The harnesses' invariants are in fuzz/Chatrm.Fuzz/Targets.cs.
+    /// </summary>
+    public class FuzzFindingsTests
+    {
+        /// <summary>
+        /// native target, in a zone west of UTC: a users entry without a readable connectedAt was read as
+        /// default(DateTime), which has no kind; Format took it for local time and wrote 0001-01-01T04:57:00Z
+        /// (New York), so the frame did not round trip. Now it reads as the earliest time in UTC.
+        /// </summary>
+        [Theory]
+        [InlineData("{\"type\":\"users\",\"users\":[{}]}")]
+        [InlineData("{\"type\":\"users\",\"ref\":\"8\",\"users\":[{\"name\":\"e\",\"protocol\":null,\"connectedAt\":\"yesterday\"}]}")]
+        [InlineData("{\"type\":\"users\",\"users\":[{\"name\":\"bob\",\"protocol\":\"cic\",\"connectedAt\":5}]}")]
+        public void AUserWithoutAReadableConnectedAtIsTheEarliestTimeInUtc(string line)
+        {
+            Assert.True(NativeProtocol.TryParse(line, out NativeFrame frame, out string problem), problem);
+            UserInfo user = Assert.Single(frame.Users);
+
+            Assert.Equal(DateTimeKind.Utc, user.ConnectedAt.Kind);
+            Assert.Equal(DateTime.MinValue.Ticks, user.ConnectedAt.Ticks);
+            string formatted = NativeProtocol.Format(frame);
+            Assert.Contains("\"connectedAt\":\"0001-01-01T00:00:00.0000000Z\"", formatted);
+
+            Assert.True(NativeProtocol.TryParse(formatted.TrimEnd('\n'), out NativeFrame again, out problem), problem);
+            Assert.Equal(user.ConnectedAt, Assert.Single(again.Users).ConnectedAt);
+            Assert.Equal(formatted, NativeProtocol.Format(again));
+        }
+    }
+}
