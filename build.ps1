@@ -9,6 +9,10 @@
     Serve  builds and runs a server in the foreground on -Port until Ctrl+C.
     Package builds, then publishes the module to the folder repository out/repo with PSResourceGet
            (tools/Publish-ChatrmModule.ps1), for Install-PSResource or Save-PSResource.
+    Bench  builds, then runs the benchmark of docs/performance.md (bench/Chatrm.Bench against Chatrm in both
+           protocols, Redis and NATS, which it installs with apt-get when missing, then
+           bench/Measure-PowerShell.ps1) and rewrites docs/performance.md and docs/performance.png. It takes
+           about ten minutes. With -Smoke: a few seconds against Chatrm only, written under out/bench.
     Clean  removes out/.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -18,7 +22,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Serve', 'Package', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Serve', 'Package', 'Bench', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -28,7 +32,10 @@ param(
     [int] $Port = 5555,
 
     # For Serve: the address to listen on.
-    [string] $Address = '127.0.0.1'
+    [string] $Address = '127.0.0.1',
+
+    # For Bench: a short run against Chatrm only, to see that the benchmark works; no figures are checked.
+    [switch] $Smoke
 )
 
 $ErrorActionPreference = 'Stop'
@@ -131,6 +138,58 @@ function Invoke-Package {
     Write-Host "Published $($package.Name) to $($package.DirectoryName)"
 }
 
+function Install-BenchServer {
+    # Redis and NATS from Debian's packages, to compare with. One that cannot be had is skipped, and the report says so.
+    $missing = @(
+        @{ Command = 'redis-server'; Package = 'redis-server' },
+        @{ Command = 'nats-server'; Package = 'nats-server' } |
+            Where-Object { -not (Get-Command $_.Command -ErrorAction Ignore) -and -not (Test-Path "/usr/sbin/$($_.Command)") } |
+            ForEach-Object Package)
+    if ($missing.Count -eq 0) { return }
+    if (-not (Get-Command apt-get -ErrorAction Ignore)) {
+        Write-Warning "No apt-get to install $($missing -join ' and '); the benchmark skips them."
+        return
+    }
+
+    Write-Host "Installing $($missing -join ' and ') with apt-get"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & apt-get update -qq
+    & apt-get install -y -qq --no-install-recommends @missing
+    if ($LASTEXITCODE -ne 0) { Write-Warning "apt-get could not install $($missing -join ' and '); the benchmark skips what is missing." }
+}
+
+function Invoke-Bench {
+    $benchOut = Join-Path $out 'bench'
+    $benchBin = Join-Path $benchOut 'bin'
+    Invoke-Native dotnet @('build', (Join-Path $root 'bench/Chatrm.Bench/Chatrm.Bench.csproj'), '-c', 'Release', '-o', $benchBin, '--nologo', '-v', 'quiet')
+    $bench = Join-Path $benchBin 'Chatrm.Bench.dll'
+
+    if ($Smoke) {
+        $results = Join-Path $benchOut 'smoke.json'
+        & dotnet $bench suite --smoke --results $results
+        $suiteExit = $LASTEXITCODE
+        Invoke-Native dotnet @($bench, 'report', '--results', $results, '--powershell', (Join-Path $benchOut 'none.json'), '--out', (Join-Path $benchOut 'smoke.md'), '--command', './build.ps1 Bench -Smoke')
+        if ($suiteExit -ne 0) { throw 'The benchmark smoke run lost, duplicated or reordered messages, or failed; see above.' }
+        return
+    }
+
+    if (-not $IsLinux) { throw 'The benchmark reads /proc, so it runs on Linux.' }
+    Install-BenchServer
+    $results = Join-Path $benchOut 'results.json'
+    $powershell = Join-Path $benchOut 'powershell.json'
+
+    # The servers run as child processes of the load generator, which kills them however it ends.
+    & dotnet $bench suite --results $results --wait-quiet 120
+    $suiteExit = $LASTEXITCODE
+    & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File (Join-Path $root 'bench/Measure-PowerShell.ps1') `
+        -ModulePath $moduleOut -BenchPath $bench -OutFile $powershell
+    $powershellExit = $LASTEXITCODE
+    Invoke-Native dotnet @($bench, 'report', '--results', $results, '--powershell', $powershell,
+        '--out', (Join-Path $root 'docs/performance.md'), '--png', (Join-Path $root 'docs/performance.png'), '--command', 'dotnet pwsh ./build.ps1 Bench')
+    if ($suiteExit -ne 0) { throw 'The benchmark lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
+    if ($powershellExit -ne 0) { throw 'The PowerShell measurements failed; see above.' }
+}
+
 function Invoke-Serve {
     Import-Module (Join-Path $moduleOut 'Chatrm.psd1') -Force
     $server = Start-ChatrmServer -Port $Port -Address $Address
@@ -151,5 +210,6 @@ foreach ($step in $Task) {
         'Test' { Invoke-Build; Invoke-Test }
         'Serve' { Invoke-Build; Invoke-Serve }
         'Package' { Invoke-Build; Invoke-Package }
+        'Bench' { Invoke-Build; Invoke-Bench }
     }
 }

@@ -1,0 +1,28 @@
+using Chatrm.Bench;
+
+// Chatrm.Bench MODE [--option value ...]
+//   suite    the interleaved benchmark of docs/performance.md (--smoke: a few seconds, Chatrm only)
+//   report   docs/performance.md and its plot from the suite's and the PowerShell measurements' results
+//   serve    a Chatrm server under test (stdin: gc, quit)
+//   produce  fills a user's inbox over the native protocol (for the PowerShell pipeline measurement)
+if (args.Length == 0)
+{
+    Console.Error.WriteLine("usage: Chatrm.Bench suite|report|serve|produce [--option value ...]");
+    return 2;
+}
+
+var options = new Options(args.Skip(1));
+return args[0] switch
+{
+    "suite" => await Suite.RunAsync(options),
+    "report" => Report.Write(options),
+    "serve" => await Serve.RunAsync(options),
+    "produce" => await Serve.ProduceAsync(options),
+    _ => Usage(args[0]),
+};
+
+static int Usage(string mode)
+{
+    Console.Error.WriteLine("unknown mode " + mode + "; use suite, report, serve or produce");
+    return 2;
+}

@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Chatrm.Bench;
+
+/// <summary>Memory of a server process at one moment; Managed only for Chatrm (after a full collection).</summary>
+public sealed record MemorySample(long RssBytes, long? ManagedBytes);
+
+/// <summary>
+/// A server this program started on loopback, in a process of its own so its CPU and memory are its own.
+/// Every one is killed when disposed, and at exit if something went wrong before that.
+/// </summary>
+public sealed class ServerProcess : IDisposable
+{
+    private static readonly List<Process> Started = new List<Process>();
+    private readonly Process _process;
+
+    static ServerProcess()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+        Console.CancelKeyPress += (_, _) => KillAll();
+    }
+
+    private ServerProcess(string target, Process process, IPEndPoint endPoint, string version)
+    {
+        Target = target;
+        _process = process;
+        EndPoint = endPoint;
+        Version = version;
+    }
+
+    public string Target { get; }
+    public IPEndPoint EndPoint { get; }
+    public int Pid => _process.Id;
+    public string Version { get; }
+
+    /// <summary>Null when the program is not installed.</summary>
+    public static string Find(string program)
+    {
+        string path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
+        foreach (string dir in path.Split(':').Concat(new[] { "/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin" }))
+        {
+            if (dir.Length == 0) continue;
+            string candidate = Path.Combine(dir, program);
+            if (File.Exists(candidate)) return candidate;
+        }
+
+        return null;
+    }
+
+    /// <summary>Why a target cannot run here, or null when it can.</summary>
+    public static string Unavailable(string target) => target switch
+    {
+        Targets.Redis => Find("redis-server") == null ? "redis-server is not installed" : null,
+        Targets.Nats => Find("nats-server") == null ? "nats-server is not installed" : null,
+        _ => null,
+    };
+
+    public static async Task<ServerProcess> StartAsync(string target, int maxClients)
+    {
+        int port = FreePort();
+        var endPoint = new IPEndPoint(IPAddress.Loopback, port);
+        ProcessStartInfo start;
+        string version;
+        switch (target)
+        {
+            case Targets.Redis:
+                start = new ProcessStartInfo(Find("redis-server"));
+                foreach (string a in new[]
+                {
+                    "--port", port.ToString(), "--bind", "127.0.0.1", "--protected-mode", "no", "--save", "",
+                    "--appendonly", "no", "--daemonize", "no", "--maxclients", maxClients.ToString(), "--loglevel", "warning",
+                    "--logfile", "", "--dir", Path.GetTempPath(),
+                })
+                {
+                    start.ArgumentList.Add(a);
+                }
+
+                version = Capture(Find("redis-server"), "--version");
+                break;
+            case Targets.Nats:
+                start = new ProcessStartInfo(Find("nats-server"));
+                foreach (string a in new[] { "-a", "127.0.0.1", "-p", port.ToString() })
+                {
+                    start.ArgumentList.Add(a);
+                }
+
+                version = Capture(Find("nats-server"), "--version");
+                break;
+            default:
+                start = SelfStart("serve", "--port", port.ToString());
+                version = "Chatrm.Engine " + typeof(Chatrm.Engine.ChatServer).Assembly.GetName().Version;
+                break;
+        }
+
+        start.UseShellExecute = false;
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        Process process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + start.FileName);
+        lock (Started) Started.Add(process);
+        var server = new ServerProcess(target, process, endPoint, version);
+        try
+        {
+            // Keep its output flowing so a chatty server never blocks on a full pipe; show it only if it dies.
+            process.ErrorDataReceived += (_, e) => server.Log(e.Data);
+            process.BeginErrorReadLine();
+            if (Targets.IsChatrm(target))
+            {
+                string line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                if (line == null || !line.StartsWith("LISTENING ", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException("the Chatrm server did not start: " + line);
+                }
+            }
+            else
+            {
+                process.OutputDataReceived += (_, e) => server.Log(e.Data);
+                process.BeginOutputReadLine();
+            }
+
+            await WaitListeningAsync(endPoint, process, TimeSpan.FromSeconds(30));
+            return server;
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Chatrm: a full, compacting collection first, so only what is really held counts.</summary>
+    public async Task<MemorySample> SampleMemoryAsync()
+    {
+        if (Targets.IsChatrm(Target))
+        {
+            await _process.StandardInput.WriteLineAsync("gc");
+            await _process.StandardInput.FlushAsync();
+            string line = await _process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            string[] parts = line?.Split(' ') ?? Array.Empty<string>();
+            if (parts.Length != 3 || parts[0] != "MEM") throw new InvalidOperationException("the Chatrm server answered gc with " + line);
+            return new MemorySample(long.Parse(parts[1]), long.Parse(parts[2]));
+        }
+
+        await Task.Delay(200);
+        return new MemorySample(Proc.RssBytes(Pid), null);
+    }
+
+    private readonly Queue<string> _log = new Queue<string>();
+
+    /// <summary>The server's last lines of output, for when it fails.</summary>
+    public string RecentOutput
+    {
+        get { lock (_log) return string.Join(Environment.NewLine, _log); }
+    }
+
+    private void Log(string line)
+    {
+        if (string.IsNullOrEmpty(line)) return;
+        lock (_log)
+        {
+            _log.Enqueue(line);
+            while (_log.Count > 20) _log.Dequeue();
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (_process.HasExited)
+            {
+                Console.Error.WriteLine($"  {Target} exited by itself with code {_process.ExitCode}:{Environment.NewLine}{RecentOutput}");
+            }
+            else
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        lock (Started) Started.Remove(_process);
+        _process.Dispose();
+    }
+
+    /// <summary>How to start this very program again with other arguments.</summary>
+    public static ProcessStartInfo SelfStart(params string[] arguments)
+    {
+        string host = Environment.ProcessPath;
+        var start = new ProcessStartInfo(host);
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(ServerProcess).Assembly.Location);
+        }
+
+        foreach (string a in arguments) start.ArgumentList.Add(a);
+        return start;
+    }
+
+    public static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint).Port;
+    }
+
+    public static string Capture(string program, params string[] arguments)
+    {
+        try
+        {
+            var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (string a in arguments) start.ArgumentList.Add(a);
+            using Process p = Process.Start(start);
+            string output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+            p.WaitForExit(10_000);
+            return output.Trim();
+        }
+        catch (Exception e)
+        {
+            return "unknown (" + e.Message + ")";
+        }
+    }
+
+    private static async Task WaitListeningAsync(IPEndPoint endPoint, Process process, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"the server exited with code {process.ExitCode} before listening");
+            try
+            {
+                using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await probe.ConnectAsync(endPoint);
+                probe.LingerState = new LingerOption(true, 0);
+                return;
+            }
+            catch (SocketException) when (clock.Elapsed < timeout)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    private static void KillAll()
+    {
+        lock (Started)
+        {
+            foreach (Process p in Started)
+            {
+                try { if (!p.HasExited) p.Kill(entireProcessTree: true); }
+                catch (Exception) { }
+            }
+
+            Started.Clear();
+        }
+    }
+}

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Chatrm.Bench;
+
+/// <summary>Everything measured against one server in one round.</summary>
+public sealed class RunRecord
+{
+    public string Target { get; set; }
+    public int Round { get; set; }
+    public string ServerVersion { get; set; }
+    public LoadResult Load { get; set; }
+    public int IdleUsersAsked { get; set; }
+    public int IdleUsers { get; set; }
+    public int IdleFailed { get; set; }
+    public string IdleFailure { get; set; }
+    public double IdleConnectSeconds { get; set; }
+    public long RssBeforeIdle { get; set; }
+    public long RssWithIdle { get; set; }
+    public long? ManagedBeforeIdle { get; set; }
+    public long? ManagedWithIdle { get; set; }
+    public double? BytesPerIdleUser { get; set; }
+    public double? ManagedBytesPerIdleUser { get; set; }
+    public LoadResult LoadWithIdle { get; set; }
+    public string Failure { get; set; }
+}
+
+public sealed class SuiteResults
+{
+    public DateTime StartedUtc { get; set; }
+    public double Seconds { get; set; }
+    public LoadSettings Settings { get; set; }
+    public LoadSettings IdleLoadSettings { get; set; }
+    public int Rounds { get; set; }
+    public long OpenFileLimit { get; set; }
+    public List<string> Targets { get; set; } = new List<string>();
+    public Dictionary<string, string> Skipped { get; set; } = new Dictionary<string, string>();
+    public Dictionary<string, string> Versions { get; set; } = new Dictionary<string, string>();
+    public List<RunRecord> Runs { get; set; } = new List<RunRecord>();
+}
+
+/// <summary>
+/// Interleaved rounds: each round runs every server once, in an order rotated per round, each in a fresh
+/// process on loopback: the load, then idle users (memory, and the load again while they stay).
+/// </summary>
+public static class Suite
+{
+    public static readonly JsonSerializerOptions Json = new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    private static TimeSpan QuietWait = TimeSpan.Zero;
+
+    public static async Task<int> RunAsync(Options options)
+    {
+        QuietWait = TimeSpan.FromSeconds(options.Double("wait-quiet", 0));
+        bool smoke = options.Flag("smoke");
+        long fileLimit = Proc.RaiseOpenFileLimit();
+        var settings = new LoadSettings
+        {
+            Pairs = options.Int("pairs", smoke ? 4 : 50),
+            PayloadBytes = Math.Max(Payload.MinSize, options.Int("size", 64)),
+            Window = options.Int("window", 64),
+            WarmupSeconds = options.Double("warmup", smoke ? 0.5 : 2),
+            DurationSeconds = options.Double("duration", smoke ? 1.5 : 10),
+        };
+        var idleLoad = new LoadSettings
+        {
+            Pairs = settings.Pairs,
+            PayloadBytes = settings.PayloadBytes,
+            Window = settings.Window,
+            WarmupSeconds = options.Double("idle-warmup", smoke ? 0.3 : 1),
+            DurationSeconds = options.Double("idle-duration", smoke ? 1 : 5),
+        };
+
+        // As many idle users as the open-file limit leaves room for, beside two loads' sockets, capped.
+        int room = fileLimit > 0 ? (int)Math.Min(int.MaxValue, fileLimit) - 4 * settings.Pairs - 400 : 1000;
+        int idleAsked = Math.Max(0, Math.Min(options.Int("idle-users", smoke ? 50 : 20_000), room));
+        int idleNative = Math.Max(0, Math.Min(options.Int("idle-native-users", smoke ? 50 : 5_000), room));
+        int rounds = options.Int("rounds", smoke ? 1 : 3);
+        string[] wanted = (options.Get("targets") ?? (smoke ? "chatrm-classic,chatrm-native" : string.Join(",", Targets.All))).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string resultsPath = options.Get("results", "out/bench/results.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath)));
+
+        var results = new SuiteResults { StartedUtc = DateTime.UtcNow, Settings = settings, IdleLoadSettings = idleLoad, Rounds = rounds, OpenFileLimit = fileLimit };
+        foreach (string target in wanted)
+        {
+            if (!Targets.All.Contains(target)) throw new ArgumentException("unknown target " + target + "; known: " + string.Join(", ", Targets.All));
+            string why = ServerProcess.Unavailable(target);
+            if (why != null)
+            {
+                results.Skipped[target] = why;
+                Console.WriteLine($"skipping {target}: {why}");
+            }
+            else
+            {
+                results.Targets.Add(target);
+            }
+        }
+
+        Console.WriteLine($"{settings.Pairs} pairs, {settings.PayloadBytes}-byte messages, {settings.Window} in flight, {settings.WarmupSeconds} s warm-up + {settings.DurationSeconds} s; " +
+            $"{rounds} round(s) of {string.Join(", ", results.Targets)}; open-file limit {fileLimit}, idle users {idleAsked} ({idleNative} native)");
+        var clock = Stopwatch.StartNew();
+        bool failed = false;
+        for (int round = 1; round <= rounds; round++)
+        {
+            int n = results.Targets.Count;
+            for (int k = 0; k < n; k++)
+            {
+                string target = results.Targets[(k + round - 1) % n];
+                int idle = target == Targets.ChatrmNative ? idleNative : idleAsked;
+                RunRecord record = await RunOneAsync(target, round, settings, idleLoad, idle);
+                results.Runs.Add(record);
+                if (record.ServerVersion != null) results.Versions[target] = record.ServerVersion;
+                failed |= record.Failure != null || record.Load == null || record.Load.Lost + record.Load.Duplicated + record.Load.Reordered + record.Load.Errors > 0;
+                results.Seconds = clock.Elapsed.TotalSeconds;
+                await File.WriteAllTextAsync(resultsPath, JsonSerializer.Serialize(results, Json));
+            }
+        }
+
+        Console.WriteLine($"results in {resultsPath} after {clock.Elapsed.TotalSeconds:0} s");
+        return failed ? 1 : 0;
+    }
+
+    private static async Task<RunRecord> RunOneAsync(string target, int round, LoadSettings settings, LoadSettings idleLoad, int idleCount)
+    {
+        var record = new RunRecord { Target = target, Round = round, IdleUsersAsked = idleCount };
+        Wire wire = Wire.For(target);
+        Console.WriteLine($"round {round}: {target}");
+        try
+        {
+            using ServerProcess server = await ServerProcess.StartAsync(target, idleCount + 4 * settings.Pairs + 200);
+            record.ServerVersion = server.Version;
+            if (QuietWait > TimeSpan.Zero)
+            {
+                double other = await Proc.WaitForQuietMachineAsync(15, QuietWait, Environment.ProcessId, server.Pid);
+                if (other > 15) Console.WriteLine($"  the machine is busy with other work ({other:0}% of a core); measuring anyway");
+            }
+
+            record.Load = await new LoadRun(wire, server.EndPoint, settings, string.Empty, server.Pid).RunAsync();
+            Print("load", record.Load);
+
+            if (idleCount > 0)
+            {
+                await WaitQuietAsync(server.Pid);
+                MemorySample before = await server.SampleMemoryAsync();
+                using IdleUsers idle = await IdleUsers.ConnectAsync(wire, server.EndPoint, idleCount);
+
+                // Native Chatrm tells every user of every join: wait until that is over, as for every server.
+                await WaitQuietAsync(server.Pid);
+                MemorySample with = await server.SampleMemoryAsync();
+                record.IdleUsers = idle.Connected;
+                record.IdleFailed = idle.Failed;
+                record.IdleFailure = idle.FirstFailure;
+                record.IdleConnectSeconds = idle.Seconds;
+                record.RssBeforeIdle = before.RssBytes;
+                record.RssWithIdle = with.RssBytes;
+                record.ManagedBeforeIdle = before.ManagedBytes;
+                record.ManagedWithIdle = with.ManagedBytes;
+                if (idle.Connected > 0)
+                {
+                    record.BytesPerIdleUser = (with.RssBytes - before.RssBytes) / (double)idle.Connected;
+                    if (with.ManagedBytes.HasValue && before.ManagedBytes.HasValue)
+                    {
+                        record.ManagedBytesPerIdleUser = (with.ManagedBytes.Value - before.ManagedBytes.Value) / (double)idle.Connected;
+                    }
+                }
+
+                Console.WriteLine($"  idle: {idle.Connected} users in {idle.Seconds:0.0} s ({idle.Failed} failed{(idle.FirstFailure != null ? ": " + idle.FirstFailure : string.Empty)}), " +
+                    $"{record.BytesPerIdleUser:0} bytes each (RSS {before.RssBytes / 1048576.0:0.0} -> {with.RssBytes / 1048576.0:0.0} MiB)" +
+                    (record.ManagedBytesPerIdleUser.HasValue ? $", managed heap {record.ManagedBytesPerIdleUser:0} bytes each" : string.Empty));
+
+                record.LoadWithIdle = await new LoadRun(wire, server.EndPoint, idleLoad, "w", server.Pid).RunAsync();
+                Print("load with idle users", record.LoadWithIdle);
+            }
+        }
+        catch (Exception e)
+        {
+            record.Failure = e.GetType().Name + ": " + e.Message;
+            Console.WriteLine("  failed: " + record.Failure);
+        }
+
+        return record;
+    }
+
+    /// <summary>Waits (up to a minute) until the server uses under 2 % of a core for a quarter of a second.</summary>
+    private static async Task WaitQuietAsync(int pid)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            double cpu = Proc.CpuSeconds(pid);
+            await Task.Delay(250);
+            if (Proc.CpuSeconds(pid) - cpu < 0.005) return;
+        }
+    }
+
+    private static void Print(string what, LoadResult r) =>
+        Console.WriteLine($"  {what}: {r.MessagesPerSecond,10:N0} msg/s  p50 {r.P50Ms:0.00} p99 {r.P99Ms:0.00} p999 {r.P999Ms:0.00} ms" +
+            (r.DeliveredP99Ms.HasValue ? $"  delivered p50 {r.DeliveredP50Ms:0.00} p99 {r.DeliveredP99Ms:0.00} ms" : string.Empty) +
+            $"  server CPU {r.ServerCpuPercent:0}% client CPU {r.ClientCpuPercent:0}% other {r.OtherCpuPercent:0}%  sent {r.Sent} lost {r.Lost} dup {r.Duplicated} reordered {r.Reordered} errors {r.Errors}" +
+            (r.FirstError != null ? $" ({r.FirstError})" : string.Empty));
+}
