@@ -4,6 +4,7 @@ using Chatrm.Bench;
 //   suite    the interleaved benchmark of docs/performance.md (--smoke: a few seconds, Chatrm only)
 //   report   docs/performance.md and its plot from the suite's and the PowerShell measurements' results
 //   serve    a Chatrm server under test (stdin: gc, quit)
+//   load     one load run against a server already running (--target, --port, --pid), for profiling
 //   produce  fills a user's inbox over the native protocol (for the PowerShell pipeline measurement)
 if (args.Length == 0)
 {
@@ -17,6 +18,7 @@ return args[0] switch
     "suite" => await Suite.RunAsync(options),
     "report" => Report.Write(options),
     "serve" => await Serve.RunAsync(options),
+    "load" => await Suite.LoadAsync(options),
     "produce" => await Serve.ProduceAsync(options),
     _ => Usage(args[0]),
 };

@@ -48,10 +48,12 @@ public static class Suite
     public static readonly JsonSerializerOptions Json = new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private static TimeSpan QuietWait = TimeSpan.Zero;
+    private static TimeSpan HoldIdle = TimeSpan.Zero;
 
     public static async Task<int> RunAsync(Options options)
     {
         QuietWait = TimeSpan.FromSeconds(options.Double("wait-quiet", 0));
+        HoldIdle = TimeSpan.FromSeconds(options.Double("hold-idle", 0));
         bool smoke = options.Flag("smoke");
         long fileLimit = Proc.RaiseOpenFileLimit();
         var settings = new LoadSettings
@@ -120,6 +122,23 @@ public static class Suite
         return failed ? 1 : 0;
     }
 
+    /// <summary>One load run against a server someone else started: for profiling it while it runs.</summary>
+    public static async Task<int> LoadAsync(Options options)
+    {
+        var settings = new LoadSettings
+        {
+            Pairs = options.Int("pairs", 50),
+            PayloadBytes = Math.Max(Payload.MinSize, options.Int("size", 64)),
+            Window = options.Int("window", 64),
+            WarmupSeconds = options.Double("warmup", 2),
+            DurationSeconds = options.Double("duration", 10),
+        };
+        var endPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, options.Int("port", 0));
+        LoadResult result = await new LoadRun(Wire.For(options.Get("target", Targets.ChatrmClassic)), endPoint, settings, options.Get("prefix", string.Empty), options.Int("pid", Environment.ProcessId)).RunAsync();
+        Print("load", result);
+        return result.Lost + result.Duplicated + result.Reordered + result.Errors == 0 ? 0 : 1;
+    }
+
     private static async Task<RunRecord> RunOneAsync(string target, int round, LoadSettings settings, LoadSettings idleLoad, int idleCount)
     {
         var record = new RunRecord { Target = target, Round = round, IdleUsersAsked = idleCount };
@@ -167,6 +186,13 @@ public static class Suite
                 Console.WriteLine($"  idle: {idle.Connected} users in {idle.Seconds:0.0} s ({idle.Failed} failed{(idle.FirstFailure != null ? ": " + idle.FirstFailure : string.Empty)}), " +
                     $"{record.BytesPerIdleUser:0} bytes each (RSS {before.RssBytes / 1048576.0:0.0} -> {with.RssBytes / 1048576.0:0.0} MiB)" +
                     (record.ManagedBytesPerIdleUser.HasValue ? $", managed heap {record.ManagedBytesPerIdleUser:0} bytes each" : string.Empty));
+
+                if (HoldIdle > TimeSpan.Zero)
+                {
+                    // For a look from outside (dotnet-gcdump, dotnet-counters) while the idle users are there.
+                    Console.WriteLine($"  holding {idle.Connected} idle users on server pid {server.Pid} for {HoldIdle.TotalSeconds:0} s");
+                    await Task.Delay(HoldIdle);
+                }
 
                 record.LoadWithIdle = await new LoadRun(wire, server.EndPoint, idleLoad, "w", server.Pid).RunAsync();
                 Print("load with idle users", record.LoadWithIdle);

@@ -53,7 +53,7 @@ namespace Chatrm.Engine
             _maxQueuedBytes = maxQueuedBytes;
             _stream = new NetworkStream(socket, ownsSocket: false);
             _secure = secure;
-            _input = PipeReader.Create(secure ?? _stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true));
+            _input = PipeReader.Create(secure ?? _stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
 
             // No back-pressure on writers: the queue bound is ours, so a flush never waits.
             _output = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
