@@ -13,6 +13,10 @@
            protocols, Redis and NATS, which it installs with apt-get when missing, then
            bench/Measure-PowerShell.ps1) and rewrites docs/performance.md and docs/performance.png. It takes
            about ten minutes. With -Smoke: a few seconds against Chatrm only, written under out/bench.
+    Fuzz   fuzzes the protocols' parsers and the line framing with afl-fuzz and SharpFuzz (fuzz/Invoke-Fuzz.ps1;
+           installs afl++ with apt-get when missing) for -FuzzSeconds per target; findings go to fuzz/findings.
+    Soak   runs bench/Chatrm.Soak for -SoakSeconds: 300 reconnecting users, every confirmed message checked,
+           the server's memory and connections back afterwards (docs/soak.md). The figures go to out/soak.
     Clean  removes out/.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -22,7 +26,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Serve', 'Package', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Serve', 'Package', 'Bench', 'Fuzz', 'Soak', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -35,7 +39,15 @@ param(
     [string] $Address = '127.0.0.1',
 
     # For Bench: a short run against Chatrm only, to see that the benchmark works; no figures are checked.
-    [switch] $Smoke
+    [switch] $Smoke,
+
+    # For Fuzz: how long each fuzzing target runs.
+    [ValidateRange(10, 86400)]
+    [int] $FuzzSeconds = 300,
+
+    # For Soak: how long the soak runs.
+    [ValidateRange(1, 7200)]
+    [int] $SoakSeconds = 60
 )
 
 $ErrorActionPreference = 'Stop'
@@ -190,6 +202,18 @@ function Invoke-Bench {
     if ($powershellExit -ne 0) { throw 'The PowerShell measurements failed; see above.' }
 }
 
+function Invoke-Fuzz {
+    & (Join-Path $root 'fuzz/Invoke-Fuzz.ps1') -Seconds $FuzzSeconds -Configuration $Configuration
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+function Invoke-Soak {
+    $soakOut = Join-Path $out 'soak'
+    Invoke-Native dotnet @('build', (Join-Path $root 'bench/Chatrm.Soak/Chatrm.Soak.csproj'), '-c', 'Release', '-o', (Join-Path $soakOut 'bin'), '--nologo', '-v', 'quiet')
+    & dotnet (Join-Path $soakOut 'bin/Chatrm.Soak.dll') --seconds $SoakSeconds --json (Join-Path $soakOut 'soak.json')
+    if ($LASTEXITCODE -ne 0) { throw 'The soak found a lost, duplicated or reordered message, or a server that did not come back; see above.' }
+}
+
 function Invoke-Serve {
     Import-Module (Join-Path $moduleOut 'Chatrm.psd1') -Force
     $server = Start-ChatrmServer -Port $Port -Address $Address
@@ -211,5 +235,7 @@ foreach ($step in $Task) {
         'Serve' { Invoke-Build; Invoke-Serve }
         'Package' { Invoke-Build; Invoke-Package }
         'Bench' { Invoke-Build; Invoke-Bench }
+        'Fuzz' { Invoke-Fuzz }
+        'Soak' { Invoke-Soak }
     }
 }
