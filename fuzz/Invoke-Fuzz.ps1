@@ -196,6 +196,7 @@ try {
     }
 
     Write-Host 'No crashes or hangs.'
+    exit 0
 }
 finally {
     Pop-Location

@@ -13,7 +13,8 @@ namespace Chatrm.Soak
 memory and connections must come back afterwards. Stops by itself. Exit code 0 when it passed.
 
   --users N                  users (300)
-  --messages N               messages in all (60000); sending stops at N or at 80% of the time
+  --messages N               messages in all (1000 a second of --seconds: 60000); sending stops at N or at
+                             80% of the time
   --seconds N                how long the run lasts (60)
   --reconnects-per-second X  disconnections and reconnections per second over all users (5)
   --window N                 messages a user may have in flight (16)
@@ -64,6 +65,7 @@ memory and connections must come back afterwards. Stops by itself. Exit code 0 w
         {
             var options = new SoakOptions();
             json = null;
+            bool messagesGiven = false;
             for (int i = 0; i < args.Length; i++)
             {
                 string value() => args[++i];
@@ -74,7 +76,7 @@ memory and connections must come back afterwards. Stops by itself. Exit code 0 w
                     case "--help":
                         return null;
                     case "--users": options.Users = int.Parse(value(), CultureInfo.InvariantCulture); break;
-                    case "--messages": options.Messages = int.Parse(value(), CultureInfo.InvariantCulture); break;
+                    case "--messages": options.Messages = int.Parse(value(), CultureInfo.InvariantCulture); messagesGiven = true; break;
                     case "--seconds": options.Duration = TimeSpan.FromSeconds(double.Parse(value(), CultureInfo.InvariantCulture)); break;
                     case "--reconnects-per-second": options.ReconnectsPerSecond = double.Parse(value(), CultureInfo.InvariantCulture); break;
                     case "--window": options.Window = int.Parse(value(), CultureInfo.InvariantCulture); break;
@@ -85,6 +87,11 @@ memory and connections must come back afterwards. Stops by itself. Exit code 0 w
                     case "--json": json = value(); break;
                     default: throw new ArgumentException("Unknown option " + args[i] + ".");
                 }
+            }
+
+            if (!messagesGiven)
+            {
+                options.Messages = (int)Math.Max(1, Math.Min(int.MaxValue, options.Duration.TotalSeconds * 1000));
             }
 
             options.Validate();
