@@ -42,7 +42,14 @@ namespace Chatrm.Fuzz
                 {
                     buffer.SetLength(0);
                     stream.CopyTo(buffer);
-                    target(buffer.ToArray());
+                    try
+                    {
+                        target(buffer.ToArray());
+                    }
+                    finally
+                    {
+                        Targets.EndTrace();
+                    }
                 });
                 return 0;
             }
