@@ -206,7 +206,7 @@ namespace Chatrm.Soak
                 double rate = _options.Messages / sendingTime.TotalSeconds;
                 var sendingClock = Stopwatch.StartNew();
                 var sendDeadline = DateTime.UtcNow + sendingTime;
-                Task[] senders = users.Select(u => Task.Run(() => u.SendLoopAsync(rate, sendDeadline, users, cancel))).ToArray();
+                Task[] senders = users.Select(u => Task.Run(() => Guard(u.Name, () => u.SendLoopAsync(rate, sendDeadline, users, cancel)))).ToArray();
                 Task peak = MeasureMidwayAsync(host, sendingTime, result, cancel);
                 Task progress = ReportProgressAsync(senders, sendingClock);
                 await Task.WhenAll(senders);
@@ -215,7 +215,7 @@ namespace Chatrm.Soak
                 await progress;
 
                 // Every fate known, every user gone, every arrival recorded.
-                await Task.WhenAll(users.Select(u => u.FinishAsync(cancel)));
+                await Task.WhenAll(users.Select(u => Guard(u.Name, () => u.FinishAsync(cancel))));
                 Verify(users);
 
                 result.Sent = Interlocked.Read(ref _sent);
@@ -229,6 +229,19 @@ namespace Chatrm.Soak
             finally
             {
                 foreach (SoakUser user in users) user.Dispose();
+            }
+        }
+
+        /// <summary>A user that fails (a refused reconnection, say) is a violation, not the end of the run.</summary>
+        private async Task Guard(string user, Func<Task> action)
+        {
+            try
+            {
+                await action();
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                Violation($"{user} failed: {e.GetType().Name}: {e.Message}");
             }
         }
 
