@@ -435,9 +435,18 @@ namespace Chatrm.Fuzz
         {
             if (s_listener == null)
             {
-                s_socketPath = Path.Combine(Path.GetTempPath(), $"chatrm-fuzz-{Environment.ProcessId}.sock");
-                File.Delete(s_socketPath);
-                s_endPoint = new UnixDomainSocketEndPoint(s_socketPath);
+                // On Linux an abstract name (a leading NUL), which leaves no file behind; elsewhere a file in temp.
+                string name = $"chatrm-fuzz-{Environment.ProcessId}-{Guid.NewGuid():N}.sock";
+                if (OperatingSystem.IsLinux())
+                {
+                    s_endPoint = new UnixDomainSocketEndPoint("\0" + name);
+                }
+                else
+                {
+                    s_socketPath = Path.Combine(Path.GetTempPath(), name);
+                    s_endPoint = new UnixDomainSocketEndPoint(s_socketPath);
+                }
+
                 s_listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 s_listener.Bind(s_endPoint);
                 s_listener.Listen(8);
@@ -463,7 +472,10 @@ namespace Chatrm.Fuzz
             {
                 s_listener.Dispose();
                 s_listener = null;
-                try { File.Delete(s_socketPath); } catch (IOException) { }
+                if (s_socketPath != null)
+                {
+                    try { File.Delete(s_socketPath); } catch (IOException) { }
+                }
             }
         }
 

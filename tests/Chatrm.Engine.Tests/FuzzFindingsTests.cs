@@ -1,4 +1,8 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Chatrm.Fuzz;
 using Xunit;
 
 namespace Chatrm.Engine.Tests
@@ -9,6 +13,31 @@ namespace Chatrm.Engine.Tests
     /// </summary>
     public class FuzzFindingsTests
     {
+        /// <summary>Every seed of fuzz/corpus through its harness: each one keeps every invariant.</summary>
+        [Theory]
+        [MemberData(nameof(Seeds))]
+        public void EverySeedKeepsTheHarnessesInvariants(string target, string seed)
+        {
+            byte[] input = File.ReadAllBytes(Path.Combine(CorpusFolder(), target, seed));
+            Action<byte[]> harness = target switch
+            {
+                "classic" => Targets.Classic,
+                "native" => Targets.Native,
+                _ => Targets.Framing,
+            };
+
+            harness(input);
+        }
+
+        public static IEnumerable<object[]> Seeds() =>
+            new[] { "classic", "native", "framing" }.SelectMany(target =>
+                Directory.EnumerateFiles(Path.Combine(CorpusFolder(), target))
+                    .Select(file => new object[] { target, Path.GetFileName(file) })
+                    .OrderBy(row => (string)row[1], StringComparer.Ordinal));
+
+        // fuzz/corpus, copied beside the tests by the project file.
+        private static string CorpusFolder() => Path.Combine(AppContext.BaseDirectory, "fuzz-corpus");
+
         /// <summary>
         /// native target, in a zone west of UTC: a users entry without a readable connectedAt was read as
         /// default(DateTime), which has no kind; Format took it for local time and wrote 0001-01-01T04:57:00Z
