@@ -87,6 +87,7 @@ function Wait-Producer($Producer) {
 
 function Measure-Receive([int] $Port, [string] $Name, [int] $N, [switch] $Live) {
     $connection = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $Port -UserName $Name -InboxSize ($N + 100)
+    $producer = $null
     try {
         $producer = Start-Producer -Port $Port -To $Name -From "p$Name" -N $N
         if (-not $Live) {
@@ -106,6 +107,7 @@ function Measure-Receive([int] $Port, [string] $Name, [int] $N, [switch] $Live) 
         return $N / $clock.Elapsed.TotalSeconds
     }
     finally {
+        if ($producer -and -not $producer.HasExited) { $producer.Kill($true) }
         Disconnect-ChatrmServer $connection
     }
 }

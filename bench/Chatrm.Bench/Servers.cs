@@ -16,10 +16,17 @@ public sealed class ServerProcess : IDisposable
     private static readonly List<Process> Started = new List<Process>();
     private readonly Process _process;
 
+    private static readonly List<System.Runtime.InteropServices.PosixSignalRegistration> Signals = new List<System.Runtime.InteropServices.PosixSignalRegistration>();
+
     static ServerProcess()
     {
+        // However this program ends (but SIGKILL), the servers it started end with it.
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
         Console.CancelKeyPress += (_, _) => KillAll();
+        foreach (var signal in new[] { System.Runtime.InteropServices.PosixSignal.SIGTERM, System.Runtime.InteropServices.PosixSignal.SIGHUP, System.Runtime.InteropServices.PosixSignal.SIGQUIT })
+        {
+            Signals.Add(System.Runtime.InteropServices.PosixSignalRegistration.Create(signal, _ => KillAll()));
+        }
     }
 
     private ServerProcess(string target, Process process, IPEndPoint endPoint, string version)

@@ -28,6 +28,15 @@ namespace Chatrm.Engine
     {
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
+        // Zero-byte reads: an idle connection's pending read holds no buffer; one is rented when data is there.
+        // Options are immutable, so every connection shares one of each.
+        private static readonly StreamPipeReaderOptions ReaderOptions =
+            new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
+
+        // No back-pressure on writers: the queue bound is ours, so a flush never waits.
+        private static readonly PipeOptions OutputOptions =
+            new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false);
+
         private readonly Socket _socket;
         private readonly NetworkStream _stream;
 
@@ -53,10 +62,8 @@ namespace Chatrm.Engine
             _maxQueuedBytes = maxQueuedBytes;
             _stream = new NetworkStream(socket, ownsSocket: false);
             _secure = secure;
-            _input = PipeReader.Create(secure ?? _stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
-
-            // No back-pressure on writers: the queue bound is ours, so a flush never waits.
-            _output = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+            _input = PipeReader.Create(secure ?? _stream, ReaderOptions);
+            _output = new Pipe(OutputOptions);
             _sendLoop = Task.Run(SendLoopAsync);
         }
 
