@@ -21,8 +21,10 @@ namespace Chatrm.Engine
 
     /// <summary>
     /// One socket carrying UTF-8 lines both ways: a pipe reader that frames incoming lines, and a single
-    /// ordered writer fed by any number of threads. Writers append to an in-memory pipe under a lock and
-    /// never wait; one send loop drains the pipe to the socket, so a slow peer never blocks a sender.
+    /// ordered writer fed by any number of threads. Writers append to pooled buffers under a lock and never
+    /// wait; a drain started on the thread pool when the first bytes are queued sends everything queued in
+    /// one gathered send, and ends when nothing is left, so a slow peer never blocks a sender and an idle
+    /// connection holds no buffer and no waiting task.
     /// </summary>
     public sealed class LineTransport : IDisposable
     {
@@ -33,9 +35,13 @@ namespace Chatrm.Engine
         private static readonly StreamPipeReaderOptions ReaderOptions =
             new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
 
-        // No back-pressure on writers: the queue bound is ours, so a flush never waits.
-        private static readonly PipeOptions OutputOptions =
-            new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false);
+        // Output buffers: at least this big, rented from the shared pool and returned once sent.
+        private const int ChunkBytes = 4096;
+
+        // A send this short goes from a copy of its own size (see SendAllAsync).
+        private const int SmallSendBytes = 512;
+
+        private static readonly WaitCallback StartDrain = state => _ = ((LineTransport)state).DrainAsync();
 
         private readonly Socket _socket;
         private readonly NetworkStream _stream;
@@ -43,14 +49,21 @@ namespace Chatrm.Engine
         // A TLS stream over the socket, or null for plain TCP (where sends go straight to the socket, gathered).
         private readonly Stream _secure;
         private readonly PipeReader _input;
-        private readonly Pipe _output;
         private readonly object _sendLock = new object();
         private readonly int _maxLineBytes;
         private readonly long _maxQueuedBytes;
-        private readonly Task _sendLoop;
         private long _queuedBytes;
-        private bool _outputCompleted;
         private int _disposed;
+
+        // Guarded by _sendLock. Bytes wait in _queued (full buffers) and _chunk (the one being filled, _chunkUsed
+        // bytes of it); _draining is true while a drain runs, which is then the only one touching the socket.
+        private List<ArraySegment<byte>> _queued;
+        private List<ArraySegment<byte>> _sending;
+        private byte[] _chunk;
+        private int _chunkUsed;
+        private bool _draining;
+        private bool _outputCompleted;
+        private TaskCompletionSource<bool> _drained;
 
         /// <param name="maxLineBytes">Longest incoming line, without its newline.</param>
         /// <param name="maxQueuedBytes">How many bytes may wait for a peer that does not read.</param>
@@ -63,8 +76,6 @@ namespace Chatrm.Engine
             _stream = new NetworkStream(socket, ownsSocket: false);
             _secure = secure;
             _input = PipeReader.Create(secure ?? _stream, ReaderOptions);
-            _output = new Pipe(OutputOptions);
-            _sendLoop = Task.Run(SendLoopAsync);
         }
 
         /// <summary>Bytes queued for the peer and not yet handed to the socket.</summary>
@@ -192,11 +203,15 @@ namespace Chatrm.Engine
                     return SendResult.QueueFull;
                 }
 
-                int written = Encode(text, _output.Writer);
+                int written = Encode(text);
                 Interlocked.Add(ref _queuedBytes, written);
+                if (!_draining && written > 0)
+                {
+                    // One hop per burst: whatever else is queued before the drain runs goes in the same send.
+                    _draining = true;
+                    ThreadPool.UnsafeQueueUserWorkItem(StartDrain, this);
+                }
 
-                // Never waits: pauseWriterThreshold is off. The send loop picks the bytes up.
-                _ = _output.Writer.FlushAsync();
                 return SendResult.Queued;
             }
         }
@@ -210,9 +225,9 @@ namespace Chatrm.Engine
         /// </summary>
         public async Task CloseAsync(TimeSpan grace)
         {
-            CompleteOutput();
-            Task finished = await Task.WhenAny(_sendLoop, Task.Delay(grace)).ConfigureAwait(false);
-            if (finished == _sendLoop)
+            Task drained = CompleteOutput();
+            Task finished = drained.IsCompleted ? drained : await Task.WhenAny(drained, Task.Delay(grace)).ConfigureAwait(false);
+            if (finished == drained)
             {
                 try { _socket.Shutdown(SocketShutdown.Send); }
                 catch (SocketException) { }
@@ -237,64 +252,112 @@ namespace Chatrm.Engine
             _stream.Dispose();
         }
 
-        private void CompleteOutput()
+        /// <summary>Takes no more bytes; the task completes once everything queued has been sent (or cannot be).</summary>
+        private Task CompleteOutput()
         {
             lock (_sendLock)
             {
-                if (!_outputCompleted)
+                _outputCompleted = true;
+                if (!_draining)
                 {
-                    _outputCompleted = true;
-                    _output.Writer.Complete();
+                    ReturnQueued();
+                    return Task.CompletedTask;
                 }
+
+                if (_drained == null)
+                {
+                    _drained = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                return _drained.Task;
             }
         }
 
-        private async Task SendLoopAsync()
+        /// <summary>Sends what is queued, in gathered sends, until nothing is; then ends, holding nothing.</summary>
+        private async Task DrainAsync()
         {
-            PipeReader reader = _output.Reader;
-            var segments = new List<ArraySegment<byte>>();
             try
             {
                 while (true)
                 {
-                    ReadResult result = await reader.ReadAsync().ConfigureAwait(false);
-                    ReadOnlySequence<byte> buffer = result.Buffer;
-                    if (!buffer.IsEmpty)
+                    List<ArraySegment<byte>> batch;
+                    lock (_sendLock)
                     {
-                        // One gathered send for everything queued: writes coalesce under load.
-                        segments.Clear();
-                        foreach (ReadOnlyMemory<byte> memory in buffer)
+                        if (_chunkUsed > 0)
                         {
-                            if (!MemoryMarshal.TryGetArray(memory, out ArraySegment<byte> segment))
-                            {
-                                segment = new ArraySegment<byte>(memory.ToArray());
-                            }
-
-                            segments.Add(segment);
+                            (_queued ?? (_queued = new List<ArraySegment<byte>>())).Add(new ArraySegment<byte>(_chunk, 0, _chunkUsed));
+                            _chunk = null;
+                            _chunkUsed = 0;
                         }
 
-                        await SendAllAsync(segments).ConfigureAwait(false);
+                        if (_queued == null || _queued.Count == 0)
+                        {
+                            _draining = false;
+                            if (_outputCompleted)
+                            {
+                                ReturnQueued();
+                                _drained?.TrySetResult(true);
+                            }
+
+                            return;
+                        }
+
+                        // Swap lists, so writers fill one while this sends the other.
+                        batch = _queued;
+                        _queued = _sending;
+                        _sending = batch;
                     }
 
-                    // Read the length before AdvanceTo: after it the pipe may reuse the buffer's segments.
-                    long sent = buffer.Length;
-                    reader.AdvanceTo(buffer.End);
-                    Interlocked.Add(ref _queuedBytes, -sent);
-                    if (result.IsCompleted)
+                    long bytes = 0;
+                    foreach (ArraySegment<byte> segment in batch)
                     {
-                        break;
+                        bytes += segment.Count;
                     }
+
+                    await SendAllAsync(batch).ConfigureAwait(false);
+                    foreach (ArraySegment<byte> segment in batch)
+                    {
+                        ArrayPool<byte>.Shared.Return(segment.Array);
+                    }
+
+                    batch.Clear();
+                    Interlocked.Add(ref _queuedBytes, -bytes);
                 }
             }
             catch (Exception e) when (e is SocketException || e is ObjectDisposedException || e is IOException)
             {
                 // The peer is gone; the reader side sees it too and ends the session.
-                CompleteOutput();
+                lock (_sendLock)
+                {
+                    _outputCompleted = true;
+                    _draining = false;
+                    _sending?.Clear();
+                    ReturnQueued();
+                    _drained?.TrySetResult(false);
+                }
+
                 _input.CancelPendingRead();
             }
-            finally
+        }
+
+        /// <summary>Drops what waits unsent (the connection is done), giving its buffers back. Under _sendLock.</summary>
+        private void ReturnQueued()
+        {
+            if (_queued != null)
             {
-                reader.Complete();
+                foreach (ArraySegment<byte> segment in _queued)
+                {
+                    ArrayPool<byte>.Shared.Return(segment.Array);
+                }
+
+                _queued.Clear();
+            }
+
+            if (_chunk != null)
+            {
+                ArrayPool<byte>.Shared.Return(_chunk);
+                _chunk = null;
+                _chunkUsed = 0;
             }
         }
 
@@ -318,13 +381,42 @@ namespace Chatrm.Engine
                 remaining += s.Count;
             }
 
+            if (segments.Count == 1)
+            {
+                // The common case under light load, and the welcome. The socket keeps a reference to the last
+                // buffer it sent until its next send: a pooled 4 KB buffer would stay alive on every idle
+                // connection, so a short send goes from a copy of its own size.
+                ArraySegment<byte> only = segments[0];
+                if (only.Count <= SmallSendBytes)
+                {
+                    byte[] copy = new byte[only.Count];
+                    Buffer.BlockCopy(only.Array, only.Offset, copy, 0, only.Count);
+                    only = new ArraySegment<byte>(copy);
+                }
+
+                while (only.Count > 0)
+                {
+                    int sent = await _socket.SendAsync(only, SocketFlags.None).ConfigureAwait(false);
+                    only = new ArraySegment<byte>(only.Array, only.Offset + sent, only.Count - sent);
+                }
+
+                return;
+            }
+
+            // A partial send drops what went from a copy of the list: the caller returns every buffer afterwards.
+            IList<ArraySegment<byte>> left = segments;
             while (remaining > 0)
             {
-                int sent = await _socket.SendAsync(segments, SocketFlags.None).ConfigureAwait(false);
+                int sent = await _socket.SendAsync(left, SocketFlags.None).ConfigureAwait(false);
                 remaining -= sent;
                 if (remaining > 0)
                 {
-                    DropSent(segments, sent);
+                    if (ReferenceEquals(left, segments))
+                    {
+                        left = new List<ArraySegment<byte>>(segments);
+                    }
+
+                    DropSent((List<ArraySegment<byte>>)left, sent);
                 }
             }
         }
@@ -380,18 +472,38 @@ namespace Chatrm.Engine
             }
         }
 
-        private static unsafe int Encode(string text, PipeWriter writer)
+        /// <summary>Appends text as UTF-8 to the chunk being filled, starting a new one when it might not fit. Under _sendLock.</summary>
+        private unsafe int Encode(string text)
         {
-            int max = Utf8.GetMaxByteCount(text.Length);
-            Span<byte> span = writer.GetSpan(max);
-            int written;
-            fixed (char* chars = text)
-            fixed (byte* bytes = span)
+            if (text.Length == 0)
             {
-                written = Utf8.GetBytes(chars, text.Length, bytes, span.Length);
+                return 0;
             }
 
-            writer.Advance(written);
+            int max = Utf8.GetMaxByteCount(text.Length);
+            if (_chunk == null || _chunk.Length - _chunkUsed < max)
+            {
+                if (_chunkUsed > 0)
+                {
+                    (_queued ?? (_queued = new List<ArraySegment<byte>>())).Add(new ArraySegment<byte>(_chunk, 0, _chunkUsed));
+                }
+                else if (_chunk != null)
+                {
+                    ArrayPool<byte>.Shared.Return(_chunk);
+                }
+
+                _chunk = ArrayPool<byte>.Shared.Rent(Math.Max(ChunkBytes, max));
+                _chunkUsed = 0;
+            }
+
+            int written;
+            fixed (char* chars = text)
+            fixed (byte* bytes = &_chunk[_chunkUsed])
+            {
+                written = Utf8.GetBytes(chars, text.Length, bytes, _chunk.Length - _chunkUsed);
+            }
+
+            _chunkUsed += written;
             return written;
         }
     }
