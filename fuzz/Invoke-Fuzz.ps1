@@ -175,12 +175,17 @@ try {
     Invoke-Checked dotnet (@('sharpfuzz', (Join-Path $bin 'Chatrm.Engine.dll')) + $instrumented)
 
     # afl-fuzz refuses a seed that crashes; say which one and why first.
+    $callersZone = $env:TZ
     $env:TZ = $TimeZone
-    foreach ($name in $Target) {
-        & dotnet $replayDll $name --replay (Join-Path $fuzz "corpus/$name")
-        if ($LASTEXITCODE -ne 0) { throw "A seed of $name fails (above): fix it, or the harness, before fuzzing." }
+    try {
+        foreach ($name in $Target) {
+            & dotnet $replayDll $name --replay (Join-Path $fuzz "corpus/$name")
+            if ($LASTEXITCODE -ne 0) { throw "A seed of $name fails (above): fix it, or the harness, before fuzzing." }
+        }
     }
-    Remove-Item Env:TZ
+    finally {
+        $env:TZ = $callersZone
+    }
 
     if (Test-Path $findings) { Remove-Item -Recurse -Force $findings }
     $null = New-Item -ItemType Directory -Force $findings
