@@ -248,6 +248,15 @@ namespace Chatrm.Fuzz
             CheckFrameRoundTrip(new NativeFrame { Type = FrameType.Error, Ref = frame.Ref, Code = Refusal.MalformedFrame.ToCode(), Message = "unknown frame type \"" + frame.Type + "\"" });
             CheckFrameRoundTrip(new NativeFrame { Type = FrameType.Status, Ref = frame.Ref, Id = "42", To = frame.To, SentAt = SomeTime, Status = "refused", Reason = Refusal.UnknownUser.ToCode(), Message = "no user named " + frame.To + " is known here" });
             CheckFrameRoundTrip(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref });
+
+            // The server cuts a long unknown name to 32 characters for its refusal, which may split a surrogate pair:
+            // Format must still give one line (the writer puts U+FFFD for the half), never throw.
+            if (frame.To != null && frame.To.Length > UserNames.MaxLength)
+            {
+                string cut = frame.To.Substring(0, UserNames.MaxLength) + "...";
+                CheckOneLine(NativeProtocol.Format(new NativeFrame { Type = FrameType.Status, Ref = frame.Ref, To = frame.To, Status = "refused", Reason = Refusal.UnknownUser.ToCode(), Message = "no user named " + cut + " is known here" }), "Format of a refusal naming a cut name");
+                CheckOneLine(ClassicProtocol.FormatNotice("bob", Refusal.UnknownUser.ToCode(), "no user named " + cut + " is known here"), "FormatNotice naming a cut name");
+            }
             if (frame.Type == FrameType.Send && frame.To != null && frame.Text != null)
             {
                 CheckFrameRoundTrip(new NativeFrame { Type = FrameType.Message, Id = "42", From = "alice", To = frame.To, Text = frame.Text, SentAt = SomeTime });
