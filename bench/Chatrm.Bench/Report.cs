@@ -162,6 +162,36 @@ public static class Report
             md.AppendLine($"| {c.Target} | {R(c.Rate, nats?.Rate)} | {R(c.P99, nats?.P99)} | {R(c.Rate, redis?.Rate)} | {R(c.P99, redis?.P99)} | {R(c.BytesPerIdle, redis?.BytesPerIdle)} | {R(c.BytesPerIdle, nats?.BytesPerIdle)} |");
         }
 
+        // A shared machine: the same figures from the runs that had it to themselves, when every server has some.
+        const double QuietPercent = 15;
+        var quiet = rows.Select(r => new
+        {
+            r.Target,
+            Loads = r.Runs.Where(x => x.Load != null && x.Load.OtherCpuPercent < QuietPercent).Select(x => x.Load).ToList(),
+        }).ToList();
+        if (quiet.Any(q => q.Loads.Count < rows.First(r => r.Target == q.Target).Runs.Count(x => x.Load != null)))
+        {
+            md.AppendLine();
+            md.AppendLine($"### Runs that had the machine to themselves (other CPU under {QuietPercent:0} %)");
+            md.AppendLine();
+            md.AppendLine("Other work used the machine during some runs (the \"other CPU\" column of every run, below). These are the medians of the runs it did not disturb:");
+            md.AppendLine();
+            md.AppendLine("| server | runs | messages/s | p50 ms | p99 ms | p999 ms | messages/s vs NATS | p99 vs NATS | messages/s vs Redis |");
+            md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            double QuietRate(string t) => Median(quiet.First(q => q.Target == t).Loads.Select(l => l.MessagesPerSecond));
+            double QuietP99(string t) => Median(quiet.First(q => q.Target == t).Loads.Select(l => l.P99Ms));
+            double natsRate = rows.Any(r => r.Target == Targets.Nats) ? QuietRate(Targets.Nats) : double.NaN;
+            double natsP99 = rows.Any(r => r.Target == Targets.Nats) ? QuietP99(Targets.Nats) : double.NaN;
+            double redisRate = rows.Any(r => r.Target == Targets.Redis) ? QuietRate(Targets.Redis) : double.NaN;
+            foreach (var q in quiet)
+            {
+                double rate = Median(q.Loads.Select(l => l.MessagesPerSecond));
+                double p99 = Median(q.Loads.Select(l => l.P99Ms));
+                md.AppendLine($"| {q.Target} | {q.Loads.Count} | {N(rate)} | {F(Median(q.Loads.Select(l => l.P50Ms)))} | {F(p99)} | {F(Median(q.Loads.Select(l => l.P999Ms)))} | " +
+                    $"{R(rate, natsRate)} | {R(p99, natsP99)} | {R(rate, redisRate)} |");
+            }
+        }
+
         md.AppendLine();
         md.AppendLine("### Goals (issue 6)");
         md.AppendLine();
@@ -176,6 +206,23 @@ public static class Report
         if (native != null && redis != null)
         {
             md.AppendLine($"| native, confirmations included: at least Redis's messages/s | {N(native.Rate)} vs {N(redis.Rate)} msg/s ({R(native.Rate, redis.Rate)}) | {Yes(native.Rate >= redis.Rate)} |");
+        }
+
+        // The same two goals from the undisturbed runs alone, when every server had at least one.
+        double QuietOf(string t, Func<LoadResult, double> pick) =>
+            Median(quiet.Where(q => q.Target == t).SelectMany(q => q.Loads).Select(pick));
+        bool allQuiet = quiet.All(q => q.Loads.Count > 0);
+        if (allQuiet && classic != null && nats != null)
+        {
+            double rate = QuietOf(classic.Target, l => l.MessagesPerSecond), p99 = QuietOf(classic.Target, l => l.P99Ms);
+            double natsRate = QuietOf(nats.Target, l => l.MessagesPerSecond), natsP99 = QuietOf(nats.Target, l => l.P99Ms);
+            md.AppendLine($"| classic, undisturbed runs only | {N(rate)} vs {N(natsRate)} msg/s ({R(rate, natsRate)}); p99 {F(p99)} vs {F(natsP99)} ms ({R(p99, natsP99)}) | {Yes(rate >= natsRate && p99 <= natsP99)} |");
+        }
+
+        if (allQuiet && native != null && redis != null)
+        {
+            double rate = QuietOf(native.Target, l => l.MessagesPerSecond), redisRate = QuietOf(redis.Target, l => l.MessagesPerSecond);
+            md.AppendLine($"| native, undisturbed runs only | {N(rate)} vs {N(redisRate)} msg/s ({R(rate, redisRate)}) | {Yes(rate >= redisRate)} |");
         }
 
         if (classic != null && redis != null && !double.IsNaN(classic.BytesPerIdle))
@@ -206,7 +253,7 @@ public static class Report
             md.AppendLine();
             md.AppendLine("| measurement | median |");
             md.AppendLine("| --- | ---: |");
-            md.AppendLine($"| baseline: {ps.Baseline} | {N(Median(ps.BaselinePerSecond))} objects/s |");
+            md.AppendLine($"| baseline: {ps.Baseline.Replace("|", "\\|")} | {N(Median(ps.BaselinePerSecond))} objects/s |");
             md.AppendLine($"| `Receive-ChatrmMessage -Wait -Count N \\| Out-Null`, N messages already in the inbox | {N(Median(ps.ReceivePerSecond))} objects/s |");
             md.AppendLine($"| the same while a producer sends the N messages (native, 256 unconfirmed at most) | {N(Median(ps.ReceiveLivePerSecond))} objects/s |");
             md.AppendLine($"| fresh pwsh: `Import-Module` alone | {F(Median(ps.ImportMs))} ms |");
@@ -250,6 +297,7 @@ public static class Report
         yield return $"OS: {Os()}, Linux {Read("/proc/sys/kernel/osrelease")}";
         yield return $".NET: {RuntimeInformation.FrameworkDescription}" + (ps?.PwshVersion != null ? $"; PowerShell {ps.PwshVersion}" : "");
         foreach (var v in suite.Versions) yield return $"{v.Key}: {v.Value.Split('\n')[0]}";
+        yield return $"scheduling priority of the client and the servers: {suite.Priority ?? "normal"}";
         yield return $"open-file limit: {suite.OpenFileLimit:N0} (the idle users are as many as it leaves room for, native Chatrm's fewer: see the analysis)";
     }
 
