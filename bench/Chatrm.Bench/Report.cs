@@ -286,7 +286,7 @@ public static class Report
         md.AppendLine();
         foreach (string line in Machine(suite, ps)) md.AppendLine("- " + line);
         md.AppendLine();
-        md.AppendLine(End);
+        md.Append(End);
         return md.ToString();
     }
 
