@@ -2,6 +2,7 @@ using System;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
+using Chatrm.Engine;
 
 namespace Chatrm.PowerShell
 {
@@ -31,6 +32,45 @@ namespace Chatrm.PowerShell
             }
 
             return connection;
+        }
+
+        /// <summary>
+        /// Connects a user and adds the connection to this session's table; on failure writes a non-terminating
+        /// error with a stable id (or nothing, after Ctrl+C) and returns null.
+        /// </summary>
+        protected ChatrmConnection ConnectUser(string computerName, int port, string userName, ChatProtocol protocol, ClientOptions options)
+        {
+            ChatClient client;
+            try
+            {
+                client = ChatClient.ConnectAsync(computerName, port, userName, protocol, options, StopToken).GetAwaiter().GetResult();
+            }
+            catch (ChatException e)
+            {
+                WriteError(ChatrmErrors.From(e, userName));
+                return null;
+            }
+            catch (TimeoutException e)
+            {
+                WriteError(ChatrmErrors.Make(ChatrmErrors.ConnectTimeout, ErrorCategory.OperationTimeout, e.Message, computerName, e));
+                return null;
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                WriteError(ChatrmErrors.Make(ChatrmErrors.ConnectFailed, ErrorCategory.ConnectionError, $"Cannot connect to {computerName}:{port}: {e.Message}", computerName, e));
+                return null;
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+
+            if (!client.ServerIsChatrm)
+            {
+                WriteVerbose($"{computerName}:{port} sent no welcome; taking it for an original Chatrm server.");
+            }
+
+            return ConnectionTable.Add(client);
         }
 
         /// <summary>Waits for a task on the pipeline thread; false when the pipeline was stopped first.</summary>

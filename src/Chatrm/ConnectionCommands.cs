@@ -75,37 +75,11 @@ namespace Chatrm.PowerShell
                 options.Tls = new TlsClientOptions { CertificateThumbprint = CertificateThumbprint, SkipCertificateCheck = SkipCertificateCheck };
             }
 
-            ChatClient client;
-            try
+            ChatrmConnection connection = ConnectUser(ComputerName, Port, userName, Protocol, options);
+            if (connection != null)
             {
-                client = ChatClient.ConnectAsync(ComputerName, Port, userName, Protocol, options, StopToken).GetAwaiter().GetResult();
+                WriteObject(connection);
             }
-            catch (ChatException e)
-            {
-                WriteError(ChatrmErrors.From(e, userName));
-                return;
-            }
-            catch (TimeoutException e)
-            {
-                WriteError(ChatrmErrors.Make(ChatrmErrors.ConnectTimeout, ErrorCategory.OperationTimeout, e.Message, ComputerName, e));
-                return;
-            }
-            catch (SocketException e)
-            {
-                WriteError(ChatrmErrors.Make(ChatrmErrors.ConnectFailed, ErrorCategory.ConnectionError, $"Cannot connect to {ComputerName}:{Port}: {e.Message}", ComputerName, e));
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            if (!client.ServerIsChatrm)
-            {
-                WriteVerbose($"{ComputerName}:{Port} sent no welcome; taking it for an original Chatrm server.");
-            }
-
-            WriteObject(ConnectionTable.Add(client));
         }
     }
 

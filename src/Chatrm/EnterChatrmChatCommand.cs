@@ -62,7 +62,7 @@ namespace Chatrm.PowerShell
         protected override void ProcessRecord()
         {
             bool ownConnection = Connection == null;
-            _connection = Connection ?? Connect();
+            _connection = Connection ?? ConnectUser(ComputerName, Port, UserName, Protocol, new ClientOptions());
             if (_connection == null)
             {
                 return;
@@ -91,28 +91,6 @@ namespace Chatrm.PowerShell
                     ConnectionTable.Remove(_connection);
                 }
             }
-        }
-
-        private ChatrmConnection Connect()
-        {
-            try
-            {
-                ChatClient client = ChatClient.ConnectAsync(ComputerName, Port, UserName, Protocol, new ClientOptions(), StopToken).GetAwaiter().GetResult();
-                return ConnectionTable.Add(client);
-            }
-            catch (ChatException e)
-            {
-                WriteError(ChatrmErrors.From(e, UserName));
-            }
-            catch (Exception e) when (e is System.Net.Sockets.SocketException || e is TimeoutException)
-            {
-                WriteError(ChatrmErrors.Make(ChatrmErrors.ConnectFailed, ErrorCategory.ConnectionError, $"Cannot connect to {ComputerName}:{Port}: {e.Message}", ComputerName, e));
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            return null;
         }
 
         /// <summary>A terminal: read keys ourselves, so an incoming line can be shown above the line being typed.</summary>
