@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Linq;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading;
@@ -17,14 +18,15 @@ namespace Chatrm.Engine
     {
         private readonly ChatServer _server;
         private readonly LineTransport _transport;
-        private readonly Timer _handshakeTimer;
+        private Timer _handshakeTimer;
         private readonly object _handshakeLock = new object();
 
         // Held while registering and queueing the welcome, so no message overtakes the welcome.
         private readonly object _welcomeGate = new object();
 
-        // Native messages handed to this user and not yet confirmed, by id.
-        private readonly ConcurrentDictionary<string, ChatEnvelope> _unconfirmed = new ConcurrentDictionary<string, ChatEnvelope>();
+        // Native messages handed to this user and not yet confirmed, by id. Made on the first one, so an idle
+        // or classic user holds none.
+        private ConcurrentDictionary<string, ChatEnvelope> _unconfirmed;
 
         private string _leaveReason = "disconnected";
         private volatile bool _registered;
@@ -84,7 +86,7 @@ namespace Chatrm.Engine
             lock (_handshakeLock)
             {
                 _handshakeTimedOut = !_registered;
-                _handshakeTimer.Dispose();
+                _handshakeTimer?.Dispose();
             }
 
             _keepAliveTimer?.Dispose();
@@ -112,9 +114,10 @@ namespace Chatrm.Engine
             }
 
             // Whatever this user never confirmed, its senders learn it was not delivered.
-            foreach (KeyValuePair<string, ChatEnvelope> pair in _unconfirmed)
+            ConcurrentDictionary<string, ChatEnvelope> unconfirmed = Volatile.Read(ref _unconfirmed);
+            foreach (KeyValuePair<string, ChatEnvelope> pair in unconfirmed ?? Enumerable.Empty<KeyValuePair<string, ChatEnvelope>>())
             {
-                if (_unconfirmed.TryRemove(pair.Key, out ChatEnvelope envelope))
+                if (unconfirmed.TryRemove(pair.Key, out ChatEnvelope envelope))
                 {
                     envelope.Receipt?.Failed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
                 }
@@ -237,7 +240,7 @@ namespace Chatrm.Engine
 
         private DeliveryStatus DeliverNative(ChatEnvelope envelope)
         {
-            _unconfirmed[envelope.Id] = envelope;
+            LazyInitializer.EnsureInitialized(ref _unconfirmed, () => new ConcurrentDictionary<string, ChatEnvelope>())[envelope.Id] = envelope;
             string frame = NativeProtocol.Format(new NativeFrame
             {
                 Type = FrameType.Message,
@@ -252,7 +255,7 @@ namespace Chatrm.Engine
                 return DeliveryStatus.Pending;
             }
 
-            _unconfirmed.TryRemove(envelope.Id, out _);
+            _unconfirmed?.TryRemove(envelope.Id, out _);
             return TooSlowOrGone();
         }
 
@@ -425,7 +428,9 @@ namespace Chatrm.Engine
                 }
 
                 _registered = true;
-                _handshakeTimer.Change(Timeout.Infinite, Timeout.Infinite);
+                // Registered: the timer has done its work, and an idle user should not carry it.
+                _handshakeTimer.Dispose();
+                _handshakeTimer = null;
                 if (_native)
                 {
                     SendFrame(new NativeFrame
@@ -537,7 +542,8 @@ namespace Chatrm.Engine
                     OnSend(frame);
                     return true;
                 case FrameType.Ack:
-                    if (frame.Id != null && _unconfirmed.TryRemove(frame.Id, out ChatEnvelope envelope))
+                    ConcurrentDictionary<string, ChatEnvelope> unconfirmed = Volatile.Read(ref _unconfirmed);
+                    if (frame.Id != null && unconfirmed != null && unconfirmed.TryRemove(frame.Id, out ChatEnvelope envelope))
                     {
                         envelope.Receipt?.Delivered(envelope);
                     }
