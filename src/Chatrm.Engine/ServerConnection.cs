@@ -172,16 +172,7 @@ namespace Chatrm.Engine
         /// <summary>Ends the session from the server side, telling the user why first.</summary>
         public void Disconnect(Refusal why, string text)
         {
-            if (_native)
-            {
-                SendError(why, text);
-            }
-            else
-            {
-                SendNotice(why.ToCode(), text);
-            }
-
-            _server.Raise(ServerEventKind.LineRefused, UserName, why.ToCode() + ": " + text);
+            Refuse(why, text);
             Disconnect(why.ToCode() + ": " + text);
         }
 
@@ -271,10 +262,7 @@ namespace Chatrm.Engine
                     {
                         _tooSlow = true;
                         _leaveReason = "too slow: its send queue was full";
-                        string why = $"you did not read what was sent to you; more than {_server.Options.MaxQueuedBytesPerConnection} bytes waited";
-                        _transport.Send(_native
-                            ? NativeProtocol.Format(new NativeFrame { Type = FrameType.Error, Code = Refusal.RecipientTooSlow.ToCode(), Message = why })
-                            : ClassicProtocol.FormatNotice(UserName, Refusal.RecipientTooSlow.ToCode(), why), evenIfFull: true);
+                        Tell(Refusal.RecipientTooSlow, $"you did not read what was sent to you; more than {_server.Options.MaxQueuedBytesPerConnection} bytes waited", evenIfFull: true);
                         _transport.StopReading();
                     }
 
@@ -531,8 +519,7 @@ namespace Chatrm.Engine
         {
             if (!NativeProtocol.TryParse(line, out NativeFrame frame, out string problem))
             {
-                SendError(Refusal.MalformedFrame, problem);
-                _server.Raise(ServerEventKind.LineRefused, UserName, Refusal.MalformedFrame.ToCode() + ": " + problem);
+                Refuse(Refusal.MalformedFrame, problem);
                 return true;
             }
 
@@ -692,20 +679,40 @@ namespace Chatrm.Engine
                 return;
             }
 
-            if (_native)
+            Refuse(Refusal.LineTooLong, _native
+                ? "frames are limited to " + _server.Options.MaxLineBytes + " bytes; that one was skipped"
+                : text + "; that one was not delivered");
+        }
+
+        /// <summary>Tells this user why something was refused, in its protocol, and the operator too.</summary>
+        private void Refuse(Refusal refusal, string text)
+        {
+            Tell(refusal, text);
+            _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
+        }
+
+        /// <summary>
+        /// Tells this user something in its protocol: a native error frame or a classic notice. A native frame
+        /// goes through <see cref="Queue"/>, as every native frame does; <paramref name="evenIfFull"/> lets the
+        /// last word to a user being dropped pass a full queue.
+        /// </summary>
+        private void Tell(Refusal refusal, string text, bool evenIfFull = false)
+        {
+            if (!_native)
             {
-                SendError(Refusal.LineTooLong, "frames are limited to " + _server.Options.MaxLineBytes + " bytes; that one was skipped");
-                _server.Raise(ServerEventKind.LineRefused, UserName, Refusal.LineTooLong.ToCode() + ": " + text);
+                _transport.Send(ClassicProtocol.FormatNotice(UserName ?? "unnamed", refusal.ToCode(), text), evenIfFull);
                 return;
             }
 
-            Refuse(Refusal.LineTooLong, text + "; that one was not delivered");
-        }
-
-        private void Refuse(Refusal refusal, string text)
-        {
-            SendNotice(refusal.ToCode(), text);
-            _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
+            string frame = NativeProtocol.Format(new NativeFrame { Type = FrameType.Error, Code = refusal.ToCode(), Message = text });
+            if (evenIfFull)
+            {
+                _transport.Send(frame, evenIfFull: true);
+            }
+            else
+            {
+                Queue(frame);
+            }
         }
 
         private void SendNotice(string code, string text) =>
