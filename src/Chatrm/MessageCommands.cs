@@ -85,7 +85,7 @@ namespace Chatrm.PowerShell
                 var message = new SentMessage(_connection.UserName, unanswered.To, unanswered.Text, DateTime.UtcNow, SendStatus.Sent, Refusal.NoAnswer.ToCode(),
                     detail: $"no answer from the server within {Timeout} seconds; whether it arrived is unknown");
                 var error = new ChatException(Refusal.NoAnswer, $"The message to {message.To} had {message.Detail}.");
-                WriteError(new ErrorRecord(error, Refusal.NoAnswer.ToErrorId(), ChatrmErrors.CategoryOf(Refusal.NoAnswer), message));
+                WriteError(ChatrmErrors.From(error, message));
                 if (PassThru)
                 {
                     WriteObject(message);
@@ -99,7 +99,7 @@ namespace Chatrm.PowerShell
             {
                 string why = string.IsNullOrEmpty(message.Detail) ? message.Reason : message.Detail;
                 var error = new ChatException(message.Refusal, $"The message to {message.To} was refused: {why} ({message.Reason}).");
-                WriteError(new ErrorRecord(error, message.Refusal == Refusal.None ? ChatrmErrors.ServerNotice : message.Refusal.ToErrorId(), ChatrmErrors.CategoryOf(message.Refusal), message));
+                WriteError(ChatrmErrors.From(error, message));
             }
 
             if (PassThru)
