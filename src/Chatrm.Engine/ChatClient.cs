@@ -785,7 +785,9 @@ namespace Chatrm.Engine
         {
             public static readonly Greeting Welcome = new Greeting(Refusal.None, null) { Welcomed = true };
             public static readonly Greeting Silence = new Greeting(Refusal.None, null);
-            public static readonly Greeting ClassicAnswer = new Greeting(Refusal.None, null) { Classic = true };
+
+            // A classic line in answer to the native hello: not welcomed, which makes it a protocol mismatch.
+            public static readonly Greeting ClassicAnswer = new Greeting(Refusal.None, null);
 
             public Greeting(Refusal refusal, string text)
             {
@@ -796,7 +798,6 @@ namespace Chatrm.Engine
             public Refusal Refusal { get; }
             public string Text { get; }
             public bool Welcomed { get; private set; }
-            public bool Classic { get; private set; }
         }
     }
 }
