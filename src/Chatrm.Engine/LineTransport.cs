@@ -43,6 +43,13 @@ namespace Chatrm.Engine
 
         private static readonly WaitCallback StartDrain = state => _ = ((LineTransport)state).DrainAsync();
 
+        // The transports whose first bytes a read batch on this thread queued: their drains start on this thread
+        // when the batch ends, instead of one thread-pool hop each. Null outside a batch.
+        [ThreadStatic] private static List<LineTransport> t_batchDrains;
+        [ThreadStatic] private static List<LineTransport> t_spareBatchList;
+
+        private readonly bool _drainAfterReadBatch;
+
         private readonly Socket _socket;
         private readonly NetworkStream _stream;
 
@@ -68,8 +75,14 @@ namespace Chatrm.Engine
         /// <param name="maxLineBytes">Longest incoming line, without its newline.</param>
         /// <param name="maxQueuedBytes">How many bytes may wait for a peer that does not read.</param>
         /// <param name="secure">A TLS stream already authenticated over <paramref name="socket"/>, or null for plain TCP.</param>
-        public LineTransport(Socket socket, int maxLineBytes, long maxQueuedBytes, Stream secure = null)
+        /// <param name="drainAfterReadBatch">
+        /// Whatever the line handler queues, for this peer or any other, starts going out on the reading thread once
+        /// the lines of one read are handled: no thread hop per recipient. Only for handlers that never wait for
+        /// their own sends (a server's); a client whose reader completes tasks inline keeps the hop.
+        /// </param>
+        public LineTransport(Socket socket, int maxLineBytes, long maxQueuedBytes, Stream secure = null, bool drainAfterReadBatch = false)
         {
+            _drainAfterReadBatch = drainAfterReadBatch;
             _socket = socket;
             _maxLineBytes = maxLineBytes;
             _maxQueuedBytes = maxQueuedBytes;
@@ -97,7 +110,14 @@ namespace Chatrm.Engine
         /// up to its newline, and <paramref name="onLineTooLong"/> is told, so the stream stays in step.
         /// Returns why reading ended.
         /// </summary>
-        public async Task<ReadEnd> ReadLinesAsync(Func<string, bool> onLine, Action onLineTooLong, CancellationToken cancellationToken)
+        public Task<ReadEnd> ReadLinesAsync(Func<string, bool> onLine, Action onLineTooLong, CancellationToken cancellationToken) =>
+            ReadLinesAsync(line => onLine(Decode(line)), onLineTooLong, cancellationToken);
+
+        /// <summary>
+        /// As <see cref="ReadLinesAsync(Func{string, bool}, Action, CancellationToken)"/>, handing each line over as
+        /// its UTF-8 bytes (without the newline), valid only during the call: no string is made unless asked for.
+        /// </summary>
+        public async Task<ReadEnd> ReadLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken)
         {
             bool skipping = false;
             try
@@ -106,6 +126,7 @@ namespace Chatrm.Engine
                 {
                     ReadResult result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
                     ReadOnlySequence<byte> buffer = result.Buffer;
+                    List<LineTransport> drains = _drainAfterReadBatch ? BeginBatch() : null;
                     try
                     {
                         while (true)
@@ -153,7 +174,7 @@ namespace Chatrm.Engine
                                 continue;
                             }
 
-                            if (!onLine(Decode(line)))
+                            if (!Hand(line, onLine))
                             {
                                 return ReadEnd.Stopped;
                             }
@@ -162,6 +183,10 @@ namespace Chatrm.Engine
                     finally
                     {
                         _input.AdvanceTo(buffer.Start, buffer.End);
+                        if (drains != null)
+                        {
+                            EndBatch(drains);
+                        }
                     }
 
                     if (result.IsCompleted)
@@ -189,7 +214,12 @@ namespace Chatrm.Engine
         /// Queues text (which must end with its newline) for the peer, without waiting. <paramref name="evenIfFull"/>
         /// lets one last word through a full queue, such as the notice that says why the peer is dropped.
         /// </summary>
-        public SendResult Send(string text, bool evenIfFull = false)
+        public SendResult Send(string text, bool evenIfFull = false) => Enqueue(text, default, evenIfFull);
+
+        /// <summary>As <see cref="Send(string, bool)"/>, for text already encoded as UTF-8 (newline included).</summary>
+        public SendResult Send(ReadOnlySpan<byte> utf8, bool evenIfFull = false) => Enqueue(null, utf8, evenIfFull);
+
+        private SendResult Enqueue(string text, ReadOnlySpan<byte> utf8, bool evenIfFull)
         {
             lock (_sendLock)
             {
@@ -203,13 +233,21 @@ namespace Chatrm.Engine
                     return SendResult.QueueFull;
                 }
 
-                int written = Encode(text);
+                int written = text != null ? Encode(text) : Append(utf8);
                 Interlocked.Add(ref _queuedBytes, written);
                 if (!_draining && written > 0)
                 {
-                    // One hop per burst: whatever else is queued before the drain runs goes in the same send.
+                    // One drain per burst: whatever else is queued before it runs goes in the same send.
                     _draining = true;
-                    ThreadPool.UnsafeQueueUserWorkItem(StartDrain, this);
+                    List<LineTransport> batch = t_batchDrains;
+                    if (batch != null)
+                    {
+                        batch.Add(this);
+                    }
+                    else
+                    {
+                        ThreadPool.UnsafeQueueUserWorkItem(StartDrain, this);
+                    }
                 }
 
                 return SendResult.Queued;
@@ -445,6 +483,60 @@ namespace Chatrm.Engine
             return last.First.Span[0] == (byte)'\r';
         }
 
+        private static List<LineTransport> BeginBatch()
+        {
+            List<LineTransport> drains = t_spareBatchList ?? new List<LineTransport>();
+            t_spareBatchList = null;
+            t_batchDrains = drains;
+            return drains;
+        }
+
+        /// <summary>Starts the drains the batch asked for, here; each runs until its socket would block.</summary>
+        private static void EndBatch(List<LineTransport> drains)
+        {
+            t_batchDrains = null;
+            foreach (LineTransport transport in drains)
+            {
+                _ = transport.DrainAsync();
+            }
+
+            drains.Clear();
+            t_spareBatchList = drains;
+        }
+
+        /// <summary>Hands one line to the handler as a single span, copying only a line split across buffers.</summary>
+        private static bool Hand(in ReadOnlySequence<byte> line, LineHandler onLine)
+        {
+            if (line.IsSingleSegment)
+            {
+                return onLine(line.First.Span);
+            }
+
+            byte[] rented = ArrayPool<byte>.Shared.Rent((int)line.Length);
+            try
+            {
+                line.CopyTo(rented);
+                return onLine(new ReadOnlySpan<byte>(rented, 0, (int)line.Length));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        internal static unsafe string Decode(ReadOnlySpan<byte> line)
+        {
+            if (line.IsEmpty)
+            {
+                return string.Empty;
+            }
+
+            fixed (byte* p = line)
+            {
+                return Utf8.GetString(p, line.Length);
+            }
+        }
+
         internal static unsafe string Decode(in ReadOnlySequence<byte> line)
         {
             if (line.IsEmpty)
@@ -472,7 +564,21 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>Appends text as UTF-8 to the chunk being filled, starting a new one when it might not fit. Under _sendLock.</summary>
+        /// <summary>Appends bytes to the chunk being filled. Under _sendLock.</summary>
+        private int Append(ReadOnlySpan<byte> utf8)
+        {
+            if (utf8.IsEmpty)
+            {
+                return 0;
+            }
+
+            Reserve(utf8.Length);
+            utf8.CopyTo(new Span<byte>(_chunk, _chunkUsed, utf8.Length));
+            _chunkUsed += utf8.Length;
+            return utf8.Length;
+        }
+
+        /// <summary>Appends text as UTF-8 to the chunk being filled. Under _sendLock.</summary>
         private unsafe int Encode(string text)
         {
             if (text.Length == 0)
@@ -480,7 +586,21 @@ namespace Chatrm.Engine
                 return 0;
             }
 
-            int max = Utf8.GetMaxByteCount(text.Length);
+            Reserve(Utf8.GetMaxByteCount(text.Length));
+            int written;
+            fixed (char* chars = text)
+            fixed (byte* bytes = &_chunk[_chunkUsed])
+            {
+                written = Utf8.GetBytes(chars, text.Length, bytes, _chunk.Length - _chunkUsed);
+            }
+
+            _chunkUsed += written;
+            return written;
+        }
+
+        /// <summary>Makes room for <paramref name="max"/> bytes in the chunk, starting a new one when they might not fit.</summary>
+        private void Reserve(int max)
+        {
             if (_chunk == null || _chunk.Length - _chunkUsed < max)
             {
                 if (_chunkUsed > 0)
@@ -495,18 +615,11 @@ namespace Chatrm.Engine
                 _chunk = ArrayPool<byte>.Shared.Rent(Math.Max(ChunkBytes, max));
                 _chunkUsed = 0;
             }
-
-            int written;
-            fixed (char* chars = text)
-            fixed (byte* bytes = &_chunk[_chunkUsed])
-            {
-                written = Utf8.GetBytes(chars, text.Length, bytes, _chunk.Length - _chunkUsed);
-            }
-
-            _chunkUsed += written;
-            return written;
         }
     }
+
+    /// <summary>Handles one incoming line's UTF-8 bytes; false stops reading.</summary>
+    public delegate bool LineHandler(ReadOnlySpan<byte> line);
 
     /// <summary>Why a read loop ended.</summary>
     public enum ReadEnd

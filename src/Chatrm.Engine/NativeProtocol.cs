@@ -1,6 +1,9 @@
 using System;
+using System.Buffers;
+using System.Buffers.Text;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.IO;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -55,6 +58,18 @@ namespace Chatrm.Engine
         public double? KeepAlive { get; set; }
         public int? MaxFrameBytes { get; set; }
         public List<UserInfo> Users { get; set; }
+
+        /// <summary>Empties the frame for reuse: a connection parses every frame into one instance.</summary>
+        internal void Clear()
+        {
+            Type = Protocol = User = Password = Ref = Id = From = To = Text = null;
+            Status = Reason = Message = Code = Event = null;
+            Version = null;
+            MaxFrameBytes = null;
+            SentAt = Time = null;
+            KeepAlive = null;
+            Users = null;
+        }
     }
 
     /// <summary>Frame types of the native protocol (docs/protocol.md).</summary>
@@ -78,13 +93,17 @@ namespace Chatrm.Engine
     /// <summary>
     /// Chatrm's native protocol: one UTF-8 JSON object per line. The opening frame names the protocol as
     /// "chatrm_native": the '_' makes an original server read it as a handshake instead of crashing.
+    /// Frames are read and written as UTF-8 bytes (System.Text.Json's reader and writer), never as strings
+    /// on the way: only the field values a frame carries become strings.
     /// </summary>
     public static class NativeProtocol
     {
         public const int Version = 1;
         public const string ProtocolName = "chatrm_native";
 
-        [ThreadStatic] private static MemoryStream t_buffer;
+        private static readonly UTF8Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+
+        [ThreadStatic] private static FrameBuffer t_buffer;
         [ThreadStatic] private static Utf8JsonWriter t_writer;
 
         private static readonly JsonWriterOptions WriterOptions = new JsonWriterOptions
@@ -93,15 +112,95 @@ namespace Chatrm.Engine
             // control characters and quotes are always escaped.
             Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
             Indented = false,
+            // Validation is for hand-written JSON; every frame here is written by the one method below.
+            SkipValidation = true,
         };
+
+        // Field names, encoded once.
+        private static readonly JsonEncodedText TypeName = JsonEncodedText.Encode("type");
+        private static readonly JsonEncodedText ProtocolField = JsonEncodedText.Encode("protocol");
+        private static readonly JsonEncodedText VersionField = JsonEncodedText.Encode("version");
+        private static readonly JsonEncodedText UserField = JsonEncodedText.Encode("user");
+        private static readonly JsonEncodedText PasswordField = JsonEncodedText.Encode("password");
+        private static readonly JsonEncodedText RefField = JsonEncodedText.Encode("ref");
+        private static readonly JsonEncodedText IdField = JsonEncodedText.Encode("id");
+        private static readonly JsonEncodedText FromField = JsonEncodedText.Encode("from");
+        private static readonly JsonEncodedText ToField = JsonEncodedText.Encode("to");
+        private static readonly JsonEncodedText TextField = JsonEncodedText.Encode("text");
+        private static readonly JsonEncodedText SentAtField = JsonEncodedText.Encode("sentAt");
+        private static readonly JsonEncodedText StatusField = JsonEncodedText.Encode("status");
+        private static readonly JsonEncodedText ReasonField = JsonEncodedText.Encode("reason");
+        private static readonly JsonEncodedText CodeField = JsonEncodedText.Encode("code");
+        private static readonly JsonEncodedText MessageField = JsonEncodedText.Encode("message");
+        private static readonly JsonEncodedText EventField = JsonEncodedText.Encode("event");
+        private static readonly JsonEncodedText TimeField = JsonEncodedText.Encode("time");
+        private static readonly JsonEncodedText KeepAliveField = JsonEncodedText.Encode("keepAlive");
+        private static readonly JsonEncodedText MaxFrameBytesField = JsonEncodedText.Encode("maxFrameBytes");
+        private static readonly JsonEncodedText UsersField = JsonEncodedText.Encode("users");
+        private static readonly JsonEncodedText NameField = JsonEncodedText.Encode("name");
+        private static readonly JsonEncodedText ConnectedAtField = JsonEncodedText.Encode("connectedAt");
 
         /// <summary>A first line that opens the native protocol: no classic name starts with '{'.</summary>
         public static bool IsNativeOpening(string line) => line.TrimStart().StartsWith("{", StringComparison.Ordinal);
 
+        /// <summary>The same test on the line's bytes.</summary>
+        public static bool IsNativeOpening(ReadOnlySpan<byte> line)
+        {
+            foreach (byte b in line)
+            {
+                if (b == (byte)'{')
+                {
+                    return true;
+                }
+
+                if (b >= 0x80)
+                {
+                    // Unicode white space before the brace: let the string test decide, as it always has.
+                    return IsNativeOpening(Utf8.GetString(line.ToArray()));
+                }
+
+                if (!IsAsciiWhiteSpace(b))
+                {
+                    return false;
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>A line of nothing but white space, which a person pressing Enter sends.</summary>
+        internal static bool IsBlank(ReadOnlySpan<byte> line)
+        {
+            foreach (byte b in line)
+            {
+                if (b >= 0x80)
+                {
+                    return Utf8.GetString(line.ToArray()).Trim().Length == 0;
+                }
+
+                if (!IsAsciiWhiteSpace(b))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
         public static string Format(NativeFrame frame)
         {
-            MemoryStream buffer = t_buffer ?? (t_buffer = new MemoryStream(256));
-            buffer.SetLength(0);
+            ReadOnlySpan<byte> utf8 = FormatUtf8(frame);
+            return Utf8.GetString(utf8.ToArray());
+        }
+
+        /// <summary>
+        /// The frame as UTF-8, newline included, in a buffer of this thread's that the next call on it reuses:
+        /// copy it (as <see cref="LineTransport.Send(ReadOnlySpan{byte}, bool)"/> does) before formatting another.
+        /// </summary>
+        public static ReadOnlySpan<byte> FormatUtf8(NativeFrame frame)
+        {
+            FrameBuffer buffer = t_buffer ?? (t_buffer = new FrameBuffer());
+            buffer.Clear();
             Utf8JsonWriter writer = t_writer;
             if (writer == null)
             {
@@ -113,34 +212,34 @@ namespace Chatrm.Engine
             }
 
             writer.WriteStartObject();
-            writer.WriteString("type", frame.Type);
-            WriteIf(writer, "protocol", frame.Protocol);
-            if (frame.Version.HasValue) writer.WriteNumber("version", frame.Version.Value);
-            WriteIf(writer, "user", frame.User);
-            WriteIf(writer, "password", frame.Password);
-            WriteIf(writer, "ref", frame.Ref);
-            WriteIf(writer, "id", frame.Id);
-            WriteIf(writer, "from", frame.From);
-            WriteIf(writer, "to", frame.To);
-            WriteIf(writer, "text", frame.Text);
-            if (frame.SentAt.HasValue) writer.WriteString("sentAt", FormatTime(frame.SentAt.Value));
-            WriteIf(writer, "status", frame.Status);
-            WriteIf(writer, "reason", frame.Reason);
-            WriteIf(writer, "code", frame.Code);
-            WriteIf(writer, "message", frame.Message);
-            WriteIf(writer, "event", frame.Event);
-            if (frame.Time.HasValue) writer.WriteString("time", FormatTime(frame.Time.Value));
-            if (frame.KeepAlive.HasValue) writer.WriteNumber("keepAlive", frame.KeepAlive.Value);
-            if (frame.MaxFrameBytes.HasValue) writer.WriteNumber("maxFrameBytes", frame.MaxFrameBytes.Value);
+            writer.WriteString(TypeName, frame.Type);
+            WriteIf(writer, ProtocolField, frame.Protocol);
+            if (frame.Version.HasValue) writer.WriteNumber(VersionField, frame.Version.Value);
+            WriteIf(writer, UserField, frame.User);
+            WriteIf(writer, PasswordField, frame.Password);
+            WriteIf(writer, RefField, frame.Ref);
+            WriteIf(writer, IdField, frame.Id);
+            WriteIf(writer, FromField, frame.From);
+            WriteIf(writer, ToField, frame.To);
+            WriteIf(writer, TextField, frame.Text);
+            if (frame.SentAt.HasValue) WriteTime(writer, SentAtField, frame.SentAt.Value);
+            WriteIf(writer, StatusField, frame.Status);
+            WriteIf(writer, ReasonField, frame.Reason);
+            WriteIf(writer, CodeField, frame.Code);
+            WriteIf(writer, MessageField, frame.Message);
+            WriteIf(writer, EventField, frame.Event);
+            if (frame.Time.HasValue) WriteTime(writer, TimeField, frame.Time.Value);
+            if (frame.KeepAlive.HasValue) writer.WriteNumber(KeepAliveField, frame.KeepAlive.Value);
+            if (frame.MaxFrameBytes.HasValue) writer.WriteNumber(MaxFrameBytesField, frame.MaxFrameBytes.Value);
             if (frame.Users != null)
             {
-                writer.WriteStartArray("users");
+                writer.WriteStartArray(UsersField);
                 foreach (UserInfo user in frame.Users)
                 {
                     writer.WriteStartObject();
-                    writer.WriteString("name", user.Name);
-                    writer.WriteString("protocol", user.Protocol);
-                    writer.WriteString("connectedAt", FormatTime(user.ConnectedAt));
+                    writer.WriteString(NameField, user.Name);
+                    writer.WriteString(ProtocolField, user.Protocol);
+                    WriteTime(writer, ConnectedAtField, user.ConnectedAt);
                     writer.WriteEndObject();
                 }
 
@@ -149,18 +248,93 @@ namespace Chatrm.Engine
 
             writer.WriteEndObject();
             writer.Flush();
-            return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length) + "\n";
+            buffer.Append((byte)'\n');
+            return buffer.Written;
         }
 
         /// <summary>Reads one frame; on failure <paramref name="problem"/> says what is wrong, for an error frame.</summary>
-        public static bool TryParse(string line, out NativeFrame frame, out string problem)
+        public static bool TryParse(string line, out NativeFrame frame, out string problem) =>
+            TryParse(Utf8.GetBytes(line), out frame, out problem);
+
+        /// <summary>Reads one frame from a line's UTF-8 bytes (without its newline).</summary>
+        public static bool TryParse(ReadOnlySpan<byte> line, out NativeFrame frame, out string problem)
         {
+            var parsed = new NativeFrame();
+            if (TryParse(line, parsed, out problem))
+            {
+                frame = parsed;
+                return true;
+            }
+
             frame = null;
+            return false;
+        }
+
+        /// <summary>Reads one frame into <paramref name="frame"/>, which is emptied first.</summary>
+        internal static bool TryParse(ReadOnlySpan<byte> line, NativeFrame frame, out string problem)
+        {
+            if (TryRead(line, frame, out problem))
+            {
+                return true;
+            }
+
+            // Bytes that are not UTF-8 are read as the transport decodes them everywhere else: as U+FFFD.
+            if (!IsValidUtf8(line))
+            {
+                return TryRead(Utf8.GetBytes(Utf8.GetString(line.ToArray())), frame, out problem);
+            }
+
+            return false;
+        }
+
+        private static bool TryRead(ReadOnlySpan<byte> line, NativeFrame frame, out string problem)
+        {
+            frame.Clear();
             problem = null;
-            JsonDocument document;
+
+            // The first problem with a field is the answer, but only once the whole line is known to be JSON:
+            // a line that is not JSON at all says so first.
+            string fieldProblem = null;
             try
             {
-                document = JsonDocument.Parse(line);
+                var reader = new Utf8JsonReader(line, isFinalBlock: true, state: default);
+                if (!reader.Read())
+                {
+                    problem = "not valid JSON: the line holds no JSON value";
+                    return false;
+                }
+
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    EndOfLine(ref reader);
+                    problem = "a frame is a JSON object";
+                    return false;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    try
+                    {
+                        Field field = FieldOf(ref reader);
+                        reader.Read();
+                        fieldProblem = fieldProblem ?? ReadField(ref reader, frame, field);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        // Valid JSON that is no text, such as a lone "\ud800": reading it as a string throws.
+                        // Uncaught, it would end the connection instead of being answered as a malformed frame.
+                        // The reader may be anywhere inside the value now: check the line is JSON from the start.
+                        problem = fieldProblem ?? "not readable as text: " + e.Message;
+                        var again = new Utf8JsonReader(line, isFinalBlock: true, state: default);
+                        again.Read();
+                        again.Skip();
+                        EndOfLine(ref again);
+                        return false;
+                    }
+                }
+
+                EndOfLine(ref reader);
             }
             catch (JsonException e)
             {
@@ -168,43 +342,19 @@ namespace Chatrm.Engine
                 return false;
             }
 
-            using (document)
+            if (fieldProblem != null)
             {
-                JsonElement root = document.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
-                {
-                    problem = "a frame is a JSON object";
-                    return false;
-                }
-
-                var parsed = new NativeFrame();
-                try
-                {
-                    foreach (JsonProperty property in root.EnumerateObject())
-                    {
-                        if (!ReadProperty(parsed, property, out problem))
-                        {
-                            return false;
-                        }
-                    }
-                }
-                catch (InvalidOperationException e)
-                {
-                    // Valid JSON that is no text, such as a lone "\ud800": reading it as a string throws.
-                    // Uncaught, it would end the connection instead of being answered as a malformed frame.
-                    problem = "not readable as text: " + e.Message;
-                    return false;
-                }
-
-                if (string.IsNullOrEmpty(parsed.Type))
-                {
-                    problem = "a frame needs a \"type\"";
-                    return false;
-                }
-
-                frame = parsed;
-                return true;
+                problem = fieldProblem;
+                return false;
             }
+
+            if (string.IsNullOrEmpty(frame.Type))
+            {
+                problem = "a frame needs a \"type\"";
+                return false;
+            }
+
+            return true;
         }
 
         /// <summary>
@@ -213,129 +363,324 @@ namespace Chatrm.Engine
         /// </summary>
         private static readonly DateTime UnknownTime = new DateTime(0, DateTimeKind.Utc);
 
-        public static string FormatTime(DateTime time) =>
-            time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
-
-        private static bool ReadProperty(NativeFrame frame, JsonProperty property, out string problem)
+        public static string FormatTime(DateTime time)
         {
-            problem = null;
-            JsonElement value = property.Value;
-            switch (property.Name)
+            Span<byte> utf8 = stackalloc byte[TimeBytes];
+            int length = FormatTime(time, utf8);
+            return Utf8.GetString(utf8.Slice(0, length).ToArray());
+        }
+
+        // "2026-11-26T09:12:03.1234567Z"
+        private const int TimeBytes = 28;
+
+        /// <summary>ISO 8601 in UTC with seven decimals: the round-trip ("O") format of a UTC time.</summary>
+        private static int FormatTime(DateTime time, Span<byte> destination)
+        {
+            Utf8Formatter.TryFormat(time.ToUniversalTime(), destination, out int written, new StandardFormat('O'));
+            return written;
+        }
+
+        private static void WriteTime(Utf8JsonWriter writer, JsonEncodedText name, DateTime time)
+        {
+            Span<byte> utf8 = stackalloc byte[TimeBytes];
+            int length = FormatTime(time, utf8);
+            writer.WriteString(name, utf8.Slice(0, length));
+        }
+
+        private enum Field
+        {
+            Unknown, Type, Protocol, User, Password, Ref, Id, From, To, Text, Status, Reason, Code, Message, Event,
+            Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users,
+        }
+
+        private static Field FieldOf(ref Utf8JsonReader reader)
+        {
+            // An escaped name ("\u0074ype") is rare: unescape it and match that.
+            ReadOnlySpan<byte> name = reader.ValueIsEscaped ? Utf8.GetBytes(reader.GetString()) : reader.ValueSpan;
+            switch (name.Length)
             {
-                case "type": return ReadString(property, s => frame.Type = s, out problem);
-                case "protocol": return ReadString(property, s => frame.Protocol = s, out problem);
-                case "user": return ReadString(property, s => frame.User = s, out problem);
-                case "password": return ReadString(property, s => frame.Password = s, out problem);
-                case "ref": return ReadString(property, s => frame.Ref = s, out problem);
-                case "id": return ReadString(property, s => frame.Id = s, out problem);
-                case "from": return ReadString(property, s => frame.From = s, out problem);
-                case "to": return ReadString(property, s => frame.To = s, out problem);
-                case "text": return ReadString(property, s => frame.Text = s, out problem);
-                case "status": return ReadString(property, s => frame.Status = s, out problem);
-                case "reason": return ReadString(property, s => frame.Reason = s, out problem);
-                case "code": return ReadString(property, s => frame.Code = s, out problem);
-                case "message": return ReadString(property, s => frame.Message = s, out problem);
-                case "event": return ReadString(property, s => frame.Event = s, out problem);
-                case "version": return ReadInt(property, i => frame.Version = i, out problem);
-                case "keepAlive": return ReadNumber(property, d => frame.KeepAlive = d, out problem);
-                case "maxFrameBytes": return ReadInt(property, i => frame.MaxFrameBytes = i, out problem);
-                case "sentAt": return ReadTime(property, t => frame.SentAt = t, out problem);
-                case "time": return ReadTime(property, t => frame.Time = t, out problem);
-                case "users":
-                    if (value.ValueKind != JsonValueKind.Array)
+                case 2:
+                    if (name.SequenceEqual("id"u8)) return Field.Id;
+                    if (name.SequenceEqual("to"u8)) return Field.To;
+                    break;
+                case 3:
+                    if (name.SequenceEqual("ref"u8)) return Field.Ref;
+                    break;
+                case 4:
+                    if (name.SequenceEqual("type"u8)) return Field.Type;
+                    if (name.SequenceEqual("text"u8)) return Field.Text;
+                    if (name.SequenceEqual("from"u8)) return Field.From;
+                    if (name.SequenceEqual("user"u8)) return Field.User;
+                    if (name.SequenceEqual("code"u8)) return Field.Code;
+                    if (name.SequenceEqual("time"u8)) return Field.Time;
+                    break;
+                case 5:
+                    if (name.SequenceEqual("event"u8)) return Field.Event;
+                    if (name.SequenceEqual("users"u8)) return Field.Users;
+                    break;
+                case 6:
+                    if (name.SequenceEqual("status"u8)) return Field.Status;
+                    if (name.SequenceEqual("reason"u8)) return Field.Reason;
+                    if (name.SequenceEqual("sentAt"u8)) return Field.SentAt;
+                    break;
+                case 7:
+                    if (name.SequenceEqual("message"u8)) return Field.Message;
+                    if (name.SequenceEqual("version"u8)) return Field.Version;
+                    break;
+                case 8:
+                    if (name.SequenceEqual("protocol"u8)) return Field.Protocol;
+                    if (name.SequenceEqual("password"u8)) return Field.Password;
+                    break;
+                case 9:
+                    if (name.SequenceEqual("keepAlive"u8)) return Field.KeepAlive;
+                    break;
+                case 13:
+                    if (name.SequenceEqual("maxFrameBytes"u8)) return Field.MaxFrameBytes;
+                    break;
+            }
+
+            return Field.Unknown;
+        }
+
+        /// <summary>Reads the value the reader is on into the frame; returns what is wrong with it, or null.</summary>
+        private static string ReadField(ref Utf8JsonReader reader, NativeFrame frame, Field field)
+        {
+            string problem = null;
+            switch (field)
+            {
+                case Field.Type: if (IsString(ref reader, "type", ref problem)) frame.Type = Known(ref reader, FrameTypes); break;
+                case Field.Protocol: if (IsString(ref reader, "protocol", ref problem)) frame.Protocol = reader.GetString(); break;
+                case Field.User: if (IsString(ref reader, "user", ref problem)) frame.User = reader.GetString(); break;
+                case Field.Password: if (IsString(ref reader, "password", ref problem)) frame.Password = reader.GetString(); break;
+                case Field.Ref: if (IsString(ref reader, "ref", ref problem)) frame.Ref = reader.GetString(); break;
+                case Field.Id: if (IsString(ref reader, "id", ref problem)) frame.Id = reader.GetString(); break;
+                case Field.From: if (IsString(ref reader, "from", ref problem)) frame.From = reader.GetString(); break;
+                case Field.To: if (IsString(ref reader, "to", ref problem)) frame.To = reader.GetString(); break;
+                case Field.Text: if (IsString(ref reader, "text", ref problem)) frame.Text = reader.GetString(); break;
+                case Field.Status: if (IsString(ref reader, "status", ref problem)) frame.Status = Known(ref reader, Statuses); break;
+                case Field.Reason: if (IsString(ref reader, "reason", ref problem)) frame.Reason = reader.GetString(); break;
+                case Field.Code: if (IsString(ref reader, "code", ref problem)) frame.Code = reader.GetString(); break;
+                case Field.Message: if (IsString(ref reader, "message", ref problem)) frame.Message = reader.GetString(); break;
+                case Field.Event: if (IsString(ref reader, "event", ref problem)) frame.Event = Known(ref reader, Events); break;
+                case Field.Version:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int version)) frame.Version = version;
+                    else problem = "\"version\" must be a whole number";
+                    break;
+                case Field.MaxFrameBytes:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int maxFrameBytes)) frame.MaxFrameBytes = maxFrameBytes;
+                    else problem = "\"maxFrameBytes\" must be a whole number";
+                    break;
+                case Field.KeepAlive:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double keepAlive)) frame.KeepAlive = keepAlive;
+                    else problem = "\"keepAlive\" must be a number";
+                    break;
+                case Field.SentAt:
+                    if (reader.TokenType == JsonTokenType.String && TryParseTime(reader.GetString(), out DateTime sentAt)) frame.SentAt = sentAt;
+                    else problem = "\"sentAt\" must be an ISO 8601 UTC time";
+                    break;
+                case Field.Time:
+                    if (reader.TokenType == JsonTokenType.String && TryParseTime(reader.GetString(), out DateTime time)) frame.Time = time;
+                    else problem = "\"time\" must be an ISO 8601 UTC time";
+                    break;
+                case Field.Users:
+                    problem = ReadUsers(ref reader, frame);
+                    break;
+            }
+
+            // Whatever was not read (an unknown field's object or array, a value of the wrong kind) is stepped over.
+            if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray)
+            {
+                reader.Skip();
+            }
+
+            return problem;
+        }
+
+        private static string ReadUsers(ref Utf8JsonReader reader, NativeFrame frame)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return "\"users\" must be an array";
+            }
+
+            var users = new List<UserInfo>();
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {
-                        problem = "\"users\" must be an array";
-                        return false;
+                        reader.Skip();
                     }
 
-                    frame.Users = new List<UserInfo>();
-                    foreach (JsonElement user in value.EnumerateArray())
+                    return "each of \"users\" must be an object";
+                }
+
+                string name = null, protocol = null;
+                DateTime connectedAt = UnknownTime;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    bool isName = reader.ValueTextEquals("name"u8);
+                    bool isProtocol = !isName && reader.ValueTextEquals("protocol"u8);
+                    bool isConnectedAt = !isName && !isProtocol && reader.ValueTextEquals("connectedAt"u8);
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
                     {
-                        if (user.ValueKind != JsonValueKind.Object)
-                        {
-                            problem = "each of \"users\" must be an object";
-                            return false;
-                        }
-
-                        string name = user.TryGetProperty("name", out JsonElement n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-                        string protocol = user.TryGetProperty("protocol", out JsonElement p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-                        DateTime connectedAt = user.TryGetProperty("connectedAt", out JsonElement c) && c.ValueKind == JsonValueKind.String && TryParseTime(c.GetString(), out DateTime t) ? t : UnknownTime;
-                        frame.Users.Add(new UserInfo(name, protocol, connectedAt));
+                        if (isName) name = reader.GetString();
+                        else if (isProtocol) protocol = reader.GetString();
+                        else if (isConnectedAt && TryParseTime(reader.GetString(), out DateTime t)) connectedAt = t;
                     }
+                    else
+                    {
+                        // A field of another kind reads as absent; a later version may add fields.
+                        if (isName) name = null;
+                        else if (isProtocol) protocol = null;
+                        else if (isConnectedAt) connectedAt = UnknownTime;
+                        reader.Skip();
+                    }
+                }
 
+                users.Add(new UserInfo(name, protocol, connectedAt));
+            }
+
+            frame.Users = users;
+            return null;
+        }
+
+        private static bool IsString(ref Utf8JsonReader reader, string name, ref string problem)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.String:
                     return true;
+                case JsonTokenType.Null:
+                    // Null counts as absent.
+                    return false;
                 default:
-                    // Unknown fields are ignored, so a later version may add some.
-                    return true;
+                    problem = $"\"{name}\" must be a string";
+                    return false;
             }
         }
 
-        private static bool ReadString(JsonProperty property, Action<string> set, out string problem)
+        private static readonly string[] FrameTypes =
         {
-            if (property.Value.ValueKind == JsonValueKind.String)
+            FrameType.Send, FrameType.Ack, FrameType.Message, FrameType.Status, FrameType.Hello, FrameType.Welcome,
+            FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error,
+        };
+
+        private static readonly string[] Statuses = { "delivered", "forwarded", "refused" };
+
+        private static readonly string[] Events = { "joined", "left" };
+
+        private static readonly byte[][] FrameTypesUtf8 = Encode(FrameTypes);
+        private static readonly byte[][] StatusesUtf8 = Encode(Statuses);
+        private static readonly byte[][] EventsUtf8 = Encode(Events);
+
+        private static byte[][] Encode(string[] words) => words.Select(w => Utf8.GetBytes(w)).ToArray();
+
+        /// <summary>The string value the reader is on: one of <paramref name="known"/>'s own strings when it is one, so no new string.</summary>
+        private static string Known(ref Utf8JsonReader reader, string[] known)
+        {
+            if (!reader.ValueIsEscaped)
             {
-                set(property.Value.GetString());
-                problem = null;
-                return true;
+                byte[][] utf8 = ReferenceEquals(known, FrameTypes) ? FrameTypesUtf8 : ReferenceEquals(known, Statuses) ? StatusesUtf8 : EventsUtf8;
+                ReadOnlySpan<byte> value = reader.ValueSpan;
+                for (int i = 0; i < utf8.Length; i++)
+                {
+                    if (value.SequenceEqual(utf8[i]))
+                    {
+                        return known[i];
+                    }
+                }
             }
 
-            if (property.Value.ValueKind == JsonValueKind.Null)
-            {
-                problem = null;
-                return true;
-            }
-
-            problem = $"\"{property.Name}\" must be a string";
-            return false;
+            return reader.GetString();
         }
 
-        private static bool ReadInt(JsonProperty property, Action<int> set, out string problem)
+        /// <summary>After the frame's object: white space only. Throws a JsonException for anything else.</summary>
+        private static void EndOfLine(ref Utf8JsonReader reader)
         {
-            if (property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out int value))
+            if (reader.Read())
             {
-                set(value);
-                problem = null;
-                return true;
+                throw new JsonException("one frame per line: more follows the frame");
             }
-
-            problem = $"\"{property.Name}\" must be a whole number";
-            return false;
-        }
-
-        private static bool ReadNumber(JsonProperty property, Action<double> set, out string problem)
-        {
-            if (property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetDouble(out double value))
-            {
-                set(value);
-                problem = null;
-                return true;
-            }
-
-            problem = $"\"{property.Name}\" must be a number";
-            return false;
-        }
-
-        private static bool ReadTime(JsonProperty property, Action<DateTime> set, out string problem)
-        {
-            if (property.Value.ValueKind == JsonValueKind.String && TryParseTime(property.Value.GetString(), out DateTime time))
-            {
-                set(time);
-                problem = null;
-                return true;
-            }
-
-            problem = $"\"{property.Name}\" must be an ISO 8601 UTC time";
-            return false;
         }
 
         private static bool TryParseTime(string text, out DateTime time) =>
             DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out time);
 
-        private static void WriteIf(Utf8JsonWriter writer, string name, string value)
+        private static void WriteIf(Utf8JsonWriter writer, JsonEncodedText name, string value)
         {
             if (value != null)
             {
                 writer.WriteString(name, value);
+            }
+        }
+
+        private static bool IsAsciiWhiteSpace(byte b) => b == (byte)' ' || b == (byte)'\t' || b == (byte)'\r' || b == (byte)'\n' || b == 0x0B || b == 0x0C;
+
+        private static bool IsValidUtf8(ReadOnlySpan<byte> bytes)
+        {
+            try
+            {
+                StrictUtf8.GetCharCount(bytes.ToArray());
+                return true;
+            }
+            catch (DecoderFallbackException)
+            {
+                return false;
+            }
+        }
+
+        private static readonly UTF8Encoding StrictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    }
+
+    /// <summary>A growable byte buffer for one thread's frame writer; it keeps its array between frames.</summary>
+    internal sealed class FrameBuffer : IBufferWriter<byte>
+    {
+        private byte[] _buffer = new byte[256];
+        private int _used;
+
+        public ReadOnlySpan<byte> Written => new ReadOnlySpan<byte>(_buffer, 0, _used);
+
+        public void Clear()
+        {
+            // A huge frame (a long users list) should not pin its buffer on this thread forever.
+            if (_buffer.Length > 64 * 1024)
+            {
+                _buffer = new byte[256];
+            }
+
+            _used = 0;
+        }
+
+        public void Append(byte b)
+        {
+            GetSpan(1)[0] = b;
+            _used++;
+        }
+
+        public void Advance(int count) => _used += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Reserve(sizeHint);
+            return new Memory<byte>(_buffer, _used, _buffer.Length - _used);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Reserve(sizeHint);
+            return new Span<byte>(_buffer, _used, _buffer.Length - _used);
+        }
+
+        private void Reserve(int sizeHint)
+        {
+            int needed = _used + Math.Max(sizeHint, 1);
+            if (needed > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
             }
         }
     }

@@ -28,13 +28,17 @@ namespace Chatrm.Engine
         // or classic user holds none.
         private ConcurrentDictionary<string, ChatEnvelope> _unconfirmed;
 
+        // The frame every incoming native line is parsed into (only this connection's reader uses it).
+        private NativeFrame _frame;
+
         private string _leaveReason = "disconnected";
         private volatile bool _registered;
         private volatile bool _welcomed;
         private volatile bool _native;
         private bool _handshakeTimedOut;
         private Timer _keepAliveTimer;
-        private long _lastHeardTicks;
+        // Set by every line a native user sends, cleared by the keepalive tick: cheaper than reading the clock per line.
+        private volatile bool _heard;
         private int _pingOutstanding;
         private volatile bool _tooSlow;
 
@@ -56,7 +60,7 @@ namespace Chatrm.Engine
             Id = id;
             _classicOnly = classicOnly;
             ServerOptions options = server.Options;
-            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytesPerConnection, secure);
+            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytesPerConnection, secure, drainAfterReadBatch: true);
             _address = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None;
             _handshakeTimer = new Timer(_ => OnHandshakeTimeout(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         }
@@ -159,7 +163,7 @@ namespace Chatrm.Engine
                 payload = lines.ToString();
             }
 
-            return Queue(payload) ? DeliveryStatus.Forwarded : TooSlowOrGone();
+            return Queued(_transport.Send(payload)) ? DeliveryStatus.Forwarded : TooSlowOrGone();
         }
 
         /// <summary>Ends the session from the server side.</summary>
@@ -186,9 +190,8 @@ namespace Chatrm.Engine
         }
 
         /// <summary>Takes a token for one message; false (and the user is told) when over the rate limit.</summary>
-        private bool WithinRate()
+        private bool WithinRate(long now)
         {
-            long now = DateTime.UtcNow.Ticks;
             Interlocked.Exchange(ref _lastMessageTicks, now);
             int rate = _server.Options.MaxMessagesPerSecond;
             if (rate <= 0)
@@ -232,7 +235,7 @@ namespace Chatrm.Engine
         private DeliveryStatus DeliverNative(ChatEnvelope envelope)
         {
             LazyInitializer.EnsureInitialized(ref _unconfirmed, () => new ConcurrentDictionary<string, ChatEnvelope>())[envelope.Id] = envelope;
-            string frame = NativeProtocol.Format(new NativeFrame
+            var frame = new NativeFrame
             {
                 Type = FrameType.Message,
                 Id = envelope.Id,
@@ -240,8 +243,8 @@ namespace Chatrm.Engine
                 To = UserName,
                 Text = envelope.Text,
                 SentAt = envelope.SentAt,
-            });
-            if (Queue(frame))
+            };
+            if (Queued(_transport.Send(NativeProtocol.FormatUtf8(frame))))
             {
                 return DeliveryStatus.Pending;
             }
@@ -250,9 +253,10 @@ namespace Chatrm.Engine
             return TooSlowOrGone();
         }
 
-        private bool Queue(string payload)
+        /// <summary>Whether a send was queued; a full queue drops this user as too slow.</summary>
+        private bool Queued(SendResult result)
         {
-            switch (_transport.Send(payload))
+            switch (result)
             {
                 case SendResult.Queued:
                     return true;
@@ -274,12 +278,11 @@ namespace Chatrm.Engine
 
         private DeliveryStatus TooSlowOrGone() => _tooSlow ? DeliveryStatus.RecipientTooSlow : DeliveryStatus.UserOffline;
 
-        private bool OnLine(string line)
+        private bool OnLine(ReadOnlySpan<byte> line)
         {
-            if (_native)
+            if (_native && !_heard)
             {
-                Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
-                Interlocked.Exchange(ref _pingOutstanding, 0);
+                _heard = true;
             }
 
             if (_refusing)
@@ -296,23 +299,24 @@ namespace Chatrm.Engine
                         return false;
                     }
 
-                    if (NativeProtocol.IsNativeOpening(line) && !_classicOnly)
+                    string opening = LineTransport.Decode(line);
+                    if (NativeProtocol.IsNativeOpening(opening) && !_classicOnly)
                     {
                         _native = true;
-                        return OpenNative(line);
+                        return OpenNative(opening);
                     }
 
-                    return OpenClassic(line);
+                    return OpenClassic(opening);
                 }
             }
 
             if (_native)
             {
                 // A person pressing Enter in nc sends a blank line: nothing to answer, as in the classic protocol.
-                return line.Trim().Length == 0 || OnFrame(line);
+                return NativeProtocol.IsBlank(line) || OnFrame(line);
             }
 
-            return OnClassicLine(line);
+            return OnClassicLine(LineTransport.Decode(line));
         }
 
         // ---- Handshakes ----
@@ -496,14 +500,15 @@ namespace Chatrm.Engine
                     return true;
             }
 
-            if (!WithinRate())
+            long now = DateTime.UtcNow.Ticks;
+            if (!WithinRate(now))
             {
                 Refuse(Refusal.RateLimited, $"at most {_server.Options.MaxMessagesPerSecond} messages a second; that one was not delivered");
                 return true;
             }
 
             // A classic sender cannot hear confirmations: no receipt.
-            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, parsed.To, parsed.Text, DateTime.UtcNow);
+            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, parsed.To, parsed.Text, new DateTime(now, DateTimeKind.Utc));
             DeliveryStatus status = Route(envelope);
             if (status != DeliveryStatus.Forwarded && status != DeliveryStatus.Pending)
             {
@@ -515,9 +520,11 @@ namespace Chatrm.Engine
 
         // ---- Native frames ----
 
-        private bool OnFrame(string line)
+        private bool OnFrame(ReadOnlySpan<byte> line)
         {
-            if (!NativeProtocol.TryParse(line, out NativeFrame frame, out string problem))
+            // One frame at a time, on this connection's reader: every frame is parsed into the same instance.
+            NativeFrame frame = _frame ?? (_frame = new NativeFrame());
+            if (!NativeProtocol.TryParse(line, frame, out string problem))
             {
                 Refuse(Refusal.MalformedFrame, problem);
                 return true;
@@ -565,7 +572,8 @@ namespace Chatrm.Engine
                 return;
             }
 
-            if (!WithinRate())
+            long now = DateTime.UtcNow.Ticks;
+            if (!WithinRate(now))
             {
                 var limited = new ChatEnvelope(null, UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref);
                 string text = $"at most {_server.Options.MaxMessagesPerSecond} messages a second";
@@ -574,7 +582,7 @@ namespace Chatrm.Engine
                 return;
             }
 
-            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref, this);
+            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, frame.To, frame.Text, new DateTime(now, DateTimeKind.Utc), frame.Ref, this);
             DeliveryStatus status = Route(envelope);
             switch (status)
             {
@@ -611,13 +619,12 @@ namespace Chatrm.Engine
         private void SendError(Refusal refusal, string message, string reference = null) =>
             SendFrame(new NativeFrame { Type = FrameType.Error, Ref = reference, Code = refusal.ToCode(), Message = message });
 
-        // Through Queue, as deliveries go: a native client whose queue is full is dropped as too slow. Dropping
+        // Through Queued, as deliveries go: a native client whose queue is full is dropped as too slow. Dropping
         // the frame alone would lose a status silently, and its sender would wait for that fate forever.
-        private void SendFrame(NativeFrame frame) => Queue(NativeProtocol.Format(frame));
+        private void SendFrame(NativeFrame frame) => Queued(_transport.Send(NativeProtocol.FormatUtf8(frame)));
 
         private void StartKeepAlive()
         {
-            Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
             TimeSpan interval = _server.Options.KeepAliveInterval;
             _keepAliveTimer = new Timer(_ => OnKeepAliveTick(), null, interval, interval);
         }
@@ -625,9 +632,11 @@ namespace Chatrm.Engine
         private void OnKeepAliveTick()
         {
             TimeSpan interval = _server.Options.KeepAliveInterval;
-            var quiet = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - Interlocked.Read(ref _lastHeardTicks));
-            if (quiet < interval)
+            if (_heard)
             {
+                // Heard from within the last interval: alive, and any ping was answered.
+                _heard = false;
+                Interlocked.Exchange(ref _pingOutstanding, 0);
                 return;
             }
 
@@ -693,7 +702,7 @@ namespace Chatrm.Engine
 
         /// <summary>
         /// Tells this user something in its protocol: a native error frame or a classic notice. A native frame
-        /// goes through <see cref="Queue"/>, as every native frame does; <paramref name="evenIfFull"/> lets the
+        /// goes through <see cref="Queued"/>, as every native frame does; <paramref name="evenIfFull"/> lets the
         /// last word to a user being dropped pass a full queue.
         /// </summary>
         private void Tell(Refusal refusal, string text, bool evenIfFull = false)
@@ -704,14 +713,14 @@ namespace Chatrm.Engine
                 return;
             }
 
-            string frame = NativeProtocol.Format(new NativeFrame { Type = FrameType.Error, Code = refusal.ToCode(), Message = text });
+            ReadOnlySpan<byte> frame = NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Error, Code = refusal.ToCode(), Message = text });
             if (evenIfFull)
             {
                 _transport.Send(frame, evenIfFull: true);
             }
             else
             {
-                Queue(frame);
+                Queued(_transport.Send(frame));
             }
         }
 
