@@ -7,7 +7,6 @@ namespace Chatrm.Bench;
 /// <summary>Users who connect, register or subscribe, and then say nothing: what each costs the server.</summary>
 public sealed class IdleUsers : IDisposable
 {
-    private static readonly byte[] Discard = new byte[64 * 1024];
     private readonly List<Conn> _conns = new List<Conn>();
 
     public int Connected => _conns.Count;
@@ -40,7 +39,6 @@ public sealed class IdleUsers : IDisposable
                     conn = await Conn.ConnectAsync(endPoint, 1024, CancellationToken.None);
                     await wire.OpenIdleAsync(conn, "i" + k);
                     conn.ReleaseBuffer();
-                    if (wire.IdleUsersHearOthers) _ = DrainAsync(conn.Socket);
                     lock (gate) users._conns.Add(conn);
                 }
                 catch (Exception e)
@@ -58,21 +56,6 @@ public sealed class IdleUsers : IDisposable
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(Worker)));
         users.Seconds = clock.Elapsed.TotalSeconds;
         return users;
-    }
-
-    /// <summary>Reads and drops whatever the server sends (native presence frames) into one shared buffer.</summary>
-    private static async Task DrainAsync(Socket socket)
-    {
-        try
-        {
-            // Every idle user reads into the same buffer: what lands there is never looked at.
-            while (await socket.ReceiveAsync(Discard, SocketFlags.None) > 0)
-            {
-            }
-        }
-        catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
-        {
-        }
     }
 
     public void Dispose()

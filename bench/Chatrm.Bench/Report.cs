@@ -298,7 +298,7 @@ public static class Report
         yield return $".NET: {RuntimeInformation.FrameworkDescription}" + (ps?.PwshVersion != null ? $"; PowerShell {ps.PwshVersion}" : "");
         foreach (var v in suite.Versions) yield return $"{v.Key}: {v.Value.Split('\n')[0]}";
         yield return $"scheduling priority of the client and the servers: {suite.Priority ?? "normal"}";
-        yield return $"open-file limit: {suite.OpenFileLimit:N0} (the idle users are as many as it leaves room for, native Chatrm's fewer: see the analysis)";
+        yield return $"open-file limit: {suite.OpenFileLimit:N0} (the idle users are as many as it leaves room for)";
     }
 
     private static void Plot(List<Summary> rows, SuiteResults suite, string path)

@@ -78,7 +78,7 @@ public static class Suite
         // As many idle users as the open-file limit leaves room for, beside two loads' sockets, capped.
         int room = fileLimit > 0 ? (int)Math.Min(int.MaxValue, fileLimit) - 4 * settings.Pairs - 400 : 1000;
         int idleAsked = Math.Max(0, Math.Min(options.Int("idle-users", smoke ? 50 : 20_000), room));
-        int idleNative = Math.Max(0, Math.Min(options.Int("idle-native-users", smoke ? 50 : 5_000), room));
+        int idleNative = Math.Max(0, Math.Min(options.Int("idle-native-users", idleAsked), room));
         int rounds = options.Int("rounds", smoke ? 1 : 3);
         string[] wanted = (options.Get("targets") ?? (smoke ? "chatrm-classic,chatrm-native" : string.Join(",", Targets.All))).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string resultsPath = options.Get("results", "out/bench/results.json");

@@ -16,9 +16,6 @@ public abstract class Wire
     /// <summary>True when the sender hears each message's fate (native Chatrm): the window counts confirmations.</summary>
     public virtual bool ConfirmsDelivery => false;
 
-    /// <summary>True when idle users are sent things they must read (native Chatrm's presence frames).</summary>
-    public virtual bool IdleUsersHearOthers => false;
-
     public static Wire For(string target) => target switch
     {
         Targets.ChatrmClassic => new ClassicWire(),
@@ -167,9 +164,13 @@ public sealed class NativeWire : Wire
 
     public override bool ConfirmsDelivery => true;
 
-    public override bool IdleUsersHearOthers => true;
-
     public override Task OpenReceiverAsync(Conn conn, string name) => OpenAsync(conn, name);
+
+    /// <summary>
+    /// An idle native user says "presence":false, as a bot that does not care who comes and goes would: with
+    /// presence, N users connecting cost the server N²/2 frames (docs/performance.md).
+    /// </summary>
+    public override Task OpenIdleAsync(Conn conn, string name) => OpenAsync(conn, name, presence: false);
 
     public override Task OpenSenderAsync(Conn conn, string name) => OpenAsync(conn, name);
 
@@ -278,9 +279,10 @@ public sealed class NativeWire : Wire
         return true;
     }
 
-    private static async Task OpenAsync(Conn conn, string name)
+    private static async Task OpenAsync(Conn conn, string name, bool presence = true)
     {
-        await conn.SendAsync(Ascii("{\"type\":\"hello\",\"protocol\":\"chatrm_native\",\"version\":1,\"user\":\"" + name + "\"}\n")).ConfigureAwait(false);
+        string quiet = presence ? string.Empty : ",\"presence\":false";
+        await conn.SendAsync(Ascii("{\"type\":\"hello\",\"protocol\":\"chatrm_native\",\"version\":1,\"user\":\"" + name + "\"" + quiet + "}\n")).ConfigureAwait(false);
         await ExpectLineAsync(conn, line =>
             line.StartsWith("{\"type\":\"welcome\"", StringComparison.Ordinal) ? true :
             line.StartsWith("{\"type\":\"presence\"", StringComparison.Ordinal) ? false : null, "the welcome").ConfigureAwait(false);

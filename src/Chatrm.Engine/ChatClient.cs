@@ -50,6 +50,12 @@ namespace Chatrm.Engine
         /// <summary>Native protocol: the password, for a server that asks for one.</summary>
         public string Password { get; set; }
 
+        /// <summary>
+        /// Native protocol: hear who joins and leaves. False tells the server not to send presence frames at all,
+        /// which on a server with many users saves both ends a frame per join and leave.
+        /// </summary>
+        public bool ReceivePresence { get; set; } = true;
+
         /// <summary>Speak TLS, checking the server's certificate as these say; null for plain TCP.</summary>
         public TlsClientOptions Tls { get; set; }
 
@@ -421,7 +427,7 @@ namespace Chatrm.Engine
             _ = Task.Run(ReadLoopAsync);
 
             // "chatrm_native" holds a '_', so an original server takes this line for a handshake instead of crashing.
-            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password }));
+            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password, Presence = _options.ReceivePresence ? (bool?)null : false }));
 
             Task delay = Task.Delay(_options.NativeOpeningTimeout, cancellationToken);
             if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)

@@ -16,6 +16,9 @@ namespace Chatrm.Engine
     public sealed class ChatServer : IDisposable
     {
         private readonly ConcurrentDictionary<long, ServerConnection> _connections = new ConcurrentDictionary<long, ServerConnection>();
+
+        // The native users who hear presence: a join or leave walks these, not every connection.
+        private readonly ConcurrentDictionary<long, ServerConnection> _presenceListeners = new ConcurrentDictionary<long, ServerConnection>();
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private readonly TaskCompletionSource<bool> _stopped = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         private Socket _listener;
@@ -157,11 +160,14 @@ namespace Chatrm.Engine
         private void OnPresenceChanged(object sender, PresenceEventArgs e)
         {
             DateTime now = DateTime.UtcNow;
-            foreach (ServerConnection connection in _connections.Values)
+            foreach (KeyValuePair<long, ServerConnection> listener in _presenceListeners)
             {
-                connection.SendPresence(e.Change, e.UserName, now);
+                listener.Value.SendPresence(e.Change, e.UserName, now);
             }
         }
+
+        /// <summary>A native user who asked for presence, once welcomed; it stays a listener until its connection ends.</summary>
+        internal void ListenForPresence(ServerConnection connection) => _presenceListeners[connection.Id] = connection;
 
         internal void Raise(ServerEventKind kind, string userName, string detail)
         {
@@ -333,6 +339,7 @@ namespace Chatrm.Engine
             finally
             {
                 _connections.TryRemove(id, out _);
+                _presenceListeners.TryRemove(id, out _);
                 _connectionTasks.TryRemove(id, out _);
                 if (_perAddress.AddOrUpdate(address, 0, (_, n) => n - 1) <= 0)
                 {

@@ -42,6 +42,9 @@ namespace Chatrm.Engine
 
         /// <summary>Only in a hello, to a server that asks for passwords.</summary>
         public string Password { get; set; }
+
+        /// <summary>Only in a hello: false asks the server for no presence frames (absent means true).</summary>
+        public bool? Presence { get; set; }
         public string Ref { get; set; }
         public string Id { get; set; }
         public string From { get; set; }
@@ -65,6 +68,7 @@ namespace Chatrm.Engine
             Type = Protocol = User = Password = Ref = Id = From = To = Text = null;
             Status = Reason = Message = Code = Event = null;
             Version = null;
+            Presence = null;
             MaxFrameBytes = null;
             SentAt = Time = null;
             KeepAlive = null;
@@ -122,6 +126,7 @@ namespace Chatrm.Engine
         private static readonly JsonEncodedText VersionField = JsonEncodedText.Encode("version");
         private static readonly JsonEncodedText UserField = JsonEncodedText.Encode("user");
         private static readonly JsonEncodedText PasswordField = JsonEncodedText.Encode("password");
+        private static readonly JsonEncodedText PresenceField = JsonEncodedText.Encode("presence");
         private static readonly JsonEncodedText RefField = JsonEncodedText.Encode("ref");
         private static readonly JsonEncodedText IdField = JsonEncodedText.Encode("id");
         private static readonly JsonEncodedText FromField = JsonEncodedText.Encode("from");
@@ -199,24 +204,13 @@ namespace Chatrm.Engine
         /// </summary>
         public static ReadOnlySpan<byte> FormatUtf8(NativeFrame frame)
         {
-            FrameBuffer buffer = t_buffer ?? (t_buffer = new FrameBuffer());
-            buffer.Clear();
-            Utf8JsonWriter writer = t_writer;
-            if (writer == null)
-            {
-                writer = t_writer = new Utf8JsonWriter(buffer, WriterOptions);
-            }
-            else
-            {
-                writer.Reset(buffer);
-            }
-
-            writer.WriteStartObject();
+            Utf8JsonWriter writer = BeginFrame();
             writer.WriteString(TypeName, frame.Type);
             WriteIf(writer, ProtocolField, frame.Protocol);
             if (frame.Version.HasValue) writer.WriteNumber(VersionField, frame.Version.Value);
             WriteIf(writer, UserField, frame.User);
             WriteIf(writer, PasswordField, frame.Password);
+            if (frame.Presence.HasValue) writer.WriteBoolean(PresenceField, frame.Presence.Value);
             WriteIf(writer, RefField, frame.Ref);
             WriteIf(writer, IdField, frame.Id);
             WriteIf(writer, FromField, frame.From);
@@ -246,8 +240,54 @@ namespace Chatrm.Engine
                 writer.WriteEndArray();
             }
 
+            return EndFrame(writer);
+        }
+
+        /// <summary>A name as frames write it, encoded once: a connection keeps its user's.</summary>
+        internal static JsonEncodedText EncodeName(string name) => JsonEncodedText.Encode(name, WriterOptions.Encoder);
+
+        /// <summary>
+        /// The message frame a recipient gets, the hottest frame of all: the bytes <see cref="FormatUtf8"/> writes
+        /// for {type, id, from, to, text, sentAt}, with the names already encoded.
+        /// </summary>
+        internal static ReadOnlySpan<byte> FormatMessage(string id, JsonEncodedText from, JsonEncodedText to, string text, DateTime sentAt)
+        {
+            Utf8JsonWriter writer = BeginFrame();
+            writer.WriteString(TypeName, MessageType);
+            writer.WriteString(IdField, id);
+            writer.WriteString(FromField, from);
+            writer.WriteString(ToField, to);
+            writer.WriteString(TextField, text);
+            WriteTime(writer, SentAtField, sentAt);
+            return EndFrame(writer);
+        }
+
+        private static readonly JsonEncodedText MessageType = JsonEncodedText.Encode(FrameType.Message);
+
+        /// <summary>A writer of this thread's, reset onto its emptied buffer, with the frame's object opened.</summary>
+        private static Utf8JsonWriter BeginFrame()
+        {
+            FrameBuffer buffer = t_buffer ?? (t_buffer = new FrameBuffer());
+            buffer.Clear();
+            Utf8JsonWriter writer = t_writer;
+            if (writer == null)
+            {
+                writer = t_writer = new Utf8JsonWriter(buffer, WriterOptions);
+            }
+            else
+            {
+                writer.Reset(buffer);
+            }
+
+            writer.WriteStartObject();
+            return writer;
+        }
+
+        private static ReadOnlySpan<byte> EndFrame(Utf8JsonWriter writer)
+        {
             writer.WriteEndObject();
             writer.Flush();
+            FrameBuffer buffer = t_buffer;
             buffer.Append((byte)'\n');
             return buffer.Written;
         }
@@ -390,7 +430,7 @@ namespace Chatrm.Engine
         private enum Field
         {
             Unknown, Type, Protocol, User, Password, Ref, Id, From, To, Text, Status, Reason, Code, Message, Event,
-            Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users,
+            Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users, Presence,
         }
 
         private static Field FieldOf(ref Utf8JsonReader reader)
@@ -430,6 +470,7 @@ namespace Chatrm.Engine
                 case 8:
                     if (name.SequenceEqual("protocol"u8)) return Field.Protocol;
                     if (name.SequenceEqual("password"u8)) return Field.Password;
+                    if (name.SequenceEqual("presence"u8)) return Field.Presence;
                     break;
                 case 9:
                     if (name.SequenceEqual("keepAlive"u8)) return Field.KeepAlive;
@@ -484,6 +525,10 @@ namespace Chatrm.Engine
                     break;
                 case Field.Users:
                     problem = ReadUsers(ref reader, frame);
+                    break;
+                case Field.Presence:
+                    if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Presence = reader.GetBoolean();
+                    else problem = "\"presence\" must be true or false";
                     break;
             }
 

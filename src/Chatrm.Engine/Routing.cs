@@ -59,6 +59,9 @@ namespace Chatrm.Engine
 
         /// <summary>Who to tell of a later confirmation; null when the sender cannot hear it (classic).</summary>
         public IDeliveryReceipt Receipt { get; }
+
+        /// <summary><see cref="From"/> encoded for a native frame, when the sender's connection had it at hand.</summary>
+        internal System.Text.Json.JsonEncodedText EncodedFrom { get; set; }
     }
 
     /// <summary>The fate of one message at the router.</summary>

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -68,6 +69,12 @@ namespace Chatrm.Engine
         public long Id { get; }
 
         public string UserName { get; private set; }
+
+        /// <summary>The user's name as native frames write it: encoded once, when a native user registers.</summary>
+        private JsonEncodedText EncodedName => !_encodedName.EncodedUtf8Bytes.IsEmpty ? _encodedName : NativeProtocol.EncodeName(UserName);
+
+        // Written once, before the welcome lets deliveries in (see Register), and never again.
+        private JsonEncodedText _encodedName;
 
         public string Protocol => _native ? ProtocolNames.Chatrm : ProtocolNames.Classic;
 
@@ -235,16 +242,8 @@ namespace Chatrm.Engine
         private DeliveryStatus DeliverNative(ChatEnvelope envelope)
         {
             LazyInitializer.EnsureInitialized(ref _unconfirmed, () => new ConcurrentDictionary<string, ChatEnvelope>())[envelope.Id] = envelope;
-            var frame = new NativeFrame
-            {
-                Type = FrameType.Message,
-                Id = envelope.Id,
-                From = envelope.From,
-                To = UserName,
-                Text = envelope.Text,
-                SentAt = envelope.SentAt,
-            };
-            if (Queued(_transport.Send(NativeProtocol.FormatUtf8(frame))))
+            JsonEncodedText from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From);
+            if (Queued(_transport.Send(NativeProtocol.FormatMessage(envelope.Id, from, EncodedName, envelope.Text, envelope.SentAt))))
             {
                 return DeliveryStatus.Pending;
             }
@@ -383,7 +382,7 @@ namespace Chatrm.Engine
                 authenticated = true;
             }
 
-            if (!Register(hello.User, takeOver: authenticated))
+            if (!Register(hello.User, takeOver: authenticated, hearsPresence: hello.Presence != false))
             {
                 return RefuseHandshake(hello.User, Refusal.NameTaken, "the name " + hello.User + " is in use; choose another");
             }
@@ -407,7 +406,7 @@ namespace Chatrm.Engine
             }, TaskScheduler.Default);
         }
 
-        private bool Register(string name, bool takeOver = false)
+        private bool Register(string name, bool takeOver = false, bool hearsPresence = false)
         {
             IChatEndpoint displaced;
             lock (_welcomeGate)
@@ -417,6 +416,17 @@ namespace Chatrm.Engine
                 {
                     UserName = null;
                     return false;
+                }
+
+                if (_native)
+                {
+                    _encodedName = NativeProtocol.EncodeName(name);
+                }
+
+                if (hearsPresence)
+                {
+                    // Before the welcome goes, so every join after it is heard.
+                    _server.ListenForPresence(this);
                 }
 
                 _registered = true;
@@ -582,7 +592,10 @@ namespace Chatrm.Engine
                 return;
             }
 
-            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, frame.To, frame.Text, new DateTime(now, DateTimeKind.Utc), frame.Ref, this);
+            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, frame.To, frame.Text, new DateTime(now, DateTimeKind.Utc), frame.Ref, this)
+            {
+                EncodedFrom = EncodedName,
+            };
             DeliveryStatus status = Route(envelope);
             switch (status)
             {

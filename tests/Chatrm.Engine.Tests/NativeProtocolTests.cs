@@ -18,6 +18,7 @@ namespace Chatrm.Engine.Tests
         public static IEnumerable<object[]> EveryFrame()
         {
             yield return Frame(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = 1, User = "alice" });
+            yield return Frame(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = 1, User = "alice", Presence = false });
             yield return Frame(new NativeFrame { Type = FrameType.Welcome, Protocol = NativeProtocol.ProtocolName, Version = 1, User = "alice", KeepAlive = 60, MaxFrameBytes = 16384 });
             yield return Frame(new NativeFrame { Type = FrameType.Send, Ref = "7", To = "bob", Text = "hi_there\nsecond line ✓" });
             yield return Frame(new NativeFrame { Type = FrameType.Status, Ref = "7", Id = "42", To = "bob", SentAt = SomeTime, Status = "delivered" });
@@ -213,6 +214,7 @@ namespace Chatrm.Engine.Tests
         [InlineData("{\"type\":\"hello\",\"version\":1.5}", "\"version\"")]
         [InlineData("{\"type\":\"hello\",\"version\":99999999999}", "\"version\"")]
         [InlineData("{\"type\":\"welcome\",\"keepAlive\":\"60\"}", "\"keepAlive\"")]
+        [InlineData("{\"type\":\"hello\",\"presence\":\"no\"}", "\"presence\"")]
         [InlineData("{\"type\":\"welcome\",\"maxFrameBytes\":null}", "\"maxFrameBytes\"")]
         [InlineData("{\"type\":\"status\",\"sentAt\":\"yesterday\"}", "\"sentAt\"")]
         [InlineData("{\"type\":\"status\",\"sentAt\":12345}", "\"sentAt\"")]
@@ -333,6 +335,18 @@ namespace Chatrm.Engine.Tests
             Assert.All(results, r => Assert.Equal(string.Empty, r));
         }
 
+        [Theory]
+        [InlineData("alice", "bob", "hi")]
+        [InlineData("Zoë", "日本", "quotes \" back \\ line\nbreak 🎉 <tag> & 'x'")]
+        public void TheDeliveryFormatterWritesWhatTheGeneralOneWrites(string from, string to, string text)
+        {
+            string general = NativeProtocol.Format(new NativeFrame { Type = FrameType.Message, Id = "42", From = from, To = to, Text = text, SentAt = SomeTime });
+
+            string delivery = Encoding.UTF8.GetString(NativeProtocol.FormatMessage("42", NativeProtocol.EncodeName(from), NativeProtocol.EncodeName(to), text, SomeTime).ToArray());
+
+            Assert.Equal(general, delivery);
+        }
+
         [Fact]
         public void FrameTypeNamesAreTheWireNames()
         {
@@ -360,6 +374,7 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(expected.Type, actual.Type);
             Assert.Equal(expected.Protocol, actual.Protocol);
             Assert.Equal(expected.Version, actual.Version);
+            Assert.Equal(expected.Presence, actual.Presence);
             Assert.Equal(expected.User, actual.User);
             Assert.Equal(expected.Ref, actual.Ref);
             Assert.Equal(expected.Id, actual.Id);

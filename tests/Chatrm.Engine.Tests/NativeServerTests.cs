@@ -789,6 +789,59 @@ namespace Chatrm.Engine.Tests
             Assert.True(Time(carolLeft, "time") >= Time(bobLeft, "time"));
         }
 
+        [Fact]
+        public async Task AUserWhoSaysPresenceFalseHearsNoPresenceButIsAnnounced()
+        {
+            await using var server = new TestServer();
+            using NativePeer watcher = await server.JoinNativeAsync("watcher");
+            using NativePeer quiet = await NativePeer.ConnectAsync(server.EndPoint, "quiet");
+            await quiet.SendAsync("{\"type\":\"hello\",\"protocol\":\"chatrm_native\",\"version\":1,\"user\":\"quiet\",\"presence\":false}");
+            Assert.Equal("welcome", Type(await quiet.ReadAsync()));
+
+            // Others still hear of the quiet user.
+            JsonObject joined = await watcher.ReadAsync();
+            Assert.Equal(("presence", "joined", "quiet"), (Type(joined), Str(joined, "event"), Str(joined, "user")));
+
+            // The quiet user hears nobody come and go: after dave joins and leaves, the next frame is its pong.
+            using (NativePeer dave = await server.JoinNativeAsync("dave"))
+            {
+                Assert.Equal("joined", Str(await watcher.ReadAsync(), "event"));
+            }
+
+            Assert.Equal("left", Str(await watcher.ReadAsync(), "event"));
+            await quiet.SendAsync("{\"type\":\"ping\",\"ref\":\"q\"}");
+            JsonObject pong = await quiet.ReadAsync();
+            Assert.Equal(("pong", "q"), (Type(pong), Str(pong, "ref")));
+
+            // And it chats as any user does.
+            await quiet.SendMessageAsync("watcher", "hi", "1");
+            JsonObject message = await watcher.ExpectAsync("message");
+            Assert.Equal(("quiet", "hi"), (Str(message, "from"), Str(message, "text")));
+        }
+
+        [Fact]
+        public async Task AClientThatAsksForNoPresenceSaysSoInItsHello()
+        {
+            await using var server = new TestServer();
+            using NativePeer watcher = await server.JoinNativeAsync("watcher");
+            using ChatClient quiet = await server.ConnectNativeAsync("quiet", new ClientOptions { ReceivePresence = false });
+            Assert.Equal("joined", Str(await watcher.ReadAsync(), "event"));
+
+            using (NativePeer dave = await server.JoinNativeAsync("dave"))
+            {
+                Assert.Equal("joined", Str(await watcher.ReadAsync(), "event"));
+            }
+
+            Assert.Equal("left", Str(await watcher.ReadAsync(), "event"));
+
+            // A message sent after dave came and went arrives with nothing before it: no presence was queued.
+            Task arrival = quiet.NextArrival();
+            await watcher.SendMessageAsync("quiet", "after dave", "1");
+            await arrival.WaitAsync(RawClient.Deadline);
+            List<object> items = quiet.Take(100, includePresence: true);
+            Assert.Equal("after dave", Assert.IsType<ChatMessage>(Assert.Single(items)).Text);
+        }
+
         // ---- Keepalive ----
 
         [Fact]
