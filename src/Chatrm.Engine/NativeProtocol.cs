@@ -262,7 +262,25 @@ namespace Chatrm.Engine
             return EndFrame(writer);
         }
 
+        /// <summary>
+        /// The status that tells a sender its message was delivered, the other frame of every message: the bytes
+        /// <see cref="FormatUtf8"/> writes for {type, ref, id, to, sentAt, status}.
+        /// </summary>
+        internal static ReadOnlySpan<byte> FormatDelivered(string reference, string id, string to, DateTime sentAt)
+        {
+            Utf8JsonWriter writer = BeginFrame();
+            writer.WriteString(TypeName, StatusType);
+            WriteIf(writer, RefField, reference);
+            writer.WriteString(IdField, id);
+            WriteIf(writer, ToField, to);
+            WriteTime(writer, SentAtField, sentAt);
+            writer.WriteString(StatusField, DeliveredStatus);
+            return EndFrame(writer);
+        }
+
         private static readonly JsonEncodedText MessageType = JsonEncodedText.Encode(FrameType.Message);
+        private static readonly JsonEncodedText StatusType = JsonEncodedText.Encode(FrameType.Status);
+        private static readonly JsonEncodedText DeliveredStatus = JsonEncodedText.Encode("delivered");
 
         /// <summary>A writer of this thread's, reset onto its emptied buffer, with the frame's object opened.</summary>
         private static Utf8JsonWriter BeginFrame()

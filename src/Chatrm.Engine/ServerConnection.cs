@@ -234,7 +234,8 @@ namespace Chatrm.Engine
             }
         }
 
-        void IDeliveryReceipt.Delivered(ChatEnvelope envelope) => SendStatus(envelope, "delivered");
+        void IDeliveryReceipt.Delivered(ChatEnvelope envelope) =>
+            Queued(_transport.Send(NativeProtocol.FormatDelivered(envelope.SenderRef, envelope.Id, envelope.To, envelope.SentAt)));
 
         void IDeliveryReceipt.Failed(ChatEnvelope envelope, Refusal reason, string message) =>
             SendStatus(envelope, "refused", reason, message);

@@ -347,6 +347,19 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(general, delivery);
         }
 
+        [Theory]
+        [InlineData("7", "bob")]
+        [InlineData(null, "Zoë \"quoted\"")]
+        [InlineData("r\u00e9f", null)]
+        public void TheDeliveredFormatterWritesWhatTheGeneralOneWrites(string reference, string to)
+        {
+            string general = NativeProtocol.Format(new NativeFrame { Type = FrameType.Status, Ref = reference, Id = "42", To = to, SentAt = SomeTime, Status = "delivered" });
+
+            string delivered = Encoding.UTF8.GetString(NativeProtocol.FormatDelivered(reference, "42", to, SomeTime).ToArray());
+
+            Assert.Equal(general, delivered);
+        }
+
         [Fact]
         public void FrameTypeNamesAreTheWireNames()
         {
