@@ -60,9 +60,18 @@ namespace Chatrm.PowerShell
         [ValidateRange(1, 10_000_000)]
         public int InboxSize { get; set; } = 10_000;
 
+        /// <summary>Native protocol: ask the server not to say who joins and leaves (a bot rarely cares; it saves a frame per join).</summary>
+        [Parameter]
+        public SwitchParameter NoPresence { get; set; }
+
         protected override void ProcessRecord()
         {
-            var options = new ClientOptions { InboxCapacity = InboxSize, KeepAliveInterval = TimeSpan.FromSeconds(KeepAliveInterval) };
+            var options = new ClientOptions
+            {
+                InboxCapacity = InboxSize,
+                KeepAliveInterval = TimeSpan.FromSeconds(KeepAliveInterval),
+                ReceivePresence = !NoPresence,
+            };
             string userName = UserName;
             if (Credential != null)
             {

@@ -383,6 +383,25 @@ Describe 'Receive-ChatrmMessage -IncludePresence' {
         $got | ForEach-Object { $_ | Should -BeOfType 'Chatrm.Engine.ChatMessage' }
         $got.Text | Should -Be @('carol is here', 'carol has gone')
     }
+
+    It 'has none to emit on a connection made with -NoPresence' {
+        $quiet = Connect-TestUser $server quiet -Options @{ NoPresence = $true }
+        $carol = Connect-TestUser $server carol
+        Disconnect-ChatrmServer -Connection $carol
+        Wait-ServerEvent -Server $server -Kind UserLeft -UserName carol | Out-Null
+        Send-ChatrmMessage -Connection $bob -To quiet -Text 'carol came and went'
+
+        $got = @(Receive-ChatrmMessage -Connection $quiet -IncludePresence -Wait -Count 1 -Timeout 5)
+
+        $got | Should -HaveCount 1
+        $got[0] | Should -BeOfType 'Chatrm.Engine.ChatMessage'
+        $got[0].Text | Should -Be 'carol came and went'
+        # alice, who did not say -NoPresence, heard quiet and carol come and carol go: all before bob's
+        # message, which the server queued for her after it told her carol had left.
+        Send-ChatrmMessage -Connection $bob -To alice -Text 'and you?'
+        $heard = @(Receive-ChatrmMessage -Connection $alice -IncludePresence -Wait -Count 1 -Timeout 5)
+        @($heard | Where-Object { $_ -is [Chatrm.Engine.PresenceEvent] }).UserName | Should -Be @('quiet', 'carol', 'carol')
+    }
 }
 
 Describe 'Keepalive on the server (-KeepAliveInterval 0.2)' {
