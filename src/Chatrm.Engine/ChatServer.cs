@@ -126,7 +126,13 @@ namespace Chatrm.Engine
                 await _classicAcceptLoop.ConfigureAwait(false);
             }
 
-            await Task.WhenAll(_connectionTasks.Values).ConfigureAwait(false);
+            // No connection starts now the accept loops have ended; the last one to close completes this.
+            if (Volatile.Read(ref _openConnections) == 0)
+            {
+                _allClosed.TrySetResult(true);
+            }
+
+            await _allClosed.Task.ConfigureAwait(false);
             Raise(ServerEventKind.ServerStopped, null, null);
             _stopped.TrySetResult(true);
         }
@@ -187,7 +193,10 @@ namespace Chatrm.Engine
             }
         }
 
-        private readonly ConcurrentDictionary<long, Task> _connectionTasks = new ConcurrentDictionary<long, Task>();
+        // Connections accepted and not yet closed, TLS handshakes included: a count, not a table of tasks,
+        // so an idle user costs no entry for it.
+        private int _openConnections;
+        private readonly TaskCompletionSource<bool> _allClosed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         private Socket Listen(int port)
         {
@@ -274,13 +283,14 @@ namespace Chatrm.Engine
             _perAddress.AddOrUpdate(address, 1, (_, n) => n + 1);
 
             // The connection runs on its own (TLS handshake included); the accept loop never waits for it.
-            _connectionTasks[id] = RunConnectionAsync(socket, id, address, tls, classicOnly);
+            Interlocked.Increment(ref _openConnections);
+            _ = RunConnectionAsync(socket, id, address, tls, classicOnly);
         }
 
         /// <summary>Why one more connection from this address is too many, or null when it is welcome.</summary>
         private string FullFor(IPAddress address)
         {
-            if (_connectionTasks.Count >= Options.MaxConnections)
+            if (Volatile.Read(ref _openConnections) >= Options.MaxConnections)
             {
                 return $"the server holds its limit of {Options.MaxConnections} connections; try again later";
             }
@@ -336,14 +346,24 @@ namespace Chatrm.Engine
                 _connections[id] = connection;
                 await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
             }
+            catch (Exception e)
+            {
+                // Nobody awaits this task: a failure is reported, and costs this connection only.
+                Raise(ServerEventKind.ServerError, null, "connection from " + address + " failed: " + e.GetType().Name + ": " + e.Message);
+                socket.Dispose();
+            }
             finally
             {
                 _connections.TryRemove(id, out _);
                 _presenceListeners.TryRemove(id, out _);
-                _connectionTasks.TryRemove(id, out _);
                 if (_perAddress.AddOrUpdate(address, 0, (_, n) => n - 1) <= 0)
                 {
                     ((ICollection<KeyValuePair<IPAddress, int>>)_perAddress).Remove(new KeyValuePair<IPAddress, int>(address, 0));
+                }
+
+                if (Interlocked.Decrement(ref _openConnections) == 0 && _stopping.IsCancellationRequested)
+                {
+                    _allClosed.TrySetResult(true);
                 }
             }
         }
