@@ -30,6 +30,8 @@ namespace Chatrm.Engine
         private long _nextMessageId;
         private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new ConcurrentDictionary<IPAddress, int>();
         private Timer _idleSweep;
+        private Timer _keepAliveSweep;
+        private int _sweepingKeepAlive;
         private int _stopRequested;
 
         public ChatServer(ServerOptions options, IMessageRouter router = null)
@@ -94,6 +96,8 @@ namespace Chatrm.Engine
             {
                 _classicAcceptLoop = Task.Run(() => AcceptLoopAsync(_classicListener, tls: false, classicOnly: true));
             }
+            TimeSpan half = TimeSpan.FromTicks(Options.KeepAliveInterval.Ticks / 2);
+            _keepAliveSweep = new Timer(_ => SweepKeepAlive(), null, half, half);
             if (Options.IdleTimeout > TimeSpan.Zero)
             {
                 // One timer for every connection; a user is dropped within a quarter of the limit of it passing.
@@ -113,6 +117,7 @@ namespace Chatrm.Engine
 
             _stopping.Cancel();
             _idleSweep?.Dispose();
+            _keepAliveSweep?.Dispose();
             try { _listener?.Dispose(); _classicListener?.Dispose(); }
             catch (SocketException) { }
 
@@ -365,6 +370,27 @@ namespace Chatrm.Engine
                 {
                     _allClosed.TrySetResult(true);
                 }
+            }
+        }
+
+        private void SweepKeepAlive()
+        {
+            // A sweep that outlasts the period (a huge server on a starved machine) is not run twice at once.
+            if (Interlocked.Exchange(ref _sweepingKeepAlive, 1) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                foreach (KeyValuePair<long, ServerConnection> pair in _connections)
+                {
+                    pair.Value.SweepKeepAlive();
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _sweepingKeepAlive, 0);
             }
         }
 

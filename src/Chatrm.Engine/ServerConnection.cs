@@ -37,10 +37,9 @@ namespace Chatrm.Engine
         private volatile bool _welcomed;
         private volatile bool _native;
         private bool _handshakeTimedOut;
-        private Timer _keepAliveTimer;
-        // Set by every line a native user sends, cleared by the keepalive tick: cheaper than reading the clock per line.
+        // Set by every line a native user sends, cleared by the keepalive sweep: cheaper than reading the clock per line.
         private volatile bool _heard;
-        private int _pingOutstanding;
+        private int _quietSweeps;
         private volatile bool _tooSlow;
 
         // A refused login is answered after a delay that grows with the address's failures; lines meanwhile are ignored.
@@ -100,7 +99,6 @@ namespace Chatrm.Engine
                 _handshakeTimer?.Dispose();
             }
 
-            _keepAliveTimer?.Dispose();
             if (stopping.IsCancellationRequested)
             {
                 _leaveReason = "server stopping";
@@ -388,7 +386,8 @@ namespace Chatrm.Engine
                 return RefuseHandshake(hello.User, Refusal.NameTaken, "the name " + hello.User + " is in use; choose another");
             }
 
-            StartKeepAlive();
+            // The hello counts as heard: the first ping comes a whole interval after it at the earliest.
+            _heard = true;
             return true;
         }
 
@@ -637,32 +636,35 @@ namespace Chatrm.Engine
         // the frame alone would lose a status silently, and its sender would wait for that fate forever.
         private void SendFrame(NativeFrame frame) => Queued(_transport.Send(NativeProtocol.FormatUtf8(frame)));
 
-        private void StartKeepAlive()
+        /// <summary>
+        /// The server's keepalive sweep, every half interval (one timer for all users, none per user). Two quiet
+        /// sweeps in a row, an interval of silence, bring a ping; two more, an interval without an answer, drop the user.
+        /// </summary>
+        internal void SweepKeepAlive()
         {
-            TimeSpan interval = _server.Options.KeepAliveInterval;
-            _keepAliveTimer = new Timer(_ => OnKeepAliveTick(), null, interval, interval);
-        }
+            if (!_native || !_registered)
+            {
+                return;
+            }
 
-        private void OnKeepAliveTick()
-        {
-            TimeSpan interval = _server.Options.KeepAliveInterval;
             if (_heard)
             {
-                // Heard from within the last interval: alive, and any ping was answered.
                 _heard = false;
-                Interlocked.Exchange(ref _pingOutstanding, 0);
+                Interlocked.Exchange(ref _quietSweeps, 0);
                 return;
             }
 
-            if (Interlocked.Exchange(ref _pingOutstanding, 1) == 0)
+            switch (Interlocked.Increment(ref _quietSweeps))
             {
-                SendFrame(new NativeFrame { Type = FrameType.Ping });
-                return;
+                case 2:
+                    SendFrame(new NativeFrame { Type = FrameType.Ping });
+                    break;
+                case 4:
+                    // Pinged a whole interval ago and nothing since: the peer is gone or stuck.
+                    SendError(Refusal.KeepaliveTimeout, "no answer to a ping within " + _server.Options.KeepAliveInterval);
+                    Disconnect("keepalive: no answer to a ping");
+                    break;
             }
-
-            // Pinged a whole interval ago and nothing since: the peer is gone or stuck.
-            SendError(Refusal.KeepaliveTimeout, "no answer to a ping within " + interval);
-            Disconnect("keepalive: no answer to a ping");
         }
 
         // ---- Shared ----
