@@ -472,7 +472,7 @@ namespace Chatrm.Engine
             _transport.Dispose();
         }
 
-        private bool OnLine(string line)
+        private bool OnLine(ReadOnlySpan<byte> line)
         {
             Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
             Interlocked.Exchange(ref _pingOutstanding, 0);
@@ -481,7 +481,7 @@ namespace Chatrm.Engine
                 return OnFrame(line);
             }
 
-            return OnClassicLine(line);
+            return OnClassicLine(LineTransport.Decode(line));
         }
 
         private bool OnClassicLine(string line)
@@ -546,7 +546,7 @@ namespace Chatrm.Engine
             return true;
         }
 
-        private bool OnFrame(string line)
+        private bool OnFrame(ReadOnlySpan<byte> line)
         {
             if (!NativeProtocol.TryParse(line, out NativeFrame frame, out _))
             {
@@ -569,7 +569,7 @@ namespace Chatrm.Engine
                     if (frame.Id != null)
                     {
                         // The confirmation that makes the sender's status Delivered.
-                        _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
+                        _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
                     }
 
                     break;
