@@ -231,6 +231,17 @@ namespace Chatrm.Fuzz
         {
             string line = Utf8.GetString(data);
             bool ok = NativeProtocol.TryParse(line, out NativeFrame frame, out string problem);
+
+            // The server reads the line's bytes as they came, into one frame it reuses: the same verdict and frame.
+            NativeFrame reused = t_reusedFrame ?? (t_reusedFrame = new NativeFrame());
+            bool okFromBytes = NativeProtocol.TryParse(data, reused, out string problemFromBytes);
+            Check(okFromBytes == ok, $"the bytes parse says {okFromBytes} ({problemFromBytes}), the string parse {ok} ({problem})");
+            if (ok && okFromBytes)
+            {
+                string differs = Difference(frame, reused);
+                Check(differs == null, "the bytes parse differs from the string parse: " + differs);
+            }
+
             if (!ok)
             {
                 Check(frame == null, "a refused frame came back anyway");
@@ -260,6 +271,12 @@ namespace Chatrm.Fuzz
             if (frame.Type == FrameType.Send && frame.To != null && frame.Text != null)
             {
                 CheckFrameRoundTrip(new NativeFrame { Type = FrameType.Message, Id = "42", From = "alice", To = frame.To, Text = frame.Text, SentAt = SomeTime });
+
+                // The server's own formatters for the two frames of every message write what the general one writes.
+                string message = NativeProtocol.Format(new NativeFrame { Type = FrameType.Message, Id = "42", From = "alice", To = frame.To, Text = frame.Text, SentAt = SomeTime });
+                Check(Utf8.GetString(NativeProtocol.FormatMessage("42", NativeProtocol.EncodeName("alice"), NativeProtocol.EncodeName(frame.To), frame.Text, SomeTime).ToArray()) == message, "FormatMessage differs from Format");
+                string delivered = NativeProtocol.Format(new NativeFrame { Type = FrameType.Status, Ref = frame.Ref, Id = "42", To = frame.To, SentAt = SomeTime, Status = "delivered" });
+                Check(Utf8.GetString(NativeProtocol.FormatDelivered(frame.Ref, "42", frame.To, SomeTime).ToArray()) == delivered, "FormatDelivered differs from Format");
                 CheckDelivery(frame.To, "alice", frame.Text);
             }
 
@@ -269,6 +286,8 @@ namespace Chatrm.Fuzz
                 CheckFrameRoundTrip(new NativeFrame { Type = FrameType.Presence, Event = "joined", User = frame.User, Time = SomeTime });
             }
         }
+
+        [ThreadStatic] private static NativeFrame t_reusedFrame;
 
         private static void CheckFrameRoundTrip(NativeFrame frame)
         {
@@ -288,6 +307,7 @@ namespace Chatrm.Fuzz
             if (a.Version != b.Version) return "version";
             if (a.User != b.User) return "user";
             if (a.Password != b.Password) return "password";
+            if (a.Presence != b.Presence) return "presence";
             if (a.Ref != b.Ref) return "ref";
             if (a.Id != b.Id) return "id";
             if (a.From != b.From) return "from";
