@@ -225,14 +225,16 @@ public static class Report
             md.AppendLine($"| native, undisturbed runs only | {N(rate)} vs {N(redisRate)} msg/s ({R(rate, redisRate)}) | {Yes(rate >= redisRate)} |");
         }
 
-        if (classic != null && redis != null && !double.IsNaN(classic.BytesPerIdle))
+        if (redis != null && !double.IsNaN(redis.BytesPerIdle))
         {
             double limit = Math.Min(redis.BytesPerIdle / 2, 5 * 1024);
-            md.AppendLine($"| idle user at most half of Redis's (and at most 5 KB) | classic {N(classic.BytesPerIdle)} bytes" +
-                (native != null && !double.IsNaN(native.BytesPerIdle) ? $", native {N(native.BytesPerIdle)}" : "") +
-                $" vs Redis {N(redis.BytesPerIdle)} (limit {N(limit)}) with {classic.IdleUsers:N0} users | {Yes(classic.BytesPerIdle <= limit)} |");
-            bool steady = classic.IdleP99 <= classic.P99 * 1.25;
-            md.AppendLine($"| latency unchanged while they idle (p99 within 25 %) | classic p99 {F(classic.IdleP99)} ms with {classic.IdleUsers:N0} idle users vs {F(classic.P99)} ms without | {Yes(steady)} |");
+            foreach (Summary c in new[] { classic, native }.Where(x => x != null && !double.IsNaN(x.BytesPerIdle)))
+            {
+                string kind = c == classic ? "classic" : "native";
+                md.AppendLine($"| {kind}: idle user at most half of Redis's (and at most 5 KB) | {N(c.BytesPerIdle)} bytes vs Redis {N(redis.BytesPerIdle)} (limit {N(limit)}) with {c.IdleUsers:N0} users | {Yes(c.BytesPerIdle <= limit)} |");
+                bool steady = c.IdleP99 <= c.P99 * 1.25;
+                md.AppendLine($"| {kind}: latency unchanged while they idle (p99 within 25 %) | p99 {F(c.IdleP99)} ms with {c.IdleUsers:N0} idle users vs {F(c.P99)} ms without | {Yes(steady)} |");
+            }
         }
 
         if (ps != null)
