@@ -20,7 +20,7 @@ namespace Chatrm.Engine
     }
 
     /// <summary>
-    /// One socket carrying UTF-8 lines both ways: a pipe reader that frames incoming lines, and a single
+    /// One socket carrying UTF-8 lines both ways: a reader that frames incoming lines, and a single
     /// ordered writer fed by any number of threads. Writers append to pooled buffers under a lock and never
     /// wait; a drain started on the thread pool when the first bytes are queued sends everything queued in
     /// one gathered send, and ends when nothing is left, so a slow peer never blocks a sender and an idle
@@ -30,8 +30,8 @@ namespace Chatrm.Engine
     {
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
-        // Zero-byte reads: an idle connection's pending read holds no buffer; one is rented when data is there.
-        // Options are immutable, so every connection shares one of each.
+        // TLS reads through a pipe. Zero-byte reads: an idle connection's pending read holds no buffer; one is
+        // rented when data is there. Options are immutable, so every connection shares one of each.
         private static readonly StreamPipeReaderOptions ReaderOptions =
             new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
 
@@ -48,13 +48,19 @@ namespace Chatrm.Engine
         [ThreadStatic] private static List<LineTransport> t_batchDrains;
         [ThreadStatic] private static List<LineTransport> t_spareBatchList;
 
+        // Idle plain-TCP reads that a read batch on this thread stopped: they end when the batch does, so what the
+        // batch queued (a sender told why the reader was dropped) goes before what the reader's owner does on ending.
+        [ThreadStatic] private static List<SocketLineReader> t_batchStops;
+
         private readonly bool _drainAfterReadBatch;
 
         private readonly Socket _socket;
-        private readonly NetworkStream _stream;
 
         // A TLS stream over the socket, or null for plain TCP (where sends go straight to the socket, gathered).
         private readonly Stream _secure;
+
+        // Plain TCP reads straight from the socket; TLS through a pipe over the TLS stream. One of the two is null.
+        private readonly SocketLineReader _reader;
         private readonly PipeReader _input;
         private readonly object _sendLock = new object();
         private readonly int _maxLineBytes;
@@ -86,9 +92,17 @@ namespace Chatrm.Engine
             _socket = socket;
             _maxLineBytes = maxLineBytes;
             _maxQueuedBytes = maxQueuedBytes;
-            _stream = new NetworkStream(socket, ownsSocket: false);
             _secure = secure;
-            _input = PipeReader.Create(secure ?? _stream, ReaderOptions);
+            if (secure == null)
+            {
+                // The reader takes what has arrived without blocking, and waits for more with a zero-byte receive.
+                socket.Blocking = false;
+                _reader = new SocketLineReader(this);
+            }
+            else
+            {
+                _input = PipeReader.Create(secure, ReaderOptions);
+            }
         }
 
         /// <summary>Bytes queued for the peer and not yet handed to the socket.</summary>
@@ -117,7 +131,11 @@ namespace Chatrm.Engine
         /// As <see cref="ReadLinesAsync(Func{string, bool}, Action, CancellationToken)"/>, handing each line over as
         /// its UTF-8 bytes (without the newline), valid only during the call: no string is made unless asked for.
         /// </summary>
-        public async Task<ReadEnd> ReadLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken)
+        public Task<ReadEnd> ReadLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken) =>
+            _reader != null ? _reader.Start(onLine, onLineTooLong, cancellationToken) : ReadPipeLinesAsync(onLine, onLineTooLong, cancellationToken);
+
+        /// <summary>The TLS read loop: lines framed from a pipe over the TLS stream.</summary>
+        private async Task<ReadEnd> ReadPipeLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken)
         {
             bool skipping = false;
             try
@@ -254,8 +272,21 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>Stops reading: a pending <see cref="ReadLinesAsync"/> returns Stopped.</summary>
-        public void StopReading() => _input.CancelPendingRead();
+        /// <summary>
+        /// Stops reading, from any thread: a pending <see cref="ReadLinesAsync"/> returns Stopped once the lines
+        /// already received are handled. Over plain TCP this is final: a later read returns Stopped at once.
+        /// </summary>
+        public void StopReading()
+        {
+            if (_reader != null)
+            {
+                _reader.Stop();
+            }
+            else
+            {
+                _input.CancelPendingRead();
+            }
+        }
 
         /// <summary>
         /// Lets what is queued reach the peer (waiting at most <paramref name="grace"/>), then closes the
@@ -283,11 +314,13 @@ namespace Chatrm.Engine
             }
 
             CompleteOutput();
-            _input.CancelPendingRead();
+            StopReading();
             try { _socket.Dispose(); }
             catch (ObjectDisposedException) { }
+
+            // Freed now, or when the receive the close aborts has ended.
+            _reader?.Dispose();
             _secure?.Dispose();
-            _stream.Dispose();
         }
 
         /// <summary>Takes no more bytes; the task completes once everything queued has been sent (or cannot be).</summary>
@@ -374,7 +407,7 @@ namespace Chatrm.Engine
                     _drained?.TrySetResult(false);
                 }
 
-                _input.CancelPendingRead();
+                StopReading();
             }
         }
 
@@ -502,6 +535,17 @@ namespace Chatrm.Engine
 
             drains.Clear();
             t_spareBatchList = drains;
+
+            List<SocketLineReader> stops = t_batchStops;
+            if (stops != null && stops.Count > 0)
+            {
+                foreach (SocketLineReader reader in stops)
+                {
+                    reader.EndStopped();
+                }
+
+                stops.Clear();
+            }
         }
 
         /// <summary>Hands one line to the handler as a single span, copying only a line split across buffers.</summary>
@@ -614,6 +658,493 @@ namespace Chatrm.Engine
 
                 _chunk = ArrayPool<byte>.Shared.Rent(Math.Max(ChunkBytes, max));
                 _chunkUsed = 0;
+            }
+        }
+
+        /// <summary>
+        /// Reads lines straight from a plain TCP socket. While idle it is one pending zero-byte receive: no buffer,
+        /// task or cancellation registration of its own. When bytes are there it takes them with non-blocking
+        /// receives into a pooled buffer, which goes back to the pool as soon as no partial line is left in it.
+        /// </summary>
+        private sealed class SocketLineReader : SocketAsyncEventArgs
+        {
+            // Whose the buffer and the handlers are. Working: the one thread reading. Waiting: nobody's, while the
+            // zero-byte receive pends; leaving it takes a CompareExchange, which either the receive's completion
+            // (to Working) or StopReading (to Ended) wins. Ended: for good.
+            private const int NotStarted = 0;
+            private const int Working = 1;
+            private const int Waiting = 2;
+            private const int Ended = 3;
+
+            private const int BufferBytes = 4096;
+
+            private readonly LineTransport _transport;
+            private int _state;
+            private int _stopRequested;
+            private LineHandler _onLine;
+            private Action _onLineTooLong;
+            private TaskCompletionSource<ReadEnd> _end;
+
+            // Rented, and null whenever no partial line is kept across receives; the partial line is its first _kept bytes.
+            private byte[] _buffer;
+            private int _kept;
+
+            // Dropping the rest of a line over the limit, up to its newline.
+            private bool _skipping;
+
+            // The readers stopped by one cancellation token, linked by TokenWatch under its lock.
+            internal TokenWatch Watch;
+            internal SocketLineReader PreviousWatched;
+            internal SocketLineReader NextWatched;
+
+            public SocketLineReader(LineTransport transport)
+            {
+                _transport = transport;
+
+                // The socket's receive keeps its buffer referenced while it pends: an empty one holds nothing alive.
+                SetBuffer(Array.Empty<byte>(), 0, 0);
+            }
+
+            private bool StopRequested => Volatile.Read(ref _stopRequested) != 0;
+
+            public Task<ReadEnd> Start(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken)
+            {
+                if (Interlocked.CompareExchange(ref _state, Working, NotStarted) != NotStarted)
+                {
+                    // One read loop per transport (a zero-byte receive of the last may still pend); a stop is for good.
+                    return Task.FromResult(StopRequested ? ReadEnd.Stopped : ReadEnd.Failed);
+                }
+
+                _onLine = onLine;
+                _onLineTooLong = onLineTooLong;
+                _end = new TaskCompletionSource<ReadEnd>(TaskCreationOptions.RunContinuationsAsynchronously);
+                Task<ReadEnd> ended = _end.Task;
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    Interlocked.Exchange(ref _stopRequested, 1);
+                }
+                else if (cancellationToken.CanBeCanceled)
+                {
+                    TokenWatch.Add(cancellationToken, this);
+                }
+
+                Drive();
+                return ended;
+            }
+
+            public void Stop()
+            {
+                Interlocked.Exchange(ref _stopRequested, 1);
+                if (Interlocked.CompareExchange(ref _state, Ended, Waiting) == Waiting)
+                {
+                    // Idle: end the read here (the receive still pends; its completion finds the read Ended), or
+                    // when the read batch this thread is in ends.
+                    if (t_batchDrains != null)
+                    {
+                        (t_batchStops ?? (t_batchStops = new List<SocketLineReader>())).Add(this);
+                    }
+                    else
+                    {
+                        Finish(ReadEnd.Stopped);
+                    }
+                }
+            }
+
+            /// <summary>Ends a read that <see cref="Stop"/> took from Waiting inside a read batch.</summary>
+            public void EndStopped() => Finish(ReadEnd.Stopped);
+
+            protected override void OnCompleted(SocketAsyncEventArgs e)
+            {
+                if (Interlocked.CompareExchange(ref _state, Working, Waiting) != Waiting)
+                {
+                    return;
+                }
+
+                if (SocketError != SocketError.Success)
+                {
+                    Finish(ReadEnd.Failed);
+                    return;
+                }
+
+                Drive();
+            }
+
+            /// <summary>Reads what has arrived, then waits for more with a zero-byte receive. Runs as Working.</summary>
+            private void Drive()
+            {
+                try
+                {
+                    while (true)
+                    {
+                        ReadEnd? end = ReceiveAvailable();
+                        if (end != null)
+                        {
+                            Finish(end.Value);
+                            return;
+                        }
+
+                        // From Waiting on, the receive's completion or StopReading carries on.
+                        Interlocked.Exchange(ref _state, Waiting);
+                        bool pending;
+                        try
+                        {
+                            pending = _transport._socket.ReceiveAsync(this);
+                        }
+                        catch (Exception e) when (e is ObjectDisposedException || e is SocketException || e is InvalidOperationException)
+                        {
+                            // Closed meanwhile: nothing pends, so end here unless StopReading just did.
+                            if (Interlocked.CompareExchange(ref _state, Working, Waiting) == Waiting)
+                            {
+                                Finish(ReadEnd.Failed);
+                            }
+
+                            return;
+                        }
+
+                        if (pending)
+                        {
+                            // A StopReading while this was Working only set the flag; it can end the read now.
+                            if (StopRequested)
+                            {
+                                Stop();
+                            }
+
+                            return;
+                        }
+
+                        if (Interlocked.CompareExchange(ref _state, Working, Waiting) != Waiting)
+                        {
+                            return;
+                        }
+
+                        if (SocketError != SocketError.Success)
+                        {
+                            Finish(ReadEnd.Failed);
+                            return;
+                        }
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    Finish(ReadEnd.Stopped);
+                }
+                catch (Exception e) when (e is IOException || e is SocketException || e is ObjectDisposedException || e is InvalidOperationException)
+                {
+                    Finish(ReadEnd.Failed);
+                }
+                catch (Exception e)
+                {
+                    // From a line handler: the read's task carries it, as an async read loop's would.
+                    Finish(ReadEnd.Failed, e);
+                }
+            }
+
+            /// <summary>
+            /// Receives and frames until the socket has no more for now (null), or reading ends (why). Stops
+            /// between receives when asked to, as a cancelled pipe read does between reads.
+            /// </summary>
+            private ReadEnd? ReceiveAvailable()
+            {
+                Socket socket = _transport._socket;
+                while (true)
+                {
+                    if (StopRequested)
+                    {
+                        return ReadEnd.Stopped;
+                    }
+
+                    if (_buffer == null)
+                    {
+                        _buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+                    }
+                    else if (_kept == _buffer.Length)
+                    {
+                        // A partial line fills it, yet is within the limit (or it would have been dropped).
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+                        System.Buffer.BlockCopy(_buffer, 0, larger, 0, _kept);
+                        ArrayPool<byte>.Shared.Return(_buffer);
+                        _buffer = larger;
+                    }
+
+                    int room = _buffer.Length - _kept;
+                    int received = socket.Receive(_buffer, _kept, room, SocketFlags.None, out SocketError error);
+                    if (error == SocketError.WouldBlock)
+                    {
+                        break;
+                    }
+
+                    if (error != SocketError.Success)
+                    {
+                        return ReadEnd.Failed;
+                    }
+
+                    if (received == 0)
+                    {
+                        return ReadEnd.PeerClosed;
+                    }
+
+                    if (!Frame(_kept + received))
+                    {
+                        return ReadEnd.Stopped;
+                    }
+
+                    if (received < room)
+                    {
+                        // Took all there was, most likely; the zero-byte receive finds out without a buffer.
+                        break;
+                    }
+                }
+
+                if (_kept == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = null;
+                }
+
+                return null;
+            }
+
+            /// <summary>
+            /// Hands over the complete lines in the first <paramref name="length"/> bytes of the buffer and keeps the
+            /// partial line after them, as the TLS loop frames a pipe's buffer. False when a handler stops reading.
+            /// </summary>
+            private bool Frame(int length)
+            {
+                byte[] buffer = _buffer;
+                int max = _transport._maxLineBytes;
+                int start = 0;
+                List<LineTransport> drains = _transport._drainAfterReadBatch ? BeginBatch() : null;
+                try
+                {
+                    while (true)
+                    {
+                        int newline = new ReadOnlySpan<byte>(buffer, start, length - start).IndexOf((byte)'\n');
+                        if (newline < 0)
+                        {
+                            break;
+                        }
+
+                        int lineStart = start;
+                        int lineLength = newline;
+                        start += newline + 1;
+                        if (_skipping)
+                        {
+                            _skipping = false;
+                            continue;
+                        }
+
+                        if (lineLength > 0 && buffer[lineStart + lineLength - 1] == (byte)'\r')
+                        {
+                            lineLength--;
+                        }
+
+                        if (lineLength > max)
+                        {
+                            _onLineTooLong();
+                            continue;
+                        }
+
+                        if (!_onLine(new ReadOnlySpan<byte>(buffer, lineStart, lineLength)))
+                        {
+                            return false;
+                        }
+                    }
+
+                    // A \r at the end may be the first half of a \r\n, which the limit does not count.
+                    int pending = length - start;
+                    int counted = pending > 0 && buffer[length - 1] == (byte)'\r' ? pending - 1 : pending;
+                    if (!_skipping && counted > max)
+                    {
+                        _skipping = true;
+                        _onLineTooLong();
+                    }
+
+                    if (_skipping)
+                    {
+                        pending = 0;
+                    }
+                    else if (pending > 0 && start > 0)
+                    {
+                        System.Buffer.BlockCopy(buffer, start, buffer, 0, pending);
+                    }
+
+                    _kept = pending;
+                    return true;
+                }
+                finally
+                {
+                    if (drains != null)
+                    {
+                        EndBatch(drains);
+                    }
+                }
+            }
+
+            /// <summary>Ends the read. Called once, by whoever holds it (Working, or Stop taking it from Waiting).</summary>
+            private void Finish(ReadEnd end, Exception error = null)
+            {
+                Volatile.Write(ref _state, Ended);
+                TokenWatch.Remove(this);
+                if (_buffer != null)
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = null;
+                    _kept = 0;
+                }
+
+                TaskCompletionSource<ReadEnd> completion = _end;
+                _end = null;
+                _onLine = null;
+                _onLineTooLong = null;
+                if (error != null)
+                {
+                    completion.TrySetException(error);
+                }
+                else
+                {
+                    // Closing the socket to stop (Dispose) fails what was reading: it was a stop.
+                    completion.TrySetResult(end == ReadEnd.Failed && StopRequested ? ReadEnd.Stopped : end);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Stops the plain-TCP readers reading under one cancellation token (a server's stopping token) through one
+        /// registration on it: a registration for each connection would cost every idle connection 80 bytes more.
+        /// </summary>
+        private sealed class TokenWatch
+        {
+            private static readonly object Gate = new object();
+
+            // The watches in use, linked through _next: one for each token that readers wait under.
+            private static TokenWatch s_watches;
+
+            private readonly CancellationToken _token;
+            private TokenWatch _next;
+            private CancellationTokenRegistration _registration;
+            private SocketLineReader _readers;
+            private bool _fired;
+
+            private TokenWatch(CancellationToken token)
+            {
+                _token = token;
+            }
+
+            public static void Add(CancellationToken token, SocketLineReader reader)
+            {
+                lock (Gate)
+                {
+                    TokenWatch watch = s_watches;
+                    while (watch != null && !watch._token.Equals(token))
+                    {
+                        watch = watch._next;
+                    }
+
+                    bool created = watch == null;
+                    if (created)
+                    {
+                        watch = new TokenWatch(token) { _next = s_watches };
+                        s_watches = watch;
+                    }
+
+                    reader.Watch = watch;
+                    reader.NextWatched = watch._readers;
+                    if (watch._readers != null)
+                    {
+                        watch._readers.PreviousWatched = reader;
+                    }
+
+                    watch._readers = reader;
+                    if (created)
+                    {
+                        // A token cancelled by now runs Fire here, at once (Gate is re-entrant).
+                        watch._registration = token.Register(state => ((TokenWatch)state).Fire(), watch);
+                    }
+                }
+            }
+
+            public static void Remove(SocketLineReader reader)
+            {
+                if (reader.Watch == null)
+                {
+                    return;
+                }
+
+                CancellationTokenRegistration last = default;
+                lock (Gate)
+                {
+                    TokenWatch watch = reader.Watch;
+                    reader.Watch = null;
+                    if (watch._fired)
+                    {
+                        // Fire took the whole chain and walks it: leave the links alone.
+                        return;
+                    }
+
+                    if (reader.PreviousWatched != null)
+                    {
+                        reader.PreviousWatched.NextWatched = reader.NextWatched;
+                    }
+                    else
+                    {
+                        watch._readers = reader.NextWatched;
+                    }
+
+                    if (reader.NextWatched != null)
+                    {
+                        reader.NextWatched.PreviousWatched = reader.PreviousWatched;
+                    }
+
+                    reader.PreviousWatched = null;
+                    reader.NextWatched = null;
+                    if (watch._readers == null)
+                    {
+                        watch.Unlink();
+                        last = watch._registration;
+                        watch._registration = default;
+                    }
+                }
+
+                // Outside Gate: disposing waits for a Fire that is running, and Fire takes Gate.
+                last.Dispose();
+            }
+
+            private void Fire()
+            {
+                SocketLineReader reader;
+                lock (Gate)
+                {
+                    _fired = true;
+                    Unlink();
+                    reader = _readers;
+                    _readers = null;
+                }
+
+                while (reader != null)
+                {
+                    SocketLineReader next = reader.NextWatched;
+                    reader.Stop();
+                    reader = next;
+                }
+            }
+
+            /// <summary>Takes this watch off the list, so no reader joins it. Under Gate.</summary>
+            private void Unlink()
+            {
+                if (s_watches == this)
+                {
+                    s_watches = _next;
+                    return;
+                }
+
+                for (TokenWatch watch = s_watches; watch != null; watch = watch._next)
+                {
+                    if (watch._next == this)
+                    {
+                        watch._next = _next;
+                        return;
+                    }
+                }
             }
         }
     }

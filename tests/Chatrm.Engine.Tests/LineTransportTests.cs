@@ -1,0 +1,383 @@
+using System;
+using System.Collections.Generic;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+using Xunit;
+
+namespace Chatrm.Engine.Tests
+{
+    /// <summary>The plain-TCP line reader on its own: framing across receives, the limit, and how reading ends.</summary>
+    public class LineTransportTests
+    {
+        private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+        private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false);
+
+        // What the handlers saw, in order: a line's text, or TooLong for a refused line.
+        private const string TooLong = "#too-long";
+
+        [Fact]
+        public async Task LinesSplitAtEveryByteAreReadWhole()
+        {
+            const int limit = 64;
+            string atLimit = new string('a', limit);
+            string overLimit = new string('b', limit + 1);
+            string payload = "one\r\n" + atLimit + "\r\n" + overLimit + "\n" + "h\u00e9llo \u2713\n" + atLimit + "\n" + "\n" + overLimit + "\r\n" + "last\n";
+            byte[] bytes = Utf8.GetBytes(payload);
+            string[] expected = { "one", atLimit, TooLong, "h\u00e9llo \u2713", atLimit, string.Empty, TooLong, "last" };
+
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, limit, long.MaxValue);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            for (int split = 0; split <= bytes.Length; split++)
+            {
+                // The first piece goes with a ping in one write: once the ping is handled, the piece has been received
+                // and looked at, so the rest arrives in a later receive.
+                byte[] first = Concat(Utf8.GetBytes("ping " + split + "\n"), bytes.AsSpan(0, split).ToArray());
+                pair.Far.Send(first);
+                Assert.Equal("ping " + split, await seen.NextAsync());
+                pair.Far.Send(bytes, split, bytes.Length - split, SocketFlags.None);
+                foreach (string line in expected)
+                {
+                    Assert.Equal(line, await seen.NextAsync());
+                }
+            }
+
+            pair.Far.Shutdown(SocketShutdown.Send);
+            Assert.Equal(ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
+            Assert.Equal(0, seen.Count);
+        }
+
+        [Fact]
+        public async Task ALineByteByByteIsReadWhole()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            foreach (byte b in Utf8.GetBytes("slow \u2713\r\nnext\n"))
+            {
+                pair.Far.Send(new[] { b });
+            }
+
+            Assert.Equal("slow \u2713", await seen.NextAsync());
+            Assert.Equal("next", await seen.NextAsync());
+            pair.Far.Shutdown(SocketShutdown.Send);
+            Assert.Equal(ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
+        }
+
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task LinesLongerThanTheReceiveBufferPassUpToTheLimit(bool withCr)
+        {
+            // Longer than one pooled buffer: the partial line is carried over and its buffer grows.
+            const int limit = ServerOptions.DefaultMaxLineBytes;
+            string ending = withCr ? "\r\n" : "\n";
+            string atLimit = new string('x', limit - 1) + "y";
+            string overLimit = atLimit + "z";
+
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, limit, long.MaxValue);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            Task sending = Task.Run(() => pair.Far.Send(Utf8.GetBytes(atLimit + ending + overLimit + ending + "after" + ending + atLimit + ending)));
+            Assert.Equal(atLimit, await seen.NextAsync());
+            Assert.Equal(TooLong, await seen.NextAsync());
+            Assert.Equal("after", await seen.NextAsync());
+            Assert.Equal(atLimit, await seen.NextAsync());
+            await sending.WaitAsync(Deadline);
+
+            pair.Far.Shutdown(SocketShutdown.Send);
+            Assert.Equal(ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
+            Assert.Equal(0, seen.Count);
+        }
+
+        [Fact]
+        public async Task AnOverLongLineIsRefusedOnceWhileItArrivesAndTheNextLineIsFine()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            // Refused as soon as it is over the limit, before its newline; then skipped up to it, however long.
+            pair.Far.Send(Utf8.GetBytes(new string('x', 100)));
+            Assert.Equal(TooLong, await seen.NextAsync());
+            for (int i = 0; i < 20; i++)
+            {
+                pair.Far.Send(Utf8.GetBytes(new string('x', 5000)));
+            }
+
+            pair.Far.Send(Utf8.GetBytes("\nfine\n"));
+            Assert.Equal("fine", await seen.NextAsync());
+            Assert.Equal(0, seen.Count);
+            transport.StopReading();
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+        }
+
+        [Fact]
+        public async Task StopReadingEndsAnIdleReadAndTheConnectionStaysUp()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            // A partial line waits in the reader, and nothing more comes.
+            pair.Far.Send(Utf8.GetBytes("ping\nhalf a li"));
+            Assert.Equal("ping", await seen.NextAsync());
+            Assert.False(reading.IsCompleted);
+
+            await Task.Run(transport.StopReading);
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+            Assert.Equal(0, seen.Count);
+
+            // The peer noticed nothing: its connection still carries what the transport sends.
+            Assert.Equal(SendResult.Queued, transport.Send("still here\n"));
+            Assert.Equal("still here", await ReadLineAsync(pair.Far));
+
+            // Reading stays stopped.
+            Assert.Equal(ReadEnd.Stopped, await transport.ReadLinesAsync((string _) => true, () => { }, CancellationToken.None).WaitAsync(Deadline));
+        }
+
+        [Fact]
+        public async Task StopReadingBeforeReadingMakesTheReadEndAtOnce()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            pair.Far.Send(Utf8.GetBytes("never handled\n"));
+            transport.StopReading();
+
+            var seen = new Seen();
+            Assert.Equal(ReadEnd.Stopped, await seen.Read(transport).WaitAsync(Deadline));
+            Assert.Equal(0, seen.Count);
+        }
+
+        [Fact]
+        public async Task StopReadingFromAHandlerEndsTheReadAfterTheLinesAlreadyReceived()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            var lines = new List<string>();
+            Task<ReadEnd> reading = transport.ReadLinesAsync(
+                (string line) =>
+                {
+                    lines.Add(line);
+                    if (line == "stop")
+                    {
+                        transport.StopReading();
+                    }
+
+                    return true;
+                },
+                () => { },
+                CancellationToken.None);
+
+            pair.Far.Send(Utf8.GetBytes("a\nstop\nb\n"));
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+            Assert.Equal(new[] { "a", "stop", "b" }, lines);
+        }
+
+        [Fact]
+        public async Task AHandlerReturningFalseStopsAtThatLine()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            var lines = new List<string>();
+            pair.Far.Send(Utf8.GetBytes("a\nstop\nb\n"));
+            ReadEnd end = await transport.ReadLinesAsync((string line) => { lines.Add(line); return line != "stop"; }, () => { }, CancellationToken.None).WaitAsync(Deadline);
+            Assert.Equal(ReadEnd.Stopped, end);
+            Assert.Equal(new[] { "a", "stop" }, lines);
+        }
+
+        [Fact]
+        public async Task AHandlerThatThrowsFaultsTheRead()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            Task<ReadEnd> reading = transport.ReadLinesAsync((string line) => throw new FormatException("bad " + line), () => { }, CancellationToken.None);
+            pair.Far.Send(Utf8.GetBytes("x\n"));
+            var thrown = await Assert.ThrowsAsync<FormatException>(() => reading.WaitAsync(Deadline));
+            Assert.Equal("bad x", thrown.Message);
+        }
+
+        [Theory]
+        [InlineData(false)] // a clean close
+        [InlineData(true)]  // a reset
+        public async Task APeerGoneMidLineEndsTheReadWithoutHandingOverThePartialLine(bool reset)
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            pair.Far.Send(Utf8.GetBytes("whole\nhalf a li"));
+            Assert.Equal("whole", await seen.NextAsync());
+            if (reset)
+            {
+                pair.Far.LingerState = new LingerOption(true, 0);
+                pair.Far.Close();
+            }
+            else
+            {
+                pair.Far.Shutdown(SocketShutdown.Send);
+            }
+
+            Assert.Equal(reset ? ReadEnd.Failed : ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
+            Assert.Equal(0, seen.Count);
+        }
+
+        [Fact]
+        public async Task DisposingEndsAnIdleReadAsStopped()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            Task<ReadEnd> reading = new Seen().Read(transport);
+            Assert.False(reading.IsCompleted);
+            transport.Dispose();
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+        }
+
+        [Fact]
+        public async Task CancellingTheTokenStopsEveryIdleReadUnderIt()
+        {
+            using var stopping = new CancellationTokenSource();
+            using var other = new CancellationTokenSource();
+            var pairs = new List<SocketPair>();
+            var transports = new List<LineTransport>();
+            try
+            {
+                var readings = new List<Task<ReadEnd>>();
+                for (int i = 0; i < 4; i++)
+                {
+                    pairs.Add(await SocketPair.ConnectAsync());
+                    transports.Add(new LineTransport(pairs[i].Near, 64, long.MaxValue));
+                    readings.Add(transports[i].ReadLinesAsync((string _) => true, () => { }, i == 3 ? other.Token : stopping.Token));
+                }
+
+                // One ends before the token is cancelled; the others are idle when it is.
+                pairs[0].Far.Shutdown(SocketShutdown.Send);
+                Assert.Equal(ReadEnd.PeerClosed, await readings[0].WaitAsync(Deadline));
+
+                stopping.Cancel();
+                Assert.Equal(ReadEnd.Stopped, await readings[1].WaitAsync(Deadline));
+                Assert.Equal(ReadEnd.Stopped, await readings[2].WaitAsync(Deadline));
+
+                // A read under another token goes on, and a read started under the cancelled token ends at once.
+                Assert.False(readings[3].IsCompleted);
+                using var late = await SocketPair.ConnectAsync();
+                using var lateTransport = new LineTransport(late.Near, 64, long.MaxValue);
+                Assert.Equal(ReadEnd.Stopped, await lateTransport.ReadLinesAsync((string _) => true, () => { }, stopping.Token).WaitAsync(Deadline));
+
+                pairs[3].Far.Send(Utf8.GetBytes("x\n"));
+                other.Cancel();
+                Assert.Equal(ReadEnd.Stopped, await readings[3].WaitAsync(Deadline));
+            }
+            finally
+            {
+                transports.ForEach(t => t.Dispose());
+                pairs.ForEach(p => p.Dispose());
+            }
+        }
+
+        [Fact]
+        public async Task ATokenStopsReadsAgainAfterEveryReadUnderItHasEnded()
+        {
+            // The last read under a token to end takes its watch away; the next read sets one up afresh.
+            using var stopping = new CancellationTokenSource();
+            for (int round = 0; round < 3; round++)
+            {
+                using var pair = await SocketPair.ConnectAsync();
+                using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+                Task<ReadEnd> reading = transport.ReadLinesAsync((string _) => true, () => { }, stopping.Token);
+                if (round < 2)
+                {
+                    pair.Far.Shutdown(SocketShutdown.Send);
+                    Assert.Equal(ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
+                }
+                else
+                {
+                    stopping.Cancel();
+                    Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+                }
+            }
+        }
+
+        private static byte[] Concat(byte[] a, byte[] b)
+        {
+            var all = new byte[a.Length + b.Length];
+            a.CopyTo(all, 0);
+            b.CopyTo(all, a.Length);
+            return all;
+        }
+
+        private static async Task<string> ReadLineAsync(Socket socket)
+        {
+            var line = new List<byte>();
+            var one = new byte[1];
+            using var cts = new CancellationTokenSource(Deadline);
+            while (await socket.ReceiveAsync(one, SocketFlags.None, cts.Token) == 1 && one[0] != (byte)'\n')
+            {
+                line.Add(one[0]);
+            }
+
+            return Utf8.GetString(line.ToArray());
+        }
+
+        /// <summary>The lines (and refusals) a read hands over, to be awaited one by one.</summary>
+        private sealed class Seen
+        {
+            private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+
+            public int Count => _lines.Reader.Count;
+
+            public Task<ReadEnd> Read(LineTransport transport) =>
+                transport.ReadLinesAsync(
+                    line => _lines.Writer.TryWrite(Utf8.GetString(line)),
+                    () => _lines.Writer.TryWrite(TooLong),
+                    CancellationToken.None);
+
+            public async Task<string> NextAsync() => await _lines.Reader.ReadAsync().AsTask().WaitAsync(Deadline);
+        }
+
+        /// <summary>Two connected TCP sockets on 127.0.0.1: Near for a transport, Far for the peer.</summary>
+        private sealed class SocketPair : IDisposable
+        {
+            private SocketPair(Socket near, Socket far)
+            {
+                Near = near;
+                Far = far;
+            }
+
+            public Socket Near { get; }
+
+            public Socket Far { get; }
+
+            public static async Task<SocketPair> ConnectAsync()
+            {
+                using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                listener.Listen(1);
+                var far = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                Task<Socket> accepted = listener.AcceptAsync();
+                await far.ConnectAsync(listener.LocalEndPoint);
+                Socket near = await accepted.WaitAsync(Deadline);
+                return new SocketPair(near, far);
+            }
+
+            public void Dispose()
+            {
+                Far.Dispose();
+                Near.Dispose();
+            }
+        }
+    }
+}
