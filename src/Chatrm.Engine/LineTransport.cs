@@ -43,16 +43,14 @@ namespace Chatrm.Engine
 
         private static readonly WaitCallback StartDrain = state => _ = ((LineTransport)state).DrainAsync();
 
-        // The transports whose first bytes a read batch on this thread queued: their drains start on this thread
-        // when the batch ends, instead of one thread-pool hop each. Null outside a batch.
-        [ThreadStatic] private static List<LineTransport> t_batchDrains;
-        [ThreadStatic] private static List<LineTransport> t_spareBatchList;
+        // True while this thread hands one read's lines to a server's handler (a read batch).
+        [ThreadStatic] private static bool t_inReadBatch;
 
         // Idle plain-TCP reads that a read batch on this thread stopped: they end when the batch does, so what the
         // batch queued (a sender told why the reader was dropped) goes before what the reader's owner does on ending.
         [ThreadStatic] private static List<SocketLineReader> t_batchStops;
 
-        private readonly bool _drainAfterReadBatch;
+        private readonly bool _stopsAfterReadBatch;
 
         private readonly Socket _socket;
 
@@ -81,14 +79,13 @@ namespace Chatrm.Engine
         /// <param name="maxLineBytes">Longest incoming line, without its newline.</param>
         /// <param name="maxQueuedBytes">How many bytes may wait for a peer that does not read.</param>
         /// <param name="secure">A TLS stream already authenticated over <paramref name="socket"/>, or null for plain TCP.</param>
-        /// <param name="drainAfterReadBatch">
-        /// Whatever the line handler queues, for this peer or any other, starts going out on the reading thread once
-        /// the lines of one read are handled: no thread hop per recipient. Only for handlers that never wait for
-        /// their own sends (a server's); a client whose reader completes tasks inline keeps the hop.
+        /// <param name="stopsAfterReadBatch">
+        /// A server's: when its line handler stops another connection's reading (a recipient too slow), that read
+        /// ends once the lines of this read are handled, so what the handler queued (the sender told why) goes first.
         /// </param>
-        public LineTransport(Socket socket, int maxLineBytes, long maxQueuedBytes, Stream secure = null, bool drainAfterReadBatch = false)
+        public LineTransport(Socket socket, int maxLineBytes, long maxQueuedBytes, Stream secure = null, bool stopsAfterReadBatch = false)
         {
-            _drainAfterReadBatch = drainAfterReadBatch;
+            _stopsAfterReadBatch = stopsAfterReadBatch;
             _socket = socket;
             _maxLineBytes = maxLineBytes;
             _maxQueuedBytes = maxQueuedBytes;
@@ -144,7 +141,8 @@ namespace Chatrm.Engine
                 {
                     ReadResult result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
                     ReadOnlySequence<byte> buffer = result.Buffer;
-                    List<LineTransport> drains = _drainAfterReadBatch ? BeginBatch() : null;
+                    bool batch = _stopsAfterReadBatch;
+                    t_inReadBatch |= batch;
                     try
                     {
                         while (true)
@@ -201,9 +199,9 @@ namespace Chatrm.Engine
                     finally
                     {
                         _input.AdvanceTo(buffer.Start, buffer.End);
-                        if (drains != null)
+                        if (batch)
                         {
-                            EndBatch(drains);
+                            EndBatch();
                         }
                     }
 
@@ -255,17 +253,11 @@ namespace Chatrm.Engine
                 Interlocked.Add(ref _queuedBytes, written);
                 if (!_draining && written > 0)
                 {
-                    // One drain per burst: whatever else is queued before it runs goes in the same send.
+                    // One hop per burst: whatever else is queued before the drain runs goes in the same send. (Draining
+                    // on the reading thread at the end of its batch instead was slower in A/B runs: this way the two
+                    // cores read and send in parallel.)
                     _draining = true;
-                    List<LineTransport> batch = t_batchDrains;
-                    if (batch != null)
-                    {
-                        batch.Add(this);
-                    }
-                    else
-                    {
-                        ThreadPool.UnsafeQueueUserWorkItem(StartDrain, this);
-                    }
+                    ThreadPool.UnsafeQueueUserWorkItem(StartDrain, this);
                 }
 
                 return SendResult.Queued;
@@ -516,26 +508,10 @@ namespace Chatrm.Engine
             return last.First.Span[0] == (byte)'\r';
         }
 
-        private static List<LineTransport> BeginBatch()
+        /// <summary>Ends the reads that the batch stopped.</summary>
+        private static void EndBatch()
         {
-            List<LineTransport> drains = t_spareBatchList ?? new List<LineTransport>();
-            t_spareBatchList = null;
-            t_batchDrains = drains;
-            return drains;
-        }
-
-        /// <summary>Starts the drains the batch asked for, here; each runs until its socket would block.</summary>
-        private static void EndBatch(List<LineTransport> drains)
-        {
-            t_batchDrains = null;
-            foreach (LineTransport transport in drains)
-            {
-                _ = transport.DrainAsync();
-            }
-
-            drains.Clear();
-            t_spareBatchList = drains;
-
+            t_inReadBatch = false;
             List<SocketLineReader> stops = t_batchStops;
             if (stops != null && stops.Count > 0)
             {
@@ -739,7 +715,7 @@ namespace Chatrm.Engine
                 {
                     // Idle: end the read here (the receive still pends; its completion finds the read Ended), or
                     // when the read batch this thread is in ends.
-                    if (t_batchDrains != null)
+                    if (t_inReadBatch)
                     {
                         (t_batchStops ?? (t_batchStops = new List<SocketLineReader>())).Add(this);
                     }
@@ -913,7 +889,8 @@ namespace Chatrm.Engine
                 byte[] buffer = _buffer;
                 int max = _transport._maxLineBytes;
                 int start = 0;
-                List<LineTransport> drains = _transport._drainAfterReadBatch ? BeginBatch() : null;
+                bool batch = _transport._stopsAfterReadBatch;
+                t_inReadBatch |= batch;
                 try
                 {
                     while (true)
@@ -973,9 +950,9 @@ namespace Chatrm.Engine
                 }
                 finally
                 {
-                    if (drains != null)
+                    if (batch)
                     {
-                        EndBatch(drains);
+                        EndBatch();
                     }
                 }
             }

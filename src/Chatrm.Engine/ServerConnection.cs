@@ -60,7 +60,7 @@ namespace Chatrm.Engine
             Id = id;
             _classicOnly = classicOnly;
             ServerOptions options = server.Options;
-            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytesPerConnection, secure, drainAfterReadBatch: true);
+            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytesPerConnection, secure, stopsAfterReadBatch: true);
             _address = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None;
             _handshakeTimer = new Timer(_ => OnHandshakeTimeout(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         }
