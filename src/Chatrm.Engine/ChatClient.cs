@@ -396,8 +396,10 @@ namespace Chatrm.Engine
 
         private async Task OpenClassicAsync(CancellationToken cancellationToken)
         {
-            _ = Task.Run(ReadLoopAsync);
+            // The opening is queued before reading starts: a server that answers and closes at once (a full one)
+            // must not close us before our own opening is sent, or the failure reads as a closed connection.
             SendRaw(ClassicProtocol.FormatHandshake(UserName));
+            _ = Task.Run(ReadLoopAsync);
 
             Task delay = Task.Delay(_options.GreetingTimeout, cancellationToken);
             if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)
@@ -424,10 +426,10 @@ namespace Chatrm.Engine
 
         private async Task OpenNativeAsync(CancellationToken cancellationToken)
         {
-            _ = Task.Run(ReadLoopAsync);
-
             // "chatrm_native" holds a '_', so an original server takes this line for a handshake instead of crashing.
+            // Queued before reading starts, as the classic opening is.
             SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password, Presence = _options.ReceivePresence ? (bool?)null : false }));
+            _ = Task.Run(ReadLoopAsync);
 
             Task delay = Task.Delay(_options.NativeOpeningTimeout, cancellationToken);
             if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)
