@@ -2,7 +2,6 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -30,10 +29,8 @@ namespace Chatrm.Engine
     {
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
-        // TLS reads through a pipe. Zero-byte reads: an idle connection's pending read holds no buffer; one is
-        // rented when data is there. Options are immutable, so every connection shares one of each.
-        private static readonly StreamPipeReaderOptions ReaderOptions =
-            new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
+        // Put in _tlsReadStop by a StopReading while no TLS read runs: the next read takes it and ends at once.
+        private static readonly CancellationTokenSource TlsStoppedEarly = CreateCancelled();
 
         // Output buffers: at least this big, rented from the shared pool and returned once sent.
         private const int ChunkBytes = 4096;
@@ -57,9 +54,11 @@ namespace Chatrm.Engine
         // A TLS stream over the socket, or null for plain TCP (where sends go straight to the socket, gathered).
         private readonly Stream _secure;
 
-        // Plain TCP reads straight from the socket; TLS through a pipe over the TLS stream. One of the two is null.
+        // Plain TCP reads straight from the socket (null over TLS).
         private readonly SocketLineReader _reader;
-        private readonly PipeReader _input;
+
+        // TLS: the running read's own source, which StopReading cancels to end a pending read (or TlsStoppedEarly).
+        private CancellationTokenSource _tlsReadStop;
         private readonly object _sendLock = new object();
         private readonly int _maxLineBytes;
         private readonly long _maxQueuedBytes;
@@ -96,10 +95,6 @@ namespace Chatrm.Engine
                 socket.Blocking = false;
                 _reader = new SocketLineReader(this);
             }
-            else
-            {
-                _input = PipeReader.Create(secure, ReaderOptions);
-            }
         }
 
         /// <summary>Bytes queued for the peer and not yet handed to the socket.</summary>
@@ -129,90 +124,48 @@ namespace Chatrm.Engine
         /// its UTF-8 bytes (without the newline), valid only during the call: no string is made unless asked for.
         /// </summary>
         public Task<ReadEnd> ReadLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken) =>
-            _reader != null ? _reader.Start(onLine, onLineTooLong, cancellationToken) : ReadPipeLinesAsync(onLine, onLineTooLong, cancellationToken);
+            _reader != null ? _reader.Start(onLine, onLineTooLong, cancellationToken) : ReadTlsLinesAsync(onLine, onLineTooLong, cancellationToken);
 
-        /// <summary>The TLS read loop: lines framed from a pipe over the TLS stream.</summary>
-        private async Task<ReadEnd> ReadPipeLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken)
+        /// <summary>
+        /// The TLS read loop. While idle it waits with a zero-byte read, which SslStream completes once data (or the
+        /// end) is there, so an idle connection holds no buffer; then it reads into the framer's rented buffer.
+        /// </summary>
+        private async Task<ReadEnd> ReadTlsLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken)
         {
-            bool skipping = false;
+            var stop = new CancellationTokenSource();
+            if (Interlocked.Exchange(ref _tlsReadStop, stop) == TlsStoppedEarly)
+            {
+                stop.Cancel();
+            }
+
+            var framer = new LineFramer();
             try
             {
-                while (true)
+                using (cancellationToken.Register(state => ((CancellationTokenSource)state).Cancel(), stop))
                 {
-                    ReadResult result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
-                    ReadOnlySequence<byte> buffer = result.Buffer;
-                    bool batch = _stopsAfterReadBatch;
-                    t_inReadBatch |= batch;
-                    try
+                    while (true)
                     {
-                        while (true)
+                        if (!framer.HasBuffer)
                         {
-                            SequencePosition? newline = buffer.PositionOf((byte)'\n');
-                            if (newline == null)
-                            {
-                                // A \r at the end may be the first half of a \r\n, which the limit does not count.
-                                long pending = buffer.Length;
-                                if (pending > 0 && EndsWithCarriageReturn(buffer))
-                                {
-                                    pending--;
-                                }
-
-                                if (!skipping && pending > _maxLineBytes)
-                                {
-                                    skipping = true;
-                                    onLineTooLong();
-                                }
-
-                                if (skipping)
-                                {
-                                    buffer = buffer.Slice(buffer.End);
-                                }
-
-                                break;
-                            }
-
-                            ReadOnlySequence<byte> line = buffer.Slice(0, newline.Value);
-                            buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
-                            if (skipping)
-                            {
-                                skipping = false;
-                                continue;
-                            }
-
-                            if (line.Length > 0 && EndsWithCarriageReturn(line))
-                            {
-                                line = line.Slice(0, line.Length - 1);
-                            }
-
-                            if (line.Length > _maxLineBytes)
-                            {
-                                onLineTooLong();
-                                continue;
-                            }
-
-                            if (!Hand(line, onLine))
-                            {
-                                return ReadEnd.Stopped;
-                            }
+                            stop.Token.ThrowIfCancellationRequested();
+                            await _secure.ReadAsync(Array.Empty<byte>(), 0, 0, stop.Token).ConfigureAwait(false);
                         }
-                    }
-                    finally
-                    {
-                        _input.AdvanceTo(buffer.Start, buffer.End);
-                        if (batch)
+
+                        // Checked before each read, as the plain reader does before each receive.
+                        stop.Token.ThrowIfCancellationRequested();
+                        ArraySegment<byte> room = framer.Room();
+                        int received = await _secure.ReadAsync(room.Array, room.Offset, room.Count, stop.Token).ConfigureAwait(false);
+                        if (received == 0)
                         {
-                            EndBatch();
+                            return ReadEnd.PeerClosed;
                         }
-                    }
 
-                    if (result.IsCompleted)
-                    {
-                        return ReadEnd.PeerClosed;
-                    }
+                        if (!framer.Frame(received, this, onLine, onLineTooLong))
+                        {
+                            return ReadEnd.Stopped;
+                        }
 
-                    if (result.IsCanceled)
-                    {
-                        return ReadEnd.Stopped;
+                        framer.ReturnIfEmpty();
                     }
                 }
             }
@@ -222,8 +175,21 @@ namespace Chatrm.Engine
             }
             catch (Exception e) when (e is IOException || e is SocketException || e is ObjectDisposedException || e is InvalidOperationException)
             {
-                return ReadEnd.Failed;
+                // Disposing to stop fails what was reading: it was a stop.
+                return stop.IsCancellationRequested ? ReadEnd.Stopped : ReadEnd.Failed;
             }
+            finally
+            {
+                framer.Return();
+                Interlocked.CompareExchange(ref _tlsReadStop, null, stop);
+            }
+        }
+
+        private static CancellationTokenSource CreateCancelled()
+        {
+            var source = new CancellationTokenSource();
+            source.Cancel();
+            return source;
         }
 
         /// <summary>
@@ -276,7 +242,8 @@ namespace Chatrm.Engine
             }
             else
             {
-                _input.CancelPendingRead();
+                // Ends the running read, or the next one if none runs (Cancel again on TlsStoppedEarly does nothing).
+                Interlocked.CompareExchange(ref _tlsReadStop, TlsStoppedEarly, null)?.Cancel();
             }
         }
 
@@ -502,12 +469,6 @@ namespace Chatrm.Engine
             }
         }
 
-        private static bool EndsWithCarriageReturn(in ReadOnlySequence<byte> line)
-        {
-            ReadOnlySequence<byte> last = line.Slice(line.Length - 1);
-            return last.First.Span[0] == (byte)'\r';
-        }
-
         /// <summary>Ends the reads that the batch stopped.</summary>
         private static void EndBatch()
         {
@@ -524,26 +485,6 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>Hands one line to the handler as a single span, copying only a line split across buffers.</summary>
-        private static bool Hand(in ReadOnlySequence<byte> line, LineHandler onLine)
-        {
-            if (line.IsSingleSegment)
-            {
-                return onLine(line.First.Span);
-            }
-
-            byte[] rented = ArrayPool<byte>.Shared.Rent((int)line.Length);
-            try
-            {
-                line.CopyTo(rented);
-                return onLine(new ReadOnlySpan<byte>(rented, 0, (int)line.Length));
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-
         internal static unsafe string Decode(ReadOnlySpan<byte> line)
         {
             if (line.IsEmpty)
@@ -554,33 +495,6 @@ namespace Chatrm.Engine
             fixed (byte* p = line)
             {
                 return Utf8.GetString(p, line.Length);
-            }
-        }
-
-        internal static unsafe string Decode(in ReadOnlySequence<byte> line)
-        {
-            if (line.IsEmpty)
-            {
-                return string.Empty;
-            }
-
-            if (line.IsSingleSegment)
-            {
-                fixed (byte* p = line.First.Span)
-                {
-                    return Utf8.GetString(p, (int)line.Length);
-                }
-            }
-
-            byte[] rented = ArrayPool<byte>.Shared.Rent((int)line.Length);
-            try
-            {
-                line.CopyTo(rented);
-                return Utf8.GetString(rented, 0, (int)line.Length);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(rented);
             }
         }
 
@@ -638,6 +552,141 @@ namespace Chatrm.Engine
         }
 
         /// <summary>
+        /// The one line framer, for both read paths: bytes are received into <see cref="Room"/> and framed there, and
+        /// what is left of a partial line is kept at the buffer's start. A field or local, never copied.
+        /// </summary>
+        private struct LineFramer
+        {
+            private const int BufferBytes = 4096;
+
+            // Rented; the partial line is its first _kept bytes.
+            private byte[] _buffer;
+            private int _kept;
+
+            // Dropping the rest of a line over the limit, up to its newline.
+            private bool _skipping;
+
+            public bool HasBuffer => _buffer != null;
+
+            /// <summary>Where to receive next: after the partial line, in a buffer rented (or grown) as needed.</summary>
+            public ArraySegment<byte> Room()
+            {
+                if (_buffer == null)
+                {
+                    _buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+                }
+                else if (_kept == _buffer.Length)
+                {
+                    // A partial line fills it, yet is within the limit (or it would have been dropped).
+                    byte[] larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+                    System.Buffer.BlockCopy(_buffer, 0, larger, 0, _kept);
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = larger;
+                }
+
+                return new ArraySegment<byte>(_buffer, _kept, _buffer.Length - _kept);
+            }
+
+            /// <summary>
+            /// Hands over, in one read batch, the complete lines that the <paramref name="received"/> bytes just put in
+            /// <see cref="Room"/> end, and keeps the partial line after them. False when a handler stops reading.
+            /// </summary>
+            public bool Frame(int received, LineTransport transport, LineHandler onLine, Action onLineTooLong)
+            {
+                byte[] buffer = _buffer;
+                int length = _kept + received;
+                int max = transport._maxLineBytes;
+                int start = 0;
+                bool batch = transport._stopsAfterReadBatch;
+                t_inReadBatch |= batch;
+                try
+                {
+                    while (true)
+                    {
+                        int newline = new ReadOnlySpan<byte>(buffer, start, length - start).IndexOf((byte)'\n');
+                        if (newline < 0)
+                        {
+                            break;
+                        }
+
+                        int lineStart = start;
+                        int lineLength = newline;
+                        start += newline + 1;
+                        if (_skipping)
+                        {
+                            _skipping = false;
+                            continue;
+                        }
+
+                        if (lineLength > 0 && buffer[lineStart + lineLength - 1] == (byte)'\r')
+                        {
+                            lineLength--;
+                        }
+
+                        if (lineLength > max)
+                        {
+                            onLineTooLong();
+                            continue;
+                        }
+
+                        if (!onLine(new ReadOnlySpan<byte>(buffer, lineStart, lineLength)))
+                        {
+                            return false;
+                        }
+                    }
+
+                    // A \r at the end may be the first half of a \r\n, which the limit does not count.
+                    int pending = length - start;
+                    int counted = pending > 0 && buffer[length - 1] == (byte)'\r' ? pending - 1 : pending;
+                    if (!_skipping && counted > max)
+                    {
+                        _skipping = true;
+                        onLineTooLong();
+                    }
+
+                    if (_skipping)
+                    {
+                        pending = 0;
+                    }
+                    else if (pending > 0 && start > 0)
+                    {
+                        System.Buffer.BlockCopy(buffer, start, buffer, 0, pending);
+                    }
+
+                    _kept = pending;
+                    return true;
+                }
+                finally
+                {
+                    if (batch)
+                    {
+                        EndBatch();
+                    }
+                }
+            }
+
+            /// <summary>Gives the buffer back when no partial line is kept in it.</summary>
+            public void ReturnIfEmpty()
+            {
+                if (_kept == 0)
+                {
+                    Return();
+                }
+            }
+
+            /// <summary>Gives the buffer back, dropping any partial line.</summary>
+            public void Return()
+            {
+                if (_buffer != null)
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = null;
+                    _kept = 0;
+                }
+            }
+        }
+
+        /// <summary>
         /// Reads lines straight from a plain TCP socket. While idle it is one pending zero-byte receive: no buffer,
         /// task or cancellation registration of its own. When bytes are there it takes them with non-blocking
         /// receives into a pooled buffer, which goes back to the pool as soon as no partial line is left in it.
@@ -652,8 +701,6 @@ namespace Chatrm.Engine
             private const int Waiting = 2;
             private const int Ended = 3;
 
-            private const int BufferBytes = 4096;
-
             private readonly LineTransport _transport;
             private int _state;
             private int _stopRequested;
@@ -661,12 +708,8 @@ namespace Chatrm.Engine
             private Action _onLineTooLong;
             private TaskCompletionSource<ReadEnd> _end;
 
-            // Rented, and null whenever no partial line is kept across receives; the partial line is its first _kept bytes.
-            private byte[] _buffer;
-            private int _kept;
-
-            // Dropping the rest of a line over the limit, up to its newline.
-            private bool _skipping;
+            // Its buffer is null whenever no partial line is kept across receives.
+            private LineFramer _framer;
 
             // The readers stopped by one cancellation token, linked by TokenWatch under its lock.
             internal TokenWatch Watch;
@@ -817,7 +860,7 @@ namespace Chatrm.Engine
 
             /// <summary>
             /// Receives and frames until the socket has no more for now (null), or reading ends (why). Stops
-            /// between receives when asked to, as a cancelled pipe read does between reads.
+            /// between receives when asked to, as the TLS loop does between reads.
             /// </summary>
             private ReadEnd? ReceiveAvailable()
             {
@@ -829,21 +872,8 @@ namespace Chatrm.Engine
                         return ReadEnd.Stopped;
                     }
 
-                    if (_buffer == null)
-                    {
-                        _buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
-                    }
-                    else if (_kept == _buffer.Length)
-                    {
-                        // A partial line fills it, yet is within the limit (or it would have been dropped).
-                        byte[] larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-                        System.Buffer.BlockCopy(_buffer, 0, larger, 0, _kept);
-                        ArrayPool<byte>.Shared.Return(_buffer);
-                        _buffer = larger;
-                    }
-
-                    int room = _buffer.Length - _kept;
-                    int received = socket.Receive(_buffer, _kept, room, SocketFlags.None, out SocketError error);
+                    ArraySegment<byte> room = _framer.Room();
+                    int received = socket.Receive(room.Array, room.Offset, room.Count, SocketFlags.None, out SocketError error);
                     if (error == SocketError.WouldBlock)
                     {
                         break;
@@ -859,102 +889,20 @@ namespace Chatrm.Engine
                         return ReadEnd.PeerClosed;
                     }
 
-                    if (!Frame(_kept + received))
+                    if (!_framer.Frame(received, _transport, _onLine, _onLineTooLong))
                     {
                         return ReadEnd.Stopped;
                     }
 
-                    if (received < room)
+                    if (received < room.Count)
                     {
                         // Took all there was, most likely; the zero-byte receive finds out without a buffer.
                         break;
                     }
                 }
 
-                if (_kept == 0)
-                {
-                    ArrayPool<byte>.Shared.Return(_buffer);
-                    _buffer = null;
-                }
-
+                _framer.ReturnIfEmpty();
                 return null;
-            }
-
-            /// <summary>
-            /// Hands over the complete lines in the first <paramref name="length"/> bytes of the buffer and keeps the
-            /// partial line after them, as the TLS loop frames a pipe's buffer. False when a handler stops reading.
-            /// </summary>
-            private bool Frame(int length)
-            {
-                byte[] buffer = _buffer;
-                int max = _transport._maxLineBytes;
-                int start = 0;
-                bool batch = _transport._stopsAfterReadBatch;
-                t_inReadBatch |= batch;
-                try
-                {
-                    while (true)
-                    {
-                        int newline = new ReadOnlySpan<byte>(buffer, start, length - start).IndexOf((byte)'\n');
-                        if (newline < 0)
-                        {
-                            break;
-                        }
-
-                        int lineStart = start;
-                        int lineLength = newline;
-                        start += newline + 1;
-                        if (_skipping)
-                        {
-                            _skipping = false;
-                            continue;
-                        }
-
-                        if (lineLength > 0 && buffer[lineStart + lineLength - 1] == (byte)'\r')
-                        {
-                            lineLength--;
-                        }
-
-                        if (lineLength > max)
-                        {
-                            _onLineTooLong();
-                            continue;
-                        }
-
-                        if (!_onLine(new ReadOnlySpan<byte>(buffer, lineStart, lineLength)))
-                        {
-                            return false;
-                        }
-                    }
-
-                    // A \r at the end may be the first half of a \r\n, which the limit does not count.
-                    int pending = length - start;
-                    int counted = pending > 0 && buffer[length - 1] == (byte)'\r' ? pending - 1 : pending;
-                    if (!_skipping && counted > max)
-                    {
-                        _skipping = true;
-                        _onLineTooLong();
-                    }
-
-                    if (_skipping)
-                    {
-                        pending = 0;
-                    }
-                    else if (pending > 0 && start > 0)
-                    {
-                        System.Buffer.BlockCopy(buffer, start, buffer, 0, pending);
-                    }
-
-                    _kept = pending;
-                    return true;
-                }
-                finally
-                {
-                    if (batch)
-                    {
-                        EndBatch();
-                    }
-                }
             }
 
             /// <summary>Ends the read. Called once, by whoever holds it (Working, or Stop taking it from Waiting).</summary>
@@ -962,12 +910,7 @@ namespace Chatrm.Engine
             {
                 Volatile.Write(ref _state, Ended);
                 TokenWatch.Remove(this);
-                if (_buffer != null)
-                {
-                    ArrayPool<byte>.Shared.Return(_buffer);
-                    _buffer = null;
-                    _kept = 0;
-                }
+                _framer.Return();
 
                 TaskCompletionSource<ReadEnd> completion = _end;
                 _end = null;

@@ -1,7 +1,11 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Threading;
 using System.Threading.Channels;
@@ -10,7 +14,7 @@ using Xunit;
 
 namespace Chatrm.Engine.Tests
 {
-    /// <summary>The plain-TCP line reader on its own: framing across receives, the limit, and how reading ends.</summary>
+    /// <summary>The line readers on their own (plain TCP, and TLS): framing across receives, the limit, and how reading ends.</summary>
     public class LineTransportTests
     {
         private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
@@ -311,6 +315,158 @@ namespace Chatrm.Engine.Tests
             }
         }
 
+        [Fact]
+        public async Task TlsLinesSplitAtEveryByteAreReadWhole()
+        {
+            const int limit = 64;
+            string atLimit = new string('a', limit);
+            string overLimit = new string('b', limit + 1);
+            string payload = "one\r\n" + atLimit + "\r\n" + overLimit + "\n" + "h\u00e9llo \u2713\n" + "\n" + overLimit + "\r\n" + "last\n";
+            byte[] bytes = Utf8.GetBytes(payload);
+            string[] expected = { "one", atLimit, TooLong, "h\u00e9llo \u2713", string.Empty, TooLong, "last" };
+
+            using var pair = await TlsPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, limit, long.MaxValue, pair.NearTls);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            for (int split = 0; split <= bytes.Length; split++)
+            {
+                // As over plain TCP: the piece goes in one record with a ping, so it is framed before the rest comes.
+                await pair.SendAsync(Concat(Utf8.GetBytes("ping " + split + "\n"), bytes.AsSpan(0, split).ToArray()));
+                Assert.Equal("ping " + split, await seen.NextAsync());
+                await pair.SendAsync(bytes.AsSpan(split).ToArray());
+                foreach (string line in expected)
+                {
+                    Assert.Equal(line, await seen.NextAsync());
+                }
+            }
+
+            // A clean close mid-line: the partial line is not handed over.
+            await pair.SendAsync(Utf8.GetBytes("half a li"));
+            await pair.FarTls.ShutdownAsync();
+            pair.Far.Shutdown(SocketShutdown.Send);
+            Assert.Equal(ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
+            Assert.Equal(0, seen.Count);
+        }
+
+        [Fact]
+        public async Task TlsLinesLongerThanTheReceiveBufferPassUpToTheLimitAndAnOverLongOneIsRefusedOnce()
+        {
+            const int limit = ServerOptions.DefaultMaxLineBytes;
+            string atLimit = new string('x', limit - 1) + "y";
+
+            using var pair = await TlsPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, limit, long.MaxValue, pair.NearTls);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            await pair.SendAsync(Utf8.GetBytes(atLimit + "\r\n" + atLimit + "z"));
+            Assert.Equal(atLimit, await seen.NextAsync());
+            Assert.Equal(TooLong, await seen.NextAsync());
+            for (int i = 0; i < 10; i++)
+            {
+                await pair.SendAsync(Utf8.GetBytes(new string('x', 5000)));
+            }
+
+            await pair.SendAsync(Utf8.GetBytes("\nfine\n"));
+            Assert.Equal("fine", await seen.NextAsync());
+            Assert.Equal(0, seen.Count);
+            transport.StopReading();
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+        }
+
+        [Fact]
+        public async Task TlsStopReadingEndsAnIdleReadFromAnyThreadAndTheConnectionStaysUp()
+        {
+            using var pair = await TlsPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            await pair.SendAsync(Utf8.GetBytes("ping\nhalf a li"));
+            Assert.Equal("ping", await seen.NextAsync());
+            Assert.False(reading.IsCompleted);
+
+            await Task.Run(transport.StopReading);
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+            Assert.Equal(0, seen.Count);
+
+            Assert.Equal(SendResult.Queued, transport.Send("still here\n"));
+            Assert.Equal("still here", await pair.ReadLineAsync());
+        }
+
+        [Fact]
+        public async Task TlsStopReadingBeforeReadingOrFromAHandlerEndsTheRead()
+        {
+            using var pair = await TlsPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
+            await pair.SendAsync(Utf8.GetBytes("a\nstop\nb\n"));
+            transport.StopReading();
+            var seen = new Seen();
+            Assert.Equal(ReadEnd.Stopped, await seen.Read(transport).WaitAsync(Deadline));
+            Assert.Equal(0, seen.Count);
+
+            // That stop was used up (as a cancelled pipe read's was): the next read goes on until a handler stops it.
+            var lines = new List<string>();
+            Task<ReadEnd> reading = transport.ReadLinesAsync(
+                (string line) =>
+                {
+                    lines.Add(line);
+                    if (line == "stop")
+                    {
+                        transport.StopReading();
+                    }
+
+                    return true;
+                },
+                () => { },
+                CancellationToken.None);
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+            Assert.Equal(new[] { "a", "stop", "b" }, lines);
+        }
+
+        [Fact]
+        public async Task TlsCancellingTheTokenStopsAnIdleRead()
+        {
+            using var stopping = new CancellationTokenSource();
+            using var pair = await TlsPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
+            Task<ReadEnd> reading = transport.ReadLinesAsync((string _) => true, () => { }, stopping.Token);
+            Assert.False(reading.IsCompleted);
+            stopping.Cancel();
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+
+            // Started under a cancelled token, a read ends at once.
+            Assert.Equal(ReadEnd.Stopped, await transport.ReadLinesAsync((string _) => true, () => { }, stopping.Token).WaitAsync(Deadline));
+        }
+
+        [Fact]
+        public async Task TlsDisposingEndsAnIdleReadAsStopped()
+        {
+            using var pair = await TlsPair.ConnectAsync();
+            var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
+            Task<ReadEnd> reading = new Seen().Read(transport);
+            Assert.False(reading.IsCompleted);
+            transport.Dispose();
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+        }
+
+        [Fact]
+        public async Task TlsAResetEndsTheReadAsFailed()
+        {
+            using var pair = await TlsPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+            await pair.SendAsync(Utf8.GetBytes("whole\nhalf a li"));
+            Assert.Equal("whole", await seen.NextAsync());
+            pair.Far.LingerState = new LingerOption(true, 0);
+            pair.Far.Close();
+            Assert.Equal(ReadEnd.Failed, await reading.WaitAsync(Deadline));
+            Assert.Equal(0, seen.Count);
+        }
+
         private static byte[] Concat(byte[] a, byte[] b)
         {
             var all = new byte[a.Length + b.Length];
@@ -377,6 +533,70 @@ namespace Chatrm.Engine.Tests
             {
                 Far.Dispose();
                 Near.Dispose();
+            }
+        }
+        /// <summary>A <see cref="SocketPair"/> with TLS over it: NearTls for a transport, FarTls for the peer.</summary>
+        private sealed class TlsPair : IDisposable
+        {
+            private static readonly Lazy<X509Certificate2> Certificate = new Lazy<X509Certificate2>(() =>
+            {
+                using RSA rsa = RSA.Create(2048);
+                var request = new CertificateRequest("CN=localhost", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+                using X509Certificate2 made = request.CreateSelfSigned(DateTimeOffset.Now.AddMinutes(-5), DateTimeOffset.Now.AddHours(1));
+                return X509CertificateLoader.LoadPkcs12(made.Export(X509ContentType.Pfx), null);
+            });
+
+            private readonly SocketPair _sockets;
+
+            private TlsPair(SocketPair sockets, SslStream near, SslStream far)
+            {
+                _sockets = sockets;
+                NearTls = near;
+                FarTls = far;
+            }
+
+            public Socket Near => _sockets.Near;
+
+            public Socket Far => _sockets.Far;
+
+            public SslStream NearTls { get; }
+
+            public SslStream FarTls { get; }
+
+            public static async Task<TlsPair> ConnectAsync()
+            {
+                SocketPair sockets = await SocketPair.ConnectAsync();
+                var near = new SslStream(new NetworkStream(sockets.Near, ownsSocket: false));
+                var far = new SslStream(new NetworkStream(sockets.Far, ownsSocket: false), false, (_, _, _, _) => true);
+                await Task.WhenAll(near.AuthenticateAsServerAsync(Certificate.Value), far.AuthenticateAsClientAsync("localhost")).WaitAsync(Deadline);
+                return new TlsPair(sockets, near, far);
+            }
+
+            /// <summary>Sends the bytes as one TLS record.</summary>
+            public async Task SendAsync(byte[] bytes)
+            {
+                await FarTls.WriteAsync(bytes).AsTask().WaitAsync(Deadline);
+                await FarTls.FlushAsync().WaitAsync(Deadline);
+            }
+
+            public async Task<string> ReadLineAsync()
+            {
+                var line = new List<byte>();
+                var one = new byte[1];
+                using var cts = new CancellationTokenSource(Deadline);
+                while (await FarTls.ReadAsync(one, cts.Token) == 1 && one[0] != (byte)'\n')
+                {
+                    line.Add(one[0]);
+                }
+
+                return Utf8.GetString(line.ToArray());
+            }
+
+            public void Dispose()
+            {
+                FarTls.Dispose();
+                NearTls.Dispose();
+                _sockets.Dispose();
             }
         }
     }
