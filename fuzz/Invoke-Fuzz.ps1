@@ -49,7 +49,8 @@ $instrumented = @(
     'Chatrm.Engine.ClassicProtocol',
     'Chatrm.Engine.NativeProtocol',
     'Chatrm.Engine.UserNames',
-    'Chatrm.Engine.LineTransport/<ReadLinesAsync>'
+    'Chatrm.Engine.LineTransport/LineFramer',
+    'Chatrm.Engine.LineTransport/SocketLineReader'
 )
 
 function Invoke-Checked {
