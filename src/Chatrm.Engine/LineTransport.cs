@@ -30,7 +30,7 @@ namespace Chatrm.Engine
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
         // Put in _tlsReadStop by a StopReading while no TLS read runs: the next read takes it and ends at once.
-        private static readonly CancellationTokenSource TlsStoppedEarly = CreateCancelled();
+        private static readonly TaskCompletionSource<bool> TlsStoppedEarly = CreateStopped();
 
         // Output buffers: at least this big, rented from the shared pool and returned once sent.
         private const int ChunkBytes = 4096;
@@ -57,8 +57,8 @@ namespace Chatrm.Engine
         // Plain TCP reads straight from the socket (null over TLS).
         private readonly SocketLineReader _reader;
 
-        // TLS: the running read's own source, which StopReading cancels to end a pending read (or TlsStoppedEarly).
-        private CancellationTokenSource _tlsReadStop;
+        // TLS: the running read's stop, which StopReading completes to end a pending read (or TlsStoppedEarly).
+        private TaskCompletionSource<bool> _tlsReadStop;
         private readonly object _sendLock = new object();
         private readonly int _maxLineBytes;
         private readonly long _maxQueuedBytes;
@@ -129,32 +129,49 @@ namespace Chatrm.Engine
         /// <summary>
         /// The TLS read loop. While idle it waits with a zero-byte read, which SslStream completes once data (or the
         /// end) is there, so an idle connection holds no buffer; then it reads into the framer's rented buffer.
+        /// A stop does not wait for the stream to honour a cancellation (SslStream on .NET Framework, which Windows
+        /// PowerShell runs, ignores it): the read is left to end with the connection.
         /// </summary>
         private async Task<ReadEnd> ReadTlsLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken)
         {
-            var stop = new CancellationTokenSource();
+            var stop = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (Interlocked.Exchange(ref _tlsReadStop, stop) == TlsStoppedEarly)
             {
-                stop.Cancel();
+                stop.TrySetResult(true);
             }
 
             var framer = new LineFramer();
+            bool bufferInUse = false;
             try
             {
-                using (cancellationToken.Register(state => ((CancellationTokenSource)state).Cancel(), stop))
+                using (cancellationToken.Register(state => ((TaskCompletionSource<bool>)state).TrySetResult(true), stop))
                 {
                     while (true)
                     {
                         if (!framer.HasBuffer)
                         {
-                            stop.Token.ThrowIfCancellationRequested();
-                            await _secure.ReadAsync(Array.Empty<byte>(), 0, 0, stop.Token).ConfigureAwait(false);
+                            if (stop.Task.IsCompleted || !await ReadUnlessStopped(_secure.ReadAsync(Array.Empty<byte>(), 0, 0), stop.Task).ConfigureAwait(false))
+                            {
+                                return ReadEnd.Stopped;
+                            }
                         }
 
                         // Checked before each read, as the plain reader does before each receive.
-                        stop.Token.ThrowIfCancellationRequested();
+                        if (stop.Task.IsCompleted)
+                        {
+                            return ReadEnd.Stopped;
+                        }
+
                         ArraySegment<byte> room = framer.Room();
-                        int received = await _secure.ReadAsync(room.Array, room.Offset, room.Count, stop.Token).ConfigureAwait(false);
+                        Task<int> read = _secure.ReadAsync(room.Array, room.Offset, room.Count);
+                        if (!await ReadUnlessStopped(read, stop.Task).ConfigureAwait(false))
+                        {
+                            // The pending read may still write into the buffer: it must not go back to the pool.
+                            bufferInUse = true;
+                            return ReadEnd.Stopped;
+                        }
+
+                        int received = await read.ConfigureAwait(false);
                         if (received == 0)
                         {
                             return ReadEnd.PeerClosed;
@@ -176,20 +193,41 @@ namespace Chatrm.Engine
             catch (Exception e) when (e is IOException || e is SocketException || e is ObjectDisposedException || e is InvalidOperationException)
             {
                 // Disposing to stop fails what was reading: it was a stop.
-                return stop.IsCancellationRequested ? ReadEnd.Stopped : ReadEnd.Failed;
+                return stop.Task.IsCompleted ? ReadEnd.Stopped : ReadEnd.Failed;
             }
             finally
             {
-                framer.Return();
+                if (bufferInUse)
+                {
+                    framer.Abandon();
+                }
+                else
+                {
+                    framer.Return();
+                }
+
                 Interlocked.CompareExchange(ref _tlsReadStop, null, stop);
             }
         }
 
-        private static CancellationTokenSource CreateCancelled()
+        /// <summary>Waits for the read or the stop; false when the stop came first (the read is then left pending).</summary>
+        private static async Task<bool> ReadUnlessStopped(Task<int> read, Task stopped)
         {
-            var source = new CancellationTokenSource();
-            source.Cancel();
-            return source;
+            if (!read.IsCompleted && await Task.WhenAny(read, stopped).ConfigureAwait(false) != read)
+            {
+                // It ends when the connection closes, most likely faulted: look at its exception so nobody else has to.
+                _ = read.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                return false;
+            }
+
+            return true;
+        }
+
+        private static TaskCompletionSource<bool> CreateStopped()
+        {
+            var stopped = new TaskCompletionSource<bool>();
+            stopped.SetResult(true);
+            return stopped;
         }
 
         /// <summary>
@@ -242,8 +280,8 @@ namespace Chatrm.Engine
             }
             else
             {
-                // Ends the running read, or the next one if none runs (Cancel again on TlsStoppedEarly does nothing).
-                Interlocked.CompareExchange(ref _tlsReadStop, TlsStoppedEarly, null)?.Cancel();
+                // Ends the running read, or the next one if none runs (TlsStoppedEarly is already complete).
+                Interlocked.CompareExchange(ref _tlsReadStop, TlsStoppedEarly, null)?.TrySetResult(true);
             }
         }
 
@@ -683,6 +721,13 @@ namespace Chatrm.Engine
                     _buffer = null;
                     _kept = 0;
                 }
+            }
+
+            /// <summary>Lets go of the buffer without returning it to the pool: a read still pending may write into it.</summary>
+            public void Abandon()
+            {
+                _buffer = null;
+                _kept = 0;
             }
         }
 

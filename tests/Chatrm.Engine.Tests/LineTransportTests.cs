@@ -397,6 +397,62 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task AStopEndsAReadEvenWhenTheStreamIgnoresCancellation()
+        {
+            // .NET Framework's SslStream (Windows PowerShell) ignores the token of a pending read: a stop must not
+            // wait for the peer to send something. No TLS needed to show it: any stream will do.
+            using var pair = await SocketPair.ConnectAsync();
+            using var stream = new DeafToCancellation(new NetworkStream(pair.Near, ownsSocket: false));
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, stream);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            await pair.Far.SendAsync(Utf8.GetBytes("one\nhalf"), SocketFlags.None);
+            Assert.Equal("one", await seen.NextAsync());
+
+            await Task.Run(transport.StopReading);
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+
+            // The read left pending ends with the connection, quietly.
+            transport.Dispose();
+        }
+
+        /// <summary>A stream whose reads, once started, cannot be cancelled.</summary>
+        private sealed class DeafToCancellation : Stream
+        {
+            private readonly Stream _inner;
+
+            public DeafToCancellation(Stream inner) => _inner = inner;
+
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => true;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+            public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+                _inner.ReadAsync(buffer, offset, count, CancellationToken.None);
+
+            public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+            public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
+            public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+                _inner.WriteAsync(buffer, offset, count, cancellationToken);
+            public override void Flush() => _inner.Flush();
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                {
+                    _inner.Dispose();
+                }
+
+                base.Dispose(disposing);
+            }
+        }
+
+        [Fact]
         public async Task TlsStopReadingBeforeReadingOrFromAHandlerEndsTheRead()
         {
             using var pair = await TlsPair.ConnectAsync();
