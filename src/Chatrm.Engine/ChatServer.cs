@@ -131,6 +131,12 @@ namespace Chatrm.Engine
                 await _classicAcceptLoop.ConfigureAwait(false);
             }
 
+            // Every connection stops reading; one that joins the table after this sees the token and stops itself.
+            foreach (KeyValuePair<long, ServerConnection> pair in _connections)
+            {
+                pair.Value.StopReading();
+            }
+
             // No connection starts now the accept loops have ended; the last one to close completes this.
             if (Volatile.Read(ref _openConnections) == 0)
             {
@@ -349,6 +355,11 @@ namespace Chatrm.Engine
 
                 var connection = new ServerConnection(this, socket, id, secure, classicOnly);
                 _connections[id] = connection;
+                if (_stopping.IsCancellationRequested)
+                {
+                    connection.StopReading();
+                }
+
                 await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
             }
             catch (Exception e)

@@ -732,8 +732,8 @@ namespace Chatrm.Engine
         }
 
         /// <summary>
-        /// Reads lines straight from a plain TCP socket. While idle it is one pending zero-byte receive: no buffer,
-        /// task or cancellation registration of its own. When bytes are there it takes them with non-blocking
+        /// Reads lines straight from a plain TCP socket. While idle it is one pending zero-byte receive: no buffer
+        /// and no task of its own. When bytes are there it takes them with non-blocking
         /// receives into a pooled buffer, which goes back to the pool as soon as no partial line is left in it.
         /// </summary>
         private sealed class SocketLineReader : SocketAsyncEventArgs
@@ -756,10 +756,9 @@ namespace Chatrm.Engine
             // Its buffer is null whenever no partial line is kept across receives.
             private LineFramer _framer;
 
-            // The readers stopped by one cancellation token, linked by TokenWatch under its lock.
-            internal TokenWatch Watch;
-            internal SocketLineReader PreviousWatched;
-            internal SocketLineReader NextWatched;
+            // On the caller's token, when it can be cancelled. A server passes none: it stops its connections'
+            // reading itself, so an idle connection carries no registration.
+            private CancellationTokenRegistration _registration;
 
             public SocketLineReader(LineTransport transport)
             {
@@ -783,13 +782,10 @@ namespace Chatrm.Engine
                 _onLineTooLong = onLineTooLong;
                 _end = new TaskCompletionSource<ReadEnd>(TaskCreationOptions.RunContinuationsAsynchronously);
                 Task<ReadEnd> ended = _end.Task;
-                if (cancellationToken.IsCancellationRequested)
+                if (cancellationToken.CanBeCanceled)
                 {
-                    Interlocked.Exchange(ref _stopRequested, 1);
-                }
-                else if (cancellationToken.CanBeCanceled)
-                {
-                    TokenWatch.Add(cancellationToken, this);
+                    // A token cancelled already stops it here, at once, while it is Working.
+                    _registration = cancellationToken.Register(state => ((SocketLineReader)state).Stop(), this);
                 }
 
                 Drive();
@@ -954,7 +950,8 @@ namespace Chatrm.Engine
             private void Finish(ReadEnd end, Exception error = null)
             {
                 Volatile.Write(ref _state, Ended);
-                TokenWatch.Remove(this);
+                _registration.Dispose();
+                _registration = default;
                 _framer.Return();
 
                 TaskCompletionSource<ReadEnd> completion = _end;
@@ -969,146 +966,6 @@ namespace Chatrm.Engine
                 {
                     // Closing the socket to stop (Dispose) fails what was reading: it was a stop.
                     completion.TrySetResult(end == ReadEnd.Failed && StopRequested ? ReadEnd.Stopped : end);
-                }
-            }
-        }
-
-        /// <summary>
-        /// Stops the plain-TCP readers reading under one cancellation token (a server's stopping token) through one
-        /// registration on it: a registration for each connection would cost every idle connection 80 bytes more.
-        /// </summary>
-        private sealed class TokenWatch
-        {
-            private static readonly object Gate = new object();
-
-            // The watches in use, linked through _next: one for each token that readers wait under.
-            private static TokenWatch s_watches;
-
-            private readonly CancellationToken _token;
-            private TokenWatch _next;
-            private CancellationTokenRegistration _registration;
-            private SocketLineReader _readers;
-            private bool _fired;
-
-            private TokenWatch(CancellationToken token)
-            {
-                _token = token;
-            }
-
-            public static void Add(CancellationToken token, SocketLineReader reader)
-            {
-                lock (Gate)
-                {
-                    TokenWatch watch = s_watches;
-                    while (watch != null && !watch._token.Equals(token))
-                    {
-                        watch = watch._next;
-                    }
-
-                    bool created = watch == null;
-                    if (created)
-                    {
-                        watch = new TokenWatch(token) { _next = s_watches };
-                        s_watches = watch;
-                    }
-
-                    reader.Watch = watch;
-                    reader.NextWatched = watch._readers;
-                    if (watch._readers != null)
-                    {
-                        watch._readers.PreviousWatched = reader;
-                    }
-
-                    watch._readers = reader;
-                    if (created)
-                    {
-                        // A token cancelled by now runs Fire here, at once (Gate is re-entrant).
-                        watch._registration = token.Register(state => ((TokenWatch)state).Fire(), watch);
-                    }
-                }
-            }
-
-            public static void Remove(SocketLineReader reader)
-            {
-                if (reader.Watch == null)
-                {
-                    return;
-                }
-
-                CancellationTokenRegistration last = default;
-                lock (Gate)
-                {
-                    TokenWatch watch = reader.Watch;
-                    reader.Watch = null;
-                    if (watch._fired)
-                    {
-                        // Fire took the whole chain and walks it: leave the links alone.
-                        return;
-                    }
-
-                    if (reader.PreviousWatched != null)
-                    {
-                        reader.PreviousWatched.NextWatched = reader.NextWatched;
-                    }
-                    else
-                    {
-                        watch._readers = reader.NextWatched;
-                    }
-
-                    if (reader.NextWatched != null)
-                    {
-                        reader.NextWatched.PreviousWatched = reader.PreviousWatched;
-                    }
-
-                    reader.PreviousWatched = null;
-                    reader.NextWatched = null;
-                    if (watch._readers == null)
-                    {
-                        watch.Unlink();
-                        last = watch._registration;
-                        watch._registration = default;
-                    }
-                }
-
-                // Outside Gate: disposing waits for a Fire that is running, and Fire takes Gate.
-                last.Dispose();
-            }
-
-            private void Fire()
-            {
-                SocketLineReader reader;
-                lock (Gate)
-                {
-                    _fired = true;
-                    Unlink();
-                    reader = _readers;
-                    _readers = null;
-                }
-
-                while (reader != null)
-                {
-                    SocketLineReader next = reader.NextWatched;
-                    reader.Stop();
-                    reader = next;
-                }
-            }
-
-            /// <summary>Takes this watch off the list, so no reader joins it. Under Gate.</summary>
-            private void Unlink()
-            {
-                if (s_watches == this)
-                {
-                    s_watches = _next;
-                    return;
-                }
-
-                for (TokenWatch watch = s_watches; watch != null; watch = watch._next)
-                {
-                    if (watch._next == this)
-                    {
-                        watch._next = _next;
-                        return;
-                    }
                 }
             }
         }

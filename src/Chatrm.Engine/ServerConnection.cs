@@ -79,12 +79,17 @@ namespace Chatrm.Engine
 
         public DateTime ConnectedAt { get; } = DateTime.UtcNow;
 
+        /// <summary>
+        /// Serves the user until the connection ends. The server stops the reading when it stops (see
+        /// <see cref="StopReading"/>); <paramref name="stopping"/> only tells this why reading ended.
+        /// </summary>
         public async Task RunAsync(CancellationToken stopping)
         {
             ReadEnd end;
             try
             {
-                end = await _transport.ReadLinesAsync(OnLine, OnLineTooLong, stopping).ConfigureAwait(false);
+                // No token for the read: a registration on it would cost every idle connection one.
+                end = await _transport.ReadLinesAsync(OnLine, OnLineTooLong, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -170,6 +175,9 @@ namespace Chatrm.Engine
 
             return Queued(_transport.Send(payload)) ? DeliveryStatus.Forwarded : TooSlowOrGone();
         }
+
+        /// <summary>Stops reading, as the server does to every connection when it stops.</summary>
+        internal void StopReading() => _transport.StopReading();
 
         /// <summary>Ends the session from the server side.</summary>
         public void Disconnect(string reason)

@@ -295,7 +295,7 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task ATokenStopsReadsAgainAfterEveryReadUnderItHasEnded()
         {
-            // The last read under a token to end takes its watch away; the next read sets one up afresh.
+            // Reads come and go under one token; the one still reading when it is cancelled stops.
             using var stopping = new CancellationTokenSource();
             for (int round = 0; round < 3; round++)
             {
