@@ -151,45 +151,38 @@ namespace Chatrm.Engine
         /// <summary>The same test on the line's bytes.</summary>
         public static bool IsNativeOpening(ReadOnlySpan<byte> line)
         {
-            foreach (byte b in line)
+            int first = SkipAsciiWhiteSpace(line);
+            if (first == line.Length)
             {
-                if (b == (byte)'{')
-                {
-                    return true;
-                }
-
-                if (b >= 0x80)
-                {
-                    // Unicode white space before the brace: let the string test decide, as it always has.
-                    return IsNativeOpening(Utf8.GetString(line.ToArray()));
-                }
-
-                if (!IsAsciiWhiteSpace(b))
-                {
-                    return false;
-                }
+                return false;
             }
 
-            return false;
+            // Past non-ASCII (Unicode white space, perhaps) the string test decides, as it always has.
+            return line[first] >= 0x80 ? IsNativeOpening(Utf8.GetString(line.ToArray())) : line[first] == (byte)'{';
         }
 
         /// <summary>A line of nothing but white space, which a person pressing Enter sends.</summary>
         internal static bool IsBlank(ReadOnlySpan<byte> line)
         {
-            foreach (byte b in line)
+            int first = SkipAsciiWhiteSpace(line);
+            if (first == line.Length)
             {
-                if (b >= 0x80)
-                {
-                    return Utf8.GetString(line.ToArray()).Trim().Length == 0;
-                }
-
-                if (!IsAsciiWhiteSpace(b))
-                {
-                    return false;
-                }
+                return true;
             }
 
-            return true;
+            return line[first] >= 0x80 && Utf8.GetString(line.ToArray()).Trim().Length == 0;
+        }
+
+        /// <summary>Where the first byte that is not ASCII white space is (the length when there is none).</summary>
+        private static int SkipAsciiWhiteSpace(ReadOnlySpan<byte> line)
+        {
+            int i = 0;
+            while (i < line.Length && IsAsciiWhiteSpace(line[i]))
+            {
+                i++;
+            }
+
+            return i;
         }
 
         public static string Format(NativeFrame frame)
@@ -507,7 +500,7 @@ namespace Chatrm.Engine
             string problem = null;
             switch (field)
             {
-                case Field.Type: if (IsString(ref reader, "type", ref problem)) frame.Type = Known(ref reader, FrameTypes); break;
+                case Field.Type: if (IsString(ref reader, "type", ref problem)) frame.Type = FrameTypes.Read(ref reader); break;
                 case Field.Protocol: if (IsString(ref reader, "protocol", ref problem)) frame.Protocol = reader.GetString(); break;
                 case Field.User: if (IsString(ref reader, "user", ref problem)) frame.User = reader.GetString(); break;
                 case Field.Password: if (IsString(ref reader, "password", ref problem)) frame.Password = reader.GetString(); break;
@@ -516,11 +509,11 @@ namespace Chatrm.Engine
                 case Field.From: if (IsString(ref reader, "from", ref problem)) frame.From = reader.GetString(); break;
                 case Field.To: if (IsString(ref reader, "to", ref problem)) frame.To = reader.GetString(); break;
                 case Field.Text: if (IsString(ref reader, "text", ref problem)) frame.Text = reader.GetString(); break;
-                case Field.Status: if (IsString(ref reader, "status", ref problem)) frame.Status = Known(ref reader, Statuses); break;
+                case Field.Status: if (IsString(ref reader, "status", ref problem)) frame.Status = Statuses.Read(ref reader); break;
                 case Field.Reason: if (IsString(ref reader, "reason", ref problem)) frame.Reason = reader.GetString(); break;
                 case Field.Code: if (IsString(ref reader, "code", ref problem)) frame.Code = reader.GetString(); break;
                 case Field.Message: if (IsString(ref reader, "message", ref problem)) frame.Message = reader.GetString(); break;
-                case Field.Event: if (IsString(ref reader, "event", ref problem)) frame.Event = Known(ref reader, Events); break;
+                case Field.Event: if (IsString(ref reader, "event", ref problem)) frame.Event = Events.Read(ref reader); break;
                 case Field.Version:
                     if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int version)) frame.Version = version;
                     else problem = "\"version\" must be a whole number";
@@ -626,39 +619,43 @@ namespace Chatrm.Engine
             }
         }
 
-        private static readonly string[] FrameTypes =
-        {
+        private static readonly KnownWords FrameTypes = new KnownWords(
             FrameType.Send, FrameType.Ack, FrameType.Message, FrameType.Status, FrameType.Hello, FrameType.Welcome,
-            FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error,
-        };
+            FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error);
 
-        private static readonly string[] Statuses = { "delivered", "forwarded", "refused" };
+        private static readonly KnownWords Statuses = new KnownWords("delivered", "forwarded", "refused");
 
-        private static readonly string[] Events = { "joined", "left" };
+        private static readonly KnownWords Events = new KnownWords("joined", "left");
 
-        private static readonly byte[][] FrameTypesUtf8 = Encode(FrameTypes);
-        private static readonly byte[][] StatusesUtf8 = Encode(Statuses);
-        private static readonly byte[][] EventsUtf8 = Encode(Events);
-
-        private static byte[][] Encode(string[] words) => words.Select(w => Utf8.GetBytes(w)).ToArray();
-
-        /// <summary>The string value the reader is on: one of <paramref name="known"/>'s own strings when it is one, so no new string.</summary>
-        private static string Known(ref Utf8JsonReader reader, string[] known)
+        /// <summary>Words a field often holds, kept as strings and as their UTF-8 bytes to match against.</summary>
+        private sealed class KnownWords
         {
-            if (!reader.ValueIsEscaped)
+            private readonly string[] _words;
+            private readonly byte[][] _utf8;
+
+            public KnownWords(params string[] words)
             {
-                byte[][] utf8 = ReferenceEquals(known, FrameTypes) ? FrameTypesUtf8 : ReferenceEquals(known, Statuses) ? StatusesUtf8 : EventsUtf8;
-                ReadOnlySpan<byte> value = reader.ValueSpan;
-                for (int i = 0; i < utf8.Length; i++)
-                {
-                    if (value.SequenceEqual(utf8[i]))
-                    {
-                        return known[i];
-                    }
-                }
+                _words = words;
+                _utf8 = words.Select(w => Utf8.GetBytes(w)).ToArray();
             }
 
-            return reader.GetString();
+            /// <summary>The string value the reader is on: one of these words' own strings when it is one, so no new string.</summary>
+            public string Read(ref Utf8JsonReader reader)
+            {
+                if (!reader.ValueIsEscaped)
+                {
+                    ReadOnlySpan<byte> value = reader.ValueSpan;
+                    for (int i = 0; i < _utf8.Length; i++)
+                    {
+                        if (value.SequenceEqual(_utf8[i]))
+                        {
+                            return _words[i];
+                        }
+                    }
+                }
+
+                return reader.GetString();
+            }
         }
 
         /// <summary>After the frame's object: white space only. Throws a JsonException for anything else.</summary>
