@@ -102,8 +102,8 @@ public sealed class LoadRun
 
             foreach (Pair pair in _pairs)
             {
-                loops.Add(Task.Run(() => ReceiveLoopAsync(pair)));
-                loops.Add(Task.Run(() => SenderReadLoopAsync(pair)));
+                loops.Add(Task.Run(() => ReadLoopAsync(pair, receiver: true)));
+                loops.Add(Task.Run(() => ReadLoopAsync(pair, receiver: false)));
                 loops.Add(Task.Run(() => SendLoopAsync(pair)));
             }
 
@@ -200,9 +200,14 @@ public sealed class LoadRun
         return result;
     }
 
-    private async Task ReceiveLoopAsync(Pair pair)
+    /// <summary>
+    /// Reads what the server sends to one side of a pair: the receiver's messages, or the sender's replies. The
+    /// window counts what the receiver got, or, where the server confirms delivery, what the sender heard confirmed.
+    /// </summary>
+    private async Task ReadLoopAsync(Pair pair, bool receiver)
     {
-        Conn conn = pair.Receiver;
+        Conn conn = receiver ? pair.Receiver : pair.Sender;
+        bool countsForWindow = receiver != _wire.ConfirmsDelivery;
         var reply = new Outbox();
         try
         {
@@ -212,8 +217,8 @@ public sealed class LoadRun
                 {
                     long now = Stopwatch.GetTimestamp();
                     reply.Clear();
-                    conn.Consume(_wire.ParseReceiver(conn.Data, pair, now, reply));
-                    if (!_wire.ConfirmsDelivery) pair.Publish(pair.Received);
+                    conn.Consume(receiver ? _wire.ParseReceiver(conn.Data, pair, now, reply) : _wire.ParseSender(conn.Data, pair, now, reply));
+                    if (countsForWindow) pair.Publish(receiver ? pair.Received : pair.Confirmed);
                     if (reply.Length > 0) await conn.SendAsync(reply.Memory);
                 }
 
@@ -224,34 +229,7 @@ public sealed class LoadRun
         {
         }
 
-        if (_phase != Phase.Drain) pair.Error("receiver: the server closed the connection");
-    }
-
-    private async Task SenderReadLoopAsync(Pair pair)
-    {
-        Conn conn = pair.Sender;
-        var reply = new Outbox();
-        try
-        {
-            while (true)
-            {
-                if (conn.Buffered > 0)
-                {
-                    long now = Stopwatch.GetTimestamp();
-                    reply.Clear();
-                    conn.Consume(_wire.ParseSender(conn.Data, pair, now, reply));
-                    if (_wire.ConfirmsDelivery) pair.Publish(pair.Confirmed);
-                    if (reply.Length > 0) await conn.SendAsync(reply.Memory);
-                }
-
-                if (!await conn.FillAsync()) break;
-            }
-        }
-        catch (Exception e) when (e is IOException || e is System.Net.Sockets.SocketException || e is ObjectDisposedException || e is OperationCanceledException)
-        {
-        }
-
-        if (_phase != Phase.Drain) pair.Error("sender: the server closed the connection");
+        if (_phase != Phase.Drain) pair.Error((receiver ? "receiver" : "sender") + ": the server closed the connection");
     }
 
     private async Task SendLoopAsync(Pair pair)
