@@ -69,10 +69,8 @@ namespace Chatrm.Engine
 
         public string UserName { get; private set; }
 
-        /// <summary>The user's name as native frames write it: encoded once, when a native user registers.</summary>
-        private JsonEncodedText EncodedName => !_encodedName.EncodedUtf8Bytes.IsEmpty ? _encodedName : NativeProtocol.EncodeName(UserName);
-
-        // Written once, before the welcome lets deliveries in (see Register), and never again.
+        // A native user's name as frames write it: encoded once, when it registers, before the welcome lets
+        // deliveries in (see Register), and never written again. Only a registered native user's is read.
         private JsonEncodedText _encodedName;
 
         public string Protocol => _native ? ProtocolNames.Chatrm : ProtocolNames.Classic;
@@ -250,7 +248,7 @@ namespace Chatrm.Engine
         {
             LazyInitializer.EnsureInitialized(ref _unconfirmed, () => new ConcurrentDictionary<string, ChatEnvelope>())[envelope.Id] = envelope;
             JsonEncodedText from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From);
-            if (Queued(_transport.Send(NativeProtocol.FormatMessage(envelope.Id, from, EncodedName, envelope.Text, envelope.SentAt))))
+            if (Queued(_transport.Send(NativeProtocol.FormatMessage(envelope.Id, from, _encodedName, envelope.Text, envelope.SentAt))))
             {
                 return DeliveryStatus.Pending;
             }
@@ -602,7 +600,7 @@ namespace Chatrm.Engine
 
             var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, frame.To, frame.Text, new DateTime(now, DateTimeKind.Utc), frame.Ref, this)
             {
-                EncodedFrom = EncodedName,
+                EncodedFrom = _encodedName,
             };
             DeliveryStatus status = Route(envelope);
             switch (status)
