@@ -157,7 +157,11 @@ public sealed class ClassicWire : Wire
     }
 }
 
-/// <summary>Chatrm native: JSON frames; receivers ack every message, senders hear every message's status.</summary>
+/// <summary>
+/// Chatrm native: JSON frames; every message is confirmed to its sender. Users ask for batched confirmations, as
+/// a client that sends a lot would: a receiver acks all it got in one read with one ack "through" the last, and
+/// a sender hears of its delivered messages in delivered frames that list them.
+/// </summary>
 public sealed class NativeWire : Wire
 {
     public override string Name => Targets.ChatrmNative;
@@ -198,10 +202,11 @@ public sealed class NativeWire : Wire
     public override int ParseReceiver(ReadOnlySpan<byte> data, Pair pair, long now, Outbox reply)
     {
         int used = 0;
+        ReadOnlySpan<byte> last = default;
         while (true)
         {
             int length = NextLine(data.Slice(used), out ReadOnlySpan<byte> line);
-            if (length < 0) return used;
+            if (length < 0) break;
             used += length;
             if (line.StartsWith("{\"type\":\"message\""u8))
             {
@@ -211,12 +216,7 @@ public sealed class NativeWire : Wire
                     continue;
                 }
 
-                ReadOnlySpan<byte> ack = "{\"type\":\"ack\",\"id\":\""u8;
-                Span<byte> span = reply.GetSpan(ack.Length + id.Length + 3);
-                ack.CopyTo(span);
-                id.CopyTo(span.Slice(ack.Length));
-                "\"}\n"u8.CopyTo(span.Slice(ack.Length + id.Length));
-                reply.Advance(ack.Length + id.Length + 3);
+                last = id;
                 pair.OnMessage(text, now);
             }
             else
@@ -224,6 +224,19 @@ public sealed class NativeWire : Wire
                 Other(line, pair, reply, "receiver");
             }
         }
+
+        if (!last.IsEmpty)
+        {
+            // One ack for everything this read brought: the last message and every one before it.
+            ReadOnlySpan<byte> ack = "{\"type\":\"ack\",\"through\":\""u8;
+            Span<byte> span = reply.GetSpan(ack.Length + last.Length + 3);
+            ack.CopyTo(span);
+            last.CopyTo(span.Slice(ack.Length));
+            "\"}\n"u8.CopyTo(span.Slice(ack.Length + last.Length));
+            reply.Advance(ack.Length + last.Length + 3);
+        }
+
+        return used;
     }
 
     public override int ParseSender(ReadOnlySpan<byte> data, Pair pair, long now, Outbox reply)
@@ -243,6 +256,27 @@ public sealed class NativeWire : Wire
                 }
 
                 pair.OnStatus(sequence, line.IndexOf("\"status\":\"delivered\""u8) >= 0, now, line);
+            }
+            else if (line.StartsWith("{\"type\":\"delivered\""u8))
+            {
+                ReadOnlySpan<byte> rest = line;
+                int count = 0;
+                while (TryString(rest, "\"ref\":\""u8, out ReadOnlySpan<byte> reference, out rest))
+                {
+                    if (!Payload.TryDigits(reference, out long sequence))
+                    {
+                        pair.Error("sender: a delivered message without our ref: " + Text(line));
+                        break;
+                    }
+
+                    pair.OnStatus(sequence, true, now, line);
+                    count++;
+                }
+
+                if (count == 0)
+                {
+                    pair.Error("sender: a delivered frame without messages: " + Text(line));
+                }
             }
             else
             {
@@ -267,25 +301,30 @@ public sealed class NativeWire : Wire
         pair.Error(who + ": " + Text(line));
     }
 
-    private static bool TryString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    private static bool TryString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) =>
+        TryString(line, key, out value, out _);
+
+    /// <summary>The string after the first <paramref name="key"/>, and what follows its closing quote.</summary>
+    private static bool TryString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out ReadOnlySpan<byte> after)
     {
-        value = default;
+        value = after = default;
         int at = line.IndexOf(key);
         if (at < 0) return false;
         ReadOnlySpan<byte> rest = line.Slice(at + key.Length);
         int end = rest.IndexOf((byte)'"');
         if (end < 0) return false;
         value = rest.Slice(0, end);
+        after = rest.Slice(end + 1);
         return true;
     }
 
     private static async Task OpenAsync(Conn conn, string name, bool presence = true)
     {
         string quiet = presence ? string.Empty : ",\"presence\":false";
-        await conn.SendAsync(Ascii("{\"type\":\"hello\",\"protocol\":\"chatrm_native\",\"version\":1,\"user\":\"" + name + "\"" + quiet + "}\n")).ConfigureAwait(false);
+        await conn.SendAsync(Ascii("{\"type\":\"hello\",\"protocol\":\"chatrm_native\",\"version\":1,\"user\":\"" + name + "\",\"batch\":true" + quiet + "}\n")).ConfigureAwait(false);
         await ExpectLineAsync(conn, line =>
-            line.StartsWith("{\"type\":\"welcome\"", StringComparison.Ordinal) ? true :
-            line.StartsWith("{\"type\":\"presence\"", StringComparison.Ordinal) ? false : null, "the welcome").ConfigureAwait(false);
+            line.StartsWith("{\"type\":\"welcome\"", StringComparison.Ordinal) && line.Contains("\"batch\":true", StringComparison.Ordinal) ? true :
+            line.StartsWith("{\"type\":\"presence\"", StringComparison.Ordinal) ? false : null, "a welcome that grants batched confirmations").ConfigureAwait(false);
     }
 }
 

@@ -277,6 +277,13 @@ namespace Chatrm.Fuzz
                 Check(Utf8.GetString(NativeProtocol.FormatMessage("42", NativeProtocol.EncodeName("alice"), NativeProtocol.EncodeName(frame.To), frame.Text, SomeTime).ToArray()) == message, "FormatMessage differs from Format");
                 string delivered = NativeProtocol.Format(new NativeFrame { Type = FrameType.Status, Ref = frame.Ref, Id = "42", To = frame.To, SentAt = SomeTime, Status = "delivered" });
                 Check(Utf8.GetString(NativeProtocol.FormatDelivered(frame.Ref, "42", frame.To, SomeTime).ToArray()) == delivered, "FormatDelivered differs from Format");
+
+                // And the batched confirmation, with the send's ref twice.
+                var envelopes = new[] { new ChatEnvelope("42", "alice", frame.To, frame.Text, SomeTime, frame.Ref), new ChatEnvelope("43", "alice", frame.To, frame.Text, SomeTime, frame.Ref) };
+                int taken = NativeProtocol.FormatDelivered(envelopes, out ReadOnlySpan<byte> batched);
+                var listed = new List<DeliveredMessage>();
+                for (int i = 0; i < taken; i++) listed.Add(new DeliveredMessage(envelopes[i].SenderRef, envelopes[i].Id, envelopes[i].SentAt));
+                Check(taken >= 1 && Utf8.GetString(batched.ToArray()) == NativeProtocol.Format(new NativeFrame { Type = FrameType.Delivered, Messages = listed }), "the batched FormatDelivered differs from Format");
                 CheckDelivery(frame.To, "alice", frame.Text);
             }
 

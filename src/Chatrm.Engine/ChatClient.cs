@@ -56,6 +56,12 @@ namespace Chatrm.Engine
         /// </summary>
         public bool ReceivePresence { get; set; } = true;
 
+        /// <summary>
+        /// Native protocol: ask for batched confirmations. Messages that arrive in one read are acked with one frame,
+        /// and this client's delivered messages are told in frames that list them. Off: one frame each way per message.
+        /// </summary>
+        public bool BatchConfirmations { get; set; } = true;
+
         /// <summary>Speak TLS, checking the server's certificate as these say; null for plain TCP.</summary>
         public TlsClientOptions Tls { get; set; }
 
@@ -90,6 +96,11 @@ namespace Chatrm.Engine
         private int _pingOutstanding;
         private volatile ConnectionState _state = ConnectionState.Open;
         private int _closing;
+
+        // Native, once the welcome granted batched confirmations: the newest message id not yet acked. Only the
+        // reading thread touches it.
+        private bool _batchGranted;
+        private string _ackThrough;
 
         private ChatClient(Socket socket, System.IO.Stream secure, string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
         {
@@ -428,7 +439,8 @@ namespace Chatrm.Engine
         {
             // "chatrm_native" holds a '_', so an original server takes this line for a handshake instead of crashing.
             // Queued before reading starts, as the classic opening is.
-            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password, Presence = _options.ReceivePresence ? (bool?)null : false }));
+            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password,
+                Presence = _options.ReceivePresence ? (bool?)null : false, Batch = _options.BatchConfirmations ? true : (bool?)null }));
             _ = Task.Run(ReadLoopAsync);
 
             Task delay = Task.Delay(_options.NativeOpeningTimeout, cancellationToken);
@@ -466,7 +478,7 @@ namespace Chatrm.Engine
 
         private async Task ReadLoopAsync()
         {
-            ReadEnd end = await _transport.ReadLinesAsync(OnLine, () => { }, CancellationToken.None).ConfigureAwait(false);
+            ReadEnd end = await _transport.ReadLinesAsync(OnLine, () => { }, AckReceived, CancellationToken.None).ConfigureAwait(false);
             MarkClosed(end == ReadEnd.Failed ? "the connection failed" : "the server closed the connection");
             _greeting.TrySetException(new ChatException(Refusal.ConnectionClosed, "The server closed the connection before greeting " + UserName + "."));
 
@@ -564,19 +576,30 @@ namespace Chatrm.Engine
                         MaxFrameBytes = frame.MaxFrameBytes.Value;
                     }
 
+                    _batchGranted = frame.Batch == true;
                     _greeting.TrySetResult(Greeting.Welcome);
                     break;
                 case FrameType.Message:
                     Enqueue(new ChatMessage(frame.From, frame.To ?? UserName, frame.Text ?? string.Empty, DateTime.UtcNow, frame.Id, frame.SentAt));
                     if (frame.Id != null)
                     {
-                        // The confirmation that makes the sender's status Delivered.
-                        _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
+                        // The confirmation that makes the sender's status Delivered: now, or for the whole read.
+                        if (_batchGranted)
+                        {
+                            _ackThrough = frame.Id;
+                        }
+                        else
+                        {
+                            _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
+                        }
                     }
 
                     break;
                 case FrameType.Status:
                     OnStatus(frame);
+                    break;
+                case FrameType.Delivered:
+                    OnDelivered(frame);
                     break;
                 case FrameType.Users:
                     if (frame.Ref != null && _pendingWho.TryGetValue(frame.Ref, out var who))
@@ -605,6 +628,28 @@ namespace Chatrm.Engine
             }
 
             return true;
+        }
+
+        /// <summary>After each read: one ack for every message it brought, through the newest.</summary>
+        private void AckReceived()
+        {
+            if (_ackThrough != null)
+            {
+                _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = _ackThrough }));
+                _ackThrough = null;
+            }
+        }
+
+        private void OnDelivered(NativeFrame frame)
+        {
+            foreach (DeliveredMessage delivered in frame.Messages ?? new List<DeliveredMessage>())
+            {
+                if (delivered.Ref != null && _pendingSends.TryRemove(delivered.Ref, out PendingSend pending))
+                {
+                    pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, delivered.SentAt ?? DateTime.UtcNow,
+                        SendStatus.Delivered, id: delivered.Id));
+                }
+            }
         }
 
         private void OnStatus(NativeFrame frame)

@@ -124,7 +124,14 @@ namespace Chatrm.Engine
         /// its UTF-8 bytes (without the newline), valid only during the call: no string is made unless asked for.
         /// </summary>
         public Task<ReadEnd> ReadLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken) =>
-            _reader != null ? _reader.Start(onLine, onLineTooLong, cancellationToken) : ReadTlsLinesAsync(onLine, onLineTooLong, cancellationToken);
+            ReadLinesAsync(onLine, onLineTooLong, null, cancellationToken);
+
+        /// <summary>
+        /// As <see cref="ReadLinesAsync(LineHandler, Action, CancellationToken)"/>, calling <paramref name="afterLines"/>
+        /// once the lines of each read are handled: what they call for can be answered once for all of them.
+        /// </summary>
+        public Task<ReadEnd> ReadLinesAsync(LineHandler onLine, Action onLineTooLong, Action afterLines, CancellationToken cancellationToken) =>
+            _reader != null ? _reader.Start(onLine, onLineTooLong, afterLines, cancellationToken) : ReadTlsLinesAsync(onLine, onLineTooLong, afterLines, cancellationToken);
 
         /// <summary>
         /// The TLS read loop. While idle it waits with a zero-byte read, which SslStream completes once data (or the
@@ -132,7 +139,7 @@ namespace Chatrm.Engine
         /// A stop does not wait for the stream to honour a cancellation (SslStream on .NET Framework, which Windows
         /// PowerShell runs, ignores it): the read is left to end with the connection.
         /// </summary>
-        private async Task<ReadEnd> ReadTlsLinesAsync(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken)
+        private async Task<ReadEnd> ReadTlsLinesAsync(LineHandler onLine, Action onLineTooLong, Action afterLines, CancellationToken cancellationToken)
         {
             var stop = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             if (Interlocked.Exchange(ref _tlsReadStop, stop) == TlsStoppedEarly)
@@ -177,7 +184,7 @@ namespace Chatrm.Engine
                             return ReadEnd.PeerClosed;
                         }
 
-                        if (!framer.Frame(received, this, onLine, onLineTooLong))
+                        if (!framer.Frame(received, this, onLine, onLineTooLong, afterLines))
                         {
                             return ReadEnd.Stopped;
                         }
@@ -629,7 +636,7 @@ namespace Chatrm.Engine
             /// Hands over, in one read batch, the complete lines that the <paramref name="received"/> bytes just put in
             /// <see cref="Room"/> end, and keeps the partial line after them. False when a handler stops reading.
             /// </summary>
-            public bool Frame(int received, LineTransport transport, LineHandler onLine, Action onLineTooLong)
+            public bool Frame(int received, LineTransport transport, LineHandler onLine, Action onLineTooLong, Action afterLines)
             {
                 byte[] buffer = _buffer;
                 int length = _kept + received;
@@ -692,6 +699,7 @@ namespace Chatrm.Engine
                     }
 
                     _kept = pending;
+                    afterLines?.Invoke();
                     return true;
                 }
                 finally
@@ -751,6 +759,7 @@ namespace Chatrm.Engine
             private int _stopRequested;
             private LineHandler _onLine;
             private Action _onLineTooLong;
+            private Action _afterLines;
             private TaskCompletionSource<ReadEnd> _end;
 
             // Its buffer is null whenever no partial line is kept across receives.
@@ -770,7 +779,7 @@ namespace Chatrm.Engine
 
             private bool StopRequested => Volatile.Read(ref _stopRequested) != 0;
 
-            public Task<ReadEnd> Start(LineHandler onLine, Action onLineTooLong, CancellationToken cancellationToken)
+            public Task<ReadEnd> Start(LineHandler onLine, Action onLineTooLong, Action afterLines, CancellationToken cancellationToken)
             {
                 if (Interlocked.CompareExchange(ref _state, Working, NotStarted) != NotStarted)
                 {
@@ -780,6 +789,7 @@ namespace Chatrm.Engine
 
                 _onLine = onLine;
                 _onLineTooLong = onLineTooLong;
+                _afterLines = afterLines;
                 _end = new TaskCompletionSource<ReadEnd>(TaskCreationOptions.RunContinuationsAsynchronously);
                 Task<ReadEnd> ended = _end.Task;
                 if (cancellationToken.CanBeCanceled)
@@ -930,7 +940,7 @@ namespace Chatrm.Engine
                         return ReadEnd.PeerClosed;
                     }
 
-                    if (!_framer.Frame(received, _transport, _onLine, _onLineTooLong))
+                    if (!_framer.Frame(received, _transport, _onLine, _onLineTooLong, _afterLines))
                     {
                         return ReadEnd.Stopped;
                     }
@@ -958,6 +968,7 @@ namespace Chatrm.Engine
                 _end = null;
                 _onLine = null;
                 _onLineTooLong = null;
+                _afterLines = null;
                 if (error != null)
                 {
                     completion.TrySetException(error);

@@ -45,6 +45,18 @@ namespace Chatrm.Engine
 
         /// <summary>Only in a hello: false asks the server for no presence frames (absent means true).</summary>
         public bool? Presence { get; set; }
+
+        /// <summary>
+        /// In a hello, true asks for batched confirmations; in a welcome, true grants them: the client may ack with
+        /// <see cref="Through"/> and hears of delivered messages in <see cref="FrameType.Delivered"/> frames.
+        /// </summary>
+        public bool? Batch { get; set; }
+
+        /// <summary>In an ack: this message id and every message the server sent this client before it.</summary>
+        public string Through { get; set; }
+
+        /// <summary>In a delivered frame: the messages it confirms, in the order the client sent them.</summary>
+        public List<DeliveredMessage> Messages { get; set; }
         public string Ref { get; set; }
         public string Id { get; set; }
         public string From { get; set; }
@@ -65,15 +77,31 @@ namespace Chatrm.Engine
         /// <summary>Empties the frame for reuse: a connection parses every frame into one instance.</summary>
         internal void Clear()
         {
-            Type = Protocol = User = Password = Ref = Id = From = To = Text = null;
+            Type = Protocol = User = Password = Ref = Id = From = To = Text = Through = null;
             Status = Reason = Message = Code = Event = null;
             Version = null;
-            Presence = null;
+            Presence = Batch = null;
             MaxFrameBytes = null;
             SentAt = Time = null;
             KeepAlive = null;
             Users = null;
+            Messages = null;
         }
+    }
+
+    /// <summary>One message a delivered frame confirms: the sender's ref, the server's id and time.</summary>
+    public sealed class DeliveredMessage
+    {
+        public DeliveredMessage(string reference, string id, DateTime? sentAt)
+        {
+            Ref = reference;
+            Id = id;
+            SentAt = sentAt;
+        }
+
+        public string Ref { get; }
+        public string Id { get; }
+        public DateTime? SentAt { get; }
     }
 
     /// <summary>Frame types of the native protocol (docs/protocol.md).</summary>
@@ -83,6 +111,9 @@ namespace Chatrm.Engine
         public const string Welcome = "welcome";
         public const string Send = "send";
         public const string Status = "status";
+
+        /// <summary>Batched confirmations: several messages of one sender delivered (see <see cref="NativeFrame.Batch"/>).</summary>
+        public const string Delivered = "delivered";
         public const string Message = "message";
         public const string Ack = "ack";
         public const string Who = "who";
@@ -127,6 +158,9 @@ namespace Chatrm.Engine
         private static readonly JsonEncodedText UserField = JsonEncodedText.Encode("user");
         private static readonly JsonEncodedText PasswordField = JsonEncodedText.Encode("password");
         private static readonly JsonEncodedText PresenceField = JsonEncodedText.Encode("presence");
+        private static readonly JsonEncodedText BatchField = JsonEncodedText.Encode("batch");
+        private static readonly JsonEncodedText ThroughField = JsonEncodedText.Encode("through");
+        private static readonly JsonEncodedText MessagesField = JsonEncodedText.Encode("messages");
         private static readonly JsonEncodedText RefField = JsonEncodedText.Encode("ref");
         private static readonly JsonEncodedText IdField = JsonEncodedText.Encode("id");
         private static readonly JsonEncodedText FromField = JsonEncodedText.Encode("from");
@@ -204,6 +238,8 @@ namespace Chatrm.Engine
             WriteIf(writer, UserField, frame.User);
             WriteIf(writer, PasswordField, frame.Password);
             if (frame.Presence.HasValue) writer.WriteBoolean(PresenceField, frame.Presence.Value);
+            if (frame.Batch.HasValue) writer.WriteBoolean(BatchField, frame.Batch.Value);
+            WriteIf(writer, ThroughField, frame.Through);
             WriteIf(writer, RefField, frame.Ref);
             WriteIf(writer, IdField, frame.Id);
             WriteIf(writer, FromField, frame.From);
@@ -227,6 +263,21 @@ namespace Chatrm.Engine
                     writer.WriteString(NameField, user.Name);
                     writer.WriteString(ProtocolField, user.Protocol);
                     WriteTime(writer, ConnectedAtField, user.ConnectedAt);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+            }
+
+            if (frame.Messages != null)
+            {
+                writer.WriteStartArray(MessagesField);
+                foreach (DeliveredMessage message in frame.Messages)
+                {
+                    writer.WriteStartObject();
+                    WriteIf(writer, RefField, message.Ref);
+                    WriteIf(writer, IdField, message.Id);
+                    if (message.SentAt.HasValue) WriteTime(writer, SentAtField, message.SentAt.Value);
                     writer.WriteEndObject();
                 }
 
@@ -271,6 +322,36 @@ namespace Chatrm.Engine
             return EndFrame(writer);
         }
 
+        /// <summary>
+        /// A delivered frame for the first of <paramref name="envelopes"/>, one sender's, as many as fit in about
+        /// <see cref="DeliveredFrameBytes"/> (at least one): the bytes <see cref="FormatUtf8"/> writes for
+        /// {type, messages: [{ref, id, sentAt}]}. Returns how many it took.
+        /// </summary>
+        internal static int FormatDelivered(ReadOnlySpan<ChatEnvelope> envelopes, out ReadOnlySpan<byte> frame)
+        {
+            Utf8JsonWriter writer = BeginFrame();
+            writer.WriteString(TypeName, DeliveredType);
+            writer.WriteStartArray(MessagesField);
+            int taken = 0;
+            while (taken < envelopes.Length && (taken == 0 || writer.BytesPending + writer.BytesCommitted < DeliveredFrameBytes))
+            {
+                ChatEnvelope envelope = envelopes[taken++];
+                writer.WriteStartObject();
+                WriteIf(writer, RefField, envelope.SenderRef);
+                writer.WriteString(IdField, envelope.Id);
+                WriteTime(writer, SentAtField, envelope.SentAt);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            frame = EndFrame(writer);
+            return taken;
+        }
+
+        /// <summary>Where a delivered frame stops taking messages: well under any client's line limit.</summary>
+        internal const int DeliveredFrameBytes = 8 * 1024;
+
+        private static readonly JsonEncodedText DeliveredType = JsonEncodedText.Encode(FrameType.Delivered);
         private static readonly JsonEncodedText MessageType = JsonEncodedText.Encode(FrameType.Message);
         private static readonly JsonEncodedText StatusType = JsonEncodedText.Encode(FrameType.Status);
         private static readonly JsonEncodedText DeliveredStatus = JsonEncodedText.Encode("delivered");
@@ -441,7 +522,7 @@ namespace Chatrm.Engine
         private enum Field
         {
             Unknown, Type, Protocol, User, Password, Ref, Id, From, To, Text, Status, Reason, Code, Message, Event,
-            Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users, Presence,
+            Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users, Presence, Batch, Through, Messages,
         }
 
         private static Field FieldOf(ref Utf8JsonReader reader)
@@ -468,6 +549,7 @@ namespace Chatrm.Engine
                 case 5:
                     if (name.SequenceEqual("event"u8)) return Field.Event;
                     if (name.SequenceEqual("users"u8)) return Field.Users;
+                    if (name.SequenceEqual("batch"u8)) return Field.Batch;
                     break;
                 case 6:
                     if (name.SequenceEqual("status"u8)) return Field.Status;
@@ -477,11 +559,13 @@ namespace Chatrm.Engine
                 case 7:
                     if (name.SequenceEqual("message"u8)) return Field.Message;
                     if (name.SequenceEqual("version"u8)) return Field.Version;
+                    if (name.SequenceEqual("through"u8)) return Field.Through;
                     break;
                 case 8:
                     if (name.SequenceEqual("protocol"u8)) return Field.Protocol;
                     if (name.SequenceEqual("password"u8)) return Field.Password;
                     if (name.SequenceEqual("presence"u8)) return Field.Presence;
+                    if (name.SequenceEqual("messages"u8)) return Field.Messages;
                     break;
                 case 9:
                     if (name.SequenceEqual("keepAlive"u8)) return Field.KeepAlive;
@@ -505,6 +589,7 @@ namespace Chatrm.Engine
                 case Field.User: if (IsString(ref reader, "user", ref problem)) frame.User = reader.GetString(); break;
                 case Field.Password: if (IsString(ref reader, "password", ref problem)) frame.Password = reader.GetString(); break;
                 case Field.Ref: if (IsString(ref reader, "ref", ref problem)) frame.Ref = reader.GetString(); break;
+                case Field.Through: if (IsString(ref reader, "through", ref problem)) frame.Through = reader.GetString(); break;
                 case Field.Id: if (IsString(ref reader, "id", ref problem)) frame.Id = reader.GetString(); break;
                 case Field.From: if (IsString(ref reader, "from", ref problem)) frame.From = reader.GetString(); break;
                 case Field.To: if (IsString(ref reader, "to", ref problem)) frame.To = reader.GetString(); break;
@@ -536,6 +621,13 @@ namespace Chatrm.Engine
                     break;
                 case Field.Users:
                     problem = ReadUsers(ref reader, frame);
+                    break;
+                case Field.Messages:
+                    problem = ReadMessages(ref reader, frame);
+                    break;
+                case Field.Batch:
+                    if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Batch = reader.GetBoolean();
+                    else problem = "\"batch\" must be true or false";
                     break;
                 case Field.Presence:
                     if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Presence = reader.GetBoolean();
@@ -604,6 +696,52 @@ namespace Chatrm.Engine
             return null;
         }
 
+        private static string ReadMessages(ref Utf8JsonReader reader, NativeFrame frame)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return "\"messages\" must be an array";
+            }
+
+            var messages = new List<DeliveredMessage>();
+            string problem = null;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    problem = problem ?? "each of \"messages\" must be an object";
+                    reader.Skip();
+                    continue;
+                }
+
+                string reference = null, id = null;
+                DateTime? sentAt = null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    bool isRef = reader.ValueTextEquals("ref"u8);
+                    bool isId = !isRef && reader.ValueTextEquals("id"u8);
+                    bool isSentAt = !isRef && !isId && reader.ValueTextEquals("sentAt"u8);
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        if (isRef) reference = reader.GetString();
+                        else if (isId) id = reader.GetString();
+                        else if (isSentAt && TryParseTime(reader.GetString(), out DateTime t)) sentAt = t;
+                    }
+                    else
+                    {
+                        // A field of another kind reads as absent, as in "users"; a later version may add fields.
+                        reader.Skip();
+                    }
+                }
+
+                messages.Add(new DeliveredMessage(reference, id, sentAt));
+            }
+
+            frame.Messages = messages;
+            return problem;
+        }
+
         private static bool IsString(ref Utf8JsonReader reader, string name, ref string problem)
         {
             switch (reader.TokenType)
@@ -621,7 +759,8 @@ namespace Chatrm.Engine
 
         private static readonly KnownWords FrameTypes = new KnownWords(
             FrameType.Send, FrameType.Ack, FrameType.Message, FrameType.Status, FrameType.Hello, FrameType.Welcome,
-            FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error);
+            FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error,
+            FrameType.Delivered);
 
         private static readonly KnownWords Statuses = new KnownWords("delivered", "forwarded", "refused");
 

@@ -25,9 +25,16 @@ namespace Chatrm.Engine
         // Held while registering and queueing the welcome, so no message overtakes the welcome.
         private readonly object _welcomeGate = new object();
 
-        // Native messages handed to this user and not yet confirmed, by id. Made on the first one, so an idle
-        // or classic user holds none.
-        private ConcurrentDictionary<string, ChatEnvelope> _unconfirmed;
+        // Native messages handed to this user and not yet confirmed. Made on the first one, so an idle or classic
+        // user holds none.
+        private UnconfirmedMessages _unconfirmed;
+
+        // What one ack "through" confirmed, reused by this connection's reader.
+        private ChatEnvelope[] _acked = Array.Empty<ChatEnvelope>();
+        private List<ChatEnvelope> _ackedOthers;
+
+        // The hello asked for batched confirmations: this user's delivered messages are told in delivered frames.
+        private bool _batch;
 
         // The frame every incoming native line is parsed into (only this connection's reader uses it).
         private NativeFrame _frame;
@@ -125,14 +132,11 @@ namespace Chatrm.Engine
                 _server.Raise(ServerEventKind.UserLeft, UserName, _leaveReason);
             }
 
-            // Whatever this user never confirmed, its senders learn it was not delivered.
-            ConcurrentDictionary<string, ChatEnvelope> unconfirmed = Volatile.Read(ref _unconfirmed);
-            foreach (KeyValuePair<string, ChatEnvelope> pair in unconfirmed ?? Enumerable.Empty<KeyValuePair<string, ChatEnvelope>>())
+            // Whatever this user never confirmed, its senders learn it was not delivered. (Made here if need be, so a
+            // sender who found this user a moment ago hears "offline" instead of waiting for an ack forever.)
+            foreach (ChatEnvelope envelope in LazyInitializer.EnsureInitialized(ref _unconfirmed).TakeAll())
             {
-                if (unconfirmed.TryRemove(pair.Key, out ChatEnvelope envelope))
-                {
-                    envelope.Receipt?.Failed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
-                }
+                envelope.Receipt?.Failed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
             }
 
             await _transport.CloseAsync(_server.Options.CloseGrace).ConfigureAwait(false);
@@ -241,20 +245,39 @@ namespace Chatrm.Engine
         void IDeliveryReceipt.Delivered(ChatEnvelope envelope) =>
             Queued(_transport.Send(NativeProtocol.FormatDelivered(envelope.SenderRef, envelope.Id, envelope.To, envelope.SentAt)));
 
+        void IDeliveryReceipt.Delivered(ReadOnlySpan<ChatEnvelope> envelopes)
+        {
+            if (!_batch)
+            {
+                foreach (ChatEnvelope envelope in envelopes)
+                {
+                    ((IDeliveryReceipt)this).Delivered(envelope);
+                }
+
+                return;
+            }
+
+            while (envelopes.Length > 0)
+            {
+                int taken = NativeProtocol.FormatDelivered(envelopes, out ReadOnlySpan<byte> frame);
+                if (!Queued(_transport.Send(frame)))
+                {
+                    return;
+                }
+
+                envelopes = envelopes.Slice(taken);
+            }
+        }
+
         void IDeliveryReceipt.Failed(ChatEnvelope envelope, Refusal reason, string message) =>
             SendStatus(envelope, "refused", reason, message);
 
         private DeliveryStatus DeliverNative(ChatEnvelope envelope)
         {
-            LazyInitializer.EnsureInitialized(ref _unconfirmed, () => new ConcurrentDictionary<string, ChatEnvelope>())[envelope.Id] = envelope;
             JsonEncodedText from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From);
-            if (Queued(_transport.Send(NativeProtocol.FormatMessage(envelope.Id, from, _encodedName, envelope.Text, envelope.SentAt))))
-            {
-                return DeliveryStatus.Pending;
-            }
-
-            _unconfirmed?.TryRemove(envelope.Id, out _);
-            return TooSlowOrGone();
+            ReadOnlySpan<byte> frame = NativeProtocol.FormatMessage(envelope.Id, from, _encodedName, envelope.Text, envelope.SentAt);
+            SendResult sent = LazyInitializer.EnsureInitialized(ref _unconfirmed).AddAndSend(envelope, _transport, frame);
+            return Queued(sent) ? DeliveryStatus.Pending : TooSlowOrGone();
         }
 
         /// <summary>Whether a send was queued; a full queue drops this user as too slow.</summary>
@@ -387,6 +410,7 @@ namespace Chatrm.Engine
                 authenticated = true;
             }
 
+            _batch = hello.Batch == true;
             if (!Register(hello.User, takeOver: authenticated, hearsPresence: hello.Presence != false))
             {
                 return RefuseHandshake(hello.User, Refusal.NameTaken, "the name " + hello.User + " is in use; choose another");
@@ -449,6 +473,7 @@ namespace Chatrm.Engine
                         User = name,
                         KeepAlive = _server.Options.KeepAliveInterval.TotalSeconds,
                         MaxFrameBytes = _server.Options.MaxLineBytes,
+                        Batch = _batch ? true : (bool?)null,
                     });
                 }
                 else
@@ -552,12 +577,7 @@ namespace Chatrm.Engine
                     OnSend(frame);
                     return true;
                 case FrameType.Ack:
-                    ConcurrentDictionary<string, ChatEnvelope> unconfirmed = Volatile.Read(ref _unconfirmed);
-                    if (frame.Id != null && unconfirmed != null && unconfirmed.TryRemove(frame.Id, out ChatEnvelope envelope))
-                    {
-                        envelope.Receipt?.Delivered(envelope);
-                    }
-
+                    OnAck(frame);
                     return true;
                 case FrameType.Who:
                     SendFrame(new NativeFrame { Type = FrameType.Users, Ref = frame.Ref, Users = new List<UserInfo>(_server.Router.ListUsers()) });
@@ -576,6 +596,58 @@ namespace Chatrm.Engine
                 default:
                     SendError(Refusal.MalformedFrame, "unknown frame type \"" + frame.Type + "\"", frame.Ref);
                     return true;
+            }
+        }
+
+        /// <summary>An ack of one message (id), or of one and every message sent to this user before it (through).</summary>
+        private void OnAck(NativeFrame frame)
+        {
+            UnconfirmedMessages unconfirmed = Volatile.Read(ref _unconfirmed);
+            if (unconfirmed == null)
+            {
+                return;
+            }
+
+            if (frame.Through != null)
+            {
+                int count = unconfirmed.TakeThrough(frame.Through, ref _acked);
+
+                // Each sender hears of all its own messages at once, in the order sent: in one delivered frame when
+                // it asked for batches. Senders are taken in turn; each turn moves the next sender's to the front.
+                int start = 0;
+                while (start < count)
+                {
+                    IDeliveryReceipt receipt = _acked[start].Receipt;
+                    int end = start + 1;
+                    int others = 0;
+                    for (int i = start + 1; i < count; i++)
+                    {
+                        if (_acked[i].Receipt == receipt)
+                        {
+                            _acked[end++] = _acked[i];
+                        }
+                        else
+                        {
+                            (_ackedOthers ?? (_ackedOthers = new List<ChatEnvelope>())).Add(_acked[i]);
+                            others++;
+                        }
+                    }
+
+                    if (others > 0)
+                    {
+                        _ackedOthers.CopyTo(0, _acked, end, others);
+                        _ackedOthers.Clear();
+                    }
+
+                    receipt?.Delivered(new ReadOnlySpan<ChatEnvelope>(_acked, start, end - start));
+                    start = end;
+                }
+
+                Array.Clear(_acked, 0, count);
+            }
+            else if (frame.Id != null && unconfirmed.TryTake(frame.Id, out ChatEnvelope envelope))
+            {
+                envelope.Receipt?.Delivered(envelope);
             }
         }
 

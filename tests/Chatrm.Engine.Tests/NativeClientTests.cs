@@ -151,12 +151,14 @@ namespace Chatrm.Engine.Tests
 
         // ---- Sending ----
 
-        [Fact]
-        public async Task AMessageToANativeUserIsDeliveredWithTheIdAndTimeTheRecipientSees()
+        [Theory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public async Task AMessageToANativeUserIsDeliveredWithTheIdAndTimeTheRecipientSees(bool batch)
         {
             await using var server = new TestServer();
-            using ChatClient alice = await server.ConnectNativeAsync("alice");
-            using ChatClient bob = await server.ConnectNativeAsync("bob");
+            using ChatClient alice = await server.ConnectNativeAsync("alice", new ClientOptions { BatchConfirmations = batch });
+            using ChatClient bob = await server.ConnectNativeAsync("bob", new ClientOptions { BatchConfirmations = batch });
             DateTime before = DateTime.UtcNow;
 
             SentMessage sent = await Fate(alice.SendAsync("bob", "hi_bob ✓"));
@@ -223,12 +225,14 @@ namespace Chatrm.Engine.Tests
             Assert.Contains("bob", sent.Detail);
         }
 
-        [Fact]
-        public async Task ManySendsWithoutWaitingEachGetTheirOwnFateAndId()
+        [Theory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public async Task ManySendsWithoutWaitingEachGetTheirOwnFateAndId(bool batch)
         {
             await using var server = new TestServer();
-            using ChatClient alice = await server.ConnectNativeAsync("alice");
-            using ChatClient bob = await server.ConnectNativeAsync("bob");
+            using ChatClient alice = await server.ConnectNativeAsync("alice", new ClientOptions { BatchConfirmations = batch });
+            using ChatClient bob = await server.ConnectNativeAsync("bob", new ClientOptions { BatchConfirmations = batch });
             using RawClient carol = await server.JoinAsync("carol");
             const int count = 100;
 
@@ -252,6 +256,34 @@ namespace Chatrm.Engine.Tests
             var delivered = fates.Where(f => f.Status == SendStatus.Delivered).ToList();
             var received = bob.Take(1000).Cast<ChatMessage>().ToList();
             Assert.Equal(delivered.Select(f => (f.Id, f.Text)), received.Select(m => (m.Id, m.Text)));
+        }
+
+        [Fact]
+        public async Task TheClientAcksWhatOneReadBroughtWithOneAckThrough()
+        {
+            await using var server = new TestServer();
+            using NativePeer alice = await server.JoinNativeAsync("alice", batch: true);
+            using ChatClient bob = await server.ConnectNativeAsync("bob");
+            const int count = 20;
+
+            var burst = new System.Text.StringBuilder();
+            for (int i = 0; i < count; i++)
+            {
+                burst.Append("{\"type\":\"send\",\"ref\":\"r" + i + "\",\"to\":\"bob\",\"text\":\"m" + i + "\"}\n");
+            }
+
+            await alice.Raw.SendAsync(burst.ToString());
+
+            // Only acks "through" make delivered frames (a single ack makes a status): bob's client batched them.
+            var refs = new List<string>();
+            while (refs.Count < count)
+            {
+                System.Text.Json.Nodes.JsonObject delivered = await alice.ExpectAsync("delivered");
+                refs.AddRange(delivered["messages"].AsArray().Select(m => NativePeer.Str(m.AsObject(), "ref")));
+            }
+
+            Assert.Equal(Enumerable.Range(0, count).Select(i => "r" + i), refs);
+            Assert.Equal(Enumerable.Range(0, count).Select(i => "m" + i), bob.Take(100).Cast<ChatMessage>().Select(m => m.Text));
         }
 
         [Fact]

@@ -30,11 +30,17 @@ namespace Chatrm.Engine.Tests
             new JsonObject { ["type"] = "hello", ["protocol"] = "chatrm_native", ["version"] = version, ["user"] = user }.ToJsonString();
 
         /// <summary>Connects, says hello and reads the welcome, failing the test when anything else comes.</summary>
-        public static async Task<NativePeer> JoinAsync(IPEndPoint endPoint, string name)
+        public static async Task<NativePeer> JoinAsync(IPEndPoint endPoint, string name, bool batch = false)
         {
             RawClient raw = await RawClient.ConnectAsync(endPoint);
             var peer = new NativePeer(raw, name);
-            await peer.SendAsync(Hello(name));
+            JsonObject hello = JsonNode.Parse(Hello(name)).AsObject();
+            if (batch)
+            {
+                hello["batch"] = true;
+            }
+
+            await peer.SendFrameAsync(hello);
             JsonObject welcome = await peer.ReadAsync();
             Assert.Equal("welcome", Type(welcome));
             peer.Welcome = welcome;
@@ -62,6 +68,9 @@ namespace Chatrm.Engine.Tests
         }
 
         public Task AckAsync(string id) => SendFrameAsync(new JsonObject { ["type"] = "ack", ["id"] = id });
+
+        /// <summary>Acks message <paramref name="id"/> and every message the server sent before it.</summary>
+        public Task AckThroughAsync(string id) => SendFrameAsync(new JsonObject { ["type"] = "ack", ["through"] = id });
 
         /// <summary>The next line, which must be one JSON object.</summary>
         public async Task<JsonObject> ReadAsync()
@@ -157,7 +166,8 @@ namespace Chatrm.Engine.Tests
     internal static class NativeTestServerExtensions
     {
         /// <summary>A raw native user: hello typed by hand, welcome read.</summary>
-        public static Task<NativePeer> JoinNativeAsync(this TestServer server, string name) => NativePeer.JoinAsync(server.EndPoint, name);
+        public static Task<NativePeer> JoinNativeAsync(this TestServer server, string name, bool batch = false) =>
+            NativePeer.JoinAsync(server.EndPoint, name, batch);
 
         /// <summary>A ChatClient in the native protocol (the default).</summary>
         public static Task<ChatClient> ConnectNativeAsync(this TestServer server, string name, ClientOptions options = null) =>

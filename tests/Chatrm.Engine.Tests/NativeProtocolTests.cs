@@ -364,8 +364,69 @@ namespace Chatrm.Engine.Tests
         public void FrameTypeNamesAreTheWireNames()
         {
             Assert.Equal(
-                new[] { "hello", "welcome", "send", "status", "message", "ack", "who", "users", "presence", "ping", "pong", "bye", "error" },
-                new[] { FrameType.Hello, FrameType.Welcome, FrameType.Send, FrameType.Status, FrameType.Message, FrameType.Ack, FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error });
+                new[] { "hello", "welcome", "send", "status", "message", "ack", "who", "users", "presence", "ping", "pong", "bye", "error", "delivered" },
+                new[] { FrameType.Hello, FrameType.Welcome, FrameType.Send, FrameType.Status, FrameType.Message, FrameType.Ack, FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error, FrameType.Delivered });
+        }
+
+        [Fact]
+        public void TheBatchedDeliveredFormatterWritesWhatTheGeneralOneWrites()
+        {
+            var envelopes = new[]
+            {
+                new ChatEnvelope("41", "alice", "bob", "one", SomeTime, "7"),
+                new ChatEnvelope("42", "alice", "bob", "two", SomeTime.AddTicks(1), "r\u00e9f \"8\""),
+                new ChatEnvelope("43", "alice", "bob", "three", SomeTime.AddTicks(2), null),
+            };
+            string general = NativeProtocol.Format(new NativeFrame
+            {
+                Type = FrameType.Delivered,
+                Messages = envelopes.Select(e => new DeliveredMessage(e.SenderRef, e.Id, e.SentAt)).ToList(),
+            });
+
+            int taken = NativeProtocol.FormatDelivered(envelopes, out ReadOnlySpan<byte> frame);
+
+            Assert.Equal(3, taken);
+            Assert.Equal(general, Encoding.UTF8.GetString(frame.ToArray()));
+            Assert.StartsWith("{\"type\":\"delivered\",\"messages\":[{\"ref\":\"7\",\"id\":\"41\",\"sentAt\":\"2026-11-26T09:12:03.1234567Z\"},", general);
+        }
+
+        [Fact]
+        public void ADeliveredFrameTakesAtLeastOneMessageAndStopsNearItsSize()
+        {
+            string huge = new string('x', NativeProtocol.DeliveredFrameBytes * 2);
+            var envelopes = Enumerable.Range(0, 3).Select(i => new ChatEnvelope(i.ToString(), "alice", "bob", "t", SomeTime, huge + i)).ToArray();
+
+            Assert.Equal(1, NativeProtocol.FormatDelivered(envelopes, out _));
+
+            var small = Enumerable.Range(0, 1000).Select(i => new ChatEnvelope(i.ToString(), "alice", "bob", "t", SomeTime, "r" + i)).ToArray();
+            int taken = NativeProtocol.FormatDelivered(small, out ReadOnlySpan<byte> frame);
+            Assert.InRange(taken, 2, 999);
+            Assert.InRange(frame.Length, NativeProtocol.DeliveredFrameBytes, NativeProtocol.DeliveredFrameBytes + 200);
+        }
+
+        [Fact]
+        public void BatchFieldsAreReadBack()
+        {
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"hello\",\"batch\":true}", out NativeFrame hello, out _));
+            Assert.True(hello.Batch);
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"ack\",\"through\":\"42\"}", out NativeFrame ack, out _));
+            Assert.Equal(("42", null), (ack.Through, ack.Id));
+
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"delivered\",\"messages\":[{\"ref\":\"7\",\"id\":\"41\",\"sentAt\":\"2026-11-26T09:12:03.1234567Z\",\"later\":[1]},{\"ref\":8}]}", out NativeFrame delivered, out _));
+            Assert.Equal(2, delivered.Messages.Count);
+            Assert.Equal(("7", "41", SomeTime), (delivered.Messages[0].Ref, delivered.Messages[0].Id, delivered.Messages[0].SentAt.Value));
+            Assert.Equal((null, null, (DateTime?)null), (delivered.Messages[1].Ref, delivered.Messages[1].Id, delivered.Messages[1].SentAt));
+        }
+
+        [Theory]
+        [InlineData("{\"type\":\"hello\",\"batch\":\"yes\"}", "\"batch\" must be true or false")]
+        [InlineData("{\"type\":\"ack\",\"through\":42}", "\"through\" must be a string")]
+        [InlineData("{\"type\":\"delivered\",\"messages\":{}}", "\"messages\" must be an array")]
+        [InlineData("{\"type\":\"delivered\",\"messages\":[1]}", "each of \"messages\" must be an object")]
+        public void BatchFieldsOfTheWrongKindAreNamed(string line, string problem)
+        {
+            Assert.False(NativeProtocol.TryParse(line, out _, out string said));
+            Assert.Equal(problem, said);
         }
 
         [Theory]

@@ -1,0 +1,127 @@
+using System;
+using System.Collections.Generic;
+
+namespace Chatrm.Engine
+{
+    /// <summary>
+    /// The messages a native recipient was sent and has not acked yet, in the order they went on the wire, so
+    /// that one ack can confirm a message and everything before it ("through"). Thread-safe: senders add from
+    /// their readers, the recipient's reader takes.
+    /// </summary>
+    internal sealed class UnconfirmedMessages
+    {
+        private readonly object _gate = new object();
+        private readonly Dictionary<string, ChatEnvelope> _byId = new Dictionary<string, ChatEnvelope>(StringComparer.Ordinal);
+
+        // In wire order. Entries acked one by one are removed from _byId only, and leave here once at the front.
+        private readonly Queue<ChatEnvelope> _inOrder = new Queue<ChatEnvelope>();
+
+        // Set by TakeAll: a sender that found the recipient just before it left hears it as offline, not never.
+        private bool _ended;
+
+        /// <summary>
+        /// Adds <paramref name="envelope"/> and queues its frame with <paramref name="send"/> under one lock, so the
+        /// order here is the order on the wire. A send that is not queued takes the envelope out again.
+        /// </summary>
+        public SendResult AddAndSend(ChatEnvelope envelope, LineTransport transport, ReadOnlySpan<byte> frame)
+        {
+            lock (_gate)
+            {
+                if (_ended)
+                {
+                    return SendResult.Closed;
+                }
+
+                SendResult result = transport.Send(frame);
+                if (result == SendResult.Queued)
+                {
+                    _byId[envelope.Id] = envelope;
+                    _inOrder.Enqueue(envelope);
+                }
+
+                return result;
+            }
+        }
+
+        /// <summary>Takes the message with this id, if it waits.</summary>
+        public bool TryTake(string id, out ChatEnvelope envelope)
+        {
+            lock (_gate)
+            {
+                if (!_byId.TryGetValue(id, out envelope))
+                {
+                    return false;
+                }
+
+                _byId.Remove(id);
+                DropTakenAtFront();
+                return true;
+            }
+        }
+
+        /// <summary>
+        /// Takes the message with this id and every one sent before it, in wire order, into
+        /// <paramref name="taken"/> (grown as needed); returns how many. None when no message has this id.
+        /// </summary>
+        public int TakeThrough(string id, ref ChatEnvelope[] taken)
+        {
+            lock (_gate)
+            {
+                if (!_byId.ContainsKey(id))
+                {
+                    return 0;
+                }
+
+                int count = 0;
+                while (_inOrder.Count > 0)
+                {
+                    ChatEnvelope envelope = _inOrder.Dequeue();
+                    if (_byId.Remove(envelope.Id))
+                    {
+                        if (count == taken.Length)
+                        {
+                            Array.Resize(ref taken, Math.Max(16, taken.Length * 2));
+                        }
+
+                        taken[count++] = envelope;
+                    }
+
+                    if (string.Equals(envelope.Id, id, StringComparison.Ordinal))
+                    {
+                        break;
+                    }
+                }
+
+                return count;
+            }
+        }
+
+        /// <summary>Takes every message that waits, in wire order: the recipient left.</summary>
+        public List<ChatEnvelope> TakeAll()
+        {
+            lock (_gate)
+            {
+                var all = new List<ChatEnvelope>(_byId.Count);
+                foreach (ChatEnvelope envelope in _inOrder)
+                {
+                    if (_byId.Remove(envelope.Id))
+                    {
+                        all.Add(envelope);
+                    }
+                }
+
+                _inOrder.Clear();
+                _ended = true;
+                return all;
+            }
+        }
+
+        private void DropTakenAtFront()
+        {
+            while (_inOrder.Count > 0 && !_byId.ContainsKey(_inOrder.Peek().Id))
+            {
+                _inOrder.Dequeue();
+            }
+        }
+    }
+}
