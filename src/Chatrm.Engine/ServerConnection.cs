@@ -276,7 +276,14 @@ namespace Chatrm.Engine
         {
             JsonEncodedText from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From);
             ReadOnlySpan<byte> frame = NativeProtocol.FormatMessage(envelope.Id, from, _encodedName, envelope.Text, envelope.SentAt);
-            SendResult sent = LazyInitializer.EnsureInitialized(ref _unconfirmed).AddAndSend(envelope, _transport, frame);
+            int limit = _server.Options.MaxUnconfirmedPerConnection;
+            if (!LazyInitializer.EnsureInitialized(ref _unconfirmed).TryAddAndSend(envelope, _transport, frame, limit, out SendResult sent))
+            {
+                // It reads but does not confirm: keeping everything sent to it would let one client eat the server's memory.
+                DropAsTooSlow("it did not confirm the messages sent to it", $"you did not confirm the messages sent to you; {limit} waited for your ack");
+                return DeliveryStatus.RecipientTooSlow;
+            }
+
             return Queued(sent) ? DeliveryStatus.Pending : TooSlowOrGone();
         }
 
@@ -289,17 +296,22 @@ namespace Chatrm.Engine
                     return true;
                 case SendResult.QueueFull:
                     // It has stopped reading; holding more for it would let one client eat the server's memory.
-                    if (!_tooSlow)
-                    {
-                        _tooSlow = true;
-                        _leaveReason = "too slow: its send queue was full";
-                        Tell(Refusal.RecipientTooSlow, $"you did not read what was sent to you; more than {_server.Options.MaxQueuedBytesPerConnection} bytes waited", evenIfFull: true);
-                        _transport.StopReading();
-                    }
-
+                    DropAsTooSlow("its send queue was full", $"you did not read what was sent to you; more than {_server.Options.MaxQueuedBytesPerConnection} bytes waited");
                     return false;
                 default:
                     return false;
+            }
+        }
+
+        /// <summary>Drops this user as too slow, once, telling it why.</summary>
+        private void DropAsTooSlow(string why, string told)
+        {
+            if (!_tooSlow)
+            {
+                _tooSlow = true;
+                _leaveReason = "too slow: " + why;
+                Tell(Refusal.RecipientTooSlow, told, evenIfFull: true);
+                _transport.StopReading();
             }
         }
 

@@ -26,6 +26,12 @@ namespace Chatrm.Engine
         /// <summary>Bytes that may wait for a recipient that does not read before it counts as too slow.</summary>
         public long MaxQueuedBytesPerConnection { get; set; } = 4 * 1024 * 1024;
 
+        /// <summary>
+        /// Native messages that may wait for one recipient's confirmation. A client that reads but never acks
+        /// would otherwise make the server keep every message sent to it; past this it counts as too slow.
+        /// </summary>
+        public int MaxUnconfirmedPerConnection { get; set; } = 32 * 1024;
+
         /// <summary>How long a closing connection may take to flush what is queued for it.</summary>
         public TimeSpan CloseGrace { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -74,6 +80,7 @@ namespace Chatrm.Engine
             if (MaxLineBytes < 64) throw new ArgumentOutOfRangeException(nameof(MaxLineBytes), MaxLineBytes, "The longest line is at least 64 bytes.");
             if (HandshakeTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "The handshake time must be positive.");
             if (MaxQueuedBytesPerConnection < MaxLineBytes) throw new ArgumentOutOfRangeException(nameof(MaxQueuedBytesPerConnection), MaxQueuedBytesPerConnection, "The send queue must hold at least one line.");
+            if (MaxUnconfirmedPerConnection < 1) throw new ArgumentOutOfRangeException(nameof(MaxUnconfirmedPerConnection), MaxUnconfirmedPerConnection, "At least one message may wait for its confirmation.");
             if (KeepAliveInterval < TimeSpan.FromMilliseconds(10)) throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "The keepalive interval is at least 10 ms.");
             if (MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "The server holds at least one connection.");
             if (MaxConnectionsPerAddress < 0) throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerAddress), MaxConnectionsPerAddress, "0 is no limit; a limit is positive.");

@@ -20,26 +20,34 @@ namespace Chatrm.Engine
         private bool _ended;
 
         /// <summary>
-        /// Adds <paramref name="envelope"/> and queues its frame with <paramref name="send"/> under one lock, so the
-        /// order here is the order on the wire. A send that is not queued takes the envelope out again.
+        /// Adds <paramref name="envelope"/> and queues its frame on <paramref name="transport"/> under one lock, so
+        /// the order here is the order on the wire; a frame that is not queued is not kept. False, with nothing
+        /// sent, when <paramref name="limit"/> messages wait for their confirmation already.
         /// </summary>
-        public SendResult AddAndSend(ChatEnvelope envelope, LineTransport transport, ReadOnlySpan<byte> frame)
+        public bool TryAddAndSend(ChatEnvelope envelope, LineTransport transport, ReadOnlySpan<byte> frame, int limit, out SendResult result)
         {
             lock (_gate)
             {
                 if (_ended)
                 {
-                    return SendResult.Closed;
+                    result = SendResult.Closed;
+                    return true;
                 }
 
-                SendResult result = transport.Send(frame);
+                if (_byId.Count >= limit)
+                {
+                    result = SendResult.Closed;
+                    return false;
+                }
+
+                result = transport.Send(frame);
                 if (result == SendResult.Queued)
                 {
                     _byId[envelope.Id] = envelope;
                     _inOrder.Enqueue(envelope);
                 }
 
-                return result;
+                return true;
             }
         }
 

@@ -68,6 +68,11 @@ namespace Chatrm.PowerShell
         [ValidateRange(1024, long.MaxValue)]
         public long MaxSendQueueBytes { get; set; } = 4 * 1024 * 1024;
 
+        /// <summary>Native messages that may wait for one user's confirmation before the user is dropped as too slow.</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int MaxUnconfirmed { get; set; } = 32 * 1024;
+
         /// <summary>Users who may log in; native users must then give their password.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -115,6 +120,7 @@ namespace Chatrm.PowerShell
                 MaxMessagesPerSecond = MaxMessagesPerSecond,
                 IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
                 MaxQueuedBytesPerConnection = Math.Max(MaxSendQueueBytes, MaxLineLength),
+                MaxUnconfirmedPerConnection = MaxUnconfirmed,
                 Credentials = LoadCredentials(),
                 AllowClassic = AllowClassic,
                 Certificate = LoadCertificate(),

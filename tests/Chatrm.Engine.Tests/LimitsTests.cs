@@ -26,6 +26,44 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task ANativeRecipientThatReadsButNeverAcksIsDroppedAtTheUnconfirmedLimit()
+        {
+            await using var server = new TestServer(o => o.MaxUnconfirmedPerConnection = 5);
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+            using NativePeer bob = await server.JoinNativeAsync("bob");
+            using NativePeer carol = await server.JoinNativeAsync("carol");
+
+            for (int i = 0; i < 5; i++)
+            {
+                await alice.SendMessageAsync("bob", "unconfirmed " + i, "r" + i);
+                Assert.Equal("unconfirmed " + i, NativePeer.Str(await bob.ExpectAsync("message"), "text"));
+            }
+
+            // The sixth finds five waiting for bob's ack: bob is told and dropped, the sixth is refused.
+            await alice.SendMessageAsync("bob", "one too many", "r5");
+            System.Text.Json.Nodes.JsonObject error = await bob.ExpectAsync("error");
+            Assert.Equal("recipient-too-slow", NativePeer.Str(error, "code"));
+            Assert.Contains("5", NativePeer.Str(error, "message"));
+            Assert.True(await bob.Raw.ClosedByServerAsync());
+
+            var fates = new System.Collections.Generic.Dictionary<string, string>();
+            while (fates.Count < 6)
+            {
+                System.Text.Json.Nodes.JsonObject status = await alice.ExpectAsync("status");
+                fates[NativePeer.Str(status, "ref")] = NativePeer.Str(status, "reason");
+            }
+
+            Assert.Equal("recipient-too-slow", fates["r5"]);
+            Assert.All(Enumerable.Range(0, 5), i => Assert.Equal("recipient-left", fates["r" + i]));
+            ServerEvent left = await server.WaitForEventAsync(ServerEventKind.UserLeft, "bob");
+            Assert.Contains("did not confirm", left.Detail);
+
+            // Everyone else goes on.
+            await alice.SendMessageAsync("carol", "still here", "c1");
+            Assert.Equal("still here", NativePeer.Str(await carol.ExpectAsync("message"), "text"));
+        }
+
+        [Fact]
         public async Task ANativeClientPastTheLimitGetsServerFull()
         {
             await using var server = new TestServer(o => o.MaxConnections = 1);

@@ -102,6 +102,7 @@ Describe 'Limits set on Start-ChatrmServer' {
     It 'validates nonsense values before starting anything' {
         { Start-ChatrmServer -Port 0 -MaxConnections 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         { Start-ChatrmServer -Port 0 -MaxSendQueueBytes 10 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { Start-ChatrmServer -Port 0 -MaxUnconfirmed 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         $server = $null
     }
 }
