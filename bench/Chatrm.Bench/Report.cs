@@ -130,7 +130,7 @@ public static class Report
 
         md.AppendLine();
         md.AppendLine("CPU is in percent of one core (this machine has " + Environment.ProcessorCount + "); \"other\" is what the rest of the machine used meanwhile. " +
-            "\"delivered\" is native Chatrm only: from send until the sender hears the status `delivered` (the receiver's ack went back through the server). " +
+            "\"delivered\" is native Chatrm only: from send until the sender hears the message confirmed (the receiver's ack went back through the server, and a `delivered` frame listed it). " +
             "Bytes per idle user: the server's resident memory (RSS, from /proc) with the idle users connected, less before they came, divided by their number; " +
             "for Chatrm both readings follow a full compacting collection, and the managed heap's share is in brackets. " +
             "An idle user has registered (Chatrm) or subscribed to a channel of its own (Redis SUBSCRIBE, NATS SUB) and then says nothing. " +
