@@ -168,6 +168,46 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task ABatchingSenderStillHearsForwardedAndRefusedAsStatuses()
+        {
+            await using var server = new TestServer();
+            using NativePeer alice = await server.JoinNativeAsync("alice", batch: true);
+            using NativePeer bob = await server.JoinNativeAsync("bob", batch: true);
+            using RawClient carol = await server.JoinAsync("carol");
+
+            await alice.SendMessageAsync("carol", "to carol", "c");
+            await alice.SendMessageAsync("nobody", "lost", "n");
+            await alice.SendMessageAsync("bob", "to bob", "b");
+            Assert.Equal("carol_alice_to carol", await carol.ReadLineAsync());
+            string id = Str(await bob.ExpectAsync("message"), "id");
+            await bob.AckThroughAsync(id);
+
+            var told = new Dictionary<string, string>();
+            while (told.Count < 3)
+            {
+                JsonObject frame = await alice.ReadAsync();
+                switch (Type(frame))
+                {
+                    case "status":
+                        told[Str(frame, "ref")] = Str(frame, "status") + " " + Str(frame, "reason");
+                        break;
+                    case "delivered":
+                        foreach (JsonNode message in frame["messages"].AsArray())
+                        {
+                            told[Str(message.AsObject(), "ref")] = "delivered " + Str(message.AsObject(), "id");
+                        }
+
+                        break;
+                }
+            }
+
+            Assert.Equal("forwarded ", told["c"]);
+            Assert.Equal("refused unknown-user", told["n"]);
+            Assert.Equal("delivered " + id, told["b"]);
+            await alice.AssertNothingWaitingAsync();
+        }
+
+        [Fact]
         public async Task ABatchingRecipientMayStillAckOneByOne()
         {
             await using var server = new TestServer();
