@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Chatrm.Engine
 {
@@ -48,6 +49,18 @@ namespace Chatrm.Engine
                 }
 
                 return true;
+            }
+        }
+
+        /// <summary>Entries in the wire-order queue, taken ones not yet dropped included (for tests).</summary>
+        internal int QueuedEntries
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _inOrder.Count;
+                }
             }
         }
 
@@ -100,6 +113,7 @@ namespace Chatrm.Engine
                     }
                 }
 
+                DropTakenAtFront();
                 return count;
             }
         }
@@ -129,6 +143,18 @@ namespace Chatrm.Engine
             while (_inOrder.Count > 0 && !_byId.ContainsKey(_inOrder.Peek().Id))
             {
                 _inOrder.Dequeue();
+            }
+
+            // Acks out of order leave taken entries behind an unacked one: past twice the live count, drop them
+            // all, so a client that never acks its oldest message cannot grow the queue without limit.
+            if (_inOrder.Count > 2 * _byId.Count + 16)
+            {
+                ChatEnvelope[] live = _inOrder.Where(envelope => _byId.ContainsKey(envelope.Id)).ToArray();
+                _inOrder.Clear();
+                foreach (ChatEnvelope envelope in live)
+                {
+                    _inOrder.Enqueue(envelope);
+                }
             }
         }
     }
