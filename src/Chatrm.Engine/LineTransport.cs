@@ -602,7 +602,10 @@ namespace Chatrm.Engine
         /// </summary>
         private struct LineFramer
         {
-            private const int BufferBytes = 4096;
+            // A read takes a burst of frames (a client's whole window) in one receive. Between reads, a partial line
+            // is kept in a buffer no bigger than KeptBytes when it fits, so an idle connection holds no more.
+            private const int BufferBytes = 16 * 1024;
+            private const int KeptBytes = 4096;
 
             // Rented; the partial line is its first _kept bytes.
             private byte[] _buffer;
@@ -620,13 +623,15 @@ namespace Chatrm.Engine
                 {
                     _buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
                 }
-                else if (_kept == _buffer.Length)
+                else
                 {
-                    // A partial line fills it, yet is within the limit (or it would have been dropped).
-                    byte[] larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-                    System.Buffer.BlockCopy(_buffer, 0, larger, 0, _kept);
-                    ArrayPool<byte>.Shared.Return(_buffer);
-                    _buffer = larger;
+                    // A small buffer that kept a partial line grows back to the read size; a partial line that fills
+                    // the buffer, yet is within the limit (or it would have been dropped), doubles it.
+                    int wanted = Math.Max(BufferBytes, _kept == _buffer.Length ? _buffer.Length * 2 : 0);
+                    if (_buffer.Length < wanted)
+                    {
+                        MoveTo(ArrayPool<byte>.Shared.Rent(wanted));
+                    }
                 }
 
                 return new ArraySegment<byte>(_buffer, _kept, _buffer.Length - _kept);
@@ -711,13 +716,28 @@ namespace Chatrm.Engine
                 }
             }
 
-            /// <summary>Gives the buffer back when no partial line is kept in it.</summary>
+            /// <summary>
+            /// Between reads: gives the buffer back when no partial line is kept in it, and moves a short partial
+            /// line to a small buffer.
+            /// </summary>
             public void ReturnIfEmpty()
             {
                 if (_kept == 0)
                 {
                     Return();
                 }
+                else if (_buffer.Length > KeptBytes && _kept <= KeptBytes)
+                {
+                    MoveTo(ArrayPool<byte>.Shared.Rent(KeptBytes));
+                }
+            }
+
+            /// <summary>Moves the partial line into <paramref name="other"/>, rented, and returns the old buffer.</summary>
+            private void MoveTo(byte[] other)
+            {
+                System.Buffer.BlockCopy(_buffer, 0, other, 0, _kept);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = other;
             }
 
             /// <summary>Gives the buffer back, dropping any partial line.</summary>

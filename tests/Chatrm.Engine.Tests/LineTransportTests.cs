@@ -57,6 +57,37 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(0, seen.Count);
         }
 
+        [Theory]
+        [InlineData(100)]
+        [InlineData(4000)]
+        [InlineData(4097)]
+        [InlineData(20_000)]
+        [InlineData(40_000)]
+        public async Task ALongLineThatArrivesInPiecesIsReadWhole(int firstPiece)
+        {
+            // The partial line kept between reads moves to a small buffer when it fits and grows back for the next
+            // read, or stays in (or doubles) the read buffer when it does not: every size must come out whole.
+            const int limit = 64 * 1024;
+            var text = new StringBuilder();
+            for (int i = 0; i < 50_000; i++) text.Append((char)('a' + i % 26));
+            string line = text.ToString();
+            byte[] bytes = Utf8.GetBytes(line + "\n");
+
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, limit, long.MaxValue);
+            var seen = new Seen();
+            Task<ReadEnd> reading = seen.Read(transport);
+
+            // Sent in one write with a ping, the first piece is received (at least its start) before the rest is sent.
+            pair.Far.Send(Concat(Utf8.GetBytes("ping\n"), bytes.AsSpan(0, firstPiece).ToArray()));
+            Assert.Equal("ping", await seen.NextAsync());
+            pair.Far.Send(bytes, firstPiece, bytes.Length - firstPiece, SocketFlags.None);
+            Assert.Equal(line, await seen.NextAsync());
+
+            pair.Far.Shutdown(SocketShutdown.Send);
+            Assert.Equal(ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
+        }
+
         [Fact]
         public async Task ALineByteByByteIsReadWhole()
         {
