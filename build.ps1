@@ -12,7 +12,8 @@
     Bench  builds, then runs the benchmark of docs/performance.md (bench/Chatrm.Bench against Chatrm in both
            protocols, Redis and NATS, which it installs with apt-get when missing, then
            bench/Measure-PowerShell.ps1) and rewrites docs/performance.md and docs/performance.png. It takes
-           about ten minutes. With -Smoke: a few seconds against Chatrm only, written under out/bench.
+           about a quarter of an hour (five interleaved rounds). With -Smoke: a few seconds against Chatrm only,
+           written under out/bench.
     Fuzz   fuzzes the protocols' parsers and the line framing with afl-fuzz and SharpFuzz (fuzz/Invoke-Fuzz.ps1;
            installs afl++ with apt-get when missing) for -FuzzSeconds per target; findings go to fuzz/findings.
     Soak   runs bench/Chatrm.Soak for -SoakSeconds: 300 reconnecting users, every confirmed message checked,

@@ -79,7 +79,7 @@ public static class Suite
         int room = fileLimit > 0 ? (int)Math.Min(int.MaxValue, fileLimit) - 4 * settings.Pairs - 400 : 1000;
         int idleAsked = Math.Max(0, Math.Min(options.Int("idle-users", smoke ? 50 : 20_000), room));
         int idleNative = Math.Max(0, Math.Min(options.Int("idle-native-users", idleAsked), room));
-        int rounds = options.Int("rounds", smoke ? 1 : 3);
+        int rounds = options.Int("rounds", smoke ? 1 : 5);
         string[] wanted = (options.Get("targets") ?? (smoke ? "chatrm-classic,chatrm-native" : string.Join(",", Targets.All))).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string resultsPath = options.Get("results", "out/bench/results.json");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath)));
