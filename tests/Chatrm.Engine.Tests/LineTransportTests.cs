@@ -177,7 +177,7 @@ namespace Chatrm.Engine.Tests
 
             // The peer noticed nothing: its connection still carries what the transport sends.
             Assert.Equal(SendResult.Queued, transport.Send("still here\n"));
-            Assert.Equal("still here", await ReadLineAsync(pair.Far));
+            Assert.Equal("still here", await pair.ReadFarLineAsync());
 
             // Reading stays stopped.
             Assert.Equal(ReadEnd.Stopped, await transport.ReadLinesAsync((string _) => true, () => { }, CancellationToken.None).WaitAsync(Deadline));
@@ -202,19 +202,7 @@ namespace Chatrm.Engine.Tests
             using var pair = await SocketPair.ConnectAsync();
             using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
             var lines = new List<string>();
-            Task<ReadEnd> reading = transport.ReadLinesAsync(
-                (string line) =>
-                {
-                    lines.Add(line);
-                    if (line == "stop")
-                    {
-                        transport.StopReading();
-                    }
-
-                    return true;
-                },
-                () => { },
-                CancellationToken.None);
+            Task<ReadEnd> reading = ReadStoppingAtStop(transport, lines);
 
             pair.Far.Send(Utf8.GetBytes("a\nstop\nb\n"));
             Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
@@ -496,19 +484,7 @@ namespace Chatrm.Engine.Tests
 
             // That stop was used up (as a cancelled pipe read's was): the next read goes on until a handler stops it.
             var lines = new List<string>();
-            Task<ReadEnd> reading = transport.ReadLinesAsync(
-                (string line) =>
-                {
-                    lines.Add(line);
-                    if (line == "stop")
-                    {
-                        transport.StopReading();
-                    }
-
-                    return true;
-                },
-                () => { },
-                CancellationToken.None);
+            Task<ReadEnd> reading = ReadStoppingAtStop(transport, lines);
             Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
             Assert.Equal(new[] { "a", "stop", "b" }, lines);
         }
@@ -562,18 +538,21 @@ namespace Chatrm.Engine.Tests
             return all;
         }
 
-        private static async Task<string> ReadLineAsync(Socket socket)
-        {
-            var line = new List<byte>();
-            var one = new byte[1];
-            using var cts = new CancellationTokenSource(Deadline);
-            while (await socket.ReceiveAsync(one, SocketFlags.None, cts.Token) == 1 && one[0] != (byte)'\n')
-            {
-                line.Add(one[0]);
-            }
+        /// <summary>Reads lines into <paramref name="lines"/>; the handler of a line "stop" stops the reading.</summary>
+        private static Task<ReadEnd> ReadStoppingAtStop(LineTransport transport, List<string> lines) =>
+            transport.ReadLinesAsync(
+                (string line) =>
+                {
+                    lines.Add(line);
+                    if (line == "stop")
+                    {
+                        transport.StopReading();
+                    }
 
-            return Utf8.GetString(line.ToArray());
-        }
+                    return true;
+                },
+                () => { },
+                CancellationToken.None);
 
         /// <summary>The lines (and refusals) a read hands over, to be awaited one by one.</summary>
         private sealed class Seen
@@ -591,37 +570,6 @@ namespace Chatrm.Engine.Tests
             public async Task<string> NextAsync() => await _lines.Reader.ReadAsync().AsTask().WaitAsync(Deadline);
         }
 
-        /// <summary>Two connected TCP sockets on 127.0.0.1: Near for a transport, Far for the peer.</summary>
-        private sealed class SocketPair : IDisposable
-        {
-            private SocketPair(Socket near, Socket far)
-            {
-                Near = near;
-                Far = far;
-            }
-
-            public Socket Near { get; }
-
-            public Socket Far { get; }
-
-            public static async Task<SocketPair> ConnectAsync()
-            {
-                using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-                listener.Listen(1);
-                var far = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                Task<Socket> accepted = listener.AcceptAsync();
-                await far.ConnectAsync(listener.LocalEndPoint);
-                Socket near = await accepted.WaitAsync(Deadline);
-                return new SocketPair(near, far);
-            }
-
-            public void Dispose()
-            {
-                Far.Dispose();
-                Near.Dispose();
-            }
-        }
         /// <summary>A <see cref="SocketPair"/> with TLS over it: NearTls for a transport, FarTls for the peer.</summary>
         private sealed class TlsPair : IDisposable
         {

@@ -1,6 +1,4 @@
 using System;
-using System.Net;
-using System.Net.Sockets;
 using System.Threading.Tasks;
 using Xunit;
 
@@ -14,9 +12,8 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task AcksOutOfOrderDoNotGrowItWhileTheOldestWaits()
         {
-            (Socket near, Socket far) = await ConnectedPairAsync();
-            using (far)
-            using (var transport = new LineTransport(near, 1024, long.MaxValue))
+            using var pair = await SocketPair.ConnectAsync();
+            using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
             {
                 var unconfirmed = new UnconfirmedMessages();
                 Add(unconfirmed, transport, "0");
@@ -42,9 +39,8 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task TakeThroughTakesEveryOneBeforeInWireOrderAndNoneTwice()
         {
-            (Socket near, Socket far) = await ConnectedPairAsync();
-            using (far)
-            using (var transport = new LineTransport(near, 1024, long.MaxValue))
+            using var pair = await SocketPair.ConnectAsync();
+            using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
             {
                 var unconfirmed = new UnconfirmedMessages();
                 for (int i = 0; i < 5; i++)
@@ -70,9 +66,8 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task PastTheLimitNothingIsSentOrKept()
         {
-            (Socket near, Socket far) = await ConnectedPairAsync();
-            using (far)
-            using (var transport = new LineTransport(near, 1024, long.MaxValue))
+            using var pair = await SocketPair.ConnectAsync();
+            using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
             {
                 var unconfirmed = new UnconfirmedMessages();
                 Assert.True(unconfirmed.TryAddAndSend(Envelope("a"), transport, "a\n"u8, 2, out _));
@@ -85,22 +80,10 @@ namespace Chatrm.Engine.Tests
 
                 // One writer, in order: had "c" gone out, it would come before the marker.
                 transport.Send("end\n");
-                Assert.Equal("a\nb\nend\n", await ReceiveAsync(far, 8));
+                Assert.Equal("a", await pair.ReadFarLineAsync());
+                Assert.Equal("b", await pair.ReadFarLineAsync());
+                Assert.Equal("end", await pair.ReadFarLineAsync());
             }
-        }
-
-        private static async Task<string> ReceiveAsync(Socket socket, int bytes)
-        {
-            var buffer = new byte[bytes];
-            int received = 0;
-            while (received < bytes)
-            {
-                int n = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, received, bytes - received), SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(30));
-                Assert.True(n > 0, "the connection closed");
-                received += n;
-            }
-
-            return System.Text.Encoding.UTF8.GetString(buffer);
         }
 
         private static void Add(UnconfirmedMessages unconfirmed, LineTransport transport, string id)
@@ -110,16 +93,5 @@ namespace Chatrm.Engine.Tests
         }
 
         private static ChatEnvelope Envelope(string id) => new ChatEnvelope(id, "alice", "bob", "text", SomeTime, "r" + id);
-
-        private static async Task<(Socket Near, Socket Far)> ConnectedPairAsync()
-        {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
-            var far = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            Task<Socket> accepted = listener.AcceptAsync();
-            await far.ConnectAsync(listener.LocalEndPoint);
-            return (await accepted.WaitAsync(TimeSpan.FromSeconds(30)), far);
-        }
     }
 }
