@@ -233,7 +233,7 @@ namespace Chatrm.Fuzz
             bool ok = NativeProtocol.TryParse(line, out NativeFrame frame, out string problem);
 
             // The server reads the line's bytes as they came, into one frame it reuses: the same verdict and frame.
-            NativeFrame reused = t_reusedFrame ?? (t_reusedFrame = new NativeFrame());
+            NativeFrame reused = t_reusedFrame ?? (t_reusedFrame = new NativeFrame { ForRouting = true });
             bool okFromBytes = NativeProtocol.TryParse(data, reused, out string problemFromBytes);
             Check(okFromBytes == ok, $"the bytes parse says {okFromBytes} ({problemFromBytes}), the string parse {ok} ({problem})");
             if (ok && okFromBytes)
@@ -274,9 +274,17 @@ namespace Chatrm.Fuzz
 
                 // The server's own formatters for the two frames of every message write what the general one writes.
                 string message = NativeProtocol.Format(new NativeFrame { Type = FrameType.Message, Id = "42", From = "alice", To = frame.To, Text = frame.Text, SentAt = SomeTime });
-                Check(Utf8.GetString(NativeProtocol.FormatMessage("42", NativeProtocol.EncodeName("alice"), NativeProtocol.EncodeName(frame.To), frame.Text, SomeTime).ToArray()) == message, "FormatMessage differs from Format");
+                var asString = new ChatEnvelope("42", "alice", frame.To, frame.Text, SomeTime, frame.Ref);
+                Check(Utf8.GetString(NativeProtocol.FormatMessage(asString, NativeProtocol.EncodeName("alice"), NativeProtocol.EncodeName(frame.To)).ToArray()) == message, "FormatMessage differs from Format");
+                if (okFromBytes)
+                {
+                    // As the server routes it: text kept as it came, when it was kept, must still write the same bytes.
+                    var routed = ChatEnvelope.FromSend(reused, 42, "alice", SomeTime, null);
+                    Check(Utf8.GetString(NativeProtocol.FormatMessage(routed, NativeProtocol.EncodeName("alice"), NativeProtocol.EncodeName(reused.To)).ToArray()) == message, "FormatMessage of a routed send differs from Format");
+                }
+
                 string delivered = NativeProtocol.Format(new NativeFrame { Type = FrameType.Status, Ref = frame.Ref, Id = "42", To = frame.To, SentAt = SomeTime, Status = "delivered" });
-                Check(Utf8.GetString(NativeProtocol.FormatDelivered(frame.Ref, "42", frame.To, SomeTime).ToArray()) == delivered, "FormatDelivered differs from Format");
+                Check(Utf8.GetString(NativeProtocol.FormatDelivered(asString).ToArray()) == delivered, "FormatDelivered differs from Format");
 
                 // And the batched confirmation, with the send's ref twice.
                 var envelopes = new[] { new ChatEnvelope("42", "alice", frame.To, frame.Text, SomeTime, frame.Ref), new ChatEnvelope("43", "alice", frame.To, frame.Text, SomeTime, frame.Ref) };

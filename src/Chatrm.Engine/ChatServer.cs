@@ -171,8 +171,7 @@ namespace Chatrm.Engine
         }
 
         /// <summary>A message id unique for this server's run.</summary>
-        internal string NextMessageId() =>
-            Interlocked.Increment(ref _nextMessageId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        internal long NextMessageId() => Interlocked.Increment(ref _nextMessageId);
 
         private void OnPresenceChanged(object sender, PresenceEventArgs e)
         {

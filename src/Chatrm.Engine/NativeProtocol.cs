@@ -4,6 +4,7 @@ using System.Buffers.Text;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.IO;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -61,7 +62,17 @@ namespace Chatrm.Engine
         public string Id { get; set; }
         public string From { get; set; }
         public string To { get; set; }
-        public string Text { get; set; }
+
+        public string Text
+        {
+            get => _text ?? (TextJson == null ? null : _text = NativeProtocol.TextOfJson(TextJson));
+            set
+            {
+                _text = value;
+                TextJson = null;
+            }
+        }
+
         public DateTime? SentAt { get; set; }
         public string Status { get; set; }
         public string Reason { get; set; }
@@ -73,6 +84,29 @@ namespace Chatrm.Engine
         public double? KeepAlive { get; set; }
         public int? MaxFrameBytes { get; set; }
         public List<UserInfo> Users { get; set; }
+
+        private string _text;
+
+        /// <summary>
+        /// Set on the frame a server reads a connection's frames into, to route them: a send's text is kept as
+        /// <see cref="TextJson"/> when it can be, and the recipient's name is reused while it is the previous one's.
+        /// </summary>
+        internal bool ForRouting { get; set; }
+
+        /// <summary>A send's text as it came, quotes included, when it is exactly what a frame would write back.</summary>
+        internal byte[] TextJson { get; private set; }
+
+        internal bool HasText => _text != null || TextJson != null;
+
+        internal void SetTextJson(byte[] quoted)
+        {
+            _text = null;
+            TextJson = quoted;
+        }
+
+        // The previous frame's recipient, as read and as its bytes: see ForRouting.
+        internal string LastTo;
+        internal byte[] LastToUtf8;
 
         /// <summary>Empties the frame for reuse: a connection parses every frame into one instance.</summary>
         internal void Clear()
@@ -294,30 +328,56 @@ namespace Chatrm.Engine
         /// The message frame a recipient gets, the hottest frame of all: the bytes <see cref="FormatUtf8"/> writes
         /// for {type, id, from, to, text, sentAt}, with the names already encoded.
         /// </summary>
-        internal static ReadOnlySpan<byte> FormatMessage(string id, JsonEncodedText from, JsonEncodedText to, string text, DateTime sentAt)
+        internal static ReadOnlySpan<byte> FormatMessage(ChatEnvelope envelope, JsonEncodedText from, JsonEncodedText to)
         {
             Utf8JsonWriter writer = BeginFrame();
             writer.WriteString(TypeName, MessageType);
-            writer.WriteString(IdField, id);
+            WriteId(writer, envelope);
             writer.WriteString(FromField, from);
             writer.WriteString(ToField, to);
-            writer.WriteString(TextField, text);
-            WriteTime(writer, SentAtField, sentAt);
+            if (envelope.TextJson != null)
+            {
+                writer.WritePropertyName(TextField);
+                writer.WriteRawValue(envelope.TextJson, skipInputValidation: true);
+            }
+            else
+            {
+                writer.WriteString(TextField, envelope.Text);
+            }
+
+            WriteTime(writer, SentAtField, envelope.SentAt);
             return EndFrame(writer);
+        }
+
+        /// <summary>The id, written from the number without a string when the server numbered the message.</summary>
+        private static void WriteId(Utf8JsonWriter writer, ChatEnvelope envelope)
+        {
+            if (envelope.Number <= 0)
+            {
+                writer.WriteString(IdField, envelope.Id);
+                return;
+            }
+
+            Span<byte> quoted = stackalloc byte[24];
+            quoted[0] = (byte)'"';
+            Utf8Formatter.TryFormat(envelope.Number, quoted.Slice(1), out int digits);
+            quoted[digits + 1] = (byte)'"';
+            writer.WritePropertyName(IdField);
+            writer.WriteRawValue(quoted.Slice(0, digits + 2), skipInputValidation: true);
         }
 
         /// <summary>
         /// The status that tells a sender its message was delivered, the other frame of every message: the bytes
         /// <see cref="FormatUtf8"/> writes for {type, ref, id, to, sentAt, status}.
         /// </summary>
-        internal static ReadOnlySpan<byte> FormatDelivered(string reference, string id, string to, DateTime sentAt)
+        internal static ReadOnlySpan<byte> FormatDelivered(ChatEnvelope envelope)
         {
             Utf8JsonWriter writer = BeginFrame();
             writer.WriteString(TypeName, StatusType);
-            WriteIf(writer, RefField, reference);
-            writer.WriteString(IdField, id);
-            WriteIf(writer, ToField, to);
-            WriteTime(writer, SentAtField, sentAt);
+            WriteIf(writer, RefField, envelope.SenderRef);
+            WriteId(writer, envelope);
+            WriteIf(writer, ToField, envelope.To);
+            WriteTime(writer, SentAtField, envelope.SentAt);
             writer.WriteString(StatusField, DeliveredStatus);
             return EndFrame(writer);
         }
@@ -338,7 +398,7 @@ namespace Chatrm.Engine
                 ChatEnvelope envelope = envelopes[taken++];
                 writer.WriteStartObject();
                 WriteIf(writer, RefField, envelope.SenderRef);
-                writer.WriteString(IdField, envelope.Id);
+                WriteId(writer, envelope);
                 WriteTime(writer, SentAtField, envelope.SentAt);
                 writer.WriteEndObject();
             }
@@ -592,8 +652,15 @@ namespace Chatrm.Engine
                 case Field.Through: if (IsString(ref reader, "through", ref problem)) frame.Through = reader.GetString(); break;
                 case Field.Id: if (IsString(ref reader, "id", ref problem)) frame.Id = reader.GetString(); break;
                 case Field.From: if (IsString(ref reader, "from", ref problem)) frame.From = reader.GetString(); break;
-                case Field.To: if (IsString(ref reader, "to", ref problem)) frame.To = reader.GetString(); break;
-                case Field.Text: if (IsString(ref reader, "text", ref problem)) frame.Text = reader.GetString(); break;
+                case Field.To: if (IsString(ref reader, "to", ref problem)) frame.To = frame.ForRouting ? ReadRecipient(ref reader, frame) : reader.GetString(); break;
+                case Field.Text:
+                    if (IsString(ref reader, "text", ref problem))
+                    {
+                        if (frame.ForRouting && !reader.ValueIsEscaped && IsPrintableAscii(reader.ValueSpan)) frame.SetTextJson(Quoted(reader.ValueSpan));
+                        else frame.Text = reader.GetString();
+                    }
+
+                    break;
                 case Field.Status: if (IsString(ref reader, "status", ref problem)) frame.Status = Statuses.Read(ref reader); break;
                 case Field.Reason: if (IsString(ref reader, "reason", ref problem)) frame.Reason = reader.GetString(); break;
                 case Field.Code: if (IsString(ref reader, "code", ref problem)) frame.Code = reader.GetString(); break;
@@ -642,6 +709,88 @@ namespace Chatrm.Engine
             }
 
             return problem;
+        }
+
+        /// <summary>A send's recipient: a sender mostly writes to one user, so the previous frame's name is reused.</summary>
+        private static string ReadRecipient(ref Utf8JsonReader reader, NativeFrame frame)
+        {
+            if (reader.ValueIsEscaped)
+            {
+                return reader.GetString();
+            }
+
+            ReadOnlySpan<byte> utf8 = reader.ValueSpan;
+            if (frame.LastToUtf8 == null || !utf8.SequenceEqual(frame.LastToUtf8))
+            {
+                frame.LastTo = reader.GetString();
+                frame.LastToUtf8 = utf8.ToArray();
+            }
+
+            return frame.LastTo;
+        }
+
+        /// <summary>
+        /// Whether a string value's bytes, as a sender wrote them, are what the writer writes for the same text:
+        /// printable ASCII with nothing escaped (the writer's encoder escapes only controls, quotes, backslash and
+        /// DEL; the reader let no control or lone quote through, and the caller checked for backslashes).
+        /// </summary>
+        internal static bool IsPrintableAscii(ReadOnlySpan<byte> bytes)
+        {
+            // Eight bytes at a time: a byte is 0x7F or above when it, or it plus one, has its top bit set. A carry out
+            // of one byte comes only from 0xFF, which is caught itself.
+            ReadOnlySpan<ulong> words = MemoryMarshal.Cast<byte, ulong>(bytes);
+            foreach (ulong word in words)
+            {
+                if (((word | (word + 0x0101010101010101UL)) & 0x8080808080808080UL) != 0)
+                {
+                    return false;
+                }
+            }
+
+            for (int i = words.Length * sizeof(ulong); i < bytes.Length; i++)
+            {
+                if (bytes[i] >= 0x7F)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static byte[] Quoted(ReadOnlySpan<byte> value)
+        {
+            byte[] quoted = new byte[value.Length + 2];
+            quoted[0] = (byte)'"';
+            value.CopyTo(new Span<byte>(quoted, 1, value.Length));
+            quoted[quoted.Length - 1] = (byte)'"';
+            return quoted;
+        }
+
+        /// <summary>The text of a value <see cref="IsPrintableAscii"/> let through as it was, quotes included.</summary>
+        internal static string TextOfJson(byte[] quoted) => Utf8.GetString(quoted, 1, quoted.Length - 2);
+
+        /// <summary>
+        /// A message id as the server writes them: digits without a leading zero, 1 or more. Anything else is no
+        /// message of this server's.
+        /// </summary>
+        internal static bool TryParseMessageId(string id, out long number)
+        {
+            number = 0;
+            if (string.IsNullOrEmpty(id) || id.Length > 19 || id[0] == '0')
+            {
+                return false;
+            }
+
+            foreach (char c in id)
+            {
+                if (c < '0' || c > '9')
+                {
+                    return false;
+                }
+            }
+
+            return long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out number);
         }
 
         private static string ReadUsers(ref Utf8JsonReader reader, NativeFrame frame)

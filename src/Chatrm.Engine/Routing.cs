@@ -37,22 +37,60 @@ namespace Chatrm.Engine
     /// <summary>One message on its way through the server. The server, never the client, says who sent it.</summary>
     public sealed class ChatEnvelope
     {
+        private string _id;
+        private string _text;
+
         public ChatEnvelope(string id, string from, string to, string text, DateTime sentAt, string senderRef = null, IDeliveryReceipt receipt = null)
         {
-            Id = id;
+            _id = id;
+            Number = NativeProtocol.TryParseMessageId(id, out long number) ? number : 0;
             From = from;
             To = to;
-            Text = text;
+            _text = text;
             SentAt = sentAt;
             SenderRef = senderRef;
             Receipt = receipt;
         }
 
+        /// <summary>
+        /// A message the server numbered: its id is written out only when asked for. <paramref name="textJson"/>,
+        /// when not null, is the text as a native frame writes it, quotes included (see <see cref="TextJson"/>).
+        /// </summary>
+        internal ChatEnvelope(long number, string from, string to, string text, byte[] textJson, DateTime sentAt, string senderRef = null, IDeliveryReceipt receipt = null)
+        {
+            Number = number;
+            From = from;
+            To = to;
+            _text = text;
+            TextJson = textJson;
+            SentAt = sentAt;
+            SenderRef = senderRef;
+            Receipt = receipt;
+        }
+
+        /// <summary>
+        /// The message a native send frame (read <see cref="NativeFrame.ForRouting"/>) asks for: text kept as it
+        /// came goes on as it came, and becomes a string only if something, such as a classic recipient, asks.
+        /// </summary>
+        internal static ChatEnvelope FromSend(NativeFrame send, long number, string from, DateTime sentAt, IDeliveryReceipt receipt) =>
+            new ChatEnvelope(number, from, send.To, send.TextJson == null ? send.Text : null, send.TextJson, sentAt, send.Ref, receipt);
+
         /// <summary>Unique for the server's run.</summary>
-        public string Id { get; }
+        public string Id => _id ?? (Number > 0 ? _id = Number.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+
+        /// <summary>The id as a number, 0 when it is none: what the server keeps and looks up unconfirmed messages by.</summary>
+        internal long Number { get; }
+
         public string From { get; }
         public string To { get; }
-        public string Text { get; }
+
+        public string Text => _text ?? (TextJson == null ? null : _text = NativeProtocol.TextOfJson(TextJson));
+
+        /// <summary>
+        /// The text as the native sender wrote it, quotes included, when that is exactly what a frame would write
+        /// (see <see cref="NativeProtocol"/>): it goes to native recipients as it came, never becoming a string.
+        /// </summary>
+        internal byte[] TextJson { get; }
 
         /// <summary>When the server accepted it, UTC.</summary>
         public DateTime SentAt { get; }

@@ -241,7 +241,7 @@ namespace Chatrm.Engine
         }
 
         void IDeliveryReceipt.Delivered(ChatEnvelope envelope) =>
-            Queued(_transport.Send(NativeProtocol.FormatDelivered(envelope.SenderRef, envelope.Id, envelope.To, envelope.SentAt)));
+            Queued(_transport.Send(NativeProtocol.FormatDelivered(envelope)));
 
         void IDeliveryReceipt.Delivered(ReadOnlySpan<ChatEnvelope> envelopes)
         {
@@ -273,7 +273,7 @@ namespace Chatrm.Engine
         private DeliveryStatus DeliverNative(ChatEnvelope envelope)
         {
             JsonEncodedText from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From);
-            ReadOnlySpan<byte> frame = NativeProtocol.FormatMessage(envelope.Id, from, _encodedName, envelope.Text, envelope.SentAt);
+            ReadOnlySpan<byte> frame = NativeProtocol.FormatMessage(envelope, from, _encodedName);
             int limit = _server.Options.MaxUnconfirmedPerConnection;
             if (!LazyInitializer.EnsureInitialized(ref _unconfirmed).TryAddAndSend(envelope, _transport, frame, limit, out SendResult sent))
             {
@@ -559,7 +559,7 @@ namespace Chatrm.Engine
             }
 
             // A classic sender cannot hear confirmations: no receipt.
-            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, parsed.To, parsed.Text, new DateTime(now, DateTimeKind.Utc));
+            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, parsed.To, parsed.Text, null, new DateTime(now, DateTimeKind.Utc));
             DeliveryStatus status = Route(envelope);
             if (status != DeliveryStatus.Forwarded && status != DeliveryStatus.Pending)
             {
@@ -574,7 +574,7 @@ namespace Chatrm.Engine
         private bool OnFrame(ReadOnlySpan<byte> line)
         {
             // One frame at a time, on this connection's reader: every frame is parsed into the same instance.
-            NativeFrame frame = _frame ?? (_frame = new NativeFrame());
+            NativeFrame frame = _frame ?? (_frame = new NativeFrame { ForRouting = true });
             if (!NativeProtocol.TryParse(line, frame, out string problem))
             {
                 Refuse(Refusal.MalformedFrame, problem);
@@ -620,7 +620,7 @@ namespace Chatrm.Engine
 
             if (frame.Through != null)
             {
-                int count = unconfirmed.TakeThrough(frame.Through, ref _acked);
+                int count = NativeProtocol.TryParseMessageId(frame.Through, out long through) ? unconfirmed.TakeThrough(through, ref _acked) : 0;
 
                 // Each sender hears of all its own messages at once, in the order sent: in one delivered frame when
                 // it asked for batches. Senders are taken in turn; each turn moves the next sender's to the front.
@@ -655,7 +655,7 @@ namespace Chatrm.Engine
 
                 Array.Clear(_acked, 0, count);
             }
-            else if (frame.Id != null && unconfirmed.TryTake(frame.Id, out ChatEnvelope envelope))
+            else if (NativeProtocol.TryParseMessageId(frame.Id, out long id) && unconfirmed.TryTake(id, out ChatEnvelope envelope))
             {
                 envelope.Receipt?.Delivered(envelope);
             }
@@ -663,7 +663,7 @@ namespace Chatrm.Engine
 
         private void OnSend(NativeFrame frame)
         {
-            if (frame.To == null || frame.Text == null)
+            if (frame.To == null || !frame.HasText)
             {
                 var missing = new ChatEnvelope(null, UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref);
                 SendStatus(missing, "refused", Refusal.MalformedFrame, "a send needs \"to\" and \"text\"");
@@ -680,10 +680,8 @@ namespace Chatrm.Engine
                 return;
             }
 
-            var envelope = new ChatEnvelope(_server.NextMessageId(), UserName, frame.To, frame.Text, new DateTime(now, DateTimeKind.Utc), frame.Ref, this)
-            {
-                EncodedFrom = _encodedName,
-            };
+            ChatEnvelope envelope = ChatEnvelope.FromSend(frame, _server.NextMessageId(), UserName, new DateTime(now, DateTimeKind.Utc), this);
+            envelope.EncodedFrom = _encodedName;
             DeliveryStatus status = Route(envelope);
             switch (status)
             {

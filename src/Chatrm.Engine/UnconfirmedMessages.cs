@@ -12,7 +12,8 @@ namespace Chatrm.Engine
     internal sealed class UnconfirmedMessages
     {
         private readonly object _gate = new object();
-        private readonly Dictionary<string, ChatEnvelope> _byId = new Dictionary<string, ChatEnvelope>(StringComparer.Ordinal);
+        // By number (ChatEnvelope.Number): the server numbers every message it routes.
+        private readonly Dictionary<long, ChatEnvelope> _byId = new Dictionary<long, ChatEnvelope>();
 
         // In wire order. Entries acked one by one are removed from _byId only, and leave here once at the front.
         private readonly Queue<ChatEnvelope> _inOrder = new Queue<ChatEnvelope>();
@@ -44,7 +45,7 @@ namespace Chatrm.Engine
                 result = transport.Send(frame);
                 if (result == SendResult.Queued)
                 {
-                    _byId[envelope.Id] = envelope;
+                    _byId[envelope.Number] = envelope;
                     _inOrder.Enqueue(envelope);
                 }
 
@@ -65,7 +66,7 @@ namespace Chatrm.Engine
         }
 
         /// <summary>Takes the message with this id, if it waits.</summary>
-        public bool TryTake(string id, out ChatEnvelope envelope)
+        public bool TryTake(long id, out ChatEnvelope envelope)
         {
             lock (_gate)
             {
@@ -84,7 +85,7 @@ namespace Chatrm.Engine
         /// Takes the message with this id and every one sent before it, in wire order, into
         /// <paramref name="taken"/> (grown as needed); returns how many. None when no message has this id.
         /// </summary>
-        public int TakeThrough(string id, ref ChatEnvelope[] taken)
+        public int TakeThrough(long id, ref ChatEnvelope[] taken)
         {
             lock (_gate)
             {
@@ -97,7 +98,7 @@ namespace Chatrm.Engine
                 while (_inOrder.Count > 0)
                 {
                     ChatEnvelope envelope = _inOrder.Dequeue();
-                    if (_byId.Remove(envelope.Id))
+                    if (_byId.Remove(envelope.Number))
                     {
                         if (count == taken.Length)
                         {
@@ -107,7 +108,7 @@ namespace Chatrm.Engine
                         taken[count++] = envelope;
                     }
 
-                    if (string.Equals(envelope.Id, id, StringComparison.Ordinal))
+                    if (envelope.Number == id)
                     {
                         break;
                     }
@@ -126,7 +127,7 @@ namespace Chatrm.Engine
                 var all = new List<ChatEnvelope>(_byId.Count);
                 foreach (ChatEnvelope envelope in _inOrder)
                 {
-                    if (_byId.Remove(envelope.Id))
+                    if (_byId.Remove(envelope.Number))
                     {
                         all.Add(envelope);
                     }
@@ -140,7 +141,7 @@ namespace Chatrm.Engine
 
         private void DropTakenAtFront()
         {
-            while (_inOrder.Count > 0 && !_byId.ContainsKey(_inOrder.Peek().Id))
+            while (_inOrder.Count > 0 && !_byId.ContainsKey(_inOrder.Peek().Number))
             {
                 _inOrder.Dequeue();
             }
@@ -149,7 +150,7 @@ namespace Chatrm.Engine
             // all, so a client that never acks its oldest message cannot grow the queue without limit.
             if (_inOrder.Count > 2 * _byId.Count + 16)
             {
-                ChatEnvelope[] live = _inOrder.Where(envelope => _byId.ContainsKey(envelope.Id)).ToArray();
+                ChatEnvelope[] live = _inOrder.Where(envelope => _byId.ContainsKey(envelope.Number)).ToArray();
                 _inOrder.Clear();
                 foreach (ChatEnvelope envelope in live)
                 {

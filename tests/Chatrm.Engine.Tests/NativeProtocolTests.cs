@@ -342,9 +342,95 @@ namespace Chatrm.Engine.Tests
         {
             string general = NativeProtocol.Format(new NativeFrame { Type = FrameType.Message, Id = "42", From = from, To = to, Text = text, SentAt = SomeTime });
 
-            string delivery = Encoding.UTF8.GetString(NativeProtocol.FormatMessage("42", NativeProtocol.EncodeName(from), NativeProtocol.EncodeName(to), text, SomeTime).ToArray());
+            // The text as a string, and as the server keeps it from a send it routes.
+            var envelope = new ChatEnvelope("42", from, to, text, SomeTime);
+            ChatEnvelope routed = ChatEnvelope.FromSend(ReadToRoute(new NativeFrame { Type = FrameType.Send, To = to, Text = text }), 42, from, SomeTime, null);
+            foreach (ChatEnvelope each in new[] { envelope, routed })
+            {
+                string delivery = Encoding.UTF8.GetString(NativeProtocol.FormatMessage(each, NativeProtocol.EncodeName(from), NativeProtocol.EncodeName(to)).ToArray());
+                Assert.Equal(general, delivery);
+            }
+        }
 
-            Assert.Equal(general, delivery);
+        [Theory]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"hi <b> & 'you' ~\"}", true, "hi <b> & 'you' ~")]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"\"}", true, "")]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"a \\\"quote\\\"\"}", false, "a \"quote\"")]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"\\u0041\"}", false, "A")]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"Zoë\"}", false, "Zoë")]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"del \u007f\"}", false, "del \u007f")]
+        public void ARoutedSendKeepsItsTextAsItCameOnlyWhenTheWriterWouldWriteTheSame(string line, bool kept, string text)
+        {
+            var frame = new NativeFrame { ForRouting = true };
+            Assert.True(NativeProtocol.TryParse(Encoding.UTF8.GetBytes(line), frame, out string problem), problem);
+
+            Assert.Equal(kept, frame.TextJson != null);
+            Assert.Equal(text, frame.Text);
+            Assert.Equal(text, ChatEnvelope.FromSend(frame, 1, "alice", SomeTime, null).Text);
+        }
+
+        [Fact]
+        public void PrintableAsciiIsToldFromEveryOtherByteWhereverItStands()
+        {
+            for (int length = 0; length <= 20; length++)
+            {
+                byte[] bytes = new byte[length];
+                Array.Fill(bytes, (byte)'~');
+                Assert.True(NativeProtocol.IsPrintableAscii(bytes));
+                for (int at = 0; at < length; at++)
+                {
+                    foreach (byte other in new byte[] { 0x7F, 0x80, 0xC3, 0xFE, 0xFF })
+                    {
+                        bytes[at] = other;
+                        Assert.False(NativeProtocol.IsPrintableAscii(bytes), $"0x{other:X2} at {at} of {length}");
+                    }
+
+                    bytes[at] = (byte)' ';
+                    Assert.True(NativeProtocol.IsPrintableAscii(bytes));
+                    bytes[at] = (byte)'~';
+                }
+            }
+        }
+
+        [Fact]
+        public void ARoutingFrameReusesTheRecipientNameOnlyWhileItIsTheSame()
+        {
+            var frame = new NativeFrame { ForRouting = true };
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"1\"}"u8, frame, out _));
+            string first = frame.To;
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"2\"}"u8, frame, out _));
+            Assert.Same(first, frame.To);
+
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"send\",\"to\":\"bobby\",\"text\":\"3\"}"u8, frame, out _));
+            Assert.Equal("bobby", frame.To);
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"send\",\"to\":\"b\\u006fb\",\"text\":\"4\"}"u8, frame, out _));
+            Assert.Equal("bob", frame.To);
+            Assert.True(NativeProtocol.TryParse("{\"type\":\"send\",\"text\":\"5\"}"u8, frame, out _));
+            Assert.Null(frame.To);
+        }
+
+        [Theory]
+        [InlineData("1", true, 1L)]
+        [InlineData("9223372036854775807", true, long.MaxValue)]
+        [InlineData("9223372036854775808", false, 0L)]
+        [InlineData("042", false, 0L)]
+        [InlineData("0", false, 0L)]
+        [InlineData("-1", false, 0L)]
+        [InlineData(" 1", false, 0L)]
+        [InlineData("1e3", false, 0L)]
+        [InlineData("", false, 0L)]
+        [InlineData(null, false, 0L)]
+        public void MessageIdsAreTheServersNumbersWrittenOneWay(string id, bool ok, long number)
+        {
+            Assert.Equal(ok, NativeProtocol.TryParseMessageId(id, out long parsed));
+            Assert.Equal(number, parsed);
+        }
+
+        private static NativeFrame ReadToRoute(NativeFrame send)
+        {
+            var frame = new NativeFrame { ForRouting = true };
+            Assert.True(NativeProtocol.TryParse(Encoding.UTF8.GetBytes(NativeProtocol.Format(send).TrimEnd('\n')), frame, out string problem), problem);
+            return frame;
         }
 
         [Theory]
@@ -355,7 +441,7 @@ namespace Chatrm.Engine.Tests
         {
             string general = NativeProtocol.Format(new NativeFrame { Type = FrameType.Status, Ref = reference, Id = "42", To = to, SentAt = SomeTime, Status = "delivered" });
 
-            string delivered = Encoding.UTF8.GetString(NativeProtocol.FormatDelivered(reference, "42", to, SomeTime).ToArray());
+            string delivered = Encoding.UTF8.GetString(NativeProtocol.FormatDelivered(new ChatEnvelope("42", "alice", to, "text", SomeTime, reference)).ToArray());
 
             Assert.Equal(general, delivered);
         }

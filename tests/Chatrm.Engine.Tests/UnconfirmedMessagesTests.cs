@@ -16,13 +16,13 @@ namespace Chatrm.Engine.Tests
             using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
             {
                 var unconfirmed = new UnconfirmedMessages();
-                Add(unconfirmed, transport, "0");
+                Add(unconfirmed, transport, 1);
 
                 // Every later message is acked alone at once; the oldest never is.
-                for (int i = 1; i <= 10_000; i++)
+                for (int i = 2; i <= 10_001; i++)
                 {
-                    Add(unconfirmed, transport, i.ToString());
-                    Assert.True(unconfirmed.TryTake(i.ToString(), out ChatEnvelope taken));
+                    Add(unconfirmed, transport, i);
+                    Assert.True(unconfirmed.TryTake(i, out ChatEnvelope taken));
                     Assert.Equal(i.ToString(), taken.Id);
                 }
 
@@ -30,8 +30,8 @@ namespace Chatrm.Engine.Tests
 
                 // What waits is still there, in order, for an ack through it.
                 ChatEnvelope[] through = Array.Empty<ChatEnvelope>();
-                Assert.Equal(1, unconfirmed.TakeThrough("0", ref through));
-                Assert.Equal("0", through[0].Id);
+                Assert.Equal(1, unconfirmed.TakeThrough(1, ref through));
+                Assert.Equal("1", through[0].Id);
                 Assert.Equal(0, unconfirmed.QueuedEntries);
             }
         }
@@ -43,22 +43,22 @@ namespace Chatrm.Engine.Tests
             using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
             {
                 var unconfirmed = new UnconfirmedMessages();
-                for (int i = 0; i < 5; i++)
+                for (int i = 1; i <= 5; i++)
                 {
-                    Add(unconfirmed, transport, "m" + i);
+                    Add(unconfirmed, transport, i);
                 }
 
-                Assert.True(unconfirmed.TryTake("m1", out _));
+                Assert.True(unconfirmed.TryTake(2, out _));
                 ChatEnvelope[] taken = Array.Empty<ChatEnvelope>();
-                Assert.Equal(0, unconfirmed.TakeThrough("m1", ref taken));
-                Assert.Equal(0, unconfirmed.TakeThrough("unknown", ref taken));
+                Assert.Equal(0, unconfirmed.TakeThrough(2, ref taken));
+                Assert.Equal(0, unconfirmed.TakeThrough(99, ref taken));
 
-                int count = unconfirmed.TakeThrough("m3", ref taken);
-                Assert.Equal(new[] { "m0", "m2", "m3" }, Array.ConvertAll(taken[..count], e => e.Id));
-                Assert.Equal(new[] { "m4" }, unconfirmed.TakeAll().ConvertAll(e => e.Id));
+                int count = unconfirmed.TakeThrough(4, ref taken);
+                Assert.Equal(new[] { "1", "3", "4" }, Array.ConvertAll(taken[..count], e => e.Id));
+                Assert.Equal(new[] { "5" }, unconfirmed.TakeAll().ConvertAll(e => e.Id));
 
                 // Once the recipient has left, nothing more is kept for it.
-                Assert.True(unconfirmed.TryAddAndSend(Envelope("late"), transport, "late\n"u8, 10, out SendResult result));
+                Assert.True(unconfirmed.TryAddAndSend(Envelope(6), transport, "late\n"u8, 10, out SendResult result));
                 Assert.Equal(SendResult.Closed, result);
             }
         }
@@ -70,12 +70,12 @@ namespace Chatrm.Engine.Tests
             using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
             {
                 var unconfirmed = new UnconfirmedMessages();
-                Assert.True(unconfirmed.TryAddAndSend(Envelope("a"), transport, "a\n"u8, 2, out _));
-                Assert.True(unconfirmed.TryAddAndSend(Envelope("b"), transport, "b\n"u8, 2, out _));
+                Assert.True(unconfirmed.TryAddAndSend(Envelope(1), transport, "a\n"u8, 2, out _));
+                Assert.True(unconfirmed.TryAddAndSend(Envelope(2), transport, "b\n"u8, 2, out _));
 
-                Assert.False(unconfirmed.TryAddAndSend(Envelope("c"), transport, "c\n"u8, 2, out _));
+                Assert.False(unconfirmed.TryAddAndSend(Envelope(3), transport, "c\n"u8, 2, out _));
 
-                Assert.False(unconfirmed.TryTake("c", out _));
+                Assert.False(unconfirmed.TryTake(3, out _));
                 Assert.Equal(2, unconfirmed.TakeAll().Count);
 
                 // One writer, in order: had "c" gone out, it would come before the marker.
@@ -86,12 +86,12 @@ namespace Chatrm.Engine.Tests
             }
         }
 
-        private static void Add(UnconfirmedMessages unconfirmed, LineTransport transport, string id)
+        private static void Add(UnconfirmedMessages unconfirmed, LineTransport transport, long id)
         {
             Assert.True(unconfirmed.TryAddAndSend(Envelope(id), transport, "x\n"u8, int.MaxValue, out SendResult result));
             Assert.Equal(SendResult.Queued, result);
         }
 
-        private static ChatEnvelope Envelope(string id) => new ChatEnvelope(id, "alice", "bob", "text", SomeTime, "r" + id);
+        private static ChatEnvelope Envelope(long id) => new ChatEnvelope(id.ToString(), "alice", "bob", "text", SomeTime, "r" + id);
     }
 }
