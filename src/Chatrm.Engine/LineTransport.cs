@@ -62,6 +62,7 @@ namespace Chatrm.Engine
         private readonly object _sendLock = new object();
         private readonly int _maxLineBytes;
         private readonly long _maxQueuedBytes;
+        // Under _sendLock, as everything else a send touches: no atomic operation per message.
         private long _queuedBytes;
         private int _disposed;
 
@@ -98,7 +99,16 @@ namespace Chatrm.Engine
         }
 
         /// <summary>Bytes queued for the peer and not yet handed to the socket.</summary>
-        public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+        public long QueuedBytes
+        {
+            get
+            {
+                lock (_sendLock)
+                {
+                    return _queuedBytes;
+                }
+            }
+        }
 
         public System.Net.EndPoint RemoteEndPoint
         {
@@ -255,13 +265,13 @@ namespace Chatrm.Engine
                     return SendResult.Closed;
                 }
 
-                if (!evenIfFull && Interlocked.Read(ref _queuedBytes) > _maxQueuedBytes)
+                if (!evenIfFull && _queuedBytes > _maxQueuedBytes)
                 {
                     return SendResult.QueueFull;
                 }
 
                 int written = text != null ? Encode(text) : Append(utf8);
-                Interlocked.Add(ref _queuedBytes, written);
+                _queuedBytes += written;
                 if (!_draining && written > 0)
                 {
                     // One hop per burst: whatever else is queued before the drain runs goes in the same send. (Draining
@@ -353,11 +363,13 @@ namespace Chatrm.Engine
         {
             try
             {
+                long sent = 0;
                 while (true)
                 {
                     List<ArraySegment<byte>> batch;
                     lock (_sendLock)
                     {
+                        _queuedBytes -= sent;
                         if (_chunkUsed > 0)
                         {
                             (_queued ?? (_queued = new List<ArraySegment<byte>>())).Add(new ArraySegment<byte>(_chunk, 0, _chunkUsed));
@@ -383,20 +395,15 @@ namespace Chatrm.Engine
                         _sending = batch;
                     }
 
-                    long bytes = 0;
-                    foreach (ArraySegment<byte> segment in batch)
-                    {
-                        bytes += segment.Count;
-                    }
-
                     await SendAllAsync(batch).ConfigureAwait(false);
+                    sent = 0;
                     foreach (ArraySegment<byte> segment in batch)
                     {
+                        sent += segment.Count;
                         ArrayPool<byte>.Shared.Return(segment.Array);
                     }
 
                     batch.Clear();
-                    Interlocked.Add(ref _queuedBytes, -bytes);
                 }
             }
             catch (Exception e) when (e is SocketException || e is ObjectDisposedException || e is IOException)

@@ -205,7 +205,12 @@ namespace Chatrm.Engine
         /// <summary>Takes a token for one message; false (and the user is told) when over the rate limit.</summary>
         private bool WithinRate(long now)
         {
-            Interlocked.Exchange(ref _lastMessageTicks, now);
+            // The idle check needs this to a tenth of a second, not a locked write per message.
+            if (now - Volatile.Read(ref _lastMessageTicks) > TimeSpan.TicksPerSecond / 10)
+            {
+                Interlocked.Exchange(ref _lastMessageTicks, now);
+            }
+
             int rate = _server.Options.MaxMessagesPerSecond;
             if (rate <= 0)
             {
