@@ -170,8 +170,8 @@ namespace Chatrm.Engine
             return false;
         }
 
-        /// <summary>A message id unique for this server's run.</summary>
-        internal long NextMessageId() => Interlocked.Increment(ref _nextMessageId);
+        /// <summary>Reserves <paramref name="count"/> message ids, unique for this server's run; returns the last.</summary>
+        internal long ReserveMessageIds(int count) => Interlocked.Add(ref _nextMessageId, count);
 
         private void OnPresenceChanged(object sender, PresenceEventArgs e)
         {

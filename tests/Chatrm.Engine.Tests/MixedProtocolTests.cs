@@ -204,7 +204,9 @@ namespace Chatrm.Engine.Tests
             using ChatClient alice = await server.ConnectNativeAsync("alice");
             using ChatClient bob = await server.ConnectNativeAsync("bob");
             using RawClient carol = await server.JoinAsync("carol");
-            const int each = 30;
+
+            // More than one block of the ids a connection takes from the server at a time.
+            const int each = 150;
 
             // Native sends and classic lines interleaved, all to bob.
             var sends = new List<Task<SentMessage>>();
@@ -224,6 +226,13 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(
                 sends.Select(s => s.Result.Id).OrderBy(id => id),
                 received.Where(m => m.From == "alice").Select(m => m.Id).OrderBy(id => id));
+
+            // Each sender's ids rise in the order it sent.
+            foreach (string sender in new[] { "alice", "carol" })
+            {
+                long[] ids = received.Where(m => m.From == sender).Select(m => long.Parse(m.Id)).ToArray();
+                Assert.Equal(ids.OrderBy(id => id), ids);
+            }
         }
     }
 }
