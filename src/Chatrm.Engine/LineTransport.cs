@@ -256,33 +256,47 @@ namespace Chatrm.Engine
         /// <summary>As <see cref="Send(string, bool)"/>, for text already encoded as UTF-8 (newline included).</summary>
         public SendResult Send(ReadOnlySpan<byte> utf8, bool evenIfFull = false) => Enqueue(null, utf8, evenIfFull);
 
+        /// <summary>
+        /// The lock every send takes. A caller that keeps a record in step with the wire holds it around
+        /// <see cref="SendHoldingGate"/>, so one lock does for both.
+        /// </summary>
+        internal object SendGate => _sendLock;
+
+        /// <summary>As <see cref="Send(ReadOnlySpan{byte}, bool)"/>, by a caller that holds <see cref="SendGate"/>.</summary>
+        internal SendResult SendHoldingGate(ReadOnlySpan<byte> utf8) => EnqueueHoldingGate(null, utf8, evenIfFull: false);
+
         private SendResult Enqueue(string text, ReadOnlySpan<byte> utf8, bool evenIfFull)
         {
             lock (_sendLock)
             {
-                if (_outputCompleted)
-                {
-                    return SendResult.Closed;
-                }
-
-                if (!evenIfFull && _queuedBytes > _maxQueuedBytes)
-                {
-                    return SendResult.QueueFull;
-                }
-
-                int written = text != null ? Encode(text) : Append(utf8);
-                _queuedBytes += written;
-                if (!_draining && written > 0)
-                {
-                    // One hop per burst: whatever else is queued before the drain runs goes in the same send. (Draining
-                    // on the reading thread at the end of its batch instead was slower in A/B runs: this way the two
-                    // cores read and send in parallel.)
-                    _draining = true;
-                    ThreadPool.UnsafeQueueUserWorkItem(StartDrain, this);
-                }
-
-                return SendResult.Queued;
+                return EnqueueHoldingGate(text, utf8, evenIfFull);
             }
+        }
+
+        private SendResult EnqueueHoldingGate(string text, ReadOnlySpan<byte> utf8, bool evenIfFull)
+        {
+            if (_outputCompleted)
+            {
+                return SendResult.Closed;
+            }
+
+            if (!evenIfFull && _queuedBytes > _maxQueuedBytes)
+            {
+                return SendResult.QueueFull;
+            }
+
+            int written = text != null ? Encode(text) : Append(utf8);
+            _queuedBytes += written;
+            if (!_draining && written > 0)
+            {
+                // One hop per burst: whatever else is queued before the drain runs goes in the same send. (Draining
+                // on the reading thread at the end of its batch instead was slower in A/B runs: this way the two
+                // cores read and send in parallel.)
+                _draining = true;
+                ThreadPool.UnsafeQueueUserWorkItem(StartDrain, this);
+            }
+
+            return SendResult.Queued;
         }
 
         /// <summary>

@@ -27,6 +27,9 @@ namespace Chatrm.Engine
         // user holds none.
         private UnconfirmedMessages _unconfirmed;
 
+        // Made on the first message for this user: an idle user holds none.
+        private UnconfirmedMessages Unconfirmed => Volatile.Read(ref _unconfirmed) ?? CreateUnconfirmed();
+
         // What one ack "through" confirmed, reused by this connection's reader.
         private ChatEnvelope[] _acked = Array.Empty<ChatEnvelope>();
         private List<ChatEnvelope> _ackedOthers;
@@ -136,7 +139,7 @@ namespace Chatrm.Engine
 
             // Whatever this user never confirmed, its senders learn it was not delivered. (Made here if need be, so a
             // sender who found this user a moment ago hears "offline" instead of waiting for an ack forever.)
-            foreach (ChatEnvelope envelope in LazyInitializer.EnsureInitialized(ref _unconfirmed).TakeAll())
+            foreach (ChatEnvelope envelope in Unconfirmed.TakeAll())
             {
                 envelope.Receipt?.Failed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
             }
@@ -182,6 +185,12 @@ namespace Chatrm.Engine
 
         /// <summary>Stops reading, as the server does to every connection when it stops.</summary>
         internal void StopReading() => _transport.StopReading();
+
+        private UnconfirmedMessages CreateUnconfirmed()
+        {
+            Interlocked.CompareExchange(ref _unconfirmed, new UnconfirmedMessages(_transport), null);
+            return _unconfirmed;
+        }
 
         /// <summary>Ends the session from the server side.</summary>
         public void Disconnect(string reason)
@@ -300,7 +309,7 @@ namespace Chatrm.Engine
             JsonEncodedText from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From);
             ReadOnlySpan<byte> frame = NativeProtocol.FormatMessage(envelope, from, _encodedName);
             int limit = _server.Options.MaxUnconfirmedPerConnection;
-            if (!LazyInitializer.EnsureInitialized(ref _unconfirmed).TryAddAndSend(envelope, _transport, frame, limit, out SendResult sent))
+            if (!Unconfirmed.TryAddAndSend(envelope, frame, limit, out SendResult sent))
             {
                 // It reads but does not confirm: keeping everything sent to it would let one client eat the server's memory.
                 DropAsTooSlow("it did not confirm the messages sent to it", $"you did not confirm the messages sent to you; {limit} waited for your ack");

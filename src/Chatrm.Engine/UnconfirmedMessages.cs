@@ -7,11 +7,13 @@ namespace Chatrm.Engine
     /// <summary>
     /// The messages a native recipient was sent and has not acked yet, in the order they went on the wire, so
     /// that one ack can confirm a message and everything before it ("through"). Thread-safe: senders add from
-    /// their readers, the recipient's reader takes.
+    /// their readers, the recipient's reader takes. It locks its recipient's send lock: one lock per message
+    /// instead of two keeps the record in step with the wire.
     /// </summary>
     internal sealed class UnconfirmedMessages
     {
-        private readonly object _gate = new object();
+        private readonly LineTransport _transport;
+        private readonly object _gate;
         // By number (ChatEnvelope.Number): the server numbers every message it routes.
         private readonly Dictionary<long, ChatEnvelope> _byId = new Dictionary<long, ChatEnvelope>();
 
@@ -21,12 +23,19 @@ namespace Chatrm.Engine
         // Set by TakeAll: a sender that found the recipient just before it left hears it as offline, not never.
         private bool _ended;
 
+        /// <param name="transport">The recipient's: the one every frame of a message kept here goes out on.</param>
+        public UnconfirmedMessages(LineTransport transport)
+        {
+            _transport = transport;
+            _gate = transport.SendGate;
+        }
+
         /// <summary>
-        /// Adds <paramref name="envelope"/> and queues its frame on <paramref name="transport"/> under one lock, so
-        /// the order here is the order on the wire; a frame that is not queued is not kept. False, with nothing
-        /// sent, when <paramref name="limit"/> messages wait for their confirmation already.
+        /// Adds <paramref name="envelope"/> and queues its frame under one lock, so the order here is the order on
+        /// the wire; a frame that is not queued is not kept. False, with nothing sent, when <paramref name="limit"/>
+        /// messages wait for their confirmation already.
         /// </summary>
-        public bool TryAddAndSend(ChatEnvelope envelope, LineTransport transport, ReadOnlySpan<byte> frame, int limit, out SendResult result)
+        public bool TryAddAndSend(ChatEnvelope envelope, ReadOnlySpan<byte> frame, int limit, out SendResult result)
         {
             lock (_gate)
             {
@@ -42,7 +51,7 @@ namespace Chatrm.Engine
                     return false;
                 }
 
-                result = transport.Send(frame);
+                result = _transport.SendHoldingGate(frame);
                 if (result == SendResult.Queued)
                 {
                     _byId[envelope.Number] = envelope;

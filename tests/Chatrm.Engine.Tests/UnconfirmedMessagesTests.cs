@@ -15,7 +15,7 @@ namespace Chatrm.Engine.Tests
             using var pair = await SocketPair.ConnectAsync();
             using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
             {
-                var unconfirmed = new UnconfirmedMessages();
+                var unconfirmed = new UnconfirmedMessages(transport);
                 Add(unconfirmed, transport, 1);
 
                 // Every later message is acked alone at once; the oldest never is.
@@ -42,7 +42,7 @@ namespace Chatrm.Engine.Tests
             using var pair = await SocketPair.ConnectAsync();
             using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
             {
-                var unconfirmed = new UnconfirmedMessages();
+                var unconfirmed = new UnconfirmedMessages(transport);
                 for (int i = 1; i <= 5; i++)
                 {
                     Add(unconfirmed, transport, i);
@@ -58,7 +58,7 @@ namespace Chatrm.Engine.Tests
                 Assert.Equal(new[] { "5" }, unconfirmed.TakeAll().ConvertAll(e => e.Id));
 
                 // Once the recipient has left, nothing more is kept for it.
-                Assert.True(unconfirmed.TryAddAndSend(Envelope(6), transport, "late\n"u8, 10, out SendResult result));
+                Assert.True(unconfirmed.TryAddAndSend(Envelope(6), "late\n"u8, 10, out SendResult result));
                 Assert.Equal(SendResult.Closed, result);
             }
         }
@@ -69,11 +69,11 @@ namespace Chatrm.Engine.Tests
             using var pair = await SocketPair.ConnectAsync();
             using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
             {
-                var unconfirmed = new UnconfirmedMessages();
-                Assert.True(unconfirmed.TryAddAndSend(Envelope(1), transport, "a\n"u8, 2, out _));
-                Assert.True(unconfirmed.TryAddAndSend(Envelope(2), transport, "b\n"u8, 2, out _));
+                var unconfirmed = new UnconfirmedMessages(transport);
+                Assert.True(unconfirmed.TryAddAndSend(Envelope(1), "a\n"u8, 2, out _));
+                Assert.True(unconfirmed.TryAddAndSend(Envelope(2), "b\n"u8, 2, out _));
 
-                Assert.False(unconfirmed.TryAddAndSend(Envelope(3), transport, "c\n"u8, 2, out _));
+                Assert.False(unconfirmed.TryAddAndSend(Envelope(3), "c\n"u8, 2, out _));
 
                 Assert.False(unconfirmed.TryTake(3, out _));
                 Assert.Equal(2, unconfirmed.TakeAll().Count);
@@ -88,7 +88,7 @@ namespace Chatrm.Engine.Tests
 
         private static void Add(UnconfirmedMessages unconfirmed, LineTransport transport, long id)
         {
-            Assert.True(unconfirmed.TryAddAndSend(Envelope(id), transport, "x\n"u8, int.MaxValue, out SendResult result));
+            Assert.True(unconfirmed.TryAddAndSend(Envelope(id), "x\n"u8, int.MaxValue, out SendResult result));
             Assert.Equal(SendResult.Queued, result);
         }
 
