@@ -281,6 +281,13 @@ namespace Chatrm.Fuzz
                     // As the server routes it: text kept as it came, when it was kept, must still write the same bytes.
                     var routed = ChatEnvelope.FromSend(reused, 42, "alice", SomeTime, null);
                     Check(Utf8.GetString(NativeProtocol.FormatMessage(routed, NativeProtocol.EncodeName("alice"), NativeProtocol.EncodeName(reused.To)).ToArray()) == message, "FormatMessage of a routed send differs from Format");
+
+                    // Its confirmation, ref kept as it came, twice over: put together from pieces, or by the writer.
+                    var routedTwice = new[] { routed, ChatEnvelope.FromSend(reused, 43, "alice", SomeTime, null) };
+                    int routedTaken = NativeProtocol.FormatDelivered(routedTwice, out ReadOnlySpan<byte> routedBatch);
+                    var routedListed = new List<DeliveredMessage>();
+                    for (int i = 0; i < routedTaken; i++) routedListed.Add(new DeliveredMessage(routedTwice[i].SenderRef, routedTwice[i].Id, routedTwice[i].SentAt));
+                    Check(routedTaken >= 1 && Utf8.GetString(routedBatch.ToArray()) == NativeProtocol.Format(new NativeFrame { Type = FrameType.Delivered, Messages = routedListed }), "the batched FormatDelivered of routed sends differs from Format");
                 }
 
                 string delivered = NativeProtocol.Format(new NativeFrame { Type = FrameType.Status, Ref = frame.Ref, Id = "42", To = frame.To, SentAt = SomeTime, Status = "delivered" });

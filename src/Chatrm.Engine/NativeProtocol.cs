@@ -58,7 +58,17 @@ namespace Chatrm.Engine
 
         /// <summary>In a delivered frame: the messages it confirms, in the order the client sent them.</summary>
         public List<DeliveredMessage> Messages { get; set; }
-        public string Ref { get; set; }
+
+        public string Ref
+        {
+            get => _ref ?? (RefJson == null ? null : _ref = NativeProtocol.TextOfJson(RefJson));
+            set
+            {
+                _ref = value;
+                RefJson = null;
+            }
+        }
+
         public string Id { get; set; }
         public string From { get; set; }
         public string To { get; set; }
@@ -86,15 +96,20 @@ namespace Chatrm.Engine
         public List<UserInfo> Users { get; set; }
 
         private string _text;
+        private string _ref;
 
         /// <summary>
-        /// Set on the frame a server reads a connection's frames into, to route them: a send's text is kept as
-        /// <see cref="TextJson"/> when it can be, and the recipient's name is reused while it is the previous one's.
+        /// Set on the frame a server reads a connection's frames into, to route them: a send's text and ref are
+        /// kept as <see cref="TextJson"/> and <see cref="RefJson"/> when they can be, and the recipient's name is
+        /// reused while it is the previous one's.
         /// </summary>
         internal bool ForRouting { get; set; }
 
         /// <summary>A send's text as it came, quotes included, when it is exactly what a frame would write back.</summary>
         internal byte[] TextJson { get; private set; }
+
+        /// <summary>The ref as it came, quotes included, as <see cref="TextJson"/>.</summary>
+        internal byte[] RefJson { get; private set; }
 
         internal bool HasText => _text != null || TextJson != null;
 
@@ -102,6 +117,12 @@ namespace Chatrm.Engine
         {
             _text = null;
             TextJson = quoted;
+        }
+
+        internal void SetRefJson(byte[] quoted)
+        {
+            _ref = null;
+            RefJson = quoted;
         }
 
         // The previous frame's recipient, as read and as its bytes: see ForRouting.
@@ -330,6 +351,25 @@ namespace Chatrm.Engine
         /// </summary>
         internal static ReadOnlySpan<byte> FormatMessage(ChatEnvelope envelope, JsonEncodedText from, JsonEncodedText to)
         {
+            if (envelope.TextJson != null && envelope.Number > 0)
+            {
+                // Every piece is ready to go as it is: put them together (see Pieces).
+                ReadOnlySpan<byte> fromUtf8 = from.EncodedUtf8Bytes, toUtf8 = to.EncodedUtf8Bytes;
+                var pieces = new Pieces(PiecesRoom + fromUtf8.Length + toUtf8.Length + envelope.TextJson.Length);
+                pieces.Put("{\"type\":\"message\",\"id\":\""u8);
+                pieces.PutNumber(envelope.Number);
+                pieces.Put("\",\"from\":\""u8);
+                pieces.Put(fromUtf8);
+                pieces.Put("\",\"to\":\""u8);
+                pieces.Put(toUtf8);
+                pieces.Put("\",\"text\":"u8);
+                pieces.Put(envelope.TextJson);
+                pieces.Put(",\"sentAt\":\""u8);
+                pieces.PutTime(envelope.SentAt);
+                pieces.Put("\"}\n"u8);
+                return pieces.End();
+            }
+
             Utf8JsonWriter writer = BeginFrame();
             writer.WriteString(TypeName, MessageType);
             WriteId(writer, envelope);
@@ -389,6 +429,37 @@ namespace Chatrm.Engine
         /// </summary>
         internal static int FormatDelivered(ReadOnlySpan<ChatEnvelope> envelopes, out ReadOnlySpan<byte> frame)
         {
+            if (AreAllReadyToPut(envelopes))
+            {
+                var pieces = new Pieces(PiecesRoom);
+                pieces.Put("{\"type\":\"delivered\",\"messages\":["u8);
+                int count = 0;
+                while (count < envelopes.Length && (count == 0 || pieces.Length < DeliveredFrameBytes))
+                {
+                    ChatEnvelope envelope = envelopes[count];
+                    byte[] reference = envelope.SenderRefJson;
+                    pieces.Reserve(PiecesRoom + (reference?.Length ?? 0));
+                    pieces.Put(count == 0 ? "{"u8 : ",{"u8);
+                    if (reference != null)
+                    {
+                        pieces.Put("\"ref\":"u8);
+                        pieces.Put(reference);
+                        pieces.Put(","u8);
+                    }
+
+                    pieces.Put("\"id\":\""u8);
+                    pieces.PutNumber(envelope.Number);
+                    pieces.Put("\",\"sentAt\":\""u8);
+                    pieces.PutTime(envelope.SentAt);
+                    pieces.Put("\"}"u8);
+                    count++;
+                }
+
+                pieces.Put("]}\n"u8);
+                frame = pieces.End();
+                return count;
+            }
+
             Utf8JsonWriter writer = BeginFrame();
             writer.WriteString(TypeName, DeliveredType);
             writer.WriteStartArray(MessagesField);
@@ -410,6 +481,77 @@ namespace Chatrm.Engine
 
         /// <summary>Where a delivered frame stops taking messages: well under any client's line limit.</summary>
         internal const int DeliveredFrameBytes = 8 * 1024;
+
+        /// <summary>Whether every entry can be put together from ready pieces: numbered, its ref (if any) kept as it came.</summary>
+        private static bool AreAllReadyToPut(ReadOnlySpan<ChatEnvelope> envelopes)
+        {
+            foreach (ChatEnvelope envelope in envelopes)
+            {
+                if (envelope.Number <= 0 || (envelope.SenderRefJson == null && envelope.SenderRef != null))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        // Room for a frame's fixed pieces, a number and a time, beside its variable ones.
+        private const int PiecesRoom = 128;
+
+        /// <summary>
+        /// A frame put together from pieces that need no escaping (names encoded once, text and refs kept as they
+        /// came, numbers, times), into this thread's frame buffer. The two frames of every message are written so:
+        /// the JSON writer spent more on its bookkeeping than on their bytes. What a piece cannot be ready for goes
+        /// through the writer, and tests and fuzzing check both write the same bytes.
+        /// </summary>
+        private ref struct Pieces
+        {
+            private readonly FrameBuffer _buffer;
+            private Span<byte> _room;
+            private int _used;
+
+            public Pieces(int room)
+            {
+                _buffer = t_buffer ?? (t_buffer = new FrameBuffer());
+                _buffer.Clear();
+                _room = _buffer.GetSpan(room);
+                _used = 0;
+            }
+
+            public int Length => _buffer.Written.Length + _used;
+
+            /// <summary>Makes sure <paramref name="room"/> more bytes fit.</summary>
+            public void Reserve(int room)
+            {
+                if (_room.Length - _used < room)
+                {
+                    _buffer.Advance(_used);
+                    _room = _buffer.GetSpan(room);
+                    _used = 0;
+                }
+            }
+
+            public void Put(ReadOnlySpan<byte> piece)
+            {
+                piece.CopyTo(_room.Slice(_used));
+                _used += piece.Length;
+            }
+
+            public void PutNumber(long number)
+            {
+                Utf8Formatter.TryFormat(number, _room.Slice(_used), out int written);
+                _used += written;
+            }
+
+            public void PutTime(DateTime time) => _used += FormatTime(time, _room.Slice(_used));
+
+            public ReadOnlySpan<byte> End()
+            {
+                _buffer.Advance(_used);
+                return _buffer.Written;
+            }
+        }
 
         private static readonly JsonEncodedText DeliveredType = JsonEncodedText.Encode(FrameType.Delivered);
         private static readonly JsonEncodedText MessageType = JsonEncodedText.Encode(FrameType.Message);
@@ -648,7 +790,14 @@ namespace Chatrm.Engine
                 case Field.Protocol: if (IsString(ref reader, "protocol", ref problem)) frame.Protocol = reader.GetString(); break;
                 case Field.User: if (IsString(ref reader, "user", ref problem)) frame.User = reader.GetString(); break;
                 case Field.Password: if (IsString(ref reader, "password", ref problem)) frame.Password = reader.GetString(); break;
-                case Field.Ref: if (IsString(ref reader, "ref", ref problem)) frame.Ref = reader.GetString(); break;
+                case Field.Ref:
+                    if (IsString(ref reader, "ref", ref problem))
+                    {
+                        if (frame.ForRouting && !reader.ValueIsEscaped && IsPrintableAscii(reader.ValueSpan)) frame.SetRefJson(Quoted(reader.ValueSpan));
+                        else frame.Ref = reader.GetString();
+                    }
+
+                    break;
                 case Field.Through: if (IsString(ref reader, "through", ref problem)) frame.Through = reader.GetString(); break;
                 case Field.Id: if (IsString(ref reader, "id", ref problem)) frame.Id = reader.GetString(); break;
                 case Field.From: if (IsString(ref reader, "from", ref problem)) frame.From = reader.GetString(); break;

@@ -39,6 +39,7 @@ namespace Chatrm.Engine
     {
         private string _id;
         private string _text;
+        private string _senderRef;
 
         public ChatEnvelope(string id, string from, string to, string text, DateTime sentAt, string senderRef = null, IDeliveryReceipt receipt = null)
         {
@@ -48,15 +49,16 @@ namespace Chatrm.Engine
             To = to;
             _text = text;
             SentAt = sentAt;
-            SenderRef = senderRef;
+            _senderRef = senderRef;
             Receipt = receipt;
         }
 
         /// <summary>
-        /// A message the server numbered: its id is written out only when asked for. <paramref name="textJson"/>,
-        /// when not null, is the text as a native frame writes it, quotes included (see <see cref="TextJson"/>).
+        /// A message the server numbered: its id is written out only when asked for. <paramref name="textJson"/>
+        /// and <paramref name="senderRefJson"/>, when not null, are the text and ref as a native frame writes them,
+        /// quotes included (see <see cref="TextJson"/>).
         /// </summary>
-        internal ChatEnvelope(long number, string from, string to, string text, byte[] textJson, DateTime sentAt, string senderRef = null, IDeliveryReceipt receipt = null)
+        internal ChatEnvelope(long number, string from, string to, string text, byte[] textJson, DateTime sentAt, string senderRef = null, byte[] senderRefJson = null, IDeliveryReceipt receipt = null)
         {
             Number = number;
             From = from;
@@ -64,16 +66,19 @@ namespace Chatrm.Engine
             _text = text;
             TextJson = textJson;
             SentAt = sentAt;
-            SenderRef = senderRef;
+            _senderRef = senderRef;
+            SenderRefJson = senderRefJson;
             Receipt = receipt;
         }
 
         /// <summary>
-        /// The message a native send frame (read <see cref="NativeFrame.ForRouting"/>) asks for: text kept as it
-        /// came goes on as it came, and becomes a string only if something, such as a classic recipient, asks.
+        /// The message a native send frame (read <see cref="NativeFrame.ForRouting"/>) asks for: text and ref kept as
+        /// they came go on as they came, and become strings only if something, such as a classic recipient, asks.
         /// </summary>
         internal static ChatEnvelope FromSend(NativeFrame send, long number, string from, DateTime sentAt, IDeliveryReceipt receipt) =>
-            new ChatEnvelope(number, from, send.To, send.TextJson == null ? send.Text : null, send.TextJson, sentAt, send.Ref, receipt);
+            new ChatEnvelope(
+                number, from, send.To, send.TextJson == null ? send.Text : null, send.TextJson, sentAt,
+                send.RefJson == null ? send.Ref : null, send.RefJson, receipt);
 
         /// <summary>Unique for the server's run.</summary>
         public string Id => _id ?? (Number > 0 ? _id = Number.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
@@ -96,7 +101,10 @@ namespace Chatrm.Engine
         public DateTime SentAt { get; }
 
         /// <summary>The sender's own reference for the message, echoed in its status.</summary>
-        public string SenderRef { get; }
+        public string SenderRef => _senderRef ?? (SenderRefJson == null ? null : _senderRef = NativeProtocol.TextOfJson(SenderRefJson));
+
+        /// <summary>The sender's ref as it wrote it, quotes included, when that is what a frame writes (see <see cref="TextJson"/>).</summary>
+        internal byte[] SenderRefJson { get; }
 
         /// <summary>Who to tell of a later confirmation; null when the sender cannot hear it (classic).</summary>
         public IDeliveryReceipt Receipt { get; }

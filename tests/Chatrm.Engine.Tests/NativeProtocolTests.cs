@@ -476,19 +476,59 @@ namespace Chatrm.Engine.Tests
             Assert.StartsWith("{\"type\":\"delivered\",\"messages\":[{\"ref\":\"7\",\"id\":\"41\",\"sentAt\":\"2026-11-26T09:12:03.1234567Z\"},", general);
         }
 
-        [Fact]
-        public void ADeliveredFrameTakesAtLeastOneMessageAndStopsNearItsSize()
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void ADeliveredFrameTakesAtLeastOneMessageAndStopsNearItsSize(bool routed)
         {
+            // Routed sends keep their refs as they came, and their frames are put together from pieces.
+            ChatEnvelope Envelope(int i, string reference) =>
+                routed ? Routed(i + 1, reference) : new ChatEnvelope(i.ToString(), "alice", "bob", "t", SomeTime, reference);
+
             string huge = new string('x', NativeProtocol.DeliveredFrameBytes * 2);
-            var envelopes = Enumerable.Range(0, 3).Select(i => new ChatEnvelope(i.ToString(), "alice", "bob", "t", SomeTime, huge + i)).ToArray();
+            var envelopes = Enumerable.Range(0, 3).Select(i => Envelope(i, huge + i)).ToArray();
 
-            Assert.Equal(1, NativeProtocol.FormatDelivered(envelopes, out _));
+            Assert.Equal(1, NativeProtocol.FormatDelivered(envelopes, out ReadOnlySpan<byte> one));
+            Assert.InRange(one.Length, huge.Length, huge.Length + 200);
 
-            var small = Enumerable.Range(0, 1000).Select(i => new ChatEnvelope(i.ToString(), "alice", "bob", "t", SomeTime, "r" + i)).ToArray();
+            var small = Enumerable.Range(0, 1000).Select(i => Envelope(i, "r" + i)).ToArray();
             int taken = NativeProtocol.FormatDelivered(small, out ReadOnlySpan<byte> frame);
             Assert.InRange(taken, 2, 999);
             Assert.InRange(frame.Length, NativeProtocol.DeliveredFrameBytes, NativeProtocol.DeliveredFrameBytes + 200);
+            string general = NativeProtocol.Format(new NativeFrame
+            {
+                Type = FrameType.Delivered,
+                Messages = small.Take(taken).Select(e => new DeliveredMessage(e.SenderRef, e.Id, e.SentAt)).ToList(),
+            });
+            Assert.Equal(general, Encoding.UTF8.GetString(frame.ToArray()));
         }
+
+        [Fact]
+        public void RoutedSendsAreConfirmedWithTheBytesTheGeneralFormatterWrites()
+        {
+            // Refs kept as they came, one without a ref; then one whose ref had to become a string, which sends the
+            // whole frame through the writer.
+            var kept = new[] { Routed(41, "7"), Routed(42, "r-8 <&>'"), Routed(43, null) };
+            var mixed = new[] { Routed(44, "9"), Routed(45, "r\u00e9f \"10\"") };
+            Assert.NotNull(kept[0].SenderRefJson);
+            Assert.Null(mixed[1].SenderRefJson);
+
+            foreach (ChatEnvelope[] envelopes in new[] { kept, mixed })
+            {
+                string general = NativeProtocol.Format(new NativeFrame
+                {
+                    Type = FrameType.Delivered,
+                    Messages = envelopes.Select(e => new DeliveredMessage(e.SenderRef, e.Id, e.SentAt)).ToList(),
+                });
+
+                Assert.Equal(envelopes.Length, NativeProtocol.FormatDelivered(envelopes, out ReadOnlySpan<byte> frame));
+                Assert.Equal(general, Encoding.UTF8.GetString(frame.ToArray()));
+            }
+        }
+
+        /// <summary>The message a server routes from a send with this ref, as it builds it.</summary>
+        private static ChatEnvelope Routed(long number, string reference) =>
+            ChatEnvelope.FromSend(ReadToRoute(new NativeFrame { Type = FrameType.Send, Ref = reference, To = "bob", Text = "t" }), number, "alice", SomeTime.AddTicks(number), null);
 
         [Fact]
         public void BatchFieldsAreReadBack()
