@@ -98,6 +98,15 @@ namespace Chatrm.Engine
             }
         }
 
+        /// <summary>
+        /// Now, in UTC ticks, the same for every line of one read: they arrived together, and reading the clock
+        /// once per read instead of once per line is cheaper. For line handlers, on the reading thread.
+        /// </summary>
+        internal long ReadTicks => _readTicks != 0 ? _readTicks : (_readTicks = DateTime.UtcNow.Ticks);
+
+        // 0 until a handler asks, for the read being handled.
+        private long _readTicks;
+
         /// <summary>Bytes queued for the peer and not yet handed to the socket.</summary>
         public long QueuedBytes
         {
@@ -670,6 +679,7 @@ namespace Chatrm.Engine
                 int start = 0;
                 bool batch = transport._stopsAfterReadBatch;
                 t_inReadBatch |= batch;
+                transport._readTicks = 0;
                 try
                 {
                     while (true)

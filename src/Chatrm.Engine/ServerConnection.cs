@@ -585,7 +585,7 @@ namespace Chatrm.Engine
                     return true;
             }
 
-            long now = DateTime.UtcNow.Ticks;
+            long now = _transport.ReadTicks;
             if (!WithinRate(now))
             {
                 Refuse(Refusal.RateLimited, $"at most {_server.Options.MaxMessagesPerSecond} messages a second; that one was not delivered");
@@ -704,7 +704,7 @@ namespace Chatrm.Engine
                 return;
             }
 
-            long now = DateTime.UtcNow.Ticks;
+            long now = _transport.ReadTicks;
             if (!WithinRate(now))
             {
                 var limited = new ChatEnvelope(null, UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref);

@@ -222,6 +222,35 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task EveryLineOfOneReadHasOneReadTimeAndTheNextReadItsOwn()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            var times = new List<long>();
+            var firstReadHandled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            // Sent before the reading starts: one read takes both lines.
+            pair.Far.Send(Utf8.GetBytes("a\nb\n"));
+            Task<ReadEnd> reading = transport.ReadLinesAsync(
+                (string line) =>
+                {
+                    lock (times) times.Add(transport.ReadTicks);
+                    if (line == "b") firstReadHandled.TrySetResult(true);
+                    return line != "stop";
+                },
+                () => { },
+                CancellationToken.None);
+            await firstReadHandled.Task.WaitAsync(Deadline);
+            long first = times[0];
+            await Eventually.TrueAsync(() => DateTime.UtcNow.Ticks > first, "the clock moves on");
+
+            pair.Far.Send(Utf8.GetBytes("stop\n"));
+            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
+            Assert.Equal(first, times[1]);
+            Assert.True(times[2] > first, "a later read reads the clock again");
+        }
+
+        [Fact]
         public async Task AHandlerThatThrowsFaultsTheRead()
         {
             using var pair = await SocketPair.ConnectAsync();
