@@ -267,19 +267,19 @@ public static class Report
         md.AppendLine();
         md.AppendLine("### Every run");
         md.AppendLine();
-        md.AppendLine("| round | server | messages/s | p50 | p99 | p999 ms | sent | lost/dup/reord | errors | server / client / other CPU | idle users (s to connect) | bytes per idle user | with idle: messages/s, p99 ms |");
-        md.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| round | server | messages/s | p50 | p99 | p999 ms | sent | lost/dup/reord | errors | server / client / other CPU | core hop ns, before / after | idle users (s to connect) | bytes per idle user | with idle: messages/s, p99 ms |");
+        md.AppendLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (RunRecord run in suite.Runs.OrderBy(r => r.Round).ThenBy(r => Array.IndexOf(Order, r.Target)))
         {
             LoadResult l = run.Load;
             if (l == null)
             {
-                md.AppendLine($"| {run.Round} | {run.Target} | failed: {run.Failure} | | | | | | | | | | |");
+                md.AppendLine($"| {run.Round} | {run.Target} | failed: {run.Failure} | | | | | | | | | | | |");
                 continue;
             }
 
             md.AppendLine($"| {run.Round} | {run.Target} | {N(l.MessagesPerSecond)} | {F(l.P50Ms)} | {F(l.P99Ms)} | {F(l.P999Ms)} | {l.Sent:N0} | {l.Lost}/{l.Duplicated}/{l.Reordered} | {l.Errors} | " +
-                $"{l.ServerCpuPercent:0} / {l.ClientCpuPercent:0} / {l.OtherCpuPercent:0} % | {run.IdleUsers:N0} ({run.IdleConnectSeconds:0.0}) | {(run.BytesPerIdleUser.HasValue ? N(run.BytesPerIdleUser.Value) : "")} | " +
+                $"{l.ServerCpuPercent:0} / {l.ClientCpuPercent:0} / {l.OtherCpuPercent:0} % | {run.CoreHopNsBefore:0} / {run.CoreHopNsAfter:0} | {run.IdleUsers:N0} ({run.IdleConnectSeconds:0.0}) | {(run.BytesPerIdleUser.HasValue ? N(run.BytesPerIdleUser.Value) : "")} | " +
                 (run.LoadWithIdle != null ? $"{N(run.LoadWithIdle.MessagesPerSecond)}, {F(run.LoadWithIdle.P99Ms)}" : "") + " |");
         }
 

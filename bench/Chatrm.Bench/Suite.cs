@@ -23,6 +23,10 @@ public sealed class RunRecord
     public double? ManagedBytesPerIdleUser { get; set; }
     public LoadResult LoadWithIdle { get; set; }
     public string Failure { get; set; }
+
+    /// <summary>A core-to-core round trip just before and just after the load, in ns (see <see cref="CoreHop"/>).</summary>
+    public double? CoreHopNsBefore { get; set; }
+    public double? CoreHopNsAfter { get; set; }
 }
 
 public sealed class SuiteResults
@@ -161,8 +165,11 @@ public static class Suite
                 }
             }
 
+            record.CoreHopNsBefore = CoreHop.MeasureNs();
             record.Load = await new LoadRun(wire, server.EndPoint, settings, string.Empty, server.Pid).RunAsync();
+            record.CoreHopNsAfter = CoreHop.MeasureNs();
             Print("load", record.Load);
+            Console.WriteLine($"  core hop: {record.CoreHopNsBefore:0} ns before, {record.CoreHopNsAfter:0} ns after");
 
             if (idleCount > 0)
             {
