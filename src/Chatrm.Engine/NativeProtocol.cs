@@ -710,9 +710,23 @@ namespace Chatrm.Engine
         /// <summary>ISO 8601 in UTC with seven decimals: the round-trip ("O") format of a UTC time.</summary>
         private static int FormatTime(DateTime time, Span<byte> destination)
         {
-            Utf8Formatter.TryFormat(time.ToUniversalTime(), destination, out int written, new StandardFormat('O'));
-            return written;
+            // The messages of one read share their time (LineTransport.ReadTicks), and each is written twice (its
+            // message and its confirmation): this thread's last time, as written, is mostly the one asked for.
+            DateTime utc = time.ToUniversalTime();
+            byte[] last = t_lastTime ?? (t_lastTime = new byte[TimeBytes]);
+            if (t_lastTimeLength == 0 || utc.Ticks != t_lastTimeTicks)
+            {
+                Utf8Formatter.TryFormat(utc, last, out t_lastTimeLength, new StandardFormat('O'));
+                t_lastTimeTicks = utc.Ticks;
+            }
+
+            new ReadOnlySpan<byte>(last, 0, t_lastTimeLength).CopyTo(destination);
+            return t_lastTimeLength;
         }
+
+        [ThreadStatic] private static byte[] t_lastTime;
+        [ThreadStatic] private static int t_lastTimeLength;
+        [ThreadStatic] private static long t_lastTimeTicks;
 
         private static void WriteTime(Utf8JsonWriter writer, JsonEncodedText name, DateTime time)
         {

@@ -409,6 +409,22 @@ namespace Chatrm.Engine.Tests
             Assert.Null(frame.To);
         }
 
+        [Fact]
+        public void TimesAreWrittenRightWhetherTheyRepeatOrNot()
+        {
+            var local = new DateTime(2026, 11, 26, 9, 12, 3, DateTimeKind.Local).AddTicks(4567);
+            DateTime[] times =
+            {
+                SomeTime, SomeTime, SomeTime.AddTicks(1), SomeTime, new DateTime(SomeTime.Ticks, DateTimeKind.Local),
+                local, local.ToUniversalTime(), new DateTime(0, DateTimeKind.Utc), new DateTime(0, DateTimeKind.Utc),
+            };
+
+            foreach (DateTime time in times)
+            {
+                Assert.Equal(time.ToUniversalTime().ToString("o", System.Globalization.CultureInfo.InvariantCulture), NativeProtocol.FormatTime(time));
+            }
+        }
+
         [Theory]
         [InlineData("1", true, 1L)]
         [InlineData("9223372036854775807", true, long.MaxValue)]
