@@ -369,6 +369,41 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(text, ChatEnvelope.FromSend(frame, 1, "alice", SomeTime, null).Text);
         }
 
+        [Theory]
+        [InlineData("{\"type\":\"send\",\"ref\":\"7\",\"to\":\"bob\",\"text\":\"hi <b> & 'you' ~\"}", true)]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"hi\"}", true)]
+        [InlineData("{\"type\":\"send\",\"ref\":\"\",\"to\":\"\",\"text\":\"\"}", true)]
+        [InlineData("{\"type\":\"send\",\"ref\":\"7\",\"to\":\"bob\",\"text\":\"a \\\"quote\\\"\"}", false)]
+        [InlineData("{\"type\":\"send\", \"to\":\"bob\",\"text\":\"hi\"}", false)]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"hi\",\"later\":1}", false)]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"Zoë\"}", false)]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"hi\"} ", false)]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"hi\"}}", false)]
+        [InlineData("{\"type\":\"send\",\"ref\":7,\"to\":\"bob\",\"text\":\"hi\"}", false)]
+        [InlineData("{\"type\":\"send\",\"text\":\"hi\",\"to\":\"bob\"}", false)]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"tab\tin it\"}", false)]
+        [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"unended}", false)]
+        [InlineData("{\"type\":\"sender\",\"to\":\"bob\",\"text\":\"hi\"}", false)]
+        public void APlainSendIsReadWithoutTheReaderAndAsTheReaderReadsIt(string line, bool plain)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(line);
+            Assert.Equal(plain, NativeProtocol.TryReadPlainSend(bytes, new NativeFrame { ForRouting = true }));
+
+            // Whichever way a routing frame reads it, the result is what the reader makes of it.
+            var routing = new NativeFrame { ForRouting = true };
+            var general = new NativeFrame();
+            bool routed = NativeProtocol.TryParse(bytes, routing, out string routedProblem);
+            bool read = NativeProtocol.TryParse(bytes, general, out string problem);
+            Assert.Equal(read, routed);
+            Assert.Equal(problem, routedProblem);
+            if (read)
+            {
+                Assert.Equal(
+                    (general.Type, general.Ref, general.To, general.Text, general.Id, general.Through),
+                    (routing.Type, routing.Ref, routing.To, routing.Text, routing.Id, routing.Through));
+            }
+        }
+
         [Fact]
         public void PrintableAsciiIsToldFromEveryOtherByteWhereverItStands()
         {
@@ -379,7 +414,7 @@ namespace Chatrm.Engine.Tests
                 Assert.True(NativeProtocol.IsPrintableAscii(bytes));
                 for (int at = 0; at < length; at++)
                 {
-                    foreach (byte other in new byte[] { 0x7F, 0x80, 0xC3, 0xFE, 0xFF })
+                    foreach (byte other in new byte[] { 0x00, 0x0A, 0x1F, 0x7F, 0x80, 0xC3, 0xFE, 0xFF })
                     {
                         bytes[at] = other;
                         Assert.False(NativeProtocol.IsPrintableAscii(bytes), $"0x{other:X2} at {at} of {length}");
