@@ -126,8 +126,20 @@ namespace Chatrm.Engine
         }
 
         // The previous frame's recipient, as read and as its bytes: see ForRouting.
-        internal string LastTo;
-        internal byte[] LastToUtf8;
+        private string _lastTo;
+        private byte[] _lastToUtf8;
+
+        /// <summary>The previous frame's recipient when a send wrote its name as these same unescaped bytes, else null.</summary>
+        internal string PreviousRecipient(ReadOnlySpan<byte> utf8) =>
+            _lastToUtf8 != null && utf8.SequenceEqual(_lastToUtf8) ? _lastTo : null;
+
+        /// <summary>Keeps <paramref name="name"/>, written as <paramref name="utf8"/>, for the next frame; returns it.</summary>
+        internal string RememberRecipient(ReadOnlySpan<byte> utf8, string name)
+        {
+            _lastTo = name;
+            _lastToUtf8 = utf8.ToArray();
+            return name;
+        }
 
         /// <summary>Empties the frame for reuse: a connection parses every frame into one instance.</summary>
         internal void Clear()
@@ -684,13 +696,7 @@ namespace Chatrm.Engine
             }
 
             ReadOnlySpan<byte> name = line.Slice(toAt + 1, toLength - 2);
-            if (frame.LastToUtf8 == null || !name.SequenceEqual(frame.LastToUtf8))
-            {
-                frame.LastToUtf8 = name.ToArray();
-                frame.LastTo = Utf8.GetString(frame.LastToUtf8);
-            }
-
-            frame.To = frame.LastTo;
+            frame.To = frame.PreviousRecipient(name) ?? frame.RememberRecipient(name, Utf8.GetString(name.ToArray()));
             frame.SetTextJson(line.Slice(textAt, at - textAt).ToArray());
             return true;
         }
@@ -917,7 +923,7 @@ namespace Chatrm.Engine
                 case Field.Ref:
                     if (IsString(ref reader, "ref", ref problem))
                     {
-                        if (frame.ForRouting && !reader.ValueIsEscaped && IsPrintableAscii(reader.ValueSpan)) frame.SetRefJson(Quoted(reader.ValueSpan));
+                        if (IsKeptAsItCame(ref reader, frame)) frame.SetRefJson(Quoted(reader.ValueSpan));
                         else frame.Ref = reader.GetString();
                     }
 
@@ -929,7 +935,7 @@ namespace Chatrm.Engine
                 case Field.Text:
                     if (IsString(ref reader, "text", ref problem))
                     {
-                        if (frame.ForRouting && !reader.ValueIsEscaped && IsPrintableAscii(reader.ValueSpan)) frame.SetTextJson(Quoted(reader.ValueSpan));
+                        if (IsKeptAsItCame(ref reader, frame)) frame.SetTextJson(Quoted(reader.ValueSpan));
                         else frame.Text = reader.GetString();
                     }
 
@@ -984,6 +990,13 @@ namespace Chatrm.Engine
             return problem;
         }
 
+        /// <summary>
+        /// Whether a routing frame keeps the string value the reader is on as its bytes: written without escapes,
+        /// in printable ASCII, they are what the frame writer would write back (see <see cref="IsPrintableAscii"/>).
+        /// </summary>
+        private static bool IsKeptAsItCame(ref Utf8JsonReader reader, NativeFrame frame) =>
+            frame.ForRouting && !reader.ValueIsEscaped && IsPrintableAscii(reader.ValueSpan);
+
         /// <summary>A send's recipient: a sender mostly writes to one user, so the previous frame's name is reused.</summary>
         private static string ReadRecipient(ref Utf8JsonReader reader, NativeFrame frame)
         {
@@ -992,14 +1005,7 @@ namespace Chatrm.Engine
                 return reader.GetString();
             }
 
-            ReadOnlySpan<byte> utf8 = reader.ValueSpan;
-            if (frame.LastToUtf8 == null || !utf8.SequenceEqual(frame.LastToUtf8))
-            {
-                frame.LastTo = reader.GetString();
-                frame.LastToUtf8 = utf8.ToArray();
-            }
-
-            return frame.LastTo;
+            return frame.PreviousRecipient(reader.ValueSpan) ?? frame.RememberRecipient(reader.ValueSpan, reader.GetString());
         }
 
         /// <summary>
