@@ -83,7 +83,9 @@ namespace Chatrm.Engine
         private readonly LineTransport _transport;
         private readonly ClientOptions _options;
         private readonly object _inboxLock = new object();
-        private readonly LinkedList<object> _inbox = new LinkedList<object>();
+        // A ring buffer: taking reads one array in order, where a linked list's nodes would each be another
+        // cache miss. It keeps its largest size, at most InboxCapacity references.
+        private readonly Queue<object> _inbox = new Queue<object>();
         private readonly TaskCompletionSource<Greeting> _greeting = new TaskCompletionSource<Greeting>(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ConcurrentDictionary<string, PendingSend> _pendingSends = new ConcurrentDictionary<string, PendingSend>();
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>> _pendingWho = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>>();
@@ -291,38 +293,46 @@ namespace Chatrm.Engine
         /// </summary>
         public List<object> Take(int max, string from = null, bool includePresence = false)
         {
-            var taken = new List<object>();
             lock (_inboxLock)
             {
-                LinkedListNode<object> node = _inbox.First;
-                while (node != null && taken.Count < max)
+                var taken = new List<object>(Math.Min(max, _inbox.Count));
+                int unexamined = _inbox.Count;
+                int passedOver = 0;
+                while (unexamined > 0 && taken.Count < max)
                 {
-                    LinkedListNode<object> next = node.Next;
-                    object item = node.Value;
+                    object item = _inbox.Dequeue();
+                    unexamined--;
                     if (item is ChatMessage message)
                     {
                         if (from == null || UserNames.AreSame(message.From, from))
                         {
                             taken.Add(item);
-                            _inbox.Remove(node);
                             _messagesWaiting--;
                         }
+                        else
+                        {
+                            _inbox.Enqueue(item);
+                            passedOver++;
+                        }
                     }
-                    else if (item is PresenceEvent && !includePresence)
-                    {
-                        _inbox.Remove(node);
-                    }
-                    else
+                    else if (includePresence || !(item is PresenceEvent))
                     {
                         taken.Add(item);
-                        _inbox.Remove(node);
                     }
-
-                    node = next;
                 }
-            }
 
-            return taken;
+                // Messages passed over went to the back; move what was not examined behind them again, so the
+                // inbox keeps its order.
+                if (passedOver > 0)
+                {
+                    for (int i = 0; i < unexamined; i++)
+                    {
+                        _inbox.Enqueue(_inbox.Dequeue());
+                    }
+                }
+
+                return taken;
+            }
         }
 
         /// <summary>
@@ -700,8 +710,7 @@ namespace Chatrm.Engine
             {
                 if (_inbox.Count >= _options.InboxCapacity)
                 {
-                    object oldest = _inbox.First.Value;
-                    _inbox.RemoveFirst();
+                    object oldest = _inbox.Dequeue();
                     if (oldest is ChatMessage)
                     {
                         _messagesWaiting--;
@@ -709,7 +718,7 @@ namespace Chatrm.Engine
                     }
                 }
 
-                _inbox.AddLast(item);
+                _inbox.Enqueue(item);
                 if (item is ChatMessage)
                 {
                     _messagesWaiting++;

@@ -75,6 +75,27 @@ namespace Chatrm.Engine.Tests
             var rest = Assert.IsType<ChatMessage>(Assert.Single(alice.Take(10)));
             Assert.Equal(("carol", "c1"), (rest.From, rest.Text));
         }
+        [Fact]
+        public async Task TakeWithFromAndMaxKeepsTheOthersInOrder()
+        {
+            await using var server = new TestServer();
+            using ChatClient alice = await server.ConnectAsync("alice");
+            using RawClient bob = await server.JoinAsync("bob");
+            using RawClient carol = await server.JoinAsync("carol");
+
+            // One connection per sender keeps each sender's order; wait for each so the inbox order is known.
+            string[] senders = { "carol", "bob", "carol", "bob", "carol" };
+            for (int i = 0; i < senders.Length; i++)
+            {
+                await (senders[i] == "bob" ? bob : carol).SendAsync($"{senders[i]}_alice_{i}\n");
+                await WaitForItemsAsync(alice, i + 1);
+            }
+
+            // Stops at bob's first message: carol's before it were passed over, the rest not looked at.
+            Assert.Equal(new[] { "1" }, alice.Take(1, from: "bob").Cast<ChatMessage>().Select(m => m.Text));
+            Assert.Equal(new[] { "0", "2", "3", "4" }, alice.Take(10).Cast<ChatMessage>().Select(m => m.Text));
+        }
+
 
         [Fact]
         public async Task TakeRespectsMax()
