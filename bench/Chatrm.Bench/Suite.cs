@@ -27,6 +27,10 @@ public sealed class RunRecord
     /// <summary>A core-to-core round trip just before and just after the load, in ns (see <see cref="CoreHop"/>).</summary>
     public double? CoreHopNsBefore { get; set; }
     public double? CoreHopNsAfter { get; set; }
+
+    /// <summary>The same around the load with idle users: which minutes that load met.</summary>
+    public double? CoreHopNsBeforeIdleLoad { get; set; }
+    public double? CoreHopNsAfterIdleLoad { get; set; }
 }
 
 public sealed class SuiteResults
@@ -208,8 +212,11 @@ public static class Suite
                     await Task.Delay(HoldIdle);
                 }
 
+                record.CoreHopNsBeforeIdleLoad = CoreHop.MeasureNs();
                 record.LoadWithIdle = await new LoadRun(wire, server.EndPoint, idleLoad, "w", server.Pid).RunAsync();
+                record.CoreHopNsAfterIdleLoad = CoreHop.MeasureNs();
                 Print("load with idle users", record.LoadWithIdle);
+                Console.WriteLine($"  core hop: {record.CoreHopNsBeforeIdleLoad:0} ns before, {record.CoreHopNsAfterIdleLoad:0} ns after");
             }
         }
         catch (Exception e)
