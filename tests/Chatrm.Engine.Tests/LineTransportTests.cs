@@ -23,8 +23,10 @@ namespace Chatrm.Engine.Tests
         // What the handlers saw, in order: a line's text, or TooLong for a refused line.
         private const string TooLong = "#too-long";
 
-        [Fact]
-        public async Task LinesSplitAtEveryByteAreReadWhole()
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task LinesSplitAtEveryByteAreReadWhole(bool tls)
         {
             const int limit = 64;
             string atLimit = new string('a', limit);
@@ -33,8 +35,8 @@ namespace Chatrm.Engine.Tests
             byte[] bytes = Utf8.GetBytes(payload);
             string[] expected = { "one", atLimit, TooLong, "h\u00e9llo \u2713", atLimit, string.Empty, TooLong, "last" };
 
-            using var pair = await SocketPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, limit, long.MaxValue);
+            using var pair = await LinePair.ConnectAsync(tls);
+            using var transport = pair.NewTransport(limit);
             var seen = new Seen();
             Task<ReadEnd> reading = seen.Read(transport);
 
@@ -42,17 +44,18 @@ namespace Chatrm.Engine.Tests
             {
                 // The first piece goes with a ping in one write: once the ping is handled, the piece has been received
                 // and looked at, so the rest arrives in a later receive.
-                byte[] first = Concat(Utf8.GetBytes("ping " + split + "\n"), bytes.AsSpan(0, split).ToArray());
-                pair.Far.Send(first);
+                await pair.SendAsync(Concat(Utf8.GetBytes("ping " + split + "\n"), bytes.AsSpan(0, split).ToArray()));
                 Assert.Equal("ping " + split, await seen.NextAsync());
-                pair.Far.Send(bytes, split, bytes.Length - split, SocketFlags.None);
+                await pair.SendAsync(bytes.AsSpan(split).ToArray());
                 foreach (string line in expected)
                 {
                     Assert.Equal(line, await seen.NextAsync());
                 }
             }
 
-            pair.Far.Shutdown(SocketShutdown.Send);
+            // A clean close mid-line: the partial line is not handed over.
+            await pair.SendAsync(Utf8.GetBytes("half a li"));
+            await pair.CloseSendingAsync();
             Assert.Equal(ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
             Assert.Equal(0, seen.Count);
         }
@@ -108,9 +111,11 @@ namespace Chatrm.Engine.Tests
         }
 
         [Theory]
-        [InlineData(false)]
-        [InlineData(true)]
-        public async Task LinesLongerThanTheReceiveBufferPassUpToTheLimit(bool withCr)
+        [InlineData(false, false)]
+        [InlineData(true, false)]
+        [InlineData(false, true)]
+        [InlineData(true, true)]
+        public async Task LinesLongerThanTheReceiveBufferPassUpToTheLimit(bool withCr, bool tls)
         {
             // Longer than one pooled buffer: the partial line is carried over and its buffer grows.
             const int limit = ServerOptions.DefaultMaxLineBytes;
@@ -118,56 +123,60 @@ namespace Chatrm.Engine.Tests
             string atLimit = new string('x', limit - 1) + "y";
             string overLimit = atLimit + "z";
 
-            using var pair = await SocketPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, limit, long.MaxValue);
+            using var pair = await LinePair.ConnectAsync(tls);
+            using var transport = pair.NewTransport(limit);
             var seen = new Seen();
             Task<ReadEnd> reading = seen.Read(transport);
 
-            Task sending = Task.Run(() => pair.Far.Send(Utf8.GetBytes(atLimit + ending + overLimit + ending + "after" + ending + atLimit + ending)));
+            Task sending = pair.SendAsync(Utf8.GetBytes(atLimit + ending + overLimit + ending + "after" + ending + atLimit + ending));
             Assert.Equal(atLimit, await seen.NextAsync());
             Assert.Equal(TooLong, await seen.NextAsync());
             Assert.Equal("after", await seen.NextAsync());
             Assert.Equal(atLimit, await seen.NextAsync());
             await sending.WaitAsync(Deadline);
 
-            pair.Far.Shutdown(SocketShutdown.Send);
+            await pair.CloseSendingAsync();
             Assert.Equal(ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
             Assert.Equal(0, seen.Count);
         }
 
-        [Fact]
-        public async Task AnOverLongLineIsRefusedOnceWhileItArrivesAndTheNextLineIsFine()
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task AnOverLongLineIsRefusedOnceWhileItArrivesAndTheNextLineIsFine(bool tls)
         {
-            using var pair = await SocketPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            using var pair = await LinePair.ConnectAsync(tls);
+            using var transport = pair.NewTransport(64);
             var seen = new Seen();
             Task<ReadEnd> reading = seen.Read(transport);
 
             // Refused as soon as it is over the limit, before its newline; then skipped up to it, however long.
-            pair.Far.Send(Utf8.GetBytes(new string('x', 100)));
+            await pair.SendAsync(Utf8.GetBytes(new string('x', 100)));
             Assert.Equal(TooLong, await seen.NextAsync());
             for (int i = 0; i < 20; i++)
             {
-                pair.Far.Send(Utf8.GetBytes(new string('x', 5000)));
+                await pair.SendAsync(Utf8.GetBytes(new string('x', 5000)));
             }
 
-            pair.Far.Send(Utf8.GetBytes("\nfine\n"));
+            await pair.SendAsync(Utf8.GetBytes("\nfine\n"));
             Assert.Equal("fine", await seen.NextAsync());
             Assert.Equal(0, seen.Count);
             transport.StopReading();
             Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
         }
 
-        [Fact]
-        public async Task StopReadingEndsAnIdleReadAndTheConnectionStaysUp()
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task StopReadingEndsAnIdleReadFromAnyThreadAndTheConnectionStaysUp(bool tls)
         {
-            using var pair = await SocketPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            using var pair = await LinePair.ConnectAsync(tls);
+            using var transport = pair.NewTransport(64);
             var seen = new Seen();
             Task<ReadEnd> reading = seen.Read(transport);
 
             // A partial line waits in the reader, and nothing more comes.
-            pair.Far.Send(Utf8.GetBytes("ping\nhalf a li"));
+            await pair.SendAsync(Utf8.GetBytes("ping\nhalf a li"));
             Assert.Equal("ping", await seen.NextAsync());
             Assert.False(reading.IsCompleted);
 
@@ -177,10 +186,13 @@ namespace Chatrm.Engine.Tests
 
             // The peer noticed nothing: its connection still carries what the transport sends.
             Assert.Equal(SendResult.Queued, transport.Send("still here\n"));
-            Assert.Equal("still here", await pair.ReadFarLineAsync());
+            Assert.Equal("still here", await pair.ReadLineAsync());
 
-            // Reading stays stopped.
-            Assert.Equal(ReadEnd.Stopped, await transport.ReadLinesAsync((string _) => true, () => { }, CancellationToken.None).WaitAsync(Deadline));
+            if (!tls)
+            {
+                // Over plain TCP reading stays stopped (see LineTransport.StopReading; over TLS a stop ends one read).
+                Assert.Equal(ReadEnd.Stopped, await transport.ReadLinesAsync((string _) => true, () => { }, CancellationToken.None).WaitAsync(Deadline));
+            }
         }
 
         [Fact]
@@ -262,36 +274,39 @@ namespace Chatrm.Engine.Tests
         }
 
         [Theory]
-        [InlineData(false)] // a clean close
-        [InlineData(true)]  // a reset
-        public async Task APeerGoneMidLineEndsTheReadWithoutHandingOverThePartialLine(bool reset)
+        [InlineData(false, false)] // a clean close
+        [InlineData(true, false)]  // a reset
+        [InlineData(false, true)]
+        [InlineData(true, true)]
+        public async Task APeerGoneMidLineEndsTheReadWithoutHandingOverThePartialLine(bool reset, bool tls)
         {
-            using var pair = await SocketPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            using var pair = await LinePair.ConnectAsync(tls);
+            using var transport = pair.NewTransport(64);
             var seen = new Seen();
             Task<ReadEnd> reading = seen.Read(transport);
 
-            pair.Far.Send(Utf8.GetBytes("whole\nhalf a li"));
+            await pair.SendAsync(Utf8.GetBytes("whole\nhalf a li"));
             Assert.Equal("whole", await seen.NextAsync());
             if (reset)
             {
-                pair.Far.LingerState = new LingerOption(true, 0);
-                pair.Far.Close();
+                pair.Reset();
             }
             else
             {
-                pair.Far.Shutdown(SocketShutdown.Send);
+                await pair.CloseSendingAsync();
             }
 
             Assert.Equal(reset ? ReadEnd.Failed : ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
             Assert.Equal(0, seen.Count);
         }
 
-        [Fact]
-        public async Task DisposingEndsAnIdleReadAsStopped()
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task DisposingEndsAnIdleReadAsStopped(bool tls)
         {
-            using var pair = await SocketPair.ConnectAsync();
-            var transport = new LineTransport(pair.Near, 64, long.MaxValue);
+            using var pair = await LinePair.ConnectAsync(tls);
+            var transport = pair.NewTransport(64);
             Task<ReadEnd> reading = new Seen().Read(transport);
             Assert.False(reading.IsCompleted);
             transport.Dispose();
@@ -364,87 +379,6 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
-        public async Task TlsLinesSplitAtEveryByteAreReadWhole()
-        {
-            const int limit = 64;
-            string atLimit = new string('a', limit);
-            string overLimit = new string('b', limit + 1);
-            string payload = "one\r\n" + atLimit + "\r\n" + overLimit + "\n" + "h\u00e9llo \u2713\n" + "\n" + overLimit + "\r\n" + "last\n";
-            byte[] bytes = Utf8.GetBytes(payload);
-            string[] expected = { "one", atLimit, TooLong, "h\u00e9llo \u2713", string.Empty, TooLong, "last" };
-
-            using var pair = await TlsPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, limit, long.MaxValue, pair.NearTls);
-            var seen = new Seen();
-            Task<ReadEnd> reading = seen.Read(transport);
-
-            for (int split = 0; split <= bytes.Length; split++)
-            {
-                // As over plain TCP: the piece goes in one record with a ping, so it is framed before the rest comes.
-                await pair.SendAsync(Concat(Utf8.GetBytes("ping " + split + "\n"), bytes.AsSpan(0, split).ToArray()));
-                Assert.Equal("ping " + split, await seen.NextAsync());
-                await pair.SendAsync(bytes.AsSpan(split).ToArray());
-                foreach (string line in expected)
-                {
-                    Assert.Equal(line, await seen.NextAsync());
-                }
-            }
-
-            // A clean close mid-line: the partial line is not handed over.
-            await pair.SendAsync(Utf8.GetBytes("half a li"));
-            await pair.FarTls.ShutdownAsync();
-            pair.Far.Shutdown(SocketShutdown.Send);
-            Assert.Equal(ReadEnd.PeerClosed, await reading.WaitAsync(Deadline));
-            Assert.Equal(0, seen.Count);
-        }
-
-        [Fact]
-        public async Task TlsLinesLongerThanTheReceiveBufferPassUpToTheLimitAndAnOverLongOneIsRefusedOnce()
-        {
-            const int limit = ServerOptions.DefaultMaxLineBytes;
-            string atLimit = new string('x', limit - 1) + "y";
-
-            using var pair = await TlsPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, limit, long.MaxValue, pair.NearTls);
-            var seen = new Seen();
-            Task<ReadEnd> reading = seen.Read(transport);
-
-            await pair.SendAsync(Utf8.GetBytes(atLimit + "\r\n" + atLimit + "z"));
-            Assert.Equal(atLimit, await seen.NextAsync());
-            Assert.Equal(TooLong, await seen.NextAsync());
-            for (int i = 0; i < 10; i++)
-            {
-                await pair.SendAsync(Utf8.GetBytes(new string('x', 5000)));
-            }
-
-            await pair.SendAsync(Utf8.GetBytes("\nfine\n"));
-            Assert.Equal("fine", await seen.NextAsync());
-            Assert.Equal(0, seen.Count);
-            transport.StopReading();
-            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
-        }
-
-        [Fact]
-        public async Task TlsStopReadingEndsAnIdleReadFromAnyThreadAndTheConnectionStaysUp()
-        {
-            using var pair = await TlsPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
-            var seen = new Seen();
-            Task<ReadEnd> reading = seen.Read(transport);
-
-            await pair.SendAsync(Utf8.GetBytes("ping\nhalf a li"));
-            Assert.Equal("ping", await seen.NextAsync());
-            Assert.False(reading.IsCompleted);
-
-            await Task.Run(transport.StopReading);
-            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
-            Assert.Equal(0, seen.Count);
-
-            Assert.Equal(SendResult.Queued, transport.Send("still here\n"));
-            Assert.Equal("still here", await pair.ReadLineAsync());
-        }
-
-        [Fact]
         public async Task AStopEndsAReadEvenWhenTheStreamIgnoresCancellation()
         {
             // .NET Framework's SslStream (Windows PowerShell) ignores the token of a pending read: a stop must not
@@ -503,8 +437,8 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task TlsStopReadingBeforeReadingOrFromAHandlerEndsTheRead()
         {
-            using var pair = await TlsPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
+            using var pair = await LinePair.ConnectAsync(tls: true);
+            using var transport = pair.NewTransport(64);
             await pair.SendAsync(Utf8.GetBytes("a\nstop\nb\n"));
             transport.StopReading();
             var seen = new Seen();
@@ -522,8 +456,8 @@ namespace Chatrm.Engine.Tests
         public async Task TlsCancellingTheTokenStopsAnIdleRead()
         {
             using var stopping = new CancellationTokenSource();
-            using var pair = await TlsPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
+            using var pair = await LinePair.ConnectAsync(tls: true);
+            using var transport = pair.NewTransport(64);
             Task<ReadEnd> reading = transport.ReadLinesAsync((string _) => true, () => { }, stopping.Token);
             Assert.False(reading.IsCompleted);
             stopping.Cancel();
@@ -531,32 +465,6 @@ namespace Chatrm.Engine.Tests
 
             // Started under a cancelled token, a read ends at once.
             Assert.Equal(ReadEnd.Stopped, await transport.ReadLinesAsync((string _) => true, () => { }, stopping.Token).WaitAsync(Deadline));
-        }
-
-        [Fact]
-        public async Task TlsDisposingEndsAnIdleReadAsStopped()
-        {
-            using var pair = await TlsPair.ConnectAsync();
-            var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
-            Task<ReadEnd> reading = new Seen().Read(transport);
-            Assert.False(reading.IsCompleted);
-            transport.Dispose();
-            Assert.Equal(ReadEnd.Stopped, await reading.WaitAsync(Deadline));
-        }
-
-        [Fact]
-        public async Task TlsAResetEndsTheReadAsFailed()
-        {
-            using var pair = await TlsPair.ConnectAsync();
-            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, pair.NearTls);
-            var seen = new Seen();
-            Task<ReadEnd> reading = seen.Read(transport);
-            await pair.SendAsync(Utf8.GetBytes("whole\nhalf a li"));
-            Assert.Equal("whole", await seen.NextAsync());
-            pair.Far.LingerState = new LingerOption(true, 0);
-            pair.Far.Close();
-            Assert.Equal(ReadEnd.Failed, await reading.WaitAsync(Deadline));
-            Assert.Equal(0, seen.Count);
         }
 
         private static byte[] Concat(byte[] a, byte[] b)
@@ -599,8 +507,11 @@ namespace Chatrm.Engine.Tests
             public async Task<string> NextAsync() => await _lines.Reader.ReadAsync().AsTask().WaitAsync(Deadline);
         }
 
-        /// <summary>A <see cref="SocketPair"/> with TLS over it: NearTls for a transport, FarTls for the peer.</summary>
-        private sealed class TlsPair : IDisposable
+        /// <summary>
+        /// A <see cref="SocketPair"/>, plain or with TLS over it: a transport reads the near end (through TLS when asked), and the
+        /// test plays the peer on Far.
+        /// </summary>
+        private sealed class LinePair : IDisposable
         {
             private static readonly Lazy<X509Certificate2> Certificate = new Lazy<X509Certificate2>(() =>
             {
@@ -612,43 +523,60 @@ namespace Chatrm.Engine.Tests
 
             private readonly SocketPair _sockets;
 
-            private TlsPair(SocketPair sockets, SslStream near, SslStream far)
+            // Null for plain TCP.
+            private readonly SslStream _nearTls;
+            private readonly SslStream _farTls;
+
+            private LinePair(SocketPair sockets, SslStream near, SslStream far)
             {
                 _sockets = sockets;
-                NearTls = near;
-                FarTls = far;
+                _nearTls = near;
+                _farTls = far;
             }
-
-            public Socket Near => _sockets.Near;
 
             public Socket Far => _sockets.Far;
 
-            public SslStream NearTls { get; }
-
-            public SslStream FarTls { get; }
-
-            public static async Task<TlsPair> ConnectAsync()
+            public static async Task<LinePair> ConnectAsync(bool tls)
             {
                 SocketPair sockets = await SocketPair.ConnectAsync();
+                if (!tls)
+                {
+                    return new LinePair(sockets, null, null);
+                }
+
                 var near = new SslStream(new NetworkStream(sockets.Near, ownsSocket: false));
                 var far = new SslStream(new NetworkStream(sockets.Far, ownsSocket: false), false, (_, _, _, _) => true);
                 await Task.WhenAll(near.AuthenticateAsServerAsync(Certificate.Value), far.AuthenticateAsClientAsync("localhost")).WaitAsync(Deadline);
-                return new TlsPair(sockets, near, far);
+                return new LinePair(sockets, near, far);
             }
 
-            /// <summary>Sends the bytes as one TLS record.</summary>
+            public LineTransport NewTransport(int maxLineBytes) => new LineTransport(_sockets.Near, maxLineBytes, long.MaxValue, _nearTls);
+
+            /// <summary>Sends the bytes in one write (with TLS, one record).</summary>
             public async Task SendAsync(byte[] bytes)
             {
-                await FarTls.WriteAsync(bytes).AsTask().WaitAsync(Deadline);
-                await FarTls.FlushAsync().WaitAsync(Deadline);
+                if (_farTls == null)
+                {
+                    await Far.SendAsync(bytes, SocketFlags.None).WaitAsync(Deadline);
+                    return;
+                }
+
+                await _farTls.WriteAsync(bytes).AsTask().WaitAsync(Deadline);
+                await _farTls.FlushAsync().WaitAsync(Deadline);
             }
 
+            /// <summary>The next line the peer received, without its newline.</summary>
             public async Task<string> ReadLineAsync()
             {
+                if (_farTls == null)
+                {
+                    return await _sockets.ReadFarLineAsync();
+                }
+
                 var line = new List<byte>();
                 var one = new byte[1];
                 using var cts = new CancellationTokenSource(Deadline);
-                while (await FarTls.ReadAsync(one, cts.Token) == 1 && one[0] != (byte)'\n')
+                while (await _farTls.ReadAsync(one, cts.Token) == 1 && one[0] != (byte)'\n')
                 {
                     line.Add(one[0]);
                 }
@@ -656,10 +584,28 @@ namespace Chatrm.Engine.Tests
                 return Utf8.GetString(line.ToArray());
             }
 
+            /// <summary>The peer ends its side cleanly (with TLS, saying so first).</summary>
+            public async Task CloseSendingAsync()
+            {
+                if (_farTls != null)
+                {
+                    await _farTls.ShutdownAsync().WaitAsync(Deadline);
+                }
+
+                Far.Shutdown(SocketShutdown.Send);
+            }
+
+            /// <summary>The peer resets the connection.</summary>
+            public void Reset()
+            {
+                Far.LingerState = new LingerOption(true, 0);
+                Far.Close();
+            }
+
             public void Dispose()
             {
-                FarTls.Dispose();
-                NearTls.Dispose();
+                _farTls?.Dispose();
+                _nearTls?.Dispose();
                 _sockets.Dispose();
             }
         }
