@@ -84,8 +84,15 @@ namespace Chatrm.Engine
         private readonly ClientOptions _options;
         private readonly object _inboxLock = new object();
         // A ring buffer: taking reads one array in order, where a linked list's nodes would each be another
-        // cache miss. It keeps its largest size, at most InboxCapacity references.
+        // cache miss. Its array grows with a burst and is given back once a take empties it (see InboxTrimAbove).
         private readonly Queue<object> _inbox = new Queue<object>();
+
+        // The most items the inbox held since it was last trimmed.
+        private int _inboxPeak;
+
+        // An empty inbox that held more than this gives its array back; a smaller one keeps it, so a bot taking
+        // one message at a time does not make a new array for each.
+        private const int InboxTrimAbove = 1024;
         private readonly TaskCompletionSource<Greeting> _greeting = new TaskCompletionSource<Greeting>(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ConcurrentDictionary<string, PendingSend> _pendingSends = new ConcurrentDictionary<string, PendingSend>();
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>> _pendingWho = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>>();
@@ -329,6 +336,12 @@ namespace Chatrm.Engine
                     {
                         _inbox.Enqueue(_inbox.Dequeue());
                     }
+                }
+
+                if (_inbox.Count == 0 && _inboxPeak > InboxTrimAbove)
+                {
+                    _inbox.TrimExcess();
+                    _inboxPeak = 0;
                 }
 
                 return taken;
@@ -719,6 +732,7 @@ namespace Chatrm.Engine
                 }
 
                 _inbox.Enqueue(item);
+                _inboxPeak = Math.Max(_inboxPeak, _inbox.Count);
                 if (item is ChatMessage)
                 {
                     _messagesWaiting++;

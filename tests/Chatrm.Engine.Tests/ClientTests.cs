@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Text;
@@ -96,6 +97,30 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(new[] { "0", "2", "3", "4" }, alice.Take(10).Cast<ChatMessage>().Select(m => m.Text));
         }
 
+
+        [Fact]
+        public async Task AnInboxEmptiedAfterABurstKeepsWorking()
+        {
+            await using var server = new TestServer();
+            using ChatClient alice = await server.ConnectAsync("alice");
+            using RawClient bob = await server.JoinAsync("bob");
+
+            // More than the inbox keeps its array for: emptying it gives the array back.
+            const int burst = 3000;
+            await bob.SendAsync(string.Concat(Enumerable.Range(1, burst).Select(i => $"bob_alice_{i}\n")));
+            await WaitForItemsAsync(alice, burst);
+            var taken = new List<string>();
+            for (List<object> batch; (batch = alice.Take(256)).Count > 0;)
+            {
+                taken.AddRange(batch.Cast<ChatMessage>().Select(m => m.Text));
+            }
+
+            Assert.Equal(Enumerable.Range(1, burst).Select(i => i.ToString()), taken);
+
+            await bob.SendAsync("bob_alice_after1\nbob_alice_after2\n");
+            await WaitForItemsAsync(alice, 2);
+            Assert.Equal(new[] { "after1", "after2" }, alice.Take(10).Cast<ChatMessage>().Select(m => m.Text));
+        }
 
         [Fact]
         public async Task TakeRespectsMax()
