@@ -111,6 +111,9 @@ namespace Chatrm.Engine
         private bool _batchGranted;
         private string _ackThrough;
 
+        // The sender of the last message read: a burst from one sender shares one string while it waits.
+        private string _lastSender;
+
         private ChatClient(Socket socket, System.IO.Stream secure, string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
         {
             _options = options;
@@ -577,11 +580,13 @@ namespace Chatrm.Engine
             // A classic line to a native client is from an original server: it did not speak our protocol.
             if (!_greeting.TrySetResult(Protocol == ChatProtocol.Chatrm ? Greeting.ClassicAnswer : Greeting.Silence) || Protocol != ChatProtocol.Chatrm)
             {
-                Enqueue(new ChatMessage(from, to, text, now));
+                Enqueue(new ChatMessage(SameSender(from), to == UserName ? UserName : to, text, now));
             }
 
             return true;
         }
+
+        private string SameSender(string from) => from == _lastSender ? _lastSender : _lastSender = from;
 
         private bool OnFrame(ReadOnlySpan<byte> line)
         {
@@ -603,7 +608,7 @@ namespace Chatrm.Engine
                     _greeting.TrySetResult(Greeting.Welcome);
                     break;
                 case FrameType.Message:
-                    Enqueue(new ChatMessage(frame.From, frame.To ?? UserName, frame.Text ?? string.Empty, DateTime.UtcNow, frame.Id, frame.SentAt));
+                    Enqueue(new ChatMessage(SameSender(frame.From), frame.To == null || frame.To == UserName ? UserName : frame.To, frame.Text ?? string.Empty, DateTime.UtcNow, frame.Id, frame.SentAt));
                     if (frame.Id != null)
                     {
                         // The confirmation that makes the sender's status Delivered: now, or for the whole read.

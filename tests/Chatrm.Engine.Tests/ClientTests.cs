@@ -122,6 +122,27 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(new[] { "after1", "after2" }, alice.Take(10).Cast<ChatMessage>().Select(m => m.Text));
         }
 
+        [Theory]
+        [InlineData(ChatProtocol.Classic)]
+        [InlineData(ChatProtocol.Chatrm)]
+        public async Task WaitingMessagesShareTheirSendersAndRecipientsNames(ChatProtocol protocol)
+        {
+            // A full inbox of one sender's messages should not hold that sender's name once per message.
+            await using var server = new TestServer();
+            using ChatClient alice = await ChatClient.ConnectAsync("127.0.0.1", server.EndPoint.Port, "alice", protocol);
+            using RawClient bob = await server.JoinAsync("bob");
+
+            await bob.SendAsync("bob_alice_1\nbob_alice_2\n");
+            await WaitForItemsAsync(alice, 2);
+            ChatMessage[] messages = alice.Take(10).Cast<ChatMessage>().ToArray();
+
+            Assert.Equal(new[] { "1", "2" }, messages.Select(m => m.Text));
+            Assert.Equal("bob", messages[0].From);
+            Assert.Same(messages[0].From, messages[1].From);
+            Assert.Same(alice.UserName, messages[0].To);
+            Assert.Same(alice.UserName, messages[1].To);
+        }
+
         [Fact]
         public async Task TakeRespectsMax()
         {
