@@ -233,7 +233,7 @@ namespace Chatrm.Fuzz
             bool ok = NativeProtocol.TryParse(line, out NativeFrame frame, out string problem);
 
             // The server reads the line's bytes as they came, into one frame it reuses: the same verdict and frame.
-            NativeFrame reused = t_reusedFrame ?? (t_reusedFrame = new NativeFrame { ForRouting = true });
+            NativeFrame reused = t_reusedFrame ?? (t_reusedFrame = new NativeFrame { KeepsWireBytes = true });
             bool okFromBytes = NativeProtocol.TryParse(data, reused, out string problemFromBytes);
             Check(okFromBytes == ok, $"the bytes parse says {okFromBytes} ({problemFromBytes}), the string parse {ok} ({problem})");
             if (ok && okFromBytes)

@@ -99,13 +99,14 @@ namespace Chatrm.Engine
         private string _ref;
 
         /// <summary>
-        /// Set on the frame a server reads a connection's frames into, to route them: a send's text and ref are
-        /// kept as <see cref="TextJson"/> and <see cref="RefJson"/> when they can be, and the recipient's name is
-        /// reused while it is the previous one's.
+        /// Set on the frame one connection reads all its frames into (a server's, to route them; a client's, so
+        /// waiting messages stay small): text and ref are kept as <see cref="TextJson"/> and <see cref="RefJson"/>
+        /// when they can be, the recipient's name is reused while it is the previous one's, and a plainly written
+        /// send skips the JSON reader.
         /// </summary>
-        internal bool ForRouting { get; set; }
+        internal bool KeepsWireBytes { get; set; }
 
-        /// <summary>A send's text as it came, quotes included, when it is exactly what a frame would write back.</summary>
+        /// <summary>The text as it came, quotes included, when it is exactly what a frame would write back.</summary>
         internal byte[] TextJson { get; private set; }
 
         /// <summary>The ref as it came, quotes included, as <see cref="TextJson"/>.</summary>
@@ -125,7 +126,7 @@ namespace Chatrm.Engine
             RefJson = quoted;
         }
 
-        // The previous frame's recipient, as read and as its bytes: see ForRouting.
+        // The previous frame's recipient, as read and as its bytes: see KeepsWireBytes.
         private string _lastTo;
         private byte[] _lastToUtf8;
 
@@ -619,7 +620,7 @@ namespace Chatrm.Engine
         /// <summary>Reads one frame into <paramref name="frame"/>, which is emptied first.</summary>
         internal static bool TryParse(ReadOnlySpan<byte> line, NativeFrame frame, out string problem)
         {
-            if (frame.ForRouting && TryReadPlainSend(line, frame))
+            if (frame.KeepsWireBytes && TryReadPlainSend(line, frame))
             {
                 problem = null;
                 return true;
@@ -931,7 +932,7 @@ namespace Chatrm.Engine
                 case Field.Through: if (IsString(ref reader, "through", ref problem)) frame.Through = reader.GetString(); break;
                 case Field.Id: if (IsString(ref reader, "id", ref problem)) frame.Id = reader.GetString(); break;
                 case Field.From: if (IsString(ref reader, "from", ref problem)) frame.From = reader.GetString(); break;
-                case Field.To: if (IsString(ref reader, "to", ref problem)) frame.To = frame.ForRouting ? ReadRecipient(ref reader, frame) : reader.GetString(); break;
+                case Field.To: if (IsString(ref reader, "to", ref problem)) frame.To = frame.KeepsWireBytes ? ReadRecipient(ref reader, frame) : reader.GetString(); break;
                 case Field.Text:
                     if (IsString(ref reader, "text", ref problem))
                     {
@@ -991,11 +992,12 @@ namespace Chatrm.Engine
         }
 
         /// <summary>
-        /// Whether a routing frame keeps the string value the reader is on as its bytes: written without escapes,
-        /// in printable ASCII, they are what the frame writer would write back (see <see cref="IsPrintableAscii"/>).
+        /// Whether a frame that keeps wire bytes keeps the string value the reader is on as its bytes: written
+        /// without escapes, in printable ASCII, they are what the frame writer would write back (see
+        /// <see cref="IsPrintableAscii"/>).
         /// </summary>
         private static bool IsKeptAsItCame(ref Utf8JsonReader reader, NativeFrame frame) =>
-            frame.ForRouting && !reader.ValueIsEscaped && IsPrintableAscii(reader.ValueSpan);
+            frame.KeepsWireBytes && !reader.ValueIsEscaped && IsPrintableAscii(reader.ValueSpan);
 
         /// <summary>A send's recipient: a sender mostly writes to one user, so the previous frame's name is reused.</summary>
         private static string ReadRecipient(ref Utf8JsonReader reader, NativeFrame frame)

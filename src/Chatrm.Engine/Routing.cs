@@ -72,7 +72,7 @@ namespace Chatrm.Engine
         }
 
         /// <summary>
-        /// The message a native send frame (read <see cref="NativeFrame.ForRouting"/>) asks for: text and ref kept as
+        /// The message a native send frame (read <see cref="NativeFrame.KeepsWireBytes"/>) asks for: text and ref kept as
         /// they came go on as they came, and become strings only if something, such as a classic recipient, asks.
         /// </summary>
         internal static ChatEnvelope FromSend(NativeFrame send, long number, string from, DateTime sentAt, IDeliveryReceipt receipt) =>

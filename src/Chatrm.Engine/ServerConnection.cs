@@ -608,7 +608,7 @@ namespace Chatrm.Engine
         private bool OnFrame(ReadOnlySpan<byte> line)
         {
             // One frame at a time, on this connection's reader: every frame is parsed into the same instance.
-            NativeFrame frame = _frame ?? (_frame = new NativeFrame { ForRouting = true });
+            NativeFrame frame = _frame ?? (_frame = new NativeFrame { KeepsWireBytes = true });
             if (!NativeProtocol.TryParse(line, frame, out string problem))
             {
                 Refuse(Refusal.MalformedFrame, problem);

@@ -361,7 +361,7 @@ namespace Chatrm.Engine.Tests
         [InlineData("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"del \u007f\"}", false, "del \u007f")]
         public void ARoutedSendKeepsItsTextAsItCameOnlyWhenTheWriterWouldWriteTheSame(string line, bool kept, string text)
         {
-            var frame = new NativeFrame { ForRouting = true };
+            var frame = new NativeFrame { KeepsWireBytes = true };
             Assert.True(NativeProtocol.TryParse(Encoding.UTF8.GetBytes(line), frame, out string problem), problem);
 
             Assert.Equal(kept, frame.TextJson != null);
@@ -387,10 +387,10 @@ namespace Chatrm.Engine.Tests
         public void APlainSendIsReadWithoutTheReaderAndAsTheReaderReadsIt(string line, bool plain)
         {
             byte[] bytes = Encoding.UTF8.GetBytes(line);
-            Assert.Equal(plain, NativeProtocol.TryReadPlainSend(bytes, new NativeFrame { ForRouting = true }));
+            Assert.Equal(plain, NativeProtocol.TryReadPlainSend(bytes, new NativeFrame { KeepsWireBytes = true }));
 
             // Whichever way a routing frame reads it, the result is what the reader makes of it.
-            var routing = new NativeFrame { ForRouting = true };
+            var routing = new NativeFrame { KeepsWireBytes = true };
             var general = new NativeFrame();
             bool routed = NativeProtocol.TryParse(bytes, routing, out string routedProblem);
             bool read = NativeProtocol.TryParse(bytes, general, out string problem);
@@ -430,7 +430,7 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public void ARoutingFrameReusesTheRecipientNameOnlyWhileItIsTheSame()
         {
-            var frame = new NativeFrame { ForRouting = true };
+            var frame = new NativeFrame { KeepsWireBytes = true };
             Assert.True(NativeProtocol.TryParse("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"1\"}"u8, frame, out _));
             string first = frame.To;
             Assert.True(NativeProtocol.TryParse("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"2\"}"u8, frame, out _));
@@ -479,7 +479,7 @@ namespace Chatrm.Engine.Tests
 
         private static NativeFrame ReadToRoute(NativeFrame send)
         {
-            var frame = new NativeFrame { ForRouting = true };
+            var frame = new NativeFrame { KeepsWireBytes = true };
             Assert.True(NativeProtocol.TryParse(Encoding.UTF8.GetBytes(NativeProtocol.Format(send).TrimEnd('\n')), frame, out string problem), problem);
             return frame;
         }
