@@ -114,6 +114,9 @@ namespace Chatrm.Engine
         // The sender of the last message read: a burst from one sender shares one string while it waits.
         private string _lastSender;
 
+        // Native: every frame is read into this one, on the reading thread, which keeps texts as they came.
+        private readonly NativeFrame _frame = new NativeFrame { KeepsWireBytes = true };
+
         private ChatClient(Socket socket, System.IO.Stream secure, string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
         {
             _options = options;
@@ -590,7 +593,8 @@ namespace Chatrm.Engine
 
         private bool OnFrame(ReadOnlySpan<byte> line)
         {
-            if (!NativeProtocol.TryParse(line, out NativeFrame frame, out _))
+            NativeFrame frame = _frame;
+            if (!NativeProtocol.TryParse(line, frame, out _))
             {
                 // A server that sends what we cannot read is not worth dying over: skip the frame.
                 return true;
@@ -608,7 +612,11 @@ namespace Chatrm.Engine
                     _greeting.TrySetResult(Greeting.Welcome);
                     break;
                 case FrameType.Message:
-                    Enqueue(new ChatMessage(SameSender(frame.From), frame.To == null || frame.To == UserName ? UserName : frame.To, frame.Text ?? string.Empty, DateTime.UtcNow, frame.Id, frame.SentAt));
+                    // The text stays as it came when it can (asking frame.Text would make the string now).
+                    byte[] textJson = frame.TextJson;
+                    Enqueue(new ChatMessage(
+                        SameSender(frame.From), frame.To == null || frame.To == UserName ? UserName : frame.To,
+                        textJson == null ? frame.Text ?? string.Empty : null, textJson, DateTime.UtcNow, frame.Id, frame.SentAt));
                     if (frame.Id != null)
                     {
                         // The confirmation that makes the sender's status Delivered: now, or for the whole read.

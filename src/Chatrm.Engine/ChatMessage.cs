@@ -5,23 +5,48 @@ namespace Chatrm.Engine
     /// <summary>A message as a client received it.</summary>
     public sealed class ChatMessage
     {
+        // Native messages keep their text as it came and their id as a number until asked: a full inbox of them
+        // holds a third less. Either the string or what it is made from is set.
+        private string _text;
+        private readonly byte[] _textJson;
+        private string _id;
+        private readonly long _idNumber;
+
         public ChatMessage(string from, string to, string text, DateTime receivedAt, string id = null, DateTime? sentAt = null)
         {
             From = from;
             To = to;
-            Text = text;
+            _text = text;
             ReceivedAt = receivedAt;
-            Id = id;
+            _id = id;
             SentAt = sentAt;
+        }
+
+        /// <summary>A native message: <paramref name="textJson"/> is its text as the frame wrote it, quotes included
+        /// (see <see cref="NativeFrame.TextJson"/>), when <paramref name="text"/> is null.</summary>
+        internal ChatMessage(string from, string to, string text, byte[] textJson, DateTime receivedAt, string id, DateTime? sentAt)
+            : this(from, to, text, receivedAt, null, sentAt)
+        {
+            _textJson = text == null ? textJson : null;
+            if (NativeProtocol.TryParseMessageId(id, out long number))
+            {
+                _idNumber = number;
+            }
+            else
+            {
+                _id = id;
+            }
         }
 
         public string From { get; }
         public string To { get; }
-        public string Text { get; }
+
+        public string Text => _text ?? (_textJson == null ? null : _text = NativeProtocol.TextOfJson(_textJson));
+
         public DateTime ReceivedAt { get; }
 
         /// <summary>The server's id for the message (native protocol; null from a classic server).</summary>
-        public string Id { get; }
+        public string Id => _id ?? (_idNumber > 0 ? _id = _idNumber.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
 
         /// <summary>When the server accepted the message, UTC (native protocol; null from a classic server).</summary>
         public DateTime? SentAt { get; }

@@ -322,6 +322,28 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(text, message.Text);
         }
 
+        [Theory]
+        [InlineData("plain printable ascii, kept as it came")]
+        [InlineData("")]
+        [InlineData("quote \" backslash \\ slash / angle <b> & amp ' plus +")]
+        [InlineData("h\u00e9llo \u2713 \U0001F389")]
+        public async Task TextAndIdReachANativeClientAsSentWhetherOrNotTheTextNeededEscapes(string text)
+        {
+            await using var server = new TestServer();
+            using ChatClient alice = await server.ConnectNativeAsync("alice");
+            using ChatClient bob = await server.ConnectNativeAsync("bob");
+
+            SentMessage sent = await Fate(alice.SendAsync("bob", text));
+            Assert.Equal(SendStatus.Delivered, sent.Status);
+
+            var message = Assert.IsType<ChatMessage>(Assert.Single(bob.Take(10)));
+            Assert.Equal(text, message.Text);
+            Assert.Same(message.Text, message.Text);
+            Assert.Equal(sent.Id, message.Id);
+            Assert.Matches("^[1-9][0-9]*$", message.Id);
+            Assert.Equal($"[alice>>] {text}", message.ToString());
+        }
+
         [Fact]
         public async Task TextLargerThanTheServersFrameLimitIsRefusedWithoutBeingSent()
         {
