@@ -141,6 +141,8 @@ namespace Chatrm.Fuzz
                     string expectedTo = UserNames.AreSame(first.Trim(), sender) ? second.Trim() : first.Trim();
                     Check(parsed.To == expectedTo, "To is not the field that is not the sender");
                     Check(UserNames.AreSame(first.Trim(), sender) || UserNames.AreSame(second.Trim(), sender), "Message for a line that does not name its sender");
+                    ClassicLine again = ClassicProtocol.ParseClientLine(line, sender, new string(parsed.To.ToCharArray()));
+                    Check(again.Kind == parsed.Kind && again.To == parsed.To && again.Text == parsed.Text, "the previous recipient changed how the line reads");
                     break;
                 default:
                     throw new InvariantException("unknown kind " + parsed.Kind);

@@ -59,7 +59,13 @@ namespace Chatrm.Engine
         /// original README describes DEST_SOURCE_TEXT; the server knows who the sender is, so whichever
         /// of the first two fields is the sender's own name tells the two apart.
         /// </summary>
-        public static ClassicLine ParseClientLine(string line, string sender)
+        public static ClassicLine ParseClientLine(string line, string sender) => ParseClientLine(line, sender, previousRecipient: null);
+
+        /// <summary>
+        /// As <see cref="ParseClientLine(string, string)"/>, on a server's hot path: the names are compared where
+        /// they stand, and a recipient spelled as <paramref name="previousRecipient"/> comes back as that string.
+        /// </summary>
+        internal static ClassicLine ParseClientLine(string line, string sender, string previousRecipient)
         {
             if (line.Length == 0 || line.Trim().Length == 0)
             {
@@ -71,24 +77,48 @@ namespace Chatrm.Engine
                 return new ClassicLine(ClassicLineKind.Exit);
             }
 
-            if (!TrySplit(line, out string first, out string second, out string text))
+            int a = line.IndexOf(Separator);
+            int b = a < 0 ? -1 : line.IndexOf(Separator, a + 1);
+            if (b < 0)
             {
                 return new ClassicLine(ClassicLineKind.Malformed);
             }
 
-            first = first.Trim();
-            second = second.Trim();
-            if (UserNames.AreSame(first, sender))
+            if (IsName(line, 0, a, sender))
             {
-                return new ClassicLine(ClassicLineKind.Message, second, text);
+                return new ClassicLine(ClassicLineKind.Message, NameAt(line, a + 1, b, previousRecipient), line.Substring(b + 1));
             }
 
-            if (UserNames.AreSame(second, sender))
+            if (IsName(line, a + 1, b, sender))
             {
-                return new ClassicLine(ClassicLineKind.Message, first, text);
+                return new ClassicLine(ClassicLineKind.Message, NameAt(line, 0, a, previousRecipient), line.Substring(b + 1));
             }
 
-            return new ClassicLine(ClassicLineKind.Forged, claimedSender: first);
+            return new ClassicLine(ClassicLineKind.Forged, claimedSender: NameAt(line, 0, a, null));
+        }
+
+        // Whether line[start..end], trimmed, is name in any case (as UserNames.AreSame).
+        private static bool IsName(string line, int start, int end, string name)
+        {
+            TrimField(line, ref start, ref end);
+            return name != null && end - start == name.Length &&
+                string.Compare(line, start, name, 0, name.Length, StringComparison.OrdinalIgnoreCase) == 0;
+        }
+
+        // line[start..end], trimmed: previous itself when spelled the same.
+        private static string NameAt(string line, int start, int end, string previous)
+        {
+            TrimField(line, ref start, ref end);
+            return previous != null && end - start == previous.Length && string.CompareOrdinal(line, start, previous, 0, previous.Length) == 0
+                ? previous
+                : line.Substring(start, end - start);
+        }
+
+        // As string.Trim() on line[start..end].
+        private static void TrimField(string line, ref int start, ref int end)
+        {
+            while (start < end && char.IsWhiteSpace(line[start])) start++;
+            while (end > start && char.IsWhiteSpace(line[end - 1])) end--;
         }
 
         /// <summary>Splits at the first two separators: a_b_rest.</summary>

@@ -282,19 +282,34 @@ namespace Chatrm.Engine
             }
         }
 
-        private SendResult EnqueueHoldingGate(string text, ReadOnlySpan<byte> utf8, bool evenIfFull)
+        private SendResult EnqueueHoldingGate(string text, ReadOnlySpan<byte> utf8, bool evenIfFull) =>
+            MayQueue(evenIfFull, out SendResult refused) ? Queued(text != null ? Encode(text) : Append(utf8)) : refused;
+
+        /// <summary>
+        /// Queues the line <paramref name="a"/>, <paramref name="separator"/>, <paramref name="b"/>,
+        /// <paramref name="separator"/>, <paramref name="c"/> and a newline, as <see cref="Send(string, bool)"/>
+        /// would that string, without making it. <paramref name="separator"/> is ASCII.
+        /// </summary>
+        internal SendResult SendJoined(char separator, string a, string b, string c)
         {
-            if (_outputCompleted)
+            lock (_sendLock)
             {
-                return SendResult.Closed;
+                return MayQueue(evenIfFull: false, out SendResult refused)
+                    ? Queued(Encode(a) + AppendAscii(separator) + Encode(b) + AppendAscii(separator) + Encode(c) + AppendAscii('\n'))
+                    : refused;
             }
+        }
 
-            if (!evenIfFull && _queuedBytes > _maxQueuedBytes)
-            {
-                return SendResult.QueueFull;
-            }
+        /// <summary>Whether a send may queue now; if not, why. Under _sendLock.</summary>
+        private bool MayQueue(bool evenIfFull, out SendResult refused)
+        {
+            refused = _outputCompleted ? SendResult.Closed : !evenIfFull && _queuedBytes > _maxQueuedBytes ? SendResult.QueueFull : SendResult.Queued;
+            return refused == SendResult.Queued;
+        }
 
-            int written = text != null ? Encode(text) : Append(utf8);
+        /// <summary>Counts what a send wrote to the chunk and starts a drain if none runs. Under _sendLock.</summary>
+        private SendResult Queued(int written)
+        {
             _queuedBytes += written;
             if (!_draining && written > 0)
             {
@@ -585,6 +600,13 @@ namespace Chatrm.Engine
             utf8.CopyTo(new Span<byte>(_chunk, _chunkUsed, utf8.Length));
             _chunkUsed += utf8.Length;
             return utf8.Length;
+        }
+
+        private int AppendAscii(char c)
+        {
+            Reserve(1);
+            _chunk[_chunkUsed++] = (byte)c;
+            return 1;
         }
 
         /// <summary>Appends text as UTF-8 to the chunk being filled. Under _sendLock.</summary>

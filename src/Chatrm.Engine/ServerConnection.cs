@@ -164,10 +164,11 @@ namespace Chatrm.Engine
 
             // A classic client reads one line per message: text with line breaks goes as a line per line,
             // queued at once so no other sender's line comes between them.
-            string payload;
+            SendResult sent;
             if (envelope.Text.IndexOf('\n') < 0 && envelope.Text.IndexOf('\r') < 0)
             {
-                payload = ClassicProtocol.FormatDelivery(UserName, envelope.From, envelope.Text);
+                // The usual case, written as ClassicProtocol.FormatDelivery would write it, without making the string.
+                sent = _transport.SendJoined(ClassicProtocol.Separator, UserName, envelope.From, envelope.Text);
             }
             else
             {
@@ -177,10 +178,10 @@ namespace Chatrm.Engine
                     lines.Append(ClassicProtocol.FormatDelivery(UserName, envelope.From, line));
                 }
 
-                payload = lines.ToString();
+                sent = _transport.Send(lines.ToString());
             }
 
-            return Queued(_transport.Send(payload)) ? DeliveryStatus.Forwarded : TooSlowOrGone();
+            return Queued(sent) ? DeliveryStatus.Forwarded : TooSlowOrGone();
         }
 
         /// <summary>Stops reading, as the server does to every connection when it stops.</summary>
@@ -567,9 +568,12 @@ namespace Chatrm.Engine
 
         // ---- Classic lines ----
 
+        // The recipient of this user's last classic line: a sender mostly writes to one user.
+        private string _lastClassicRecipient;
+
         private bool OnClassicLine(string line)
         {
-            ClassicLine parsed = ClassicProtocol.ParseClientLine(line, UserName);
+            ClassicLine parsed = ClassicProtocol.ParseClientLine(line, UserName, _lastClassicRecipient);
             switch (parsed.Kind)
             {
                 case ClassicLineKind.Blank:
@@ -585,6 +589,7 @@ namespace Chatrm.Engine
                     return true;
             }
 
+            _lastClassicRecipient = parsed.To;
             long now = _transport.ReadTicks;
             if (!WithinRate(now))
             {

@@ -55,6 +55,30 @@ namespace Chatrm.Engine.Tests
             Assert.Equal("bob", parsed.To);
         }
 
+        [Theory]
+        [InlineData("alice_bob_hi")]
+        [InlineData("bob_alice_hi")]
+        [InlineData(" alice _ bob _hi")]
+        public void ARecipientSpelledAsThePreviousOneComesBackAsThatString(string line)
+        {
+            string previous = new string("bob".ToCharArray());
+            ClassicLine parsed = ClassicProtocol.ParseClientLine(line, "alice", previous);
+
+            Assert.Equal(ClassicLineKind.Message, parsed.Kind);
+            Assert.Same(previous, parsed.To);
+            Assert.Equal("hi", parsed.Text);
+        }
+
+        [Fact]
+        public void ARecipientSpelledOtherwiseThanThePreviousOneIsItsOwnString()
+        {
+            ClassicLine parsed = ClassicProtocol.ParseClientLine("alice_BOB_hi", "alice", "bob");
+
+            Assert.Equal("BOB", parsed.To);
+            Assert.Equal("carol", ClassicProtocol.ParseClientLine("carol_bob_hi", "alice", "carol").ClaimedSender);
+            Assert.Equal(ClassicLineKind.Forged, ClassicProtocol.ParseClientLine("carol_bob_hi", "alice", "carol").Kind);
+        }
+
         [Fact]
         public void MessageToSelfIsAMessage()
         {

@@ -434,6 +434,23 @@ namespace Chatrm.Engine.Tests
             }
         }
 
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public async Task SendJoinedWritesTheLineThePartsMake(bool tls)
+        {
+            using var pair = await LinePair.ConnectAsync(tls);
+            var transport = pair.NewTransport(64);
+
+            Assert.Equal(SendResult.Queued, transport.SendJoined('_', "bob", "al\u00efce", "h\u00e9llo_there \u2713"));
+            Assert.Equal(SendResult.Queued, transport.SendJoined('_', "bob", "carol", string.Empty));
+            Assert.Equal("bob_al\u00efce_h\u00e9llo_there \u2713", await pair.ReadLineAsync());
+            Assert.Equal("bob_carol_", await pair.ReadLineAsync());
+
+            transport.Dispose();
+            Assert.Equal(SendResult.Closed, transport.SendJoined('_', "bob", "carol", "late"));
+        }
+
         [Fact]
         public async Task TlsStopReadingBeforeReadingOrFromAHandlerEndsTheRead()
         {
