@@ -27,7 +27,6 @@ namespace Chatrm.Engine
         // user holds none.
         private UnconfirmedMessages _unconfirmed;
 
-        // Made on the first message for this user: an idle user holds none.
         private UnconfirmedMessages Unconfirmed => Volatile.Read(ref _unconfirmed) ?? CreateUnconfirmed();
 
         // What one ack "through" confirmed, reused by this connection's reader.
@@ -216,7 +215,6 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>Takes a token for one message; false (and the user is told) when over the rate limit.</summary>
         /// <summary>
         /// The id of the next message this user sends. Ids come from the server's counter in blocks: bumping one
         /// counter per message took a locked instruction on a cache line both cores fought over. They stay unique,
@@ -233,6 +231,7 @@ namespace Chatrm.Engine
             return ++_nextMessageId;
         }
 
+        /// <summary>Takes a token for one message; false (and the user is told) when over the rate limit.</summary>
         private bool WithinRate(long now)
         {
             // The idle check needs this to a tenth of a second, not a locked write per message.
