@@ -77,9 +77,7 @@ namespace Chatrm.Engine
                 return new ClassicLine(ClassicLineKind.Exit);
             }
 
-            int a = line.IndexOf(Separator);
-            int b = a < 0 ? -1 : line.IndexOf(Separator, a + 1);
-            if (b < 0)
+            if (!FindSeparators(line, out int a, out int b))
             {
                 return new ClassicLine(ClassicLineKind.Malformed);
             }
@@ -125,14 +123,7 @@ namespace Chatrm.Engine
         public static bool TrySplit(string line, out string first, out string second, out string rest)
         {
             first = second = rest = null;
-            int a = line.IndexOf(Separator);
-            if (a < 0)
-            {
-                return false;
-            }
-
-            int b = line.IndexOf(Separator, a + 1);
-            if (b < 0)
+            if (!FindSeparators(line, out int a, out int b))
             {
                 return false;
             }
@@ -141,6 +132,14 @@ namespace Chatrm.Engine
             second = line.Substring(a + 1, b - a - 1);
             rest = line.Substring(b + 1);
             return true;
+        }
+
+        // Where the first two separators stand; false when there are not two.
+        private static bool FindSeparators(string line, out int first, out int second)
+        {
+            first = line.IndexOf(Separator);
+            second = first < 0 ? -1 : line.IndexOf(Separator, first + 1);
+            return second >= 0;
         }
 
         /// <summary>What a client receives: DEST_SOURCE_TEXT and a newline, always with both fields.</summary>
