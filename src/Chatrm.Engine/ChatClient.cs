@@ -583,13 +583,17 @@ namespace Chatrm.Engine
             // A classic line to a native client is from an original server: it did not speak our protocol.
             if (!_greeting.TrySetResult(Protocol == ChatProtocol.Chatrm ? Greeting.ClassicAnswer : Greeting.Silence) || Protocol != ChatProtocol.Chatrm)
             {
-                Enqueue(new ChatMessage(SameSender(from), to == UserName ? UserName : to, text, now));
+                Enqueue(new ChatMessage(SameSender(from), ToMe(to), text, now));
             }
 
             return true;
         }
 
         private string SameSender(string from) => from == _lastSender ? _lastSender : _lastSender = from;
+
+        // A message's recipient: this user's own name string when it names this user (or nobody), so waiting
+        // messages share it.
+        private string ToMe(string to) => to == null || to == UserName ? UserName : to;
 
         private bool OnFrame(ReadOnlySpan<byte> line)
         {
@@ -615,7 +619,7 @@ namespace Chatrm.Engine
                     // The text stays as it came when it can (asking frame.Text would make the string now).
                     byte[] textJson = frame.TextJson;
                     Enqueue(new ChatMessage(
-                        SameSender(frame.From), frame.To == null || frame.To == UserName ? UserName : frame.To,
+                        SameSender(frame.From), ToMe(frame.To),
                         textJson == null ? frame.Text ?? string.Empty : null, textJson, DateTime.UtcNow, frame.Id, frame.SentAt));
                     if (frame.Id != null)
                     {

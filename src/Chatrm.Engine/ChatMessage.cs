@@ -46,7 +46,7 @@ namespace Chatrm.Engine
         public DateTime ReceivedAt { get; }
 
         /// <summary>The server's id for the message (native protocol; null from a classic server).</summary>
-        public string Id => _id ?? (_idNumber > 0 ? _id = _idNumber.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+        public string Id => _id ?? (_id = NativeProtocol.MessageIdText(_idNumber));
 
         /// <summary>When the server accepted the message, UTC (native protocol; null from a classic server).</summary>
         public DateTime? SentAt { get; }

@@ -1076,6 +1076,9 @@ namespace Chatrm.Engine
             return long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out number);
         }
 
+        /// <summary>The id <see cref="TryParseMessageId"/> reads as <paramref name="number"/>; null for 0, no id.</summary>
+        internal static string MessageIdText(long number) => number > 0 ? number.ToString(CultureInfo.InvariantCulture) : null;
+
         private static string ReadUsers(ref Utf8JsonReader reader, NativeFrame frame)
         {
             if (reader.TokenType != JsonTokenType.StartArray)

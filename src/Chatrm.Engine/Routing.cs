@@ -81,7 +81,7 @@ namespace Chatrm.Engine
                 send.RefJson == null ? send.Ref : null, send.RefJson, receipt);
 
         /// <summary>Unique for the server's run.</summary>
-        public string Id => _id ?? (Number > 0 ? _id = Number.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+        public string Id => _id ?? (_id = NativeProtocol.MessageIdText(Number));
 
         /// <summary>The id as a number, 0 when it is none: what the server keeps and looks up unconfirmed messages by.</summary>
         internal long Number { get; }
