@@ -7,8 +7,8 @@
     to a Chatrm server of its own, in another process); then `Receive-ChatrmMessage -Wait -Count N | Out-Null`
     is timed. The baseline is the same pipeline fed by a trivial binary cmdlet, compiled here with Add-Type,
     that writes N objects made before the clock starts, one WriteObject each: what PowerShell itself costs per
-    object, as Receive-ChatrmMessage's messages are also made before it runs. Also timed: the same receive
-    while the producer is still sending (live).
+    object, as Receive-ChatrmMessage's messages are also made before it runs. Both clocks start after a full
+    collection (Clear-GarbageDebt). Also timed: the same receive while the producer is still sending (live).
 
     Start-up: each run is a fresh pwsh; the clock starts in its first statement, before Import-Module, and
     stops when a TCP connect to the new server's port succeeds (and, separately, when a classic handshake
