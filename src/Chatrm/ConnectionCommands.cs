@@ -72,18 +72,8 @@ namespace Chatrm.PowerShell
                 KeepAliveInterval = TimeSpan.FromSeconds(KeepAliveInterval),
                 ReceivePresence = !NoPresence,
             };
-            string userName = UserName;
-            if (Credential != null)
-            {
-                userName = Credential.UserName;
-                options.Password = Credential.GetNetworkCredential().Password;
-            }
-
-            if (UseTls || CertificateThumbprint != null || SkipCertificateCheck)
-            {
-                options.Tls = new TlsClientOptions { CertificateThumbprint = CertificateThumbprint, SkipCertificateCheck = SkipCertificateCheck };
-            }
-
+            string userName = ConnectionOptions.ApplyCredential(options, UserName, Credential);
+            options.Tls = ConnectionOptions.Tls(UseTls, CertificateThumbprint, SkipCertificateCheck);
             ChatrmConnection connection = ConnectUser(ComputerName, Port, userName, Protocol, options);
             if (connection != null)
             {

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Host;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Chatrm.Engine;
@@ -19,24 +18,30 @@ namespace Chatrm.PowerShell
     public sealed class EnterChatrmChatCommand : ChatrmCmdlet
     {
         private const string ConnectSet = "Connect";
+        private const string CredentialSet = "Credential";
         private const string ConnectionSet = "Connection";
 
         // How often the terminal is checked for keys while nothing arrives: quick enough to feel instant.
         private static readonly TimeSpan KeyPollInterval = TimeSpan.FromMilliseconds(15);
 
-        private readonly StringBuilder _typed = new StringBuilder();
+        private readonly LineEditor _typed = new LineEditor();
         private readonly List<Task<SentMessage>> _unsettled = new List<Task<SentMessage>>();
         private ChatrmConnection _connection;
         private string _peer;
         private bool _lineEditing;
         private bool _useAnsi;
 
+        // The terminal's width when the input line was last drawn: a resize redraws it.
+        private int _drawnWidth;
+
         [Parameter(ParameterSetName = ConnectSet, Mandatory = true, Position = 0, HelpMessage = "Your server's IP address or name")]
+        [Parameter(ParameterSetName = CredentialSet, Mandatory = true, Position = 0, HelpMessage = "Your server's IP address or name")]
         [Alias("Server", "cn")]
         [ValidateNotNullOrEmpty]
         public string ComputerName { get; set; }
 
         [Parameter(ParameterSetName = ConnectSet, Mandatory = true, Position = 1, HelpMessage = "Your server's port number")]
+        [Parameter(ParameterSetName = CredentialSet, Mandatory = true, Position = 1, HelpMessage = "Your server's port number")]
         [ValidateRange(1, 65535)]
         public int Port { get; set; }
 
@@ -44,8 +49,31 @@ namespace Chatrm.PowerShell
         [ValidateNotNullOrEmpty]
         public string UserName { get; set; }
 
+        /// <summary>Your name and password, for a server that asks for passwords (native protocol).</summary>
+        [Parameter(ParameterSetName = CredentialSet, Mandatory = true)]
+        [ValidateNotNull]
+        [Credential]
+        public PSCredential Credential { get; set; }
+
         [Parameter(ParameterSetName = ConnectSet)]
+        [Parameter(ParameterSetName = CredentialSet)]
         public ChatProtocol Protocol { get; set; } = ChatProtocol.Chatrm;
+
+        /// <summary>Speak TLS, as Connect-ChatrmServer -UseTls does.</summary>
+        [Parameter(ParameterSetName = ConnectSet)]
+        [Parameter(ParameterSetName = CredentialSet)]
+        public SwitchParameter UseTls { get; set; }
+
+        /// <summary>With -UseTls: accept exactly the certificate with this thumbprint.</summary>
+        [Parameter(ParameterSetName = ConnectSet)]
+        [Parameter(ParameterSetName = CredentialSet)]
+        [ValidateNotNullOrEmpty]
+        public string CertificateThumbprint { get; set; }
+
+        /// <summary>With -UseTls: accept any certificate.</summary>
+        [Parameter(ParameterSetName = ConnectSet)]
+        [Parameter(ParameterSetName = CredentialSet)]
+        public SwitchParameter SkipCertificateCheck { get; set; }
 
         /// <summary>A connection to chat through; it stays open afterwards.</summary>
         [Parameter(ParameterSetName = ConnectionSet, Mandatory = true)]
@@ -61,11 +89,25 @@ namespace Chatrm.PowerShell
 
         protected override void ProcessRecord()
         {
+            // A name no server accepts would make every line fail: say so before connecting.
+            string withProblem = UserNames.Problem(With);
+            if (withProblem != null)
+            {
+                ThrowTerminatingError(ChatrmErrors.From(new ChatException(Refusal.InvalidName, $"Cannot chat with '{With}': {withProblem}."), With));
+            }
+
             bool ownConnection = Connection == null;
-            _connection = Connection ?? ConnectUser(ComputerName, Port, UserName, Protocol, new ClientOptions());
+            _connection = Connection ?? Connect();
             if (_connection == null)
             {
                 return;
+            }
+
+            if (_connection.State != ConnectionState.Open)
+            {
+                ThrowTerminatingError(ChatrmErrors.From(
+                    new ChatException(Refusal.ConnectionClosed, $"Connection {_connection.Id} ({_connection.UserName}) is closed: {_connection.CloseReason}. Connect again with Connect-ChatrmServer."),
+                    _connection));
             }
 
             _peer = With;
@@ -93,6 +135,14 @@ namespace Chatrm.PowerShell
             }
         }
 
+        private ChatrmConnection Connect()
+        {
+            var options = new ClientOptions();
+            string userName = ConnectionOptions.ApplyCredential(options, UserName, Credential);
+            options.Tls = ConnectionOptions.Tls(UseTls, CertificateThumbprint, SkipCertificateCheck);
+            return ConnectUser(ComputerName, Port, userName, Protocol, options);
+        }
+
         /// <summary>A terminal: read keys ourselves, so an incoming line can be shown above the line being typed.</summary>
         private void RunWithLineEditing()
         {
@@ -103,6 +153,13 @@ namespace Chatrm.PowerShell
                 if (!ShowIncoming())
                 {
                     return;
+                }
+
+                if (TerminalWidth() != _drawnWidth)
+                {
+                    // A resized terminal rewraps the line: erase it as it now wraps, and draw it again.
+                    ClearInputLine();
+                    DrawInputLine();
                 }
 
                 while (Console.KeyAvailable)
@@ -120,38 +177,46 @@ namespace Chatrm.PowerShell
         /// <summary>Redirected input: read whole lines until the input ends, showing what arrives meanwhile.</summary>
         private void RunWithLines()
         {
-            Task<string> nextLine = Task.Run(() => Console.In.ReadLine());
-            while (!StopToken.IsCancellationRequested)
+            var input = new RedirectedLines();
+            try
             {
-                Task arrival = _connection.Client.NextArrival();
-                if (!ShowIncoming())
+                while (!StopToken.IsCancellationRequested)
                 {
-                    return;
-                }
-
-                if (nextLine.IsCompleted)
-                {
-                    string line = nextLine.Result;
-                    if (line == null || !OnLine(line))
+                    Task arrival = _connection.Client.NextArrival();
+                    if (!ShowIncoming())
                     {
-                        // End of input: give what was sent a moment to be settled, then leave.
-                        SettleSends(TimeSpan.FromSeconds(10));
-                        ShowIncoming();
                         return;
                     }
 
-                    nextLine = Task.Run(() => Console.In.ReadLine());
-                    continue;
-                }
+                    if (input.Next.IsCompleted)
+                    {
+                        string line = input.Take();
+                        if (line == null || !OnLine(line))
+                        {
+                            // End of input or /quit: give what was sent a moment to be settled, then leave.
+                            SettleSends(TimeSpan.FromSeconds(10));
+                            ShowIncoming();
+                            return;
+                        }
 
-                try
-                {
-                    Task.WaitAny(new[] { arrival, nextLine }, Timeout.Infinite, StopToken);
+                        continue;
+                    }
+
+                    try
+                    {
+                        Task.WaitAny(new[] { arrival, input.Next }, Timeout.Infinite, StopToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
                 }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+            }
+            finally
+            {
+                // Left before the input ended (the server closed the connection, /quit, Ctrl+C): the line being read is
+                // not the chat's, so the script's next read of standard input gets it.
+                input.HandBack();
             }
         }
 
@@ -160,8 +225,7 @@ namespace Chatrm.PowerShell
             switch (key.Key)
             {
                 case ConsoleKey.Enter:
-                    string line = _typed.ToString();
-                    _typed.Clear();
+                    string line = _typed.Take();
                     Host.UI.WriteLine();
                     bool goOn = OnLine(line);
                     if (goOn)
@@ -171,23 +235,21 @@ namespace Chatrm.PowerShell
 
                     return goOn;
                 case ConsoleKey.Backspace:
-                    if (_typed.Length > 0)
-                    {
-                        _typed.Length--;
-                        Host.UI.Write("\b \b");
-                    }
-
+                    // A grapheme cluster may be two columns wide, or the line may wrap: draw it again whole.
+                    ClearInputLine();
+                    _typed.Backspace();
+                    DrawInputLine();
                     return true;
                 case ConsoleKey.Escape:
-                    _typed.Clear();
                     ClearInputLine();
+                    _typed.Clear();
                     DrawInputLine();
                     return true;
                 default:
-                    if (key.KeyChar >= ' ' && key.KeyChar != '\u007f')
+                    string echo = _typed.Type(key.KeyChar);
+                    if (echo.Length > 0)
                     {
-                        _typed.Append(key.KeyChar);
-                        Host.UI.Write(key.KeyChar.ToString());
+                        Host.UI.Write(echo);
                     }
 
                     return true;
@@ -296,17 +358,17 @@ namespace Chatrm.PowerShell
                         ShowMessage(message);
                         break;
                     case ServerNotice notice:
-                        WriteColored(ConsoleColor.Red, $"[{UserNames.Server}>>] {TerminalText.Neutralise(notice.Text)} ({notice.Code})");
+                        WriteColored(ConsoleColor.Red, ChatLines.Notice(notice));
                         break;
                     case PresenceEvent presence:
-                        WriteColored(ConsoleColor.DarkGray, $"* {presence.UserName} {(presence.Kind == PresenceChange.Joined ? "joined" : "left")}");
+                        WriteColored(ConsoleColor.DarkGray, ChatLines.Presence(presence));
                         break;
                 }
             }
 
             foreach (SentMessage message in refused)
             {
-                WriteColored(ConsoleColor.Red, $"[{UserNames.Server}>>] not delivered to {message.To}: {TerminalText.Neutralise(message.Detail ?? message.Reason)} ({message.Reason})");
+                WriteColored(ConsoleColor.Red, ChatLines.Refused(message));
             }
 
             if (!CheckOpen())
@@ -320,13 +382,11 @@ namespace Chatrm.PowerShell
 
         private void ShowMessage(ChatMessage message)
         {
-            string[] lines = TerminalText.Neutralise(message.Text).Split('\n');
-            string prefix = $"[{message.From}>>] ";
-            WriteColored(ConsoleColor.Cyan, prefix, newLine: false);
-            Host.UI.WriteLine(lines[0]);
-            for (int i = 1; i < lines.Length; i++)
+            IReadOnlyList<string> lines = ChatLines.MessageLines(message);
+            WriteColored(ConsoleColor.Cyan, ChatLines.MessagePrefix(message), newLine: false);
+            foreach (string line in lines)
             {
-                Host.UI.WriteLine(new string(' ', prefix.Length) + lines[i]);
+                Host.UI.WriteLine(line);
             }
         }
 
@@ -376,10 +436,12 @@ namespace Chatrm.PowerShell
             if (_lineEditing)
             {
                 WriteColored(ConsoleColor.DarkGray, Prompt, newLine: false);
-                Host.UI.Write(_typed.ToString());
+                Host.UI.Write(_typed.Text);
+                _drawnWidth = TerminalWidth();
             }
         }
 
+        /// <summary>Erases every row the prompt and the typed line span, leaving the cursor where the prompt starts.</summary>
         private void ClearInputLine()
         {
             if (!_lineEditing)
@@ -387,13 +449,35 @@ namespace Chatrm.PowerShell
                 return;
             }
 
+            int width = TerminalWidth();
+            int rowsAbove = DisplayWidth.CursorRow(Prompt + _typed.Text, width);
             if (_useAnsi)
             {
-                Host.UI.Write("\u001b[2K\r");
+                // Back to the first column, up to the prompt's row, and erase from there to the end of the screen.
+                Host.UI.Write("\r" + (rowsAbove > 0 ? $"\u001b[{rowsAbove}A" : string.Empty) + "\u001b[J");
+                return;
             }
-            else
+
+            PSHostRawUserInterface raw = Host.UI.RawUI;
+            Coordinates start = raw.CursorPosition;
+            start.X = 0;
+            start.Y = Math.Max(0, start.Y - rowsAbove);
+            raw.CursorPosition = start;
+            Host.UI.Write(new string(' ', Math.Max(1, width * (rowsAbove + 1) - 1)));
+            raw.CursorPosition = start;
+        }
+
+        // Columns of the terminal; a host that cannot say is taken as the usual 80.
+        private int TerminalWidth()
+        {
+            try
             {
-                Host.UI.Write("\r" + new string(' ', Prompt.Length + _typed.Length) + "\r");
+                int width = Host.UI.RawUI.WindowSize.Width;
+                return width > 0 ? width : 80;
+            }
+            catch (Exception e) when (e is NotImplementedException || e is System.IO.IOException || e is InvalidOperationException)
+            {
+                return 80;
             }
         }
 
@@ -426,47 +510,6 @@ namespace Chatrm.PowerShell
             {
                 return false;
             }
-        }
-    }
-
-    /// <summary>Makes other people's text safe to print: no escape sequences, no control characters, no direction overrides.</summary>
-    public static class TerminalText
-    {
-        public static string Neutralise(string text)
-        {
-            if (string.IsNullOrEmpty(text))
-            {
-                return string.Empty;
-            }
-
-            var safe = new StringBuilder(text.Length);
-            foreach (char c in text)
-            {
-                if (c == '\n')
-                {
-                    safe.Append('\n');
-                }
-                else if (c < ' ')
-                {
-                    // ESC shows as ^[, BEL as ^G, ...: visible, and harmless to the terminal.
-                    safe.Append('^').Append((char)(c + 64));
-                }
-                else if (c == '\u007f')
-                {
-                    safe.Append("^?");
-                }
-                else if ((c >= '\u0080' && c <= '\u009f') || (c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069'))
-                {
-                    // C1 controls (a terminal may take \u009b as an escape) and bidirectional overrides.
-                    safe.Append(string.Format(System.Globalization.CultureInfo.InvariantCulture, "<U+{0:X4}>", (int)c));
-                }
-                else
-                {
-                    safe.Append(c);
-                }
-            }
-
-            return safe.ToString();
         }
     }
 }

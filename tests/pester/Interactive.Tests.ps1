@@ -18,10 +18,10 @@ BeforeAll {
 
     # Starts a pane that runs a PowerShell script; the pane stays after the script ends so it can be read.
     function Start-ChatPane {
-        param([string] $Name, [string] $Script)
+        param([string] $Name, [string] $Script, [int] $Width = 120)
         $file = Join-Path $ScriptDir "$Name.ps1"
         Set-Content -Path $file -Value ("Import-Module '{0}'`n{1}`n'pane-done'" -f (Get-ChatrmTestModulePath), $Script)
-        Invoke-Tmux new-session -d -s $Name -x 120 -y 30 "dotnet '$PwshDll' -NoProfile -NoLogo -File '$file'"
+        Invoke-Tmux new-session -d -s $Name -x $Width -y 30 "dotnet '$PwshDll' -NoProfile -NoLogo -File '$file'"
         Invoke-Tmux set-option -t $Name remain-on-exit on | Out-Null
     }
 
@@ -132,6 +132,153 @@ Describe 'Enter-ChatrmChat in a terminal' {
     }
 }
 
+Describe 'Enter-ChatrmChat line editing in a wide and a narrow terminal' {
+    BeforeAll {
+        if ($TmuxMissing) { return }
+        $server = New-TestServer
+        $grin = [char]::ConvertFromUtf32(0x1F600)
+        $thumbsUpSkinTone = [char]::ConvertFromUtf32(0x1F44D) + [char]::ConvertFromUtf32(0x1F3FD)
+
+        # A chat pane of its own for one test, talking to a peer connected in this process.
+        function Start-EditorPane {
+            param([string] $Name, [int] $Width, [string] $Peer)
+            Start-ChatPane $Name "Enter-ChatrmChat 127.0.0.1 $($server.Port) $Name -With $Peer" -Width $Width
+            Wait-Screen $Name "[to $Peer]>"
+        }
+
+        function Stop-EditorPane {
+            param([string] $Name)
+            Invoke-Tmux kill-session -t $Name 2>$null
+        }
+
+        # The screen's lines as the terminal wrapped them.
+        function Get-Rows {
+            param([string] $Name)
+            @(Invoke-Tmux capture-pane -p -t $Name | ForEach-Object TrimEnd)
+        }
+
+        # The screen's lines with wrapped rows joined back into the lines written.
+        function Get-JoinedLines {
+            param([string] $Name)
+            @(Invoke-Tmux capture-pane -p -J -t $Name | ForEach-Object TrimEnd | Where-Object { $_ })
+        }
+
+        # Waits until the last line on screen is the prompt and the typed text, drawn once.
+        function Wait-InputLine {
+            param([string] $Name, [string] $Expected)
+            Wait-Until {
+                $lines = Get-JoinedLines $Name
+                $lines.Count -gt 0 -and $lines[-1] -ceq $Expected
+            } -Because "pane $Name ends with '$Expected'. It shows:`n$((Get-Rows $Name) -join "`n")"
+        }
+
+        function Get-Count {
+            param([string[]] $Lines, [string] $Part)
+            @($Lines | Where-Object { $_.Contains($Part) }).Count
+        }
+    }
+
+    AfterAll {
+        Disconnect-AllTestUsers
+        if (-not $TmuxMissing) { $server | Remove-TestServer }
+    }
+
+    BeforeEach {
+        if ($TmuxMissing) { Set-ItResult -Skipped -Because 'tmux is not installed (apt-get install tmux); .ci/run installs it' }
+    }
+
+    It 'removes a whole emoji with Backspace, so what is sent is what the screen showed (wide)' {
+        $peer = Connect-TestUser $server peer1
+        try {
+            Start-EditorPane wide1 -Width 120 -Peer peer1
+            Send-Keys wide1 "smile $grin$grin"
+            Wait-InputLine wide1 "[to peer1]> smile $grin$grin"
+            Invoke-Tmux send-keys -t wide1 BSpace
+            Wait-InputLine wide1 "[to peer1]> smile $grin"
+            Invoke-Tmux send-keys -t wide1 Enter
+            (Receive-OneMessage $peer wide1).Text | Should -BeExactly "smile $grin"
+
+            # An emoji with a skin tone is one character too: Backspace removes both code points.
+            Send-Keys wide1 "a$thumbsUpSkinTone"
+            Invoke-Tmux send-keys -t wide1 BSpace
+            Send-Keys wide1 'b' -Enter
+            (Receive-OneMessage $peer wide1).Text | Should -BeExactly 'ab'
+        }
+        finally {
+            Stop-EditorPane wide1
+            Disconnect-ChatrmServer -Connection $peer
+        }
+    }
+
+    It 'erases every row of a wrapped line when a message arrives, then draws it again (narrow)' {
+        $peer = Connect-TestUser $server peer2
+        try {
+            Start-EditorPane narrow2 -Width 30 -Peer peer2
+            # 12 columns of prompt, 6 + 50 + 5 of text and a 2-column emoji: three rows of 30.
+            $typed = 'start-' + ('x' * 50) + "-end $grin"
+            Send-Keys narrow2 $typed
+            Wait-InputLine narrow2 "[to peer2]> $typed"
+
+            Send-ChatrmMessage -Connection $peer -To narrow2 -Text 'while you type' -ErrorAction Stop
+            Wait-Screen narrow2 '[peer2>>] while you type'
+            Wait-InputLine narrow2 "[to peer2]> $typed"
+            Get-Count (Get-Rows narrow2) '[to peer2]> start-' | Should -Be 1 -Because 'the rows the line spanned were erased before it was drawn again'
+            Get-Count (Get-JoinedLines narrow2) '-end' | Should -Be 1
+
+            Invoke-Tmux send-keys -t narrow2 Enter
+            (Receive-OneMessage $peer narrow2).Text | Should -BeExactly $typed
+        }
+        finally {
+            Stop-EditorPane narrow2
+            Disconnect-ChatrmServer -Connection $peer
+        }
+    }
+
+    It 'draws a wrapped line again when the window is resized, and still erases all of it later' {
+        $peer = Connect-TestUser $server peer3
+        try {
+            Start-EditorPane resize3 -Width 40 -Peer peer3
+            $typed = 'start-' + ('y' * 60) + "-end $grin"
+            Send-Keys resize3 $typed
+            Wait-InputLine resize3 "[to peer3]> $typed"
+
+            foreach ($width in 24, 70) {
+                Invoke-Tmux resize-window -t resize3 -x $width
+                Wait-InputLine resize3 "[to peer3]> $typed"
+                Send-ChatrmMessage -Connection $peer -To resize3 -Text "at $width columns" -ErrorAction Stop
+                Wait-Screen resize3 "[peer3>>] at $width columns"
+                Wait-InputLine resize3 "[to peer3]> $typed"
+                Get-Count (Get-Rows resize3) '[to peer3]> start-' | Should -Be 1 -Because "at $width columns the old rows were erased"
+            }
+        }
+        finally {
+            Stop-EditorPane resize3
+            Disconnect-ChatrmServer -Connection $peer
+        }
+    }
+
+    It 'leaves no half emoji behind when Backspace takes it off a wrapped row (narrow)' {
+        $peer = Connect-TestUser $server peer4
+        try {
+            Start-EditorPane narrow4 -Width 30 -Peer peer4
+            # The prompt and 18 letters fill the first row exactly; the emoji starts the second.
+            $fill = 'z' * (30 - '[to peer4]> '.Length)
+            Send-Keys narrow4 "$fill$grin"
+            Wait-InputLine narrow4 "[to peer4]> $fill$grin"
+            Invoke-Tmux send-keys -t narrow4 BSpace
+            Wait-InputLine narrow4 "[to peer4]> $fill"
+            (Get-Rows narrow4 | Where-Object { $_ })[-1] | Should -BeExactly "[to peer4]> $fill"
+
+            Send-Keys narrow4 '!' -Enter
+            (Receive-OneMessage $peer narrow4).Text | Should -BeExactly "$fill!"
+        }
+        finally {
+            Stop-EditorPane narrow4
+            Disconnect-ChatrmServer -Connection $peer
+        }
+    }
+}
+
 Describe 'Enter-ChatrmChat with a connection passed in' {
     BeforeAll {
         if ($TmuxMissing) { return }
@@ -165,6 +312,24 @@ Describe 'Enter-ChatrmChat with redirected input' {
         $server = New-TestServer
         $alice = Connect-TestUser $server alice
         $module = Get-ChatrmTestModulePath
+
+        # A PowerShell running a command with its standard input kept open, so a test decides when each line comes.
+        function Start-ChatProcess {
+            param([string] $Command)
+            $start = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+            foreach ($argument in $PwshDll, '-NoProfile', '-NonInteractive', '-Command', $Command) { $start.ArgumentList.Add($argument) }
+            $start.RedirectStandardInput = $true
+            $start.RedirectStandardOutput = $true
+            $start.RedirectStandardError = $true
+            $process = [System.Diagnostics.Process]::Start($start)
+            [pscustomobject]@{ Process = $process; Output = $process.StandardOutput.ReadToEndAsync(); Errors = $process.StandardError.ReadToEndAsync() }
+        }
+
+        function Stop-ChatProcess {
+            param($Chat)
+            if (-not $Chat.Process.HasExited) { $Chat.Process.Kill($true) }
+            $Chat.Process.Dispose()
+        }
     }
 
     AfterAll {
@@ -194,5 +359,60 @@ Describe 'Enter-ChatrmChat with redirected input' {
         $received.Text | Should -Be 'after switching'
         # Nothing after /quit was sent.
         @(Receive-ChatrmMessage -Connection $alice -Timeout 0.3) | Should -BeNullOrEmpty
+    }
+
+    It 'shows CRLF text as line breaks and tabs as spaces' {
+        $chat = Start-ChatProcess "Import-Module '$module'; Enter-ChatrmChat 127.0.0.1 $($server.Port) crlfreader -With alice"
+        try {
+            Wait-Until { $server.Users -contains 'crlfreader' } -Because 'the reader joined'
+            $sent = Send-ChatrmMessage -Connection $alice -To crlfreader -Text "one`r`ntwo`tcolumn" -PassThru -ErrorAction Stop
+            $sent.Status | Should -Be 'Delivered'
+            $chat.Process.StandardInput.Close()
+            $chat.Process.WaitForExit(30000) | Should -BeTrue -Because 'the chat ends with its input'
+            $output = $chat.Output.Result -replace "`r", ''
+            $output | Should -BeLike "*[[]alice>>] one`n$(' ' * 10)two    column*"
+            $output | Should -Not -BeLike '*^M*'
+            $output | Should -Not -BeLike '*^I*'
+        }
+        finally {
+            Stop-ChatProcess $chat
+        }
+    }
+
+    It 'refuses -With a name no server accepts, before connecting' {
+        $command = "Import-Module '$module'; Enter-ChatrmChat 127.0.0.1 $($server.Port) spacey -With 'a b'; `"succeeded: `$?`"; `$Error[0].FullyQualifiedErrorId"
+        $output = ($null | & dotnet $PwshDll -NoProfile -NonInteractive -Command $command 2>&1) -join "`n"
+        $output | Should -BeLike '*succeeded: False*'
+        $output | Should -BeLike '*ChatrmInvalidName,*'
+        $output | Should -Not -BeLike '*Chatting as*'
+        $server.Users | Should -Not -Contain 'spacey'
+    }
+
+    It 'gives an error record, not a chat, for a connection that is closed' {
+        $command = "Import-Module '$module'; `$c = Connect-ChatrmServer 127.0.0.1 $($server.Port) closedone; Disconnect-ChatrmServer `$c; " +
+            "Enter-ChatrmChat -Connection `$c -With alice; `"succeeded: `$?`"; `$Error[0].FullyQualifiedErrorId"
+        $output = ($null | & dotnet $PwshDll -NoProfile -NonInteractive -Command $command 2>&1) -join "`n"
+        $output | Should -BeLike '*succeeded: False*'
+        $output | Should -BeLike '*ChatrmConnectionClosed,*'
+        $output | Should -Not -BeLike '*Chatting as*'
+    }
+
+    It 'leaves the next line of input to the script when the server ends the chat' {
+        $chat = Start-ChatProcess "Import-Module '$module'; Enter-ChatrmChat 127.0.0.1 $($server.Port) kicked -With alice; 'next line: ' + [Console]::In.ReadLine()"
+        try {
+            $chat.Process.StandardInput.WriteLine('in the chat')
+            $chat.Process.StandardInput.Flush()
+            (Receive-OneMessage $alice kicked -Timeout 15).Text | Should -Be 'in the chat'
+
+            Disconnect-ChatrmUser -Job $server -Name kicked -Confirm:$false
+            Wait-Until { $server.Users -notcontains 'kicked' } -Because 'the server ended the chat'
+            $chat.Process.StandardInput.WriteLine('for the script')
+            $chat.Process.StandardInput.Close()
+            $chat.Process.WaitForExit(30000) | Should -BeTrue -Because 'the child ends once its input is read'
+            $chat.Output.Result | Should -BeLike '*next line: for the script*' -Because "the chat's reader must not swallow it. stderr: $($chat.Errors.Result)"
+        }
+        finally {
+            Stop-ChatProcess $chat
+        }
     }
 }

@@ -142,3 +142,42 @@ Describe 'A TLS server' {
         { Connect-ChatrmServer 127.0.0.1 $server.Port dave -ErrorAction Stop } | Should -Throw
     }
 }
+
+Describe 'Enter-ChatrmChat with a password over TLS' {
+    BeforeAll {
+        $certificate = New-TestCertificate
+        $pfx = Join-Path $WorkDir 'chat-server.pfx'
+        $pfxPassword = ConvertTo-SecureString 'pfx-pass' -AsPlainText -Force
+        [IO.File]::WriteAllBytes($pfx, $certificate.Export('Pfx', 'pfx-pass'))
+        $users = Join-Path $WorkDir 'chat-users.txt'
+        Export-ChatrmCredential -Credential $Alice, $Bob -Path $users -Iterations 10000 | Out-Null
+        $server = Start-ChatrmServer -Port 0 -CredentialFile $users -Certificate $pfx -CertificatePassword $pfxPassword
+        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+    }
+
+    AfterAll {
+        Disconnect-AllTestUsers
+        $server | Remove-TestServer
+    }
+
+    It 'signs in with -Credential over -UseTls and chats' {
+        $b = Connect-ChatrmServer 127.0.0.1 $server.Port -Credential $Bob -UseTls -CertificateThumbprint $certificate.Thumbprint -ErrorAction Stop
+        $command = "Import-Module '$(Get-ChatrmTestModulePath)'; " +
+            "`$credential = [pscredential]::new('alice', (ConvertTo-SecureString 's3cret' -AsPlainText -Force)); " +
+            "Enter-ChatrmChat 127.0.0.1 $($server.Port) -Credential `$credential -UseTls -CertificateThumbprint $($certificate.Thumbprint) -With bob"
+        $output = ('sealed and signed' | & dotnet $pwshDll -NoProfile -NonInteractive -Command $command 2>&1) -join "`n"
+        $LASTEXITCODE | Should -Be 0 -Because $output
+        $output | Should -BeLike '*Chatting as alice with bob*'
+        $message = Receive-OneMessage $b alice -Timeout 10
+        $message.Text | Should -Be 'sealed and signed'
+    }
+
+    It 'is refused with a wrong password, as Connect-ChatrmServer is' {
+        $command = "Import-Module '$(Get-ChatrmTestModulePath)'; " +
+            "`$credential = [pscredential]::new('alice', (ConvertTo-SecureString 'guess' -AsPlainText -Force)); " +
+            "Enter-ChatrmChat 127.0.0.1 $($server.Port) -Credential `$credential -UseTls -SkipCertificateCheck -With bob; `$Error[0].FullyQualifiedErrorId"
+        $output = ($null | & dotnet $pwshDll -NoProfile -NonInteractive -Command $command 2>&1) -join "`n"
+        $output | Should -BeLike '*ChatrmAuthFailed*'
+        $output | Should -Not -BeLike '*Chatting as*'
+    }
+}

@@ -1,0 +1,34 @@
+using System.Collections.Generic;
+using Chatrm.Engine;
+
+namespace Chatrm.PowerShell
+{
+    /// <summary>What a chat shows for each thing that happens, with other people's text made safe to print.</summary>
+    internal static class ChatLines
+    {
+        /// <summary>The prefix of a message line: [bob>>] and a space.</summary>
+        public static string MessagePrefix(ChatMessage message) => $"[{TerminalText.Neutralise(message.From)}>>] ";
+
+        /// <summary>A message's text as lines, the first to follow the prefix and the others indented under it.</summary>
+        public static IReadOnlyList<string> MessageLines(ChatMessage message)
+        {
+            string indent = new string(' ', MessagePrefix(message).Length);
+            string[] lines = TerminalText.Neutralise(message.Text).Split('\n');
+            for (int i = 1; i < lines.Length; i++)
+            {
+                lines[i] = indent + lines[i];
+            }
+
+            return lines;
+        }
+
+        public static string Notice(ServerNotice notice) =>
+            $"[{UserNames.Server}>>] {TerminalText.Neutralise(notice.Text)} ({TerminalText.Neutralise(notice.Code)})";
+
+        public static string Refused(SentMessage message) =>
+            $"[{UserNames.Server}>>] not delivered to {TerminalText.Neutralise(message.To)}: {TerminalText.Neutralise(message.Detail ?? message.Reason)} ({TerminalText.Neutralise(message.Reason)})";
+
+        public static string Presence(PresenceEvent presence) =>
+            $"* {TerminalText.Neutralise(presence.UserName)} {(presence.Kind == PresenceChange.Joined ? "joined" : "left")}";
+    }
+}
