@@ -90,6 +90,20 @@ function Split-Fence {
     return $blocks.ToArray()
 }
 
+# A fenced block's lines as one paragraph that keeps its layout in Get-Help. Get-Help trims each paragraph,
+# which takes the first line's indentation and no other's (a table's header would lose its place over its
+# columns): the indentation every line shares goes, and what the first line still has is kept behind a zero
+# width space, which Trim leaves alone and a terminal does not show.
+function Format-Preformatted {
+    param([string[]] $Lines)
+
+    $shared = @($Lines | Where-Object { $_.Trim() } | ForEach-Object { $_.Length - $_.TrimStart(' ').Length } | Measure-Object -Minimum).Minimum
+    if (-not $shared) { $shared = 0 }
+    $kept = @($Lines | ForEach-Object { if ($_.Trim()) { $_.Substring($shared) } else { '' } })
+    if ($kept.Count -gt 0 -and $kept[0] -match '^\s') { $kept[0] = [string][char]0x200B + $kept[0] }
+    return $kept -join "`n"
+}
+
 # Markdown text to the paragraphs of maml:para: blank lines separate paragraphs, a list item starts one,
 # lines of a paragraph join with spaces, and a fenced block is one paragraph kept line for line.
 function ConvertTo-Paragraph {
@@ -99,7 +113,7 @@ function ConvertTo-Paragraph {
     foreach ($block in (Split-Fence $Lines)) {
         if ($block.Kind -eq 'Code') {
             # Get-Help indents every line of a paragraph alike, so the block keeps its own layout.
-            $paragraphs.Add($block.Lines -join "`n")
+            $paragraphs.Add((Format-Preformatted @($block.Lines)))
             continue
         }
 

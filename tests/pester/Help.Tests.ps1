@@ -36,6 +36,31 @@ BeforeAll {
         $Example.title -match '\(interactive\)\s*-*\s*$'
     }
 
+    # The fenced blocks in the remarks of a help file's examples (each example's first block is its code).
+    function Get-RemarkBlock {
+        param([string] $Name)
+        $lines = [System.IO.File]::ReadAllLines((Join-Path $PSScriptRoot "../../help/$Name.md"))
+        $inExamples = $false; $inFence = $false; $fencesInExample = 0; $block = $null
+        foreach ($line in $lines) {
+            if ($line -match '^## ') { $inExamples = $line -eq '## EXAMPLES'; continue }
+            if (-not $inExamples) { continue }
+            if ($line -match '^### ') { $fencesInExample = 0; continue }
+            if ($line -match '^```') {
+                if ($inFence) {
+                    if ($fencesInExample -gt 1) { , $block.ToArray() }
+                    $inFence = $false
+                }
+                else {
+                    $inFence = $true; $fencesInExample++; $block = [System.Collections.Generic.List[string]]::new()
+                }
+                continue
+            }
+            if ($inFence) { $block.Add($line) }
+        }
+    }
+
+    function Get-Indent([string] $Line) { $Line.Length - $Line.TrimStart(' ').Length }
+
     # The examples with code that does not wait for a person.
     function Get-RunnableExample {
         param($Help)
@@ -71,6 +96,23 @@ Describe 'Get-Help <Name>' -ForEach $cmdlets {
         foreach ($example in $examples) {
             $example.code | Should -Not -BeNullOrEmpty -Because $example.title
             (Get-HelpText $example.remarks).Trim() | Should -Not -BeNullOrEmpty -Because $example.title
+        }
+    }
+
+    It 'shows the blocks in its examples'' remarks with their own layout' {
+        # Get-Help trims each paragraph; a block whose first line is indented (a table's header) must keep it.
+        $shown = @((Get-Help -Name $Name -Examples | Out-String -Width 250) -split "\r?\n" | ForEach-Object { ($_ -replace [string][char]0x200B, '').TrimEnd() })
+        foreach ($block in @(Get-RemarkBlock $Name)) {
+            $wanted = @($block | Where-Object { $_.Trim() })
+            if ($wanted.Count -lt 2) { continue }
+            $start = @(0..($shown.Count - 1) | Where-Object { $shown[$_].Trim() -ceq $wanted[0].Trim() })
+            $start.Count | Should -BeGreaterThan 0 -Because "Get-Help $Name -Examples shows '$($wanted[0].Trim())'"
+            $at = $start[0]
+            $shownLines = @($shown[$at..($shown.Count - 1)] | Where-Object { $_.Trim() } | Select-Object -First $wanted.Count)
+            for ($i = 1; $i -lt $wanted.Count; $i++) {
+                $shownLines[$i].Trim() | Should -BeExactly $wanted[$i].Trim()
+                ((Get-Indent $shownLines[$i]) - (Get-Indent $shownLines[0])) | Should -Be ((Get-Indent $wanted[$i]) - (Get-Indent $wanted[0])) -Because "line $($i + 1) of a block in $Name's examples keeps its place under the first: '$($wanted[$i])'"
+            }
         }
     }
 
@@ -136,19 +178,6 @@ Describe 'The examples of Get-Help <Name>' -ForEach $cmdlets {
     BeforeAll {
         $help = Get-Help -Name $Name -Full -ErrorAction Stop
         $examples = @(Get-RunnableExample $help)
-
-        # "pwsh" in an example means a new PowerShell that finds Chatrm by name (help/README.md): this
-        # PowerShell, with the built module's folder first on the module path.
-        $moduleFolder = Split-Path -Parent (Get-ChatrmTestModulePath)
-        if ((Split-Path -Leaf $moduleFolder) -ne 'Chatrm') {
-            throw "The built module's folder must be named Chatrm for Import-Module Chatrm; it is '$moduleFolder'."
-        }
-        $savedModulePath = $env:PSModulePath
-        $env:PSModulePath = (Split-Path -Parent $moduleFolder) + [System.IO.Path]::PathSeparator + $env:PSModulePath
-    }
-
-    AfterAll {
-        $env:PSModulePath = $savedModulePath
     }
 
     It 'run as they stand, in order, against a server on $port' {
@@ -156,17 +185,12 @@ Describe 'The examples of Get-Help <Name>' -ForEach $cmdlets {
         $server = New-TestServer
         $ran = 0
         try {
-            # This PowerShell, started as this process was: through dotnet (as build.ps1 runs it) or on its own.
-            $self = (Get-Process -Id $PID).Path
-            $pwshCommand = @($self) + @(if ([System.IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-            # One scope for the file's examples, so a later example can use what an earlier one made.
+            # One scope for the file's examples, so a later example can use what an earlier one made. No pwsh
+            # stands in for one on the path, and Chatrm is not on the module path: an example that starts another
+            # PowerShell must say how, as a user's would.
             & {
-                param($port, $examples, $pwshCommand)
+                param($port, $examples)
                 $ErrorActionPreference = 'Stop'
-                function pwsh {
-                    $before = @($pwshCommand | Select-Object -Skip 1)
-                    $input | & $pwshCommand[0] @before @args
-                }
                 foreach ($example in $examples) {
                     $global:LASTEXITCODE = 0
                     try {
@@ -177,7 +201,7 @@ Describe 'The examples of Get-Help <Name>' -ForEach $cmdlets {
                     }
                     if ($LASTEXITCODE) { throw "$($example.title.Trim(' -')): pwsh exited with $LASTEXITCODE" }
                 }
-            } $server.Port $examples $pwshCommand
+            } $server.Port $examples
             $ran = $examples.Count
         }
         finally {
