@@ -68,6 +68,11 @@ namespace Chatrm.PowerShell
             if (!client.ServerIsChatrm)
             {
                 WriteVerbose($"{computerName}:{port} sent no welcome; taking it for an original Chatrm server.");
+
+                // Silence is all an original server says, but a port that says nothing at all says it too.
+                WriteWarning($"{computerName}:{port} sent no welcome within {options.GreetingTimeout.TotalSeconds:0.#} seconds, so it is taken for an original Chatrm server. " +
+                    "An original server passes on text only up to its first '_' and cannot say when a user is unknown; " +
+                    "if this is not a chat server (a TLS port, or another service), nothing you send arrives anywhere.");
             }
 
             return ConnectionTable.Add(client);

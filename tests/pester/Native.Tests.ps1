@@ -570,6 +570,38 @@ Describe 'A native user when the server stops' {
     }
 }
 
+Describe 'With -Protocol Classic to a port that never answers' {
+    It 'connects, but warns that no welcome came, since a silent port and an original server look alike' {
+        $silent = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $silent.Start()
+        try {
+            $port = $silent.LocalEndpoint.Port
+            $connection = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $port -UserName alice -Protocol Classic -ErrorAction Stop -WarningVariable warnings -WarningAction SilentlyContinue
+            "$($connection.State)" | Should -Be 'Open'
+            $warnings | Should -HaveCount 1
+            "$($warnings[0])" | Should -BeLike "*127.0.0.1:$port sent no welcome within 2 seconds*"
+            "$($warnings[0])" | Should -BeLike "*first '_'*"
+            "$($warnings[0])" | Should -BeLike '*TLS port*'
+            Disconnect-ChatrmServer -Connection $connection
+        }
+        finally {
+            $silent.Stop()
+        }
+    }
+
+    It 'gives no such warning when a Chatrm server welcomes the classic handshake' {
+        $server = New-TestServer
+        try {
+            $connection = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $server.Port -UserName alice -Protocol Classic -ErrorAction Stop -WarningVariable warnings
+            $warnings | Should -HaveCount 0
+            Disconnect-ChatrmServer -Connection $connection
+        }
+        finally {
+            $server | Remove-TestServer
+        }
+    }
+}
+
 Describe 'Against an original server (a fake that reads and never answers)' {
     BeforeAll {
         $fake = Start-FakeServer -Mode Silent
@@ -622,6 +654,8 @@ Describe 'Against an original server (a fake that reads and never answers)' {
 
         $sent = Send-ChatrmMessage -Connection $alice[0] -To bob -Text 'hi_there' -PassThru
         "$($sent.Status)" | Should -Be 'Sent'
+        # Sent, with the whole text, although an original server passes on only 'hi' (docs/protocol.md).
+        $sent.Text | Should -BeExactly 'hi_there'
         Disconnect-ChatrmServer -Connection $alice[0]
 
         $session = Get-FakeSession $fake $earlier

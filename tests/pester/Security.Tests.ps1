@@ -141,6 +141,11 @@ Describe 'A TLS server' {
     It 'does not speak plain text on the TLS port' {
         { Connect-ChatrmServer 127.0.0.1 $server.Port dave -ErrorAction Stop } | Should -Throw
     }
+
+    It 'closes a classic handshake on the TLS port at once, so it is not taken for a silent original server' {
+        { Connect-ChatrmServer 127.0.0.1 $server.Port dave -Protocol Classic -ErrorAction Stop -WarningAction Stop } |
+            Should -Throw -ErrorId 'ChatrmConnectionClosed*'
+    }
 }
 
 Describe 'Enter-ChatrmChat with a password over TLS' {
