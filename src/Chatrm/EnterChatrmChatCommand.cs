@@ -103,7 +103,8 @@ namespace Chatrm.PowerShell
                 return;
             }
 
-            if (_connection.State != ConnectionState.Open)
+            // One of ours that closed at once is said in the chat, below, and still cleaned up; a given one is an error.
+            if (!ownConnection && _connection.State != ConnectionState.Open)
             {
                 ThrowTerminatingError(ChatrmErrors.From(
                     new ChatException(Refusal.ConnectionClosed, $"Connection {_connection.Id} ({_connection.UserName}) is closed: {_connection.CloseReason}. Connect again with Connect-ChatrmServer."),
