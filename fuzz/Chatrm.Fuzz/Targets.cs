@@ -7,6 +7,10 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Chatrm.Engine;
+using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Protocol.Classic;
+using Chatrm.Engine.Protocol.Native;
+using Chatrm.Engine.Transport;
 
 namespace Chatrm.Fuzz
 {

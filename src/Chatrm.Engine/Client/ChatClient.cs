@@ -6,99 +6,26 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using Chatrm.Engine.Client;
+using Chatrm.Engine.Protocol.Classic;
+using Chatrm.Engine.Protocol.Native;
+using Chatrm.Engine.Transport;
 
 namespace Chatrm.Engine
 {
-    public enum ChatProtocol
-    {
-        /// <summary>Chatrm's native protocol: JSON frames, confirmed delivery, who is online, any text.</summary>
-        Chatrm,
-        /// <summary>The original Chatrm's bytes: NAME_ then SOURCE_DEST_TEXT lines.</summary>
-        Classic,
-    }
-
-    public enum ConnectionState
-    {
-        Open,
-        Closed,
-    }
-
-    public sealed class ClientOptions
-    {
-        /// <summary>Items kept for the user between reads; past this the oldest is dropped (and counted when a message).</summary>
-        public int InboxCapacity { get; set; } = 10_000;
-
-        /// <summary>
-        /// Classic: how long to wait for a Chatrm server's welcome after the handshake. An original server
-        /// sends none, so when this passes the connection is taken as open.
-        /// </summary>
-        public TimeSpan GreetingTimeout { get; set; } = TimeSpan.FromSeconds(2);
-
-        /// <summary>Native: how long the server has to answer the opening frame before it is taken for a classic server.</summary>
-        public TimeSpan NativeOpeningTimeout { get; set; } = TimeSpan.FromSeconds(5);
-
-        public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
-
-        /// <summary>Native: after this long without a frame from the server, ping it; as long again without one, give up.</summary>
-        public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
-
-        /// <summary>Longest line accepted from the server.</summary>
-        public int MaxLineBytes { get; set; } = 1024 * 1024;
-
-        public long MaxQueuedBytes { get; set; } = 4 * 1024 * 1024;
-
-        /// <summary>Native protocol: the password, for a server that asks for one.</summary>
-        public string Password { get; set; }
-
-        /// <summary>
-        /// Native protocol: hear who joins and leaves. False tells the server not to send presence frames at all,
-        /// which on a server with many users saves both ends a frame per join and leave.
-        /// </summary>
-        public bool ReceivePresence { get; set; } = true;
-
-        /// <summary>
-        /// Native protocol: ask for batched confirmations. Messages that arrive in one read are acked with one frame,
-        /// and this client's delivered messages are told in frames that list them. Off: one frame each way per message.
-        /// </summary>
-        public bool BatchConfirmations { get; set; } = true;
-
-        /// <summary>Speak TLS, checking the server's certificate as these say; null for plain TCP.</summary>
-        public TlsClientOptions Tls { get; set; }
-
-        public void Validate()
-        {
-            if (InboxCapacity < 1) throw new ArgumentOutOfRangeException(nameof(InboxCapacity), InboxCapacity, "The inbox holds at least one message.");
-            if (KeepAliveInterval < TimeSpan.FromMilliseconds(10)) throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "The keepalive interval is at least 10 ms.");
-            if (MaxLineBytes < 64) throw new ArgumentOutOfRangeException(nameof(MaxLineBytes), MaxLineBytes, "The longest line is at least 64 bytes.");
-        }
-    }
-
     /// <summary>
     /// One user's connection to a Chatrm (or original) server, in either protocol. Incoming messages wait in
     /// a bounded inbox until taken; sending never waits for the network, and with the native protocol each
     /// message's fate arrives later as the result of <see cref="SendAsync"/>.
     /// </summary>
-    public sealed class ChatClient : IDisposable
+    public sealed partial class ChatClient : IDisposable
     {
         private readonly LineTransport _transport;
         private readonly ClientOptions _options;
-        private readonly object _inboxLock = new object();
-        // A ring buffer: taking reads one array in order, where a linked list's nodes would each be another
-        // cache miss. Its array grows with a burst and is given back once a take empties it (see InboxTrimAbove).
-        private readonly Queue<object> _inbox = new Queue<object>();
-
-        // The most items the inbox held since it was last trimmed.
-        private int _inboxPeak;
-
-        // An empty inbox that held more than this gives its array back; a smaller one keeps it, so a bot taking
-        // one message at a time does not make a new array for each.
-        private const int InboxTrimAbove = 1024;
+        private readonly ClientInbox _inbox;
         private readonly TaskCompletionSource<Greeting> _greeting = new TaskCompletionSource<Greeting>(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ConcurrentDictionary<string, PendingSend> _pendingSends = new ConcurrentDictionary<string, PendingSend>();
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>> _pendingWho = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>>();
-        private TaskCompletionSource<bool> _arrival;
-        private int _messagesWaiting;
-        private long _dropped;
         private long _nextRef;
         private Timer _keepAliveTimer;
         private long _lastHeardTicks = DateTime.UtcNow.Ticks;
@@ -120,6 +47,7 @@ namespace Chatrm.Engine
         private ChatClient(Socket socket, System.IO.Stream secure, string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
         {
             _options = options;
+            _inbox = new ClientInbox(options.InboxCapacity);
             _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytes, secure);
             IsEncrypted = secure != null;
             ComputerName = host;
@@ -149,10 +77,10 @@ namespace Chatrm.Engine
         public string CloseReason { get; private set; }
 
         /// <summary>Messages waiting to be taken (not counting notices and presence).</summary>
-        public int MessagesWaiting => Volatile.Read(ref _messagesWaiting);
+        public int MessagesWaiting => _inbox.MessagesWaiting;
 
         /// <summary>Messages dropped because the inbox was full.</summary>
-        public long MessagesDropped => Interlocked.Read(ref _dropped);
+        public long MessagesDropped => _inbox.MessagesDropped;
 
         /// <summary>Raised once, on the thread that noticed, when the connection closes.</summary>
         public event EventHandler Closed;
@@ -182,7 +110,7 @@ namespace Chatrm.Engine
             {
                 try
                 {
-                    secure = await Engine.Tls.AuthenticateAsClientAsync(socket, host, options.Tls, options.ConnectTimeout).ConfigureAwait(false);
+                    secure = await Transport.Tls.AuthenticateAsClientAsync(socket, host, options.Tls, options.ConnectTimeout).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -304,77 +232,13 @@ namespace Chatrm.Engine
         /// from <paramref name="from"/> when given; others stay waiting), every <see cref="ServerNotice"/>, and
         /// <see cref="PresenceEvent"/>s when <paramref name="includePresence"/> (otherwise those passed over are dropped).
         /// </summary>
-        public List<object> Take(int max, string from = null, bool includePresence = false)
-        {
-            lock (_inboxLock)
-            {
-                var taken = new List<object>(Math.Min(max, _inbox.Count));
-                int unexamined = _inbox.Count;
-                int passedOver = 0;
-                while (unexamined > 0 && taken.Count < max)
-                {
-                    object item = _inbox.Dequeue();
-                    unexamined--;
-                    if (item is ChatMessage message)
-                    {
-                        if (from == null || UserNames.AreSame(message.From, from))
-                        {
-                            taken.Add(item);
-                            _messagesWaiting--;
-                        }
-                        else
-                        {
-                            _inbox.Enqueue(item);
-                            passedOver++;
-                        }
-                    }
-                    else if (includePresence || !(item is PresenceEvent))
-                    {
-                        taken.Add(item);
-                    }
-                }
-
-                // Messages passed over went to the back; move what was not examined behind them again, so the
-                // inbox keeps its order.
-                if (passedOver > 0)
-                {
-                    for (int i = 0; i < unexamined; i++)
-                    {
-                        _inbox.Enqueue(_inbox.Dequeue());
-                    }
-                }
-
-                if (_inbox.Count == 0 && _inboxPeak > InboxTrimAbove)
-                {
-                    _inbox.TrimExcess();
-                    _inboxPeak = 0;
-                }
-
-                return taken;
-            }
-        }
+        public List<object> Take(int max, string from = null, bool includePresence = false) => _inbox.Take(max, from, includePresence);
 
         /// <summary>
         /// A task that completes when something arrives after this call, or the connection closes. Take it
         /// before <see cref="Take"/> so that nothing arriving in between is missed.
         /// </summary>
-        public Task NextArrival()
-        {
-            lock (_inboxLock)
-            {
-                if (_state == ConnectionState.Closed)
-                {
-                    return Task.CompletedTask;
-                }
-
-                if (_arrival == null)
-                {
-                    _arrival = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-                }
-
-                return _arrival.Task;
-            }
-        }
+        public Task NextArrival() => _inbox.NextArrival();
 
         /// <summary>
         /// Says goodbye (bye in the native protocol; EXIT in the classic one, which leaves an original server
@@ -432,386 +296,17 @@ namespace Chatrm.Engine
             return socket;
         }
 
-        // ---- Opening ----
-
-        private async Task OpenClassicAsync(CancellationToken cancellationToken)
-        {
-            // The opening is queued before reading starts: a server that answers and closes at once (a full one)
-            // must not close us before our own opening is sent, or the failure reads as a closed connection.
-            SendRaw(ClassicProtocol.FormatHandshake(UserName));
-            _ = Task.Run(ReadLoopAsync);
-
-            Task delay = Task.Delay(_options.GreetingTimeout, cancellationToken);
-            if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-
-                // Silence is what an original server says to a good handshake.
-                _greeting.TrySetResult(Greeting.Silence);
-            }
-
-            Greeting greeting = await _greeting.Task.ConfigureAwait(false);
-            if (greeting.Refusal != Refusal.None)
-            {
-                throw new ChatException(greeting.Refusal, $"The server refused {UserName}: {greeting.Text}.");
-            }
-
-            if (_state == ConnectionState.Closed)
-            {
-                throw new ChatException(Refusal.ConnectionClosed, $"The server closed the connection: {CloseReason}.");
-            }
-
-            ServerIsChatrm |= greeting.Welcomed;
-        }
-
-        private async Task OpenNativeAsync(CancellationToken cancellationToken)
-        {
-            // "chatrm_native" holds a '_', so an original server takes this line for a handshake instead of crashing.
-            // Queued before reading starts, as the classic opening is.
-            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password,
-                Presence = _options.ReceivePresence ? (bool?)null : false, Batch = _options.BatchConfirmations ? true : (bool?)null }));
-            _ = Task.Run(ReadLoopAsync);
-
-            Task delay = Task.Delay(_options.NativeOpeningTimeout, cancellationToken);
-            if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-
-                // An original server reads EXIT as the end of this connection, so closing it does not crash it.
-                _transport.Send(ClassicProtocol.ExitLine + "\n");
-                await _transport.CloseAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-                throw new ChatException(Refusal.ProtocolMismatch,
-                    $"{ComputerName}:{Port} did not answer Chatrm's native protocol within {_options.NativeOpeningTimeout.TotalSeconds:0.#} seconds. If it is an original Chatrm server, connect with -Protocol Classic.");
-            }
-
-            Greeting greeting = await _greeting.Task.ConfigureAwait(false);
-            if (greeting.Refusal != Refusal.None)
-            {
-                throw new ChatException(greeting.Refusal, $"The server refused {UserName}: {greeting.Text}.");
-            }
-
-            if (!greeting.Welcomed)
-            {
-                // Let EXIT reach the server before the close, as above: disposing at once could drop it.
-                _transport.Send(ClassicProtocol.ExitLine + "\n");
-                await _transport.CloseAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-                throw new ChatException(Refusal.ProtocolMismatch,
-                    $"{ComputerName}:{Port} answered in the classic protocol. Connect with -Protocol Classic.");
-            }
-
-            ServerIsChatrm = true;
-            StartKeepAlive();
-        }
-
-        // ---- Reading ----
-
-        private async Task ReadLoopAsync()
-        {
-            ReadEnd end = await _transport.ReadLinesAsync(OnLine, () => { }, AckReceived, CancellationToken.None).ConfigureAwait(false);
-            MarkClosed(end == ReadEnd.Failed ? "the connection failed" : "the server closed the connection");
-            _greeting.TrySetException(new ChatException(Refusal.ConnectionClosed, "The server closed the connection before greeting " + UserName + "."));
-
-            // Our side closes too, so the socket is not held until the user disposes of us.
-            _transport.Dispose();
-        }
-
-        private bool OnLine(ReadOnlySpan<byte> line)
-        {
-            Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
-            Interlocked.Exchange(ref _pingOutstanding, 0);
-            if (Protocol == ChatProtocol.Chatrm && NativeProtocol.IsNativeOpening(line))
-            {
-                return OnFrame(line);
-            }
-
-            return OnClassicLine(LineTransport.Decode(line));
-        }
-
-        private bool OnClassicLine(string line)
-        {
-            if (!ClassicProtocol.TryParseDelivery(line, out string to, out string from, out string text))
-            {
-                // Not a DEST_SOURCE_TEXT line: nothing a Chatrm or original server sends. Ignore it.
-                return true;
-            }
-
-            // A classic line, even a notice, in answer to the native hello: the server read the hello as a
-            // classic handshake (an original server, or a Chatrm server without the native protocol, which
-            // refuses the "name" {"type":"hello",... as invalid). That is a protocol mismatch, not a bad name.
-            // Except "server full", which a Chatrm server says before it knows the protocol.
-            if (Protocol == ChatProtocol.Chatrm && !_greeting.Task.IsCompleted)
-            {
-                bool full = ClassicProtocol.TryParseNotice(text, out string fullCode, out string fullText) && fullCode == Refusal.ServerFull.ToCode();
-                if (_greeting.TrySetResult(full ? new Greeting(Refusal.ServerFull, fullText) : Greeting.ClassicAnswer))
-                {
-                    return true;
-                }
-            }
-
-            DateTime now = DateTime.UtcNow;
-            if (UserNames.AreSame(from, UserNames.Server) && ClassicProtocol.TryParseNotice(text, out string code, out string noticeText))
-            {
-                var notice = new ServerNotice(code, noticeText, now);
-                if (code == ClassicProtocol.WelcomeCode)
-                {
-                    // A welcome that comes after the greeting wait still tells us what the server is.
-                    ServerIsChatrm = true;
-                    _greeting.TrySetResult(Greeting.Welcome);
-                    return true;
-                }
-
-                if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.InvalidName : notice.Refusal, noticeText)))
-                {
-                    return true;
-                }
-
-                if (notice.Refusal == Refusal.ServerStopping)
-                {
-                    CloseReason = "the server is stopping";
-                    return true;
-                }
-
-                if (EndsSession(notice.Refusal))
-                {
-                    CloseReason = CloseReason ?? noticeText;
-                }
-
-                Enqueue(notice);
-                return true;
-            }
-
-            // A classic line to a native client is from an original server: it did not speak our protocol.
-            if (!_greeting.TrySetResult(Protocol == ChatProtocol.Chatrm ? Greeting.ClassicAnswer : Greeting.Silence) || Protocol != ChatProtocol.Chatrm)
-            {
-                Enqueue(new ChatMessage(SameSender(from), ToMe(to), text, now));
-            }
-
-            return true;
-        }
-
-        private string SameSender(string from) => from == _lastSender ? _lastSender : _lastSender = from;
-
-        // A message's recipient: this user's own name string when it names this user (or nobody), so waiting
-        // messages share it.
-        private string ToMe(string to) => to == null || to == UserName ? UserName : to;
-
-        private bool OnFrame(ReadOnlySpan<byte> line)
-        {
-            NativeFrame frame = _frame;
-            if (!NativeProtocol.TryParse(line, frame, out _))
-            {
-                // A server that sends what we cannot read is not worth dying over: skip the frame.
-                return true;
-            }
-
-            switch (frame.Type)
-            {
-                case FrameType.Welcome:
-                    if (frame.MaxFrameBytes.HasValue && frame.MaxFrameBytes.Value > 0)
-                    {
-                        MaxFrameBytes = frame.MaxFrameBytes.Value;
-                    }
-
-                    _batchGranted = frame.Batch == true;
-                    _greeting.TrySetResult(Greeting.Welcome);
-                    break;
-                case FrameType.Message:
-                    // The text stays as it came when it can (asking frame.Text would make the string now).
-                    byte[] textJson = frame.TextJson;
-                    Enqueue(new ChatMessage(
-                        SameSender(frame.From), ToMe(frame.To),
-                        textJson == null ? frame.Text ?? string.Empty : null, textJson, DateTime.UtcNow, frame.Id, frame.SentAt));
-                    if (frame.Id != null)
-                    {
-                        // The confirmation that makes the sender's status Delivered: now, or for the whole read.
-                        if (_batchGranted)
-                        {
-                            _ackThrough = frame.Id;
-                        }
-                        else
-                        {
-                            _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
-                        }
-                    }
-
-                    break;
-                case FrameType.Status:
-                    OnStatus(frame);
-                    break;
-                case FrameType.Delivered:
-                    OnDelivered(frame);
-                    break;
-                case FrameType.Users:
-                    if (frame.Ref != null && _pendingWho.TryGetValue(frame.Ref, out var who))
-                    {
-                        who.TrySetResult(frame.Users ?? new List<UserInfo>());
-                    }
-
-                    break;
-                case FrameType.Presence:
-                    if (frame.User != null)
-                    {
-                        PresenceChange change = frame.Event == "left" ? PresenceChange.Left : PresenceChange.Joined;
-                        Enqueue(new PresenceEvent(change, frame.User, frame.Time ?? DateTime.UtcNow));
-                    }
-
-                    break;
-                case FrameType.Ping:
-                    _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref }));
-                    break;
-                case FrameType.Bye:
-                    CloseReason = frame.Reason == Refusal.ServerStopping.ToCode() ? "the server is stopping" : (frame.Message ?? "the server said goodbye");
-                    break;
-                case FrameType.Error:
-                    OnError(frame);
-                    break;
-            }
-
-            return true;
-        }
-
-        /// <summary>After each read: one ack for every message it brought, through the newest.</summary>
-        private void AckReceived()
-        {
-            if (_ackThrough != null)
-            {
-                _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = _ackThrough }));
-                _ackThrough = null;
-            }
-        }
-
-        private void OnDelivered(NativeFrame frame)
-        {
-            foreach (DeliveredMessage delivered in frame.Messages ?? new List<DeliveredMessage>())
-            {
-                if (delivered.Ref != null && _pendingSends.TryRemove(delivered.Ref, out PendingSend pending))
-                {
-                    pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, delivered.SentAt ?? DateTime.UtcNow,
-                        SendStatus.Delivered, id: delivered.Id));
-                }
-            }
-        }
-
-        private void OnStatus(NativeFrame frame)
-        {
-            if (frame.Ref == null || !_pendingSends.TryRemove(frame.Ref, out PendingSend pending))
-            {
-                return;
-            }
-
-            SendStatus status;
-            switch (frame.Status)
-            {
-                case "delivered": status = SendStatus.Delivered; break;
-                case "forwarded": status = SendStatus.Forwarded; break;
-                default: status = SendStatus.Refused; break;
-            }
-
-            pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, frame.SentAt ?? DateTime.UtcNow, status,
-                status == SendStatus.Refused ? (frame.Reason ?? "refused") : null, frame.Id, frame.Message));
-        }
-
-        private void OnError(NativeFrame frame)
-        {
-            var notice = new ServerNotice(frame.Code ?? "error", frame.Message ?? string.Empty, DateTime.UtcNow);
-            if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text)))
-            {
-                return;
-            }
-
-            if (EndsSession(notice.Refusal))
-            {
-                CloseReason = CloseReason ?? notice.Text;
-            }
-
-            if (frame.Ref != null && _pendingSends.TryRemove(frame.Ref, out PendingSend pending))
-            {
-                pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, DateTime.UtcNow, SendStatus.Refused, notice.Code, detail: notice.Text));
-                return;
-            }
-
-            Enqueue(notice);
-        }
-
-        private void Enqueue(object item)
-        {
-            TaskCompletionSource<bool> arrival;
-            lock (_inboxLock)
-            {
-                if (_inbox.Count >= _options.InboxCapacity)
-                {
-                    object oldest = _inbox.Dequeue();
-                    if (oldest is ChatMessage)
-                    {
-                        _messagesWaiting--;
-                        Interlocked.Increment(ref _dropped);
-                    }
-                }
-
-                _inbox.Enqueue(item);
-                _inboxPeak = Math.Max(_inboxPeak, _inbox.Count);
-                if (item is ChatMessage)
-                {
-                    _messagesWaiting++;
-                }
-
-                arrival = _arrival;
-                _arrival = null;
-            }
-
-            arrival?.TrySetResult(true);
-        }
-
-        // ---- Keepalive ----
-
-        private void StartKeepAlive()
-        {
-            TimeSpan interval = _options.KeepAliveInterval;
-            _keepAliveTimer = new Timer(_ => OnKeepAliveTick(), null, interval, interval);
-        }
-
-        private void OnKeepAliveTick()
-        {
-            if (_state == ConnectionState.Closed)
-            {
-                _keepAliveTimer?.Dispose();
-                return;
-            }
-
-            var quiet = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - Interlocked.Read(ref _lastHeardTicks));
-            if (quiet < _options.KeepAliveInterval)
-            {
-                return;
-            }
-
-            if (Interlocked.Exchange(ref _pingOutstanding, 1) == 0)
-            {
-                _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Ping }));
-                return;
-            }
-
-            // Pinged a whole interval ago and heard nothing since: the server is gone or stuck.
-            CloseReason = CloseReason ?? "the server stopped answering (keepalive)";
-            _transport.StopReading();
-        }
-
-        // ---- Closing ----
+        private void Enqueue(object item) => _inbox.Add(item);
 
         private void MarkClosed(string reason)
         {
-            TaskCompletionSource<bool> arrival;
-            lock (_inboxLock)
+            if (!_inbox.TryClose(out TaskCompletionSource<bool> arrival))
             {
-                if (_state == ConnectionState.Closed)
-                {
-                    return;
-                }
-
-                CloseReason = CloseReason ?? reason;
-                _state = ConnectionState.Closed;
-                arrival = _arrival;
-                _arrival = null;
+                return;
             }
+
+            CloseReason = CloseReason ?? reason;
+            _state = ConnectionState.Closed;
 
             _keepAliveTimer?.Dispose();
             arrival?.TrySetResult(true);
@@ -859,38 +354,5 @@ namespace Chatrm.Engine
             refusal == Refusal.KeepaliveTimeout;
 
         internal static IEnumerable<string> SplitLines(string text) => ClassicProtocol.SplitLines(text);
-
-        private sealed class PendingSend
-        {
-            public PendingSend(string to, string text)
-            {
-                To = to;
-                Text = text;
-            }
-
-            public string To { get; }
-            public string Text { get; }
-            public TaskCompletionSource<SentMessage> Fate { get; } = new TaskCompletionSource<SentMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        /// <summary>What the server said (or did not say) to our opening.</summary>
-        private sealed class Greeting
-        {
-            public static readonly Greeting Welcome = new Greeting(Refusal.None, null) { Welcomed = true };
-            public static readonly Greeting Silence = new Greeting(Refusal.None, null);
-
-            // A classic line in answer to the native hello: not welcomed, which makes it a protocol mismatch.
-            public static readonly Greeting ClassicAnswer = new Greeting(Refusal.None, null);
-
-            public Greeting(Refusal refusal, string text)
-            {
-                Refusal = refusal;
-                Text = text;
-            }
-
-            public Refusal Refusal { get; }
-            public string Text { get; }
-            public bool Welcomed { get; private set; }
-        }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using Chatrm.Engine.Protocol.Native;
 
 namespace Chatrm.Engine
 {

@@ -6,6 +6,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
+using Chatrm.Engine.Protocol.Classic;
+using Chatrm.Engine.Routing;
+using Chatrm.Engine.Server;
+using Chatrm.Engine.Transport;
 
 namespace Chatrm.Engine
 {

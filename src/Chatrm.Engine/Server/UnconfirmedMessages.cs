@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Transport;
 
-namespace Chatrm.Engine
+namespace Chatrm.Engine.Server
 {
     /// <summary>
     /// The messages a native recipient was sent and has not acked yet, in the order they went on the wire, so

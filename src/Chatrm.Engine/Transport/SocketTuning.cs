@@ -1,7 +1,7 @@
 using System;
 using System.Net.Sockets;
 
-namespace Chatrm.Engine
+namespace Chatrm.Engine.Transport
 {
     internal static class SocketTuning
     {

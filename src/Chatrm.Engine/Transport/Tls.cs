@@ -6,21 +6,8 @@ using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace Chatrm.Engine
+namespace Chatrm.Engine.Transport
 {
-    /// <summary>How a client checks the server's certificate.</summary>
-    public sealed class TlsClientOptions
-    {
-        /// <summary>The name the certificate must carry; the host connected to when null.</summary>
-        public string TargetHost { get; set; }
-
-        /// <summary>Accept exactly the certificate with this SHA-1 thumbprint (hex), such as a self-signed one.</summary>
-        public string CertificateThumbprint { get; set; }
-
-        /// <summary>Accept any certificate: encryption without knowing who is at the other end.</summary>
-        public bool SkipCertificateCheck { get; set; }
-    }
-
     internal static class Tls
     {
         /// <summary>The server side of the handshake; null when it fails or takes too long.</summary>

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Chatrm.Engine
+namespace Chatrm.Engine.Protocol.Classic
 {
     /// <summary>What a line from a classic client asks for.</summary>
     public enum ClassicLineKind

@@ -1,0 +1,247 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Chatrm.Engine.Client;
+using Chatrm.Engine.Protocol.Classic;
+using Chatrm.Engine.Protocol.Native;
+using Chatrm.Engine.Transport;
+
+namespace Chatrm.Engine
+{
+    /// <summary>The read loop, for both protocols: messages, notices, presence and confirmations into the inbox.</summary>
+    public sealed partial class ChatClient
+    {
+        private async Task ReadLoopAsync()
+        {
+            ReadEnd end = await _transport.ReadLinesAsync(OnLine, () => { }, AckReceived, CancellationToken.None).ConfigureAwait(false);
+            MarkClosed(end == ReadEnd.Failed ? "the connection failed" : "the server closed the connection");
+            _greeting.TrySetException(new ChatException(Refusal.ConnectionClosed, "The server closed the connection before greeting " + UserName + "."));
+
+            // Our side closes too, so the socket is not held until the user disposes of us.
+            _transport.Dispose();
+        }
+
+        private bool OnLine(ReadOnlySpan<byte> line)
+        {
+            Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
+            Interlocked.Exchange(ref _pingOutstanding, 0);
+            if (Protocol == ChatProtocol.Chatrm && NativeProtocol.IsNativeOpening(line))
+            {
+                return OnFrame(line);
+            }
+
+            return OnClassicLine(LineTransport.Decode(line));
+        }
+
+        private bool OnClassicLine(string line)
+        {
+            if (!ClassicProtocol.TryParseDelivery(line, out string to, out string from, out string text))
+            {
+                // Not a DEST_SOURCE_TEXT line: nothing a Chatrm or original server sends. Ignore it.
+                return true;
+            }
+
+            // A classic line, even a notice, in answer to the native hello: the server read the hello as a
+            // classic handshake (an original server, or a Chatrm server without the native protocol, which
+            // refuses the "name" {"type":"hello",... as invalid). That is a protocol mismatch, not a bad name.
+            // Except "server full", which a Chatrm server says before it knows the protocol.
+            if (Protocol == ChatProtocol.Chatrm && !_greeting.Task.IsCompleted)
+            {
+                bool full = ClassicProtocol.TryParseNotice(text, out string fullCode, out string fullText) && fullCode == Refusal.ServerFull.ToCode();
+                if (_greeting.TrySetResult(full ? new Greeting(Refusal.ServerFull, fullText) : Greeting.ClassicAnswer))
+                {
+                    return true;
+                }
+            }
+
+            DateTime now = DateTime.UtcNow;
+            if (UserNames.AreSame(from, UserNames.Server) && ClassicProtocol.TryParseNotice(text, out string code, out string noticeText))
+            {
+                var notice = new ServerNotice(code, noticeText, now);
+                if (code == ClassicProtocol.WelcomeCode)
+                {
+                    // A welcome that comes after the greeting wait still tells us what the server is.
+                    ServerIsChatrm = true;
+                    _greeting.TrySetResult(Greeting.Welcome);
+                    return true;
+                }
+
+                if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.InvalidName : notice.Refusal, noticeText)))
+                {
+                    return true;
+                }
+
+                if (notice.Refusal == Refusal.ServerStopping)
+                {
+                    CloseReason = "the server is stopping";
+                    return true;
+                }
+
+                if (EndsSession(notice.Refusal))
+                {
+                    CloseReason = CloseReason ?? noticeText;
+                }
+
+                Enqueue(notice);
+                return true;
+            }
+
+            // A classic line to a native client is from an original server: it did not speak our protocol.
+            if (!_greeting.TrySetResult(Protocol == ChatProtocol.Chatrm ? Greeting.ClassicAnswer : Greeting.Silence) || Protocol != ChatProtocol.Chatrm)
+            {
+                Enqueue(new ChatMessage(SameSender(from), ToMe(to), text, now));
+            }
+
+            return true;
+        }
+
+        private string SameSender(string from) => from == _lastSender ? _lastSender : _lastSender = from;
+
+        // A message's recipient: this user's own name string when it names this user (or nobody), so waiting
+        // messages share it.
+        private string ToMe(string to) => to == null || to == UserName ? UserName : to;
+
+        private bool OnFrame(ReadOnlySpan<byte> line)
+        {
+            NativeFrame frame = _frame;
+            if (!NativeProtocol.TryParse(line, frame, out _))
+            {
+                // A server that sends what we cannot read is not worth dying over: skip the frame.
+                return true;
+            }
+
+            switch (frame.Type)
+            {
+                case FrameType.Welcome:
+                    if (frame.MaxFrameBytes.HasValue && frame.MaxFrameBytes.Value > 0)
+                    {
+                        MaxFrameBytes = frame.MaxFrameBytes.Value;
+                    }
+
+                    _batchGranted = frame.Batch == true;
+                    _greeting.TrySetResult(Greeting.Welcome);
+                    break;
+                case FrameType.Message:
+                    // The text stays as it came when it can (asking frame.Text would make the string now).
+                    byte[] textJson = frame.TextJson;
+                    Enqueue(new ChatMessage(
+                        SameSender(frame.From), ToMe(frame.To),
+                        textJson == null ? frame.Text ?? string.Empty : null, textJson, DateTime.UtcNow, frame.Id, frame.SentAt));
+                    if (frame.Id != null)
+                    {
+                        // The confirmation that makes the sender's status Delivered: now, or for the whole read.
+                        if (_batchGranted)
+                        {
+                            _ackThrough = frame.Id;
+                        }
+                        else
+                        {
+                            _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
+                        }
+                    }
+
+                    break;
+                case FrameType.Status:
+                    OnStatus(frame);
+                    break;
+                case FrameType.Delivered:
+                    OnDelivered(frame);
+                    break;
+                case FrameType.Users:
+                    if (frame.Ref != null && _pendingWho.TryGetValue(frame.Ref, out var who))
+                    {
+                        who.TrySetResult(frame.Users ?? new List<UserInfo>());
+                    }
+
+                    break;
+                case FrameType.Presence:
+                    if (frame.User != null)
+                    {
+                        PresenceChange change = frame.Event == "left" ? PresenceChange.Left : PresenceChange.Joined;
+                        Enqueue(new PresenceEvent(change, frame.User, frame.Time ?? DateTime.UtcNow));
+                    }
+
+                    break;
+                case FrameType.Ping:
+                    _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref }));
+                    break;
+                case FrameType.Bye:
+                    CloseReason = frame.Reason == Refusal.ServerStopping.ToCode() ? "the server is stopping" : (frame.Message ?? "the server said goodbye");
+                    break;
+                case FrameType.Error:
+                    OnError(frame);
+                    break;
+            }
+
+            return true;
+        }
+
+        /// <summary>After each read: one ack for every message it brought, through the newest.</summary>
+        private void AckReceived()
+        {
+            if (_ackThrough != null)
+            {
+                _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = _ackThrough }));
+                _ackThrough = null;
+            }
+        }
+
+        private void OnDelivered(NativeFrame frame)
+        {
+            foreach (DeliveredMessage delivered in frame.Messages ?? new List<DeliveredMessage>())
+            {
+                if (delivered.Ref != null && _pendingSends.TryRemove(delivered.Ref, out PendingSend pending))
+                {
+                    pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, delivered.SentAt ?? DateTime.UtcNow,
+                        SendStatus.Delivered, id: delivered.Id));
+                }
+            }
+        }
+
+        private void OnStatus(NativeFrame frame)
+        {
+            if (frame.Ref == null || !_pendingSends.TryRemove(frame.Ref, out PendingSend pending))
+            {
+                return;
+            }
+
+            SendStatus status;
+            switch (frame.Status)
+            {
+                case "delivered": status = SendStatus.Delivered; break;
+                case "forwarded": status = SendStatus.Forwarded; break;
+                default: status = SendStatus.Refused; break;
+            }
+
+            pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, frame.SentAt ?? DateTime.UtcNow, status,
+                status == SendStatus.Refused ? (frame.Reason ?? "refused") : null, frame.Id, frame.Message));
+        }
+
+        private void OnError(NativeFrame frame)
+        {
+            var notice = new ServerNotice(frame.Code ?? "error", frame.Message ?? string.Empty, DateTime.UtcNow);
+            if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text)))
+            {
+                return;
+            }
+
+            if (EndsSession(notice.Refusal))
+            {
+                CloseReason = CloseReason ?? notice.Text;
+            }
+
+            if (frame.Ref != null && _pendingSends.TryRemove(frame.Ref, out PendingSend pending))
+            {
+                pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, DateTime.UtcNow, SendStatus.Refused, notice.Code, detail: notice.Text));
+                return;
+            }
+
+            Enqueue(notice);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using System;
+using Chatrm.Engine.Protocol.Native;
+using Chatrm.Engine.Routing;
+
+namespace Chatrm.Engine.Messaging
+{
+    /// <summary>One message on its way through the server. The server, never the client, says who sent it.</summary>
+    public sealed class ChatEnvelope
+    {
+        private string _id;
+        private string _text;
+        private string _senderRef;
+
+        public ChatEnvelope(string id, string from, string to, string text, DateTime sentAt, string senderRef = null, IDeliveryReceipt receipt = null)
+        {
+            _id = id;
+            Number = NativeProtocol.TryParseMessageId(id, out long number) ? number : 0;
+            From = from;
+            To = to;
+            _text = text;
+            SentAt = sentAt;
+            _senderRef = senderRef;
+            Receipt = receipt;
+        }
+
+        /// <summary>
+        /// A message the server numbered: its id is written out only when asked for. <paramref name="textJson"/>
+        /// and <paramref name="senderRefJson"/>, when not null, are the text and ref as a native frame writes them,
+        /// quotes included (see <see cref="TextJson"/>).
+        /// </summary>
+        internal ChatEnvelope(long number, string from, string to, string text, byte[] textJson, DateTime sentAt, string senderRef = null, byte[] senderRefJson = null, IDeliveryReceipt receipt = null)
+        {
+            Number = number;
+            From = from;
+            To = to;
+            _text = text;
+            TextJson = textJson;
+            SentAt = sentAt;
+            _senderRef = senderRef;
+            SenderRefJson = senderRefJson;
+            Receipt = receipt;
+        }
+
+        /// <summary>
+        /// The message a native send frame (read <see cref="NativeFrame.KeepsWireBytes"/>) asks for: text and ref kept as
+        /// they came go on as they came, and become strings only if something, such as a classic recipient, asks.
+        /// </summary>
+        internal static ChatEnvelope FromSend(NativeFrame send, long number, string from, DateTime sentAt, IDeliveryReceipt receipt) =>
+            new ChatEnvelope(
+                number, from, send.To, send.TextJson == null ? send.Text : null, send.TextJson, sentAt,
+                send.RefJson == null ? send.Ref : null, send.RefJson, receipt);
+
+        /// <summary>Unique for the server's run.</summary>
+        public string Id => _id ?? (_id = NativeProtocol.MessageIdText(Number));
+
+        /// <summary>The id as a number, 0 when it is none: what the server keeps and looks up unconfirmed messages by.</summary>
+        internal long Number { get; }
+
+        public string From { get; }
+        public string To { get; }
+
+        public string Text => _text ?? (TextJson == null ? null : _text = NativeProtocol.TextOfJson(TextJson));
+
+        /// <summary>
+        /// The text as the native sender wrote it, quotes included, when that is exactly what a frame would write
+        /// (see <see cref="NativeProtocol"/>): it goes to native recipients as it came, never becoming a string.
+        /// </summary>
+        internal byte[] TextJson { get; }
+
+        /// <summary>When the server accepted it, UTC.</summary>
+        public DateTime SentAt { get; }
+
+        /// <summary>The sender's own reference for the message, echoed in its status.</summary>
+        public string SenderRef => _senderRef ?? (SenderRefJson == null ? null : _senderRef = NativeProtocol.TextOfJson(SenderRefJson));
+
+        /// <summary>The sender's ref as it wrote it, quotes included, when that is what a frame writes (see <see cref="TextJson"/>).</summary>
+        internal byte[] SenderRefJson { get; }
+
+        /// <summary>Who to tell of a later confirmation; null when the sender cannot hear it (classic).</summary>
+        public IDeliveryReceipt Receipt { get; }
+
+        /// <summary><see cref="From"/> encoded for a native frame, when the sender's connection had it at hand.</summary>
+        internal System.Text.Json.JsonEncodedText EncodedFrom { get; set; }
+    }
+}

@@ -1,0 +1,8 @@
+namespace Chatrm.Engine
+{
+    public enum PresenceChange
+    {
+        Joined,
+        Left,
+    }
+}

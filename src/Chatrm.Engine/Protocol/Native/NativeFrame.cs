@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Generic;
+using Chatrm.Engine.Messaging;
+
+namespace Chatrm.Engine.Protocol.Native
+{
+    /// <summary>
+    /// One frame of the native protocol: a JSON object on one line. One flat type for every frame, since
+    /// each uses a few of the same handful of fields; unknown fields are ignored, so later versions can add.
+    /// </summary>
+    public sealed class NativeFrame
+    {
+        public string Type { get; set; }
+        public string Protocol { get; set; }
+        public int? Version { get; set; }
+        public string User { get; set; }
+
+        /// <summary>Only in a hello, to a server that asks for passwords.</summary>
+        public string Password { get; set; }
+
+        /// <summary>Only in a hello: false asks the server for no presence frames (absent means true).</summary>
+        public bool? Presence { get; set; }
+
+        /// <summary>
+        /// In a hello, true asks for batched confirmations; in a welcome, true grants them: the client may ack with
+        /// <see cref="Through"/> and hears of delivered messages in <see cref="FrameType.Delivered"/> frames.
+        /// </summary>
+        public bool? Batch { get; set; }
+
+        /// <summary>In an ack: this message id and every message the server sent this client before it.</summary>
+        public string Through { get; set; }
+
+        /// <summary>In a delivered frame: the messages it confirms, in the order the client sent them.</summary>
+        public List<DeliveredMessage> Messages { get; set; }
+
+        public string Ref
+        {
+            get => _ref ?? (RefJson == null ? null : _ref = NativeProtocol.TextOfJson(RefJson));
+            set
+            {
+                _ref = value;
+                RefJson = null;
+            }
+        }
+
+        public string Id { get; set; }
+        public string From { get; set; }
+        public string To { get; set; }
+
+        public string Text
+        {
+            get => _text ?? (TextJson == null ? null : _text = NativeProtocol.TextOfJson(TextJson));
+            set
+            {
+                _text = value;
+                TextJson = null;
+            }
+        }
+
+        public DateTime? SentAt { get; set; }
+        public string Status { get; set; }
+        public string Reason { get; set; }
+        public string Message { get; set; }
+        public string Code { get; set; }
+        public string Event { get; set; }
+        public DateTime? Time { get; set; }
+        /// <summary>Seconds, possibly fractional.</summary>
+        public double? KeepAlive { get; set; }
+        public int? MaxFrameBytes { get; set; }
+        public List<UserInfo> Users { get; set; }
+
+        private string _text;
+        private string _ref;
+
+        /// <summary>
+        /// Set on the frame one connection reads all its frames into (a server's, to route them; a client's, so
+        /// waiting messages stay small): text and ref are kept as <see cref="TextJson"/> and <see cref="RefJson"/>
+        /// when they can be, the recipient's name is reused while it is the previous one's, and a plainly written
+        /// send skips the JSON reader.
+        /// </summary>
+        internal bool KeepsWireBytes { get; set; }
+
+        /// <summary>The text as it came, quotes included, when it is exactly what a frame would write back.</summary>
+        internal byte[] TextJson { get; private set; }
+
+        /// <summary>The ref as it came, quotes included, as <see cref="TextJson"/>.</summary>
+        internal byte[] RefJson { get; private set; }
+
+        internal bool HasText => _text != null || TextJson != null;
+
+        internal void SetTextJson(byte[] quoted)
+        {
+            _text = null;
+            TextJson = quoted;
+        }
+
+        internal void SetRefJson(byte[] quoted)
+        {
+            _ref = null;
+            RefJson = quoted;
+        }
+
+        // The previous frame's recipient, as read and as its bytes: see KeepsWireBytes.
+        private string _lastTo;
+        private byte[] _lastToUtf8;
+
+        /// <summary>The previous frame's recipient when a send wrote its name as these same unescaped bytes, else null.</summary>
+        internal string PreviousRecipient(ReadOnlySpan<byte> utf8) =>
+            _lastToUtf8 != null && utf8.SequenceEqual(_lastToUtf8) ? _lastTo : null;
+
+        /// <summary>Keeps <paramref name="name"/>, written as <paramref name="utf8"/>, for the next frame; returns it.</summary>
+        internal string RememberRecipient(ReadOnlySpan<byte> utf8, string name)
+        {
+            _lastTo = name;
+            _lastToUtf8 = utf8.ToArray();
+            return name;
+        }
+
+        /// <summary>Empties the frame for reuse: a connection parses every frame into one instance.</summary>
+        internal void Clear()
+        {
+            Type = Protocol = User = Password = Ref = Id = From = To = Text = Through = null;
+            Status = Reason = Message = Code = Event = null;
+            Version = null;
+            Presence = Batch = null;
+            MaxFrameBytes = null;
+            SentAt = Time = null;
+            KeepAlive = null;
+            Users = null;
+            Messages = null;
+        }
+    }
+}

@@ -1,0 +1,564 @@
+using System;
+using System.Buffers;
+using System.Buffers.Text;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Chatrm.Engine.Messaging;
+
+namespace Chatrm.Engine.Protocol.Native
+{
+    /// <summary>The frame readers: the plain-send fast path, and System.Text.Json's reader for the rest.</summary>
+    public static partial class NativeProtocol
+    {
+        /// <summary>Reads one frame; on failure <paramref name="problem"/> says what is wrong, for an error frame.</summary>
+        public static bool TryParse(string line, out NativeFrame frame, out string problem) =>
+            TryParse(Utf8.GetBytes(line), out frame, out problem);
+
+        /// <summary>Reads one frame from a line's UTF-8 bytes (without its newline).</summary>
+        public static bool TryParse(ReadOnlySpan<byte> line, out NativeFrame frame, out string problem)
+        {
+            var parsed = new NativeFrame();
+            if (TryParse(line, parsed, out problem))
+            {
+                frame = parsed;
+                return true;
+            }
+
+            frame = null;
+            return false;
+        }
+
+        /// <summary>Reads one frame into <paramref name="frame"/>, which is emptied first.</summary>
+        internal static bool TryParse(ReadOnlySpan<byte> line, NativeFrame frame, out string problem)
+        {
+            if (frame.KeepsWireBytes && TryReadPlainSend(line, frame))
+            {
+                problem = null;
+                return true;
+            }
+
+            if (TryRead(line, frame, out problem))
+            {
+                return true;
+            }
+
+            // Bytes that are not UTF-8 are read as the transport decodes them everywhere else: as U+FFFD.
+            if (!IsValidUtf8(line))
+            {
+                return TryRead(Utf8.GetBytes(Utf8.GetString(line.ToArray())), frame, out problem);
+            }
+
+            return false;
+        }
+
+        /// <summary>
+        /// Reads a send written exactly as clients write them, {"type":"send","ref":"…","to":"…","text":"…"} (the
+        /// ref optional) with every value printable ASCII and nothing escaped, without the JSON reader: for a
+        /// server's routing frame, where parsing sends was the largest managed cost. Anything else, even one
+        /// space more, is left to <see cref="TryRead"/>; the native fuzz target checks both read the same.
+        /// </summary>
+        internal static bool TryReadPlainSend(ReadOnlySpan<byte> line, NativeFrame frame)
+        {
+            int at = 0;
+            if (!Skip(line, ref at, "{\"type\":\"send\","u8))
+            {
+                return false;
+            }
+
+            int referenceAt = -1, referenceLength = 0;
+            if (Skip(line, ref at, "\"ref\":"u8))
+            {
+                referenceAt = at;
+                if (!SkipPlainString(line, ref at) || !Skip(line, ref at, ","u8))
+                {
+                    return false;
+                }
+
+                referenceLength = at - 1 - referenceAt;
+            }
+
+            if (!Skip(line, ref at, "\"to\":"u8))
+            {
+                return false;
+            }
+
+            int toAt = at;
+            if (!SkipPlainString(line, ref at))
+            {
+                return false;
+            }
+
+            int toLength = at - toAt;
+            if (!Skip(line, ref at, ",\"text\":"u8))
+            {
+                return false;
+            }
+
+            int textAt = at;
+            if (!SkipPlainString(line, ref at) || at != line.Length - 1 || line[at] != (byte)'}')
+            {
+                return false;
+            }
+
+            frame.Clear();
+            frame.Type = FrameType.Send;
+            if (referenceAt >= 0)
+            {
+                frame.SetRefJson(line.Slice(referenceAt, referenceLength).ToArray());
+            }
+
+            ReadOnlySpan<byte> name = line.Slice(toAt + 1, toLength - 2);
+            frame.To = frame.PreviousRecipient(name) ?? frame.RememberRecipient(name, Utf8.GetString(name.ToArray()));
+            frame.SetTextJson(line.Slice(textAt, at - textAt).ToArray());
+            return true;
+        }
+
+        private static bool Skip(ReadOnlySpan<byte> line, ref int at, ReadOnlySpan<byte> expected)
+        {
+            if (!line.Slice(at).StartsWith(expected))
+            {
+                return false;
+            }
+
+            at += expected.Length;
+            return true;
+        }
+
+        /// <summary>Steps over a string value, quotes included, if it has no escape and only printable ASCII.</summary>
+        private static bool SkipPlainString(ReadOnlySpan<byte> line, ref int at)
+        {
+            if (at >= line.Length || line[at] != (byte)'"')
+            {
+                return false;
+            }
+
+            ReadOnlySpan<byte> rest = line.Slice(at + 1);
+            int end = rest.IndexOf((byte)'"');
+            if (end < 0)
+            {
+                return false;
+            }
+
+            ReadOnlySpan<byte> value = rest.Slice(0, end);
+            if (value.IndexOf((byte)'\\') >= 0 || !IsPrintableAscii(value))
+            {
+                return false;
+            }
+
+            at += end + 2;
+            return true;
+        }
+
+        private static bool TryRead(ReadOnlySpan<byte> line, NativeFrame frame, out string problem)
+        {
+            frame.Clear();
+            problem = null;
+
+            // The first problem with a field is the answer, but only once the whole line is known to be JSON:
+            // a line that is not JSON at all says so first.
+            string fieldProblem = null;
+            try
+            {
+                var reader = new Utf8JsonReader(line, isFinalBlock: true, state: default);
+                if (!reader.Read())
+                {
+                    problem = "not valid JSON: the line holds no JSON value";
+                    return false;
+                }
+
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    EndOfLine(ref reader);
+                    problem = "a frame is a JSON object";
+                    return false;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    try
+                    {
+                        Field field = FieldOf(ref reader);
+                        reader.Read();
+                        fieldProblem = fieldProblem ?? ReadField(ref reader, frame, field);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        // Valid JSON that is no text, such as a lone "\ud800": reading it as a string throws.
+                        // Uncaught, it would end the connection instead of being answered as a malformed frame.
+                        // The reader may be anywhere inside the value now: check the line is JSON from the start.
+                        problem = fieldProblem ?? "not readable as text: " + e.Message;
+                        var again = new Utf8JsonReader(line, isFinalBlock: true, state: default);
+                        again.Read();
+                        again.Skip();
+                        EndOfLine(ref again);
+                        return false;
+                    }
+                }
+
+                EndOfLine(ref reader);
+            }
+            catch (JsonException e)
+            {
+                problem = "not valid JSON: " + e.Message;
+                return false;
+            }
+
+            if (fieldProblem != null)
+            {
+                problem = fieldProblem;
+                return false;
+            }
+
+            if (string.IsNullOrEmpty(frame.Type))
+            {
+                problem = "a frame needs a \"type\"";
+                return false;
+            }
+
+            return true;
+        }
+
+        /// <summary>
+        /// A user listed without a readable connectedAt: the earliest time, in UTC. (A plain default(DateTime) has no
+        /// kind, so FormatTime took it for local time and wrote it back shifted in any zone west of UTC.)
+        /// </summary>
+        private static readonly DateTime UnknownTime = new DateTime(0, DateTimeKind.Utc);
+
+        private enum Field
+        {
+            Unknown, Type, Protocol, User, Password, Ref, Id, From, To, Text, Status, Reason, Code, Message, Event,
+            Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users, Presence, Batch, Through, Messages,
+        }
+
+        private static Field FieldOf(ref Utf8JsonReader reader)
+        {
+            // An escaped name ("\u0074ype") is rare: unescape it and match that.
+            ReadOnlySpan<byte> name = reader.ValueIsEscaped ? Utf8.GetBytes(reader.GetString()) : reader.ValueSpan;
+            switch (name.Length)
+            {
+                case 2:
+                    if (name.SequenceEqual("id"u8)) return Field.Id;
+                    if (name.SequenceEqual("to"u8)) return Field.To;
+                    break;
+                case 3:
+                    if (name.SequenceEqual("ref"u8)) return Field.Ref;
+                    break;
+                case 4:
+                    if (name.SequenceEqual("type"u8)) return Field.Type;
+                    if (name.SequenceEqual("text"u8)) return Field.Text;
+                    if (name.SequenceEqual("from"u8)) return Field.From;
+                    if (name.SequenceEqual("user"u8)) return Field.User;
+                    if (name.SequenceEqual("code"u8)) return Field.Code;
+                    if (name.SequenceEqual("time"u8)) return Field.Time;
+                    break;
+                case 5:
+                    if (name.SequenceEqual("event"u8)) return Field.Event;
+                    if (name.SequenceEqual("users"u8)) return Field.Users;
+                    if (name.SequenceEqual("batch"u8)) return Field.Batch;
+                    break;
+                case 6:
+                    if (name.SequenceEqual("status"u8)) return Field.Status;
+                    if (name.SequenceEqual("reason"u8)) return Field.Reason;
+                    if (name.SequenceEqual("sentAt"u8)) return Field.SentAt;
+                    break;
+                case 7:
+                    if (name.SequenceEqual("message"u8)) return Field.Message;
+                    if (name.SequenceEqual("version"u8)) return Field.Version;
+                    if (name.SequenceEqual("through"u8)) return Field.Through;
+                    break;
+                case 8:
+                    if (name.SequenceEqual("protocol"u8)) return Field.Protocol;
+                    if (name.SequenceEqual("password"u8)) return Field.Password;
+                    if (name.SequenceEqual("presence"u8)) return Field.Presence;
+                    if (name.SequenceEqual("messages"u8)) return Field.Messages;
+                    break;
+                case 9:
+                    if (name.SequenceEqual("keepAlive"u8)) return Field.KeepAlive;
+                    break;
+                case 13:
+                    if (name.SequenceEqual("maxFrameBytes"u8)) return Field.MaxFrameBytes;
+                    break;
+            }
+
+            return Field.Unknown;
+        }
+
+        /// <summary>Reads the value the reader is on into the frame; returns what is wrong with it, or null.</summary>
+        private static string ReadField(ref Utf8JsonReader reader, NativeFrame frame, Field field)
+        {
+            string problem = null;
+            switch (field)
+            {
+                case Field.Type: if (IsString(ref reader, "type", ref problem)) frame.Type = FrameTypes.Read(ref reader); break;
+                case Field.Protocol: if (IsString(ref reader, "protocol", ref problem)) frame.Protocol = reader.GetString(); break;
+                case Field.User: if (IsString(ref reader, "user", ref problem)) frame.User = reader.GetString(); break;
+                case Field.Password: if (IsString(ref reader, "password", ref problem)) frame.Password = reader.GetString(); break;
+                case Field.Ref:
+                    if (IsString(ref reader, "ref", ref problem))
+                    {
+                        if (IsKeptAsItCame(ref reader, frame)) frame.SetRefJson(Quoted(reader.ValueSpan));
+                        else frame.Ref = reader.GetString();
+                    }
+
+                    break;
+                case Field.Through: if (IsString(ref reader, "through", ref problem)) frame.Through = reader.GetString(); break;
+                case Field.Id: if (IsString(ref reader, "id", ref problem)) frame.Id = reader.GetString(); break;
+                case Field.From: if (IsString(ref reader, "from", ref problem)) frame.From = reader.GetString(); break;
+                case Field.To: if (IsString(ref reader, "to", ref problem)) frame.To = frame.KeepsWireBytes ? ReadRecipient(ref reader, frame) : reader.GetString(); break;
+                case Field.Text:
+                    if (IsString(ref reader, "text", ref problem))
+                    {
+                        if (IsKeptAsItCame(ref reader, frame)) frame.SetTextJson(Quoted(reader.ValueSpan));
+                        else frame.Text = reader.GetString();
+                    }
+
+                    break;
+                case Field.Status: if (IsString(ref reader, "status", ref problem)) frame.Status = Statuses.Read(ref reader); break;
+                case Field.Reason: if (IsString(ref reader, "reason", ref problem)) frame.Reason = reader.GetString(); break;
+                case Field.Code: if (IsString(ref reader, "code", ref problem)) frame.Code = reader.GetString(); break;
+                case Field.Message: if (IsString(ref reader, "message", ref problem)) frame.Message = reader.GetString(); break;
+                case Field.Event: if (IsString(ref reader, "event", ref problem)) frame.Event = Events.Read(ref reader); break;
+                case Field.Version:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int version)) frame.Version = version;
+                    else problem = "\"version\" must be a whole number";
+                    break;
+                case Field.MaxFrameBytes:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int maxFrameBytes)) frame.MaxFrameBytes = maxFrameBytes;
+                    else problem = "\"maxFrameBytes\" must be a whole number";
+                    break;
+                case Field.KeepAlive:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double keepAlive)) frame.KeepAlive = keepAlive;
+                    else problem = "\"keepAlive\" must be a number";
+                    break;
+                case Field.SentAt:
+                    if (reader.TokenType == JsonTokenType.String && TryParseTime(reader.GetString(), out DateTime sentAt)) frame.SentAt = sentAt;
+                    else problem = "\"sentAt\" must be an ISO 8601 UTC time";
+                    break;
+                case Field.Time:
+                    if (reader.TokenType == JsonTokenType.String && TryParseTime(reader.GetString(), out DateTime time)) frame.Time = time;
+                    else problem = "\"time\" must be an ISO 8601 UTC time";
+                    break;
+                case Field.Users:
+                    problem = ReadUsers(ref reader, frame);
+                    break;
+                case Field.Messages:
+                    problem = ReadMessages(ref reader, frame);
+                    break;
+                case Field.Batch:
+                    if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Batch = reader.GetBoolean();
+                    else problem = "\"batch\" must be true or false";
+                    break;
+                case Field.Presence:
+                    if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Presence = reader.GetBoolean();
+                    else problem = "\"presence\" must be true or false";
+                    break;
+            }
+
+            // Whatever was not read (an unknown field's object or array, a value of the wrong kind) is stepped over.
+            if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray)
+            {
+                reader.Skip();
+            }
+
+            return problem;
+        }
+
+        /// <summary>
+        /// Whether a frame that keeps wire bytes keeps the string value the reader is on as its bytes: written
+        /// without escapes, in printable ASCII, they are what the frame writer would write back (see
+        /// <see cref="IsPrintableAscii"/>).
+        /// </summary>
+        private static bool IsKeptAsItCame(ref Utf8JsonReader reader, NativeFrame frame) =>
+            frame.KeepsWireBytes && !reader.ValueIsEscaped && IsPrintableAscii(reader.ValueSpan);
+
+        /// <summary>A send's recipient: a sender mostly writes to one user, so the previous frame's name is reused.</summary>
+        private static string ReadRecipient(ref Utf8JsonReader reader, NativeFrame frame)
+        {
+            if (reader.ValueIsEscaped)
+            {
+                return reader.GetString();
+            }
+
+            return frame.PreviousRecipient(reader.ValueSpan) ?? frame.RememberRecipient(reader.ValueSpan, reader.GetString());
+        }
+
+        private static byte[] Quoted(ReadOnlySpan<byte> value)
+        {
+            byte[] quoted = new byte[value.Length + 2];
+            quoted[0] = (byte)'"';
+            value.CopyTo(new Span<byte>(quoted, 1, value.Length));
+            quoted[quoted.Length - 1] = (byte)'"';
+            return quoted;
+        }
+
+        /// <summary>The text of a value <see cref="IsPrintableAscii"/> let through as it was, quotes included.</summary>
+        internal static string TextOfJson(byte[] quoted) => Utf8.GetString(quoted, 1, quoted.Length - 2);
+
+        private static string ReadUsers(ref Utf8JsonReader reader, NativeFrame frame)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return "\"users\" must be an array";
+            }
+
+            var users = new List<UserInfo>();
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        reader.Skip();
+                    }
+
+                    return "each of \"users\" must be an object";
+                }
+
+                string name = null, protocol = null;
+                DateTime connectedAt = UnknownTime;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    bool isName = reader.ValueTextEquals("name"u8);
+                    bool isProtocol = !isName && reader.ValueTextEquals("protocol"u8);
+                    bool isConnectedAt = !isName && !isProtocol && reader.ValueTextEquals("connectedAt"u8);
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        if (isName) name = reader.GetString();
+                        else if (isProtocol) protocol = reader.GetString();
+                        else if (isConnectedAt && TryParseTime(reader.GetString(), out DateTime t)) connectedAt = t;
+                    }
+                    else
+                    {
+                        // A field of another kind reads as absent; a later version may add fields.
+                        if (isName) name = null;
+                        else if (isProtocol) protocol = null;
+                        else if (isConnectedAt) connectedAt = UnknownTime;
+                        reader.Skip();
+                    }
+                }
+
+                users.Add(new UserInfo(name, protocol, connectedAt));
+            }
+
+            frame.Users = users;
+            return null;
+        }
+
+        private static string ReadMessages(ref Utf8JsonReader reader, NativeFrame frame)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return "\"messages\" must be an array";
+            }
+
+            var messages = new List<DeliveredMessage>();
+            string problem = null;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    problem = problem ?? "each of \"messages\" must be an object";
+                    reader.Skip();
+                    continue;
+                }
+
+                string reference = null, id = null;
+                DateTime? sentAt = null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    bool isRef = reader.ValueTextEquals("ref"u8);
+                    bool isId = !isRef && reader.ValueTextEquals("id"u8);
+                    bool isSentAt = !isRef && !isId && reader.ValueTextEquals("sentAt"u8);
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        if (isRef) reference = reader.GetString();
+                        else if (isId) id = reader.GetString();
+                        else if (isSentAt && TryParseTime(reader.GetString(), out DateTime t)) sentAt = t;
+                    }
+                    else
+                    {
+                        // A field of another kind reads as absent, as in "users"; a later version may add fields.
+                        reader.Skip();
+                    }
+                }
+
+                messages.Add(new DeliveredMessage(reference, id, sentAt));
+            }
+
+            frame.Messages = messages;
+            return problem;
+        }
+
+        private static bool IsString(ref Utf8JsonReader reader, string name, ref string problem)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.String:
+                    return true;
+                case JsonTokenType.Null:
+                    // Null counts as absent.
+                    return false;
+                default:
+                    problem = $"\"{name}\" must be a string";
+                    return false;
+            }
+        }
+
+        private static readonly KnownWords FrameTypes = new KnownWords(
+            FrameType.Send, FrameType.Ack, FrameType.Message, FrameType.Status, FrameType.Hello, FrameType.Welcome,
+            FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error,
+            FrameType.Delivered);
+
+        private static readonly KnownWords Statuses = new KnownWords("delivered", "forwarded", "refused");
+
+        private static readonly KnownWords Events = new KnownWords("joined", "left");
+
+        /// <summary>Words a field often holds, kept as strings and as their UTF-8 bytes to match against.</summary>
+        private sealed class KnownWords
+        {
+            private readonly string[] _words;
+            private readonly byte[][] _utf8;
+
+            public KnownWords(params string[] words)
+            {
+                _words = words;
+                _utf8 = words.Select(w => Utf8.GetBytes(w)).ToArray();
+            }
+
+            /// <summary>The string value the reader is on: one of these words' own strings when it is one, so no new string.</summary>
+            public string Read(ref Utf8JsonReader reader)
+            {
+                if (!reader.ValueIsEscaped)
+                {
+                    ReadOnlySpan<byte> value = reader.ValueSpan;
+                    for (int i = 0; i < _utf8.Length; i++)
+                    {
+                        if (value.SequenceEqual(_utf8[i]))
+                        {
+                            return _words[i];
+                        }
+                    }
+                }
+
+                return reader.GetString();
+            }
+        }
+
+        /// <summary>After the frame's object: white space only. Throws a JsonException for anything else.</summary>
+        private static void EndOfLine(ref Utf8JsonReader reader)
+        {
+            if (reader.Read())
+            {
+                throw new JsonException("one frame per line: more follows the frame");
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System;
+using System.Collections.Generic;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Protocol;
+using Chatrm.Engine.Protocol.Classic;
+using Chatrm.Engine.Protocol.Native;
+using Chatrm.Engine.Routing;
+using Chatrm.Engine.Transport;
+
+namespace Chatrm.Engine.Server
+{
+    /// <summary>The classic session: one line per message, answered with notices.</summary>
+    internal sealed partial class ServerConnection
+    {
+        // The recipient of this user's last classic line: a sender mostly writes to one user.
+        private string _lastClassicRecipient;
+
+        private bool OnClassicLine(string line)
+        {
+            ClassicLine parsed = ClassicProtocol.ParseClientLine(line, UserName, _lastClassicRecipient);
+            switch (parsed.Kind)
+            {
+                case ClassicLineKind.Blank:
+                    return true;
+                case ClassicLineKind.Exit:
+                    _leaveReason = "exit";
+                    return false;
+                case ClassicLineKind.Malformed:
+                    Refuse(Refusal.MalformedLine, "send your name, the recipient and the text, separated by underscores");
+                    return true;
+                case ClassicLineKind.Forged:
+                    Refuse(Refusal.ForgedSender, "you are " + UserName + "; a line must name you as its sender");
+                    return true;
+            }
+
+            _lastClassicRecipient = parsed.To;
+            long now = _transport.ReadTicks;
+            if (!WithinRate(now))
+            {
+                Refuse(Refusal.RateLimited, $"at most {_server.Options.MaxMessagesPerSecond} messages a second; that one was not delivered");
+                return true;
+            }
+
+            // A classic sender cannot hear confirmations: no receipt.
+            var envelope = new ChatEnvelope(NextMessageId(), UserName, parsed.To, parsed.Text, null, new DateTime(now, DateTimeKind.Utc));
+            DeliveryStatus status = Route(envelope);
+            if (status != DeliveryStatus.Forwarded && status != DeliveryStatus.Pending)
+            {
+                Refuse(RefusalOf(status), RefusalText(status, parsed.To));
+            }
+
+            return true;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Generic;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Protocol;
+using Chatrm.Engine.Protocol.Classic;
+using Chatrm.Engine.Protocol.Native;
+using Chatrm.Engine.Routing;
+using Chatrm.Engine.Transport;
+
+namespace Chatrm.Engine.Server
+{
+    /// <summary>Routing a message, and telling this user (and the operator) why something was refused.</summary>
+    internal sealed partial class ServerConnection
+    {
+        private DeliveryStatus Route(ChatEnvelope envelope) =>
+            UserNames.IsValid(envelope.To) && !UserNames.IsReserved(envelope.To)
+                ? _server.Router.Deliver(envelope)
+                : DeliveryStatus.UnknownUser;
+
+        private static Refusal RefusalOf(DeliveryStatus status)
+        {
+            switch (status)
+            {
+                case DeliveryStatus.UserOffline: return Refusal.UserOffline;
+                case DeliveryStatus.RecipientTooSlow: return Refusal.RecipientTooSlow;
+                default: return Refusal.UnknownUser;
+            }
+        }
+
+        private static string RefusalText(DeliveryStatus status, string to)
+        {
+            switch (status)
+            {
+                case DeliveryStatus.UserOffline: return to + " is offline";
+                case DeliveryStatus.RecipientTooSlow: return to + " is not reading and was disconnected";
+                default: return "no user named " + Printable(to) + " is known here";
+            }
+        }
+
+        private void OnLineTooLong()
+        {
+            string text = "lines are limited to " + _server.Options.MaxLineBytes + " bytes";
+            if (!_registered)
+            {
+                RefuseHandshake(null, Refusal.LineTooLong, text);
+                _transport.StopReading();
+                return;
+            }
+
+            Refuse(Refusal.LineTooLong, _native
+                ? "frames are limited to " + _server.Options.MaxLineBytes + " bytes; that one was skipped"
+                : text + "; that one was not delivered");
+        }
+
+        /// <summary>Tells this user why something was refused, in its protocol, and the operator too.</summary>
+        private void Refuse(Refusal refusal, string text)
+        {
+            Tell(refusal, text);
+            _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
+        }
+
+        /// <summary>
+        /// Tells this user something in its protocol: a native error frame or a classic notice. A native frame
+        /// goes through <see cref="Queued"/>, as every native frame does; <paramref name="evenIfFull"/> lets the
+        /// last word to a user being dropped pass a full queue.
+        /// </summary>
+        private void Tell(Refusal refusal, string text, bool evenIfFull = false)
+        {
+            if (!_native)
+            {
+                _transport.Send(ClassicProtocol.FormatNotice(UserName ?? "unnamed", refusal.ToCode(), text), evenIfFull);
+                return;
+            }
+
+            ReadOnlySpan<byte> frame = NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Error, Code = refusal.ToCode(), Message = text });
+            if (evenIfFull)
+            {
+                _transport.Send(frame, evenIfFull: true);
+            }
+            else
+            {
+                Queued(_transport.Send(frame));
+            }
+        }
+
+        private void SendNotice(string code, string text) =>
+            _transport.Send(ClassicProtocol.FormatNotice(UserName ?? "unnamed", code, text));
+
+        private static string Printable(string name)
+        {
+            if (string.IsNullOrEmpty(name))
+            {
+                return "(empty)";
+            }
+
+            return name.Length > UserNames.MaxLength ? name.Substring(0, UserNames.MaxLength) + "..." : name;
+        }
+    }
+}

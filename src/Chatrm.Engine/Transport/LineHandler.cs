@@ -1,0 +1,7 @@
+using System;
+
+namespace Chatrm.Engine.Transport
+{
+    /// <summary>Handles one incoming line's UTF-8 bytes; false stops reading.</summary>
+    public delegate bool LineHandler(ReadOnlySpan<byte> line);
+}

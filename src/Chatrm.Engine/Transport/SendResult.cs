@@ -1,0 +1,10 @@
+namespace Chatrm.Engine.Transport
+{
+    /// <summary>Outcome of queueing a line for a peer.</summary>
+    public enum SendResult
+    {
+        Queued,
+        Closed,
+        QueueFull,
+    }
+}
