@@ -1,14 +1,6 @@
 using System;
-using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.Globalization;
-using System.Net.Sockets;
-using System.Text;
 using System.Threading;
-using System.Threading.Tasks;
-using Chatrm.Engine.Protocol.Classic;
 using Chatrm.Engine.Protocol.Native;
-using Chatrm.Engine.Transport;
 
 namespace Chatrm.Engine
 {

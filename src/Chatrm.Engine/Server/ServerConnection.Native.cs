@@ -1,16 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
 using System.Threading;
-using System.Threading.Tasks;
 using Chatrm.Engine.Messaging;
-using Chatrm.Engine.Protocol;
-using Chatrm.Engine.Protocol.Classic;
 using Chatrm.Engine.Protocol.Native;
 using Chatrm.Engine.Routing;
-using Chatrm.Engine.Transport;
 
 namespace Chatrm.Engine.Server
 {

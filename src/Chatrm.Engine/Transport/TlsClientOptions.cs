@@ -1,6 +1,3 @@
-using System;
-using System.Security.Cryptography.X509Certificates;
-
 namespace Chatrm.Engine
 {
     /// <summary>How a client checks the server's certificate.</summary>

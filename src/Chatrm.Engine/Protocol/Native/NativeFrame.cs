@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using Chatrm.Engine.Messaging;
 
 namespace Chatrm.Engine.Protocol.Native
 {

@@ -1,12 +1,8 @@
 using System;
 using System.Buffers;
 using System.Buffers.Text;
-using System.Collections.Generic;
 using System.Globalization;
-using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
-using Chatrm.Engine.Messaging;
 
 namespace Chatrm.Engine.Protocol.Native
 {

@@ -1,13 +1,6 @@
 using System;
-using System.Buffers;
-using System.Buffers.Text;
-using System.Collections.Generic;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
-using Chatrm.Engine.Messaging;
 
 namespace Chatrm.Engine.Protocol.Native
 {
