@@ -45,7 +45,7 @@ namespace Chatrm.Soak
             return new ServerStats
             {
                 Connections = server.ConnectionCount,
-                Online = server.Router.OnlineUsers.Count,
+                Online = server.OnlineUsers.Count,
                 ManagedBytes = GC.GetTotalMemory(forceFullCollection: false),
                 WorkingSetBytes = self.WorkingSet64,
                 Threads = self.Threads.Count,

@@ -43,7 +43,7 @@ namespace Chatrm.PowerShell
         public bool UsesTls => Server.Options.Certificate != null;
 
         /// <summary>Names of the users online now.</summary>
-        public string[] Users => Server.Router.OnlineUsers.OrderBy(n => n, StringComparer.OrdinalIgnoreCase).ToArray();
+        public string[] Users => Server.OnlineUsers.OrderBy(n => n, StringComparer.OrdinalIgnoreCase).ToArray();
 
         public int ConnectionCount => Server.ConnectionCount;
 

@@ -277,7 +277,7 @@ namespace Chatrm.PowerShell
             IReadOnlyList<UserInfo> users;
             if (ParameterSetName == JobSet)
             {
-                users = Job.Server.Router.ListUsers();
+                users = Job.Server.ListUsers();
             }
             else
             {
@@ -330,7 +330,7 @@ namespace Chatrm.PowerShell
         {
             foreach (string name in Name)
             {
-                UserInfo user = Job.Server.Router.ListUsers().FirstOrDefault(u => UserNames.AreSame(u.Name, name));
+                UserInfo user = Job.Server.ListUsers().FirstOrDefault(u => UserNames.AreSame(u.Name, name));
                 if (user == null || !ShouldProcess($"{user?.Name ?? name} on {Job.Location}", "Disconnect"))
                 {
                     if (user == null)

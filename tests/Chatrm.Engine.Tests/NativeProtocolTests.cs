@@ -48,8 +48,8 @@ namespace Chatrm.Engine.Tests
         /// <summary>Wraps a frame so the test list shows its line.</summary>
         public sealed class FrameCase
         {
-            public FrameCase(NativeFrame frame) => Frame = frame;
-            public NativeFrame Frame { get; }
+            internal FrameCase(NativeFrame frame) => Frame = frame;
+            internal NativeFrame Frame { get; }
             public override string ToString() => NativeProtocol.Format(Frame).TrimEnd('\n');
         }
 

@@ -5,7 +5,7 @@ using Chatrm.Engine.Routing;
 namespace Chatrm.Engine.Messaging
 {
     /// <summary>One message on its way through the server. The server, never the client, says who sent it.</summary>
-    public sealed class ChatEnvelope
+    internal sealed class ChatEnvelope
     {
         private string _id;
         private string _text;

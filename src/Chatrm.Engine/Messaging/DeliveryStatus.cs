@@ -1,7 +1,7 @@
 namespace Chatrm.Engine.Messaging
 {
     /// <summary>The fate of one message at the router.</summary>
-    public enum DeliveryStatus
+    internal enum DeliveryStatus
     {
         /// <summary>Queued for a classic recipient, which cannot confirm.</summary>
         Forwarded,

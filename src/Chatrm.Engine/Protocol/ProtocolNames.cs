@@ -1,7 +1,7 @@
 namespace Chatrm.Engine.Protocol
 {
     /// <summary>The protocol names users are listed with.</summary>
-    public static class ProtocolNames
+    internal static class ProtocolNames
     {
         public const string Chatrm = "chatrm";
         public const string Classic = "classic";

@@ -4,7 +4,7 @@ using Chatrm.Engine.Messaging;
 namespace Chatrm.Engine.Routing
 {
     /// <summary>A user who can be delivered to: a connection on this server, or, later, one reached through a fabric.</summary>
-    public interface IChatEndpoint
+    internal interface IChatEndpoint
     {
         string UserName { get; }
 

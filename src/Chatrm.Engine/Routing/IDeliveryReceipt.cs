@@ -4,7 +4,7 @@ using Chatrm.Engine.Messaging;
 namespace Chatrm.Engine.Routing
 {
     /// <summary>Tells a message's sender what became of it after the router handed it on.</summary>
-    public interface IDeliveryReceipt
+    internal interface IDeliveryReceipt
     {
         /// <summary>The recipient's client confirmed receiving it.</summary>
         void Delivered(ChatEnvelope envelope);

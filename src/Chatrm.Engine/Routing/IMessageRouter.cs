@@ -8,7 +8,7 @@ namespace Chatrm.Engine.Routing
     /// Who is online and how to reach them. The protocol code talks only to this, so a router that spans
     /// several servers can replace <see cref="LocalRouter"/> without touching it.
     /// </summary>
-    public interface IMessageRouter
+    internal interface IMessageRouter
     {
         /// <summary>Adds the user, or returns false when the name is held by someone else (the holder keeps it).</summary>
         bool TryRegister(IChatEndpoint endpoint);

@@ -6,7 +6,7 @@ using Chatrm.Engine.Messaging;
 namespace Chatrm.Engine.Routing
 {
     /// <summary>The user table of one server process: thread-safe, case-insensitive names.</summary>
-    public sealed class LocalRouter : IMessageRouter
+    internal sealed class LocalRouter : IMessageRouter
     {
         // Remembering every name ever seen would grow without bound; past this many, a gone user reads as unknown.
         private const int MaxRememberedNames = 100_000;

@@ -2,7 +2,7 @@ using System;
 
 namespace Chatrm.Engine.Routing
 {
-    public sealed class PresenceEventArgs : EventArgs
+    internal sealed class PresenceEventArgs : EventArgs
     {
         public PresenceEventArgs(PresenceChange change, string userName)
         {

@@ -37,7 +37,13 @@ namespace Chatrm.Engine
         private int _sweepingKeepAlive;
         private int _stopRequested;
 
-        public ChatServer(ServerOptions options, IMessageRouter router = null)
+        public ChatServer(ServerOptions options)
+            : this(options, null)
+        {
+        }
+
+        /// <summary>A server whose users are found through <paramref name="router"/> (a local table when null).</summary>
+        internal ChatServer(ServerOptions options, IMessageRouter router)
         {
             options = options ?? new ServerOptions();
             options.Validate();
@@ -48,7 +54,13 @@ namespace Chatrm.Engine
 
         public ServerOptions Options { get; }
 
-        public IMessageRouter Router { get; }
+        internal IMessageRouter Router { get; }
+
+        /// <summary>The names of the users online, in no particular order.</summary>
+        public IReadOnlyCollection<string> OnlineUsers => Router.OnlineUsers;
+
+        /// <summary>Who is online, with their protocol and since when, in no particular order.</summary>
+        public IReadOnlyList<UserInfo> ListUsers() => Router.ListUsers();
 
         /// <summary>Where the server really listens (the port is chosen here when 0 was asked for).</summary>
         public IPEndPoint LocalEndPoint { get; private set; }

@@ -3,5 +3,5 @@ using System;
 namespace Chatrm.Engine.Transport
 {
     /// <summary>Handles one incoming line's UTF-8 bytes; false stops reading.</summary>
-    public delegate bool LineHandler(ReadOnlySpan<byte> line);
+    internal delegate bool LineHandler(ReadOnlySpan<byte> line);
 }

@@ -3,7 +3,7 @@ using System.Buffers;
 
 namespace Chatrm.Engine.Transport
 {
-    public sealed partial class LineTransport
+    internal sealed partial class LineTransport
     {
         /// <summary>
         /// The one line framer, for both read paths: bytes are received into <see cref="Room"/> and framed there, and

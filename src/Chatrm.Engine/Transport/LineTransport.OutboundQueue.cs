@@ -9,7 +9,7 @@ using System.Threading.Tasks;
 namespace Chatrm.Engine.Transport
 {
     /// <summary>The outbound queue: senders append under the send lock; one drain at a time sends what is queued.</summary>
-    public sealed partial class LineTransport
+    internal sealed partial class LineTransport
     {
         /// <summary>
         /// Queues text (which must end with its newline) for the peer, without waiting. <paramref name="evenIfFull"/>

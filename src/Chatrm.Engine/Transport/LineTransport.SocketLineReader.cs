@@ -7,7 +7,7 @@ using System.Threading.Tasks;
 
 namespace Chatrm.Engine.Transport
 {
-    public sealed partial class LineTransport
+    internal sealed partial class LineTransport
     {
         /// <summary>
         /// Reads lines straight from a plain TCP socket. While idle it is one pending zero-byte receive: no buffer

@@ -7,7 +7,7 @@ using System.Threading.Tasks;
 namespace Chatrm.Engine.Transport
 {
     /// <summary>Reading lines over TLS: one pending stream read at a time, which StopReading can end.</summary>
-    public sealed partial class LineTransport
+    internal sealed partial class LineTransport
     {
         /// <summary>
         /// The TLS read loop. While idle it waits with a zero-byte read, which SslStream completes once data (or the

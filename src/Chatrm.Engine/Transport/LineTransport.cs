@@ -15,7 +15,7 @@ namespace Chatrm.Engine.Transport
     /// one gathered send, and ends when nothing is left, so a slow peer never blocks a sender and an idle
     /// connection holds no buffer and no waiting task.
     /// </summary>
-    public sealed partial class LineTransport : IDisposable
+    internal sealed partial class LineTransport : IDisposable
     {
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 

@@ -1,7 +1,7 @@
 namespace Chatrm.Engine.Transport
 {
     /// <summary>Why a read loop ended.</summary>
-    public enum ReadEnd
+    internal enum ReadEnd
     {
         /// <summary>The peer closed its side.</summary>
         PeerClosed,

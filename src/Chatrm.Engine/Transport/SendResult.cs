@@ -1,7 +1,7 @@
 namespace Chatrm.Engine.Transport
 {
     /// <summary>Outcome of queueing a line for a peer.</summary>
-    public enum SendResult
+    internal enum SendResult
     {
         Queued,
         Closed,

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 namespace Chatrm.Engine.Protocol.Classic
 {
     /// <summary>What a line from a classic client asks for.</summary>
-    public enum ClassicLineKind
+    internal enum ClassicLineKind
     {
         /// <summary>A message to <see cref="ClassicLine.To"/>.</summary>
         Message,
@@ -18,7 +18,7 @@ namespace Chatrm.Engine.Protocol.Classic
         Forged,
     }
 
-    public readonly struct ClassicLine
+    internal readonly struct ClassicLine
     {
         public ClassicLine(ClassicLineKind kind, string to = null, string text = null, string claimedSender = null)
         {
@@ -38,7 +38,7 @@ namespace Chatrm.Engine.Protocol.Classic
     /// The original Chatrm's line protocol (see docs/protocol.md). Only the first two '_' separate
     /// fields, so text keeps its underscores.
     /// </summary>
-    public static class ClassicProtocol
+    internal static class ClassicProtocol
     {
         public const char Separator = '_';
         public const string ExitLine = "EXIT";

@@ -3,7 +3,7 @@ using System;
 namespace Chatrm.Engine.Protocol.Native
 {
     /// <summary>One message a delivered frame confirms: the sender's ref, the server's id and time.</summary>
-    public sealed class DeliveredMessage
+    internal sealed class DeliveredMessage
     {
         public DeliveredMessage(string reference, string id, DateTime? sentAt)
         {

@@ -1,7 +1,7 @@
 namespace Chatrm.Engine.Protocol.Native
 {
     /// <summary>Frame types of the native protocol (docs/protocol.md).</summary>
-    public static class FrameType
+    internal static class FrameType
     {
         public const string Hello = "hello";
         public const string Welcome = "welcome";

@@ -7,7 +7,7 @@ namespace Chatrm.Engine.Protocol.Native
     /// One frame of the native protocol: a JSON object on one line. One flat type for every frame, since
     /// each uses a few of the same handful of fields; unknown fields are ignored, so later versions can add.
     /// </summary>
-    public sealed class NativeFrame
+    internal sealed class NativeFrame
     {
         public string Type { get; set; }
         public string Protocol { get; set; }

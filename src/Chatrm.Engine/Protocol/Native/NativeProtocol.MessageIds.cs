@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Chatrm.Engine.Protocol.Native
 {
     /// <summary>The rules of a message id on the wire: a positive decimal number.</summary>
-    public static partial class NativeProtocol
+    internal static partial class NativeProtocol
     {
         /// <summary>
         /// A message id as the server writes them: digits without a leading zero, 1 or more. Anything else is no

@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace Chatrm.Engine.Protocol.Native
 {
     /// <summary>The frame readers: the plain-send fast path, and System.Text.Json's reader for the rest.</summary>
-    public static partial class NativeProtocol
+    internal static partial class NativeProtocol
     {
         /// <summary>Reads one frame; on failure <paramref name="problem"/> says what is wrong, for an error frame.</summary>
         public static bool TryParse(string line, out NativeFrame frame, out string problem) =>

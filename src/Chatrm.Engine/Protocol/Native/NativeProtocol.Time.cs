@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace Chatrm.Engine.Protocol.Native
 {
     /// <summary>Times on the wire: ISO 8601 in UTC, with this thread's last time kept as written.</summary>
-    public static partial class NativeProtocol
+    internal static partial class NativeProtocol
     {
         public static string FormatTime(DateTime time)
         {

@@ -7,7 +7,7 @@ using Chatrm.Engine.Messaging;
 namespace Chatrm.Engine.Protocol.Native
 {
     /// <summary>The frame writers: one pooled UTF-8 JSON writer per thread, hot frames byte by byte.</summary>
-    public static partial class NativeProtocol
+    internal static partial class NativeProtocol
     {
         [ThreadStatic] private static FrameBuffer t_buffer;
         [ThreadStatic] private static Utf8JsonWriter t_writer;

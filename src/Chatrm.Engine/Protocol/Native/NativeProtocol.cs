@@ -10,7 +10,7 @@ namespace Chatrm.Engine.Protocol.Native
     /// Frames are read and written as UTF-8 bytes (System.Text.Json's reader and writer), never as strings
     /// on the way: only the field values a frame carries become strings.
     /// </summary>
-    public static partial class NativeProtocol
+    internal static partial class NativeProtocol
     {
         public const int Version = 1;
         public const string ProtocolName = "chatrm_native";
