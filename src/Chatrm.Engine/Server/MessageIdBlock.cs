@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Chatrm.Engine.Server
 {
     /// <summary>
@@ -11,6 +13,8 @@ namespace Chatrm.Engine.Server
         private long _next;
         private long _end;
 
+        // Inlined into its one caller, as the code was before it had a type of its own.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public long Next(ChatServer server)
         {
             if (_next == _end)
