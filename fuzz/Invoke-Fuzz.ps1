@@ -46,11 +46,11 @@ $findings = Join-Path $fuzz 'findings'
 # Only these types are instrumented: the parsers, and the transport's read loop. Its send loop runs on another
 # thread at the same time, and tracing it would make the coverage of one input differ from run to run.
 $instrumented = @(
-    'Chatrm.Engine.ClassicProtocol',
-    'Chatrm.Engine.NativeProtocol',
+    'Chatrm.Engine.Protocol.Classic.ClassicProtocol',
+    'Chatrm.Engine.Protocol.Native.NativeProtocol',
     'Chatrm.Engine.UserNames',
-    'Chatrm.Engine.LineTransport/LineFramer',
-    'Chatrm.Engine.LineTransport/SocketLineReader'
+    'Chatrm.Engine.Transport.LineTransport/LineFramer',
+    'Chatrm.Engine.Transport.LineTransport/SocketLineReader'
 )
 
 function Invoke-Checked {
