@@ -1,5 +1,8 @@
 @{
-    RootModule           = 'Chatrm.dll'
+    # Two builds (build.ps1): .NET 10, ReadyToRun, for PowerShell 7.6; netstandard2.0 for Windows PowerShell 5.1.
+    # $PSEdition is the one variable a manifest may read, so the choice costs the import nothing; Import-Module,
+    # Test-ModuleManifest and PSResourceGet read it, Import-PowerShellDataFile does not.
+    RootModule           = if ($PSEdition -eq 'Core') { 'net10.0/Chatrm.dll' } else { 'netstandard2.0/Chatrm.dll' }
     FormatsToProcess     = @('Chatrm.format.ps1xml')
     # build.ps1 stamps the version from Directory.Build.props into out/Chatrm/Chatrm.psd1.
     ModuleVersion        = '0.0.0'
@@ -8,8 +11,9 @@
     CompanyName          = 'Chatrm'
     Copyright            = '(c) The Chatrm team. MIT License.'
     Description          = 'A TCP chat hub and client for PowerShell, byte-compatible with the original Go Chatrm: a server as a background job, messages as pipeline objects.'
-    PowerShellVersion    = '5.1'
-    # One netstandard2.0 build; tested on PowerShell 7, untested on Windows PowerShell 5.1.
+    # The net10.0 build needs .NET 10, so PowerShell 7.6 on Core: an older one says so instead of failing to load it.
+    # Desktop, Windows PowerShell 5.1, is untested.
+    PowerShellVersion    = if ($PSEdition -eq 'Core') { '7.6' } else { '5.1' }
     CompatiblePSEditions = @('Core', 'Desktop')
     CmdletsToExport      = @(
         'Start-ChatrmServer'

@@ -73,28 +73,39 @@ function Get-ModuleVersion {
 }
 
 function Invoke-Build {
+    # Two builds of the cmdlets and engine, side by side, and the manifest picks one by $PSEdition:
+    #   net10.0/         PowerShell 7.6 (on .NET 10), compiled ReadyToRun for this machine's OS and CPU, with the
+    #                    framework's own System.Text.Json;
+    #   netstandard2.0/  Windows PowerShell 5.1 (.NET Framework), with what netstandard2.0 needs beside it.
+    # ReadyToRun code is for one runtime identifier; on another OS or CPU the same assembly's IL runs, as the
+    # netstandard2.0 build's does (docs/performance.md).
+    $project = Join-Path $root 'src/Chatrm/Chatrm.csproj'
     $publish = Join-Path $out 'publish'
-    Invoke-Native dotnet @('publish', (Join-Path $root 'src/Chatrm/Chatrm.csproj'), '-c', $Configuration, '-o', $publish, '--nologo', '-v', 'quiet')
+    $runtime = [System.Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+    Invoke-Native dotnet @('publish', $project, '-c', $Configuration, '-f', 'netstandard2.0', '-o', (Join-Path $publish 'netstandard2.0'), '--nologo', '-v', 'quiet')
+    Invoke-Native dotnet @('publish', $project, '-c', $Configuration, '-f', 'net10.0', '-r', $runtime, '--self-contained', 'false',
+        '-p:PublishReadyToRun=true', '-o', (Join-Path $publish 'net10.0'), '--nologo', '-v', 'quiet')
 
     if (Test-Path $moduleOut) { Remove-Item -Recurse -Force $moduleOut }
     $null = New-Item -ItemType Directory -Force $moduleOut
 
-    # The module and engine, plus what netstandard2.0 needs on Windows PowerShell 5.1
-    # (PowerShell 7 already has these and loads its own).
-    Get-ChildItem $publish -Filter '*.dll' |
-        Where-Object Name -NE 'System.Management.Automation.dll' |
-        Copy-Item -Destination $moduleOut
+    foreach ($framework in 'netstandard2.0', 'net10.0') {
+        $target = New-Item -ItemType Directory -Force (Join-Path $moduleOut $framework)
+        Get-ChildItem (Join-Path $publish $framework) -Filter '*.dll' |
+            Where-Object Name -NE 'System.Management.Automation.dll' |
+            Copy-Item -Destination $target
+    }
 
     Copy-Item (Join-Path $root 'src/Chatrm/Chatrm.format.ps1xml') -Destination $moduleOut
 
-    # Get-Help reads a binary module's help from <culture>/<assembly>-Help.xml beside it.
+    # Get-Help reads a binary module's help from <culture>/<assembly>-Help.xml in the module's folder.
     & (Join-Path $root 'tools/ConvertTo-Maml.ps1') -Path (Join-Path $root 'help') -OutputPath (Join-Path $moduleOut 'en-US/Chatrm.dll-Help.xml')
 
     $version = Get-ModuleVersion
     $manifest = Get-Content -Raw (Join-Path $root 'Chatrm.psd1')
     $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'"
     Set-Content -Path (Join-Path $moduleOut 'Chatrm.psd1') -Value $manifest -NoNewline
-    Write-Host "Built Chatrm $version at $moduleOut"
+    Write-Host "Built Chatrm $version at $moduleOut (net10.0 ReadyToRun for $runtime, and netstandard2.0)"
 }
 
 function Get-PesterPath {

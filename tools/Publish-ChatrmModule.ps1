@@ -29,8 +29,9 @@ Set-StrictMode -Version 3.0
 Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
 
 $ModulePath = (Resolve-Path -LiteralPath $ModulePath).ProviderPath
-$manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $ModulePath 'Chatrm.psd1')
-$version = $manifest.ModuleVersion
+# Test-ModuleManifest, not Import-PowerShellDataFile: the manifest picks its build with $PSEdition, which only
+# the module cmdlets evaluate.
+$version = (Test-ModuleManifest -Path (Join-Path $ModulePath 'Chatrm.psd1') -ErrorAction Stop).Version.ToString()
 
 $null = New-Item -ItemType Directory -Force -Path $RepositoryPath
 $RepositoryPath = (Resolve-Path -LiteralPath $RepositoryPath).ProviderPath

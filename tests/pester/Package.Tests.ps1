@@ -6,7 +6,7 @@ BeforeAll {
     Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
 
     $moduleFolder = Split-Path -Parent (Get-ChatrmTestModulePath)
-    $version = (Import-PowerShellDataFile (Get-ChatrmTestModulePath)).ModuleVersion
+    $version = (Test-ModuleManifest (Get-ChatrmTestModulePath) -ErrorAction Stop).Version.ToString()
     $temp = Join-Path ([System.IO.Path]::GetTempPath()) "chatrm-package-$([guid]::NewGuid().ToString('n'))"
     $repository = Join-Path $temp 'repo'
     $saved = Join-Path $temp 'modules'
@@ -43,7 +43,8 @@ Describe 'Packaging with PSResourceGet' {
 
         $base = Join-Path $saved "Chatrm/$version"
         Test-Path -LiteralPath (Join-Path $base 'Chatrm.psd1') | Should -BeTrue
-        Test-Path -LiteralPath (Join-Path $base 'Chatrm.dll') | Should -BeTrue
+        Test-Path -LiteralPath (Join-Path $base 'net10.0/Chatrm.dll') | Should -BeTrue
+        Test-Path -LiteralPath (Join-Path $base 'netstandard2.0/Chatrm.dll') | Should -BeTrue
         Test-Path -LiteralPath (Join-Path $base 'en-US/Chatrm.dll-Help.xml') | Should -BeTrue
         @(Get-PSResourceRepository | ForEach-Object Name | Sort-Object) | Should -Be $registeredBefore
     }
