@@ -49,12 +49,13 @@ namespace Chatrm.PowerShell
         }
 
         public static ErrorRecord From(ChatException e, object target) =>
-            new ErrorRecord(e, e.Refusal == Refusal.None ? ServerNotice : e.Refusal.ToErrorId(), CategoryOf(e.Refusal), target);
+            WithSafeTargetName(new ErrorRecord(e, e.Refusal == Refusal.None ? ServerNotice : e.Refusal.ToErrorId(), CategoryOf(e.Refusal), target));
 
         /// <summary>A server's notice about one of this user's lines, as a non-terminating error.</summary>
         public static ErrorRecord From(ServerNotice notice, ChatrmConnection connection)
         {
-            var exception = new ChatException(notice.Refusal, $"Server to {connection.UserName}: {notice.Text} ({notice.Code}).");
+            // The message is shown to a person, so the server's words are made safe for the terminal; the target keeps them exact.
+            var exception = new ChatException(notice.Refusal, $"Server to {connection.UserName}: {TerminalText.Neutralise(notice.Text)} ({TerminalText.Neutralise(notice.Code)}).");
             var record = From(exception, notice);
             record.ErrorDetails = new ErrorDetails(exception.Message)
             {
@@ -64,7 +65,18 @@ namespace Chatrm.PowerShell
         }
 
         public static ErrorRecord Make(string id, ErrorCategory category, string message, object target, Exception inner = null) =>
-            new ErrorRecord(inner == null ? new InvalidOperationException(message) : new InvalidOperationException(message, inner), id, category, target);
+            WithSafeTargetName(new ErrorRecord(inner == null ? new InvalidOperationException(message) : new InvalidOperationException(message, inner), id, category, target));
+
+        /// <summary>CategoryInfo shows the target as a string; a target carrying someone else's text must not reach the terminal raw.</summary>
+        private static ErrorRecord WithSafeTargetName(ErrorRecord record)
+        {
+            if (record.TargetObject != null)
+            {
+                record.CategoryInfo.TargetName = TerminalText.Neutralise(record.TargetObject.ToString());
+            }
+
+            return record;
+        }
 
         private static string RecommendationFor(Refusal refusal)
         {

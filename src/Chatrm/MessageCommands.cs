@@ -97,8 +97,8 @@ namespace Chatrm.PowerShell
         {
             if (message.Status == SendStatus.Refused)
             {
-                string why = string.IsNullOrEmpty(message.Detail) ? message.Reason : message.Detail;
-                var error = new ChatException(message.Refusal, $"The message to {message.To} was refused: {why} ({message.Reason}).");
+                string why = TerminalText.Neutralise(string.IsNullOrEmpty(message.Detail) ? message.Reason : message.Detail);
+                var error = new ChatException(message.Refusal, $"The message to {message.To} was refused: {why} ({TerminalText.Neutralise(message.Reason)}).");
                 WriteError(ChatrmErrors.From(error, message));
             }
 

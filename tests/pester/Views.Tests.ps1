@@ -1,0 +1,105 @@
+# The default views of Chatrm's objects: someone else's text is shown safely, times read one way
+# everywhere, and objects that come out of one command sit together in one table.
+
+BeforeAll {
+    . $PSScriptRoot/TestHelpers.ps1
+    Import-ChatrmTestModule
+
+    # What a terminal could act on: C0 controls but the line break, DEL, C1 controls, bidirectional overrides.
+    $script:RawControl = '[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]'
+    # ESC (a screen clear and a retitle ending in BEL), CSI as one C1 character, and a right-to-left override.
+    $script:Hostile = "x`e[2J`e[Hcleared`e]0;PWNED`a and `u{9b}31m red `u{202e}txt.exe"
+
+    function Get-Rendered {
+        param([Parameter(Mandatory)] [object[]] $InputObject, [ValidateSet('Table', 'List', 'Default')] [string] $As)
+        switch ($As) {
+            'Table' { $InputObject | Format-Table | Out-String -Width 400 }
+            'List' { $InputObject | Format-List | Out-String -Width 400 }
+            'Default' { $InputObject | Out-String -Width 400 }
+        }
+    }
+}
+
+Describe 'Someone else''s text in the default views' {
+    BeforeAll {
+        $now = [datetime]::UtcNow
+        $objects = @(
+            @{ Kind = 'ChatMessage'; Object = [Chatrm.Engine.ChatMessage]::new('alice', 'bob', $Hostile, $now) }
+            @{ Kind = 'SentMessage'; Object = [Chatrm.Engine.SentMessage]::new('bob', 'alice', $Hostile, $now, 'Refused', 'unknown-user', '7', $Hostile) }
+            @{ Kind = 'ServerNotice'; Object = [Chatrm.Engine.ServerNotice]::new('unknown-user', $Hostile, $now) }
+            @{ Kind = 'ServerEvent'; Object = [Chatrm.Engine.ServerEvent]::new('LineRefused', 'alice', $Hostile) }
+            @{ Kind = 'PresenceEvent'; Object = [Chatrm.Engine.PresenceEvent]::new('Joined', "bob$Hostile", $now) }
+            @{ Kind = 'UserInfo'; Object = [Chatrm.Engine.UserInfo]::new("bob$Hostile", 'Chatrm', $now) }
+        )
+    }
+
+    It 'shows no raw control character of a <Kind> in a table, a list or the default view' -ForEach @(
+        @{ Kind = 'ChatMessage' }, @{ Kind = 'SentMessage' }, @{ Kind = 'ServerNotice' }, @{ Kind = 'ServerEvent' }, @{ Kind = 'PresenceEvent' }, @{ Kind = 'UserInfo' }
+    ) {
+        $object = ($objects | Where-Object Kind -EQ $Kind).Object
+        foreach ($as in 'Table', 'List', 'Default') {
+            $rendered = Get-Rendered $object -As $as
+            $rendered | Should -Match 'PWNED' -Because "the $as view of a $Kind still shows the text"
+            $rendered | Should -Not -Match $RawControl -Because "the $as view of a $Kind must not hand the terminal its control characters"
+        }
+    }
+
+    It 'shows ESC as ^[, BEL as ^G and a C1 control or a bidi override by its code point' {
+        $rendered = Get-Rendered ($objects | Where-Object Kind -EQ 'ChatMessage').Object -As Table
+        $rendered | Should -Match ([regex]::Escape('x^[[2J^[[Hcleared^[]0;PWNED^G'))
+        $rendered | Should -Match ([regex]::Escape('<U+009B>31m'))
+        $rendered | Should -Match ([regex]::Escape('<U+202E>txt.exe'))
+    }
+
+    It 'keeps the exact text in the properties, for scripts' {
+        ($objects | Where-Object Kind -EQ 'ChatMessage').Object.Text | Should -BeExactly $Hostile
+        ($objects | Where-Object Kind -EQ 'SentMessage').Object.Detail | Should -BeExactly $Hostile
+    }
+
+    It 'shows a received message and a server''s notice safely end to end, as Receive-ChatrmMessage emits them' {
+        $server = New-TestServer
+        try {
+            $alice = Connect-TestUser $server alice
+            $bob = Connect-TestUser $server bob
+            Send-ChatrmMessage -Connection $alice -To bob -Text $Hostile
+            $got = Receive-OneMessage -Connection $bob -From alice
+            $got.Text | Should -BeExactly $Hostile
+            $rendered = Get-Rendered $got -As Default
+            $rendered | Should -Match 'PWNED'
+            $rendered | Should -Not -Match $RawControl
+        }
+        finally {
+            Disconnect-AllTestUsers
+            $server | Remove-TestServer
+        }
+    }
+
+    It 'shows a server''s notice as an error record without raw control characters' {
+        # A classic server that says a hostile notice: the client turns it into a non-terminating error.
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        try {
+            $accepted = $listener.AcceptTcpClientAsync()
+            $bob = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $listener.LocalEndpoint.Port -UserName bob -Protocol Classic -ErrorAction Stop
+            $tcp = $accepted.GetAwaiter().GetResult()
+            $line = [System.Text.Encoding]::UTF8.GetBytes("bob_chatrm_unknown-user: $Hostile`n")
+            $tcp.GetStream().Write($line, 0, $line.Length)
+            $errors = [System.Collections.Generic.List[object]]::new()
+            Wait-Until { Receive-ChatrmMessage -Connection $bob 2>&1 | ForEach-Object { $errors.Add($_) }; $errors.Count -gt 0 }
+        }
+        finally {
+            Disconnect-AllTestUsers
+            if ($tcp) { $tcp.Dispose() }
+            $listener.Stop()
+        }
+
+        $record = $errors[0]
+        $record | Should -BeOfType [System.Management.Automation.ErrorRecord]
+        $record.FullyQualifiedErrorId | Should -BeLike 'ChatrmUnknownUser,*'
+        $record.TargetObject.Text | Should -BeExactly $Hostile -Because 'the notice itself stays exact for scripts'
+        $rendered = $record | Out-String -Width 400
+        $rendered | Should -Match 'PWNED'
+        $rendered | Should -Not -Match $RawControl
+        $record.CategoryInfo.ToString() | Should -Not -Match $RawControl
+    }
+}
