@@ -103,3 +103,20 @@ Describe 'Someone else''s text in the default views' {
         $record.CategoryInfo.ToString() | Should -Not -Match $RawControl
     }
 }
+
+Describe 'Messages and presence together' {
+    It 'sit in one table, as Receive-ChatrmMessage -IncludePresence emits them' {
+        $now = [datetime]::UtcNow
+        $stream = @(
+            [Chatrm.Engine.ChatMessage]::new('alice', 'bob', 'hello', $now)
+            [Chatrm.Engine.PresenceEvent]::new('Joined', 'carol', $now)
+            [Chatrm.Engine.ChatMessage]::new('carol', 'bob', 'hi all', $now)
+            [Chatrm.Engine.PresenceEvent]::new('Left', 'alice', $now)
+        )
+        $lines = @(($stream | Out-String -Width 200) -split "`n" | Where-Object { $_.Trim() })
+        $lines | Should -HaveCount 6 -Because 'one header, one rule and a row per object, with no list blocks'
+        $lines[0] | Should -Match '^ReceivedAt\s+From\s+To\s+Text'
+        $lines[3] | Should -Match '\scarol\s+\(joined\)$'
+        $lines[5] | Should -Match '\salice\s+\(left\)$'
+    }
+}
