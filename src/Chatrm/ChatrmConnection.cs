@@ -25,7 +25,8 @@ namespace Chatrm.PowerShell
         /// <summary>Messages lost because the inbox was full (the oldest go first).</summary>
         public long MessagesDropped => Client.MessagesDropped;
 
-        public DateTime ConnectedAt => Client.ConnectedAt;
+        /// <summary>In local time, as Get-Date and every time on Chatrm's objects.</summary>
+        public DateTime ConnectedAt => Client.ConnectedAt.ToLocalTime();
 
         /// <summary>Why the connection closed, once it has.</summary>
         public string CloseReason => Client.CloseReason;

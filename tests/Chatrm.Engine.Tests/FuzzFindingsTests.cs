@@ -52,13 +52,13 @@ namespace Chatrm.Engine.Tests
             Assert.True(NativeProtocol.TryParse(line, out NativeFrame frame, out string problem), problem);
             UserInfo user = Assert.Single(frame.Users);
 
-            Assert.Equal(DateTimeKind.Utc, user.ConnectedAt.Kind);
-            Assert.Equal(DateTime.MinValue.Ticks, user.ConnectedAt.Ticks);
+            Assert.Equal(DateTimeKind.Utc, user.ConnectedAtUtc.Kind);
+            Assert.Equal(DateTime.MinValue.Ticks, user.ConnectedAtUtc.Ticks);
             string formatted = NativeProtocol.Format(frame);
             Assert.Contains("\"connectedAt\":\"0001-01-01T00:00:00.0000000Z\"", formatted);
 
             Assert.True(NativeProtocol.TryParse(formatted.TrimEnd('\n'), out NativeFrame again, out problem), problem);
-            Assert.Equal(user.ConnectedAt, Assert.Single(again.Users).ConnectedAt);
+            Assert.Equal(user.ConnectedAtUtc, Assert.Single(again.Users).ConnectedAtUtc);
             Assert.Equal(formatted, NativeProtocol.Format(again));
         }
     }

@@ -169,7 +169,8 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(Refusal.None, sent.Refusal);
             Assert.Equal(("alice", "bob", "hi_bob ✓"), (sent.From, sent.To, sent.Text));
             Assert.False(string.IsNullOrEmpty(sent.Id));
-            Assert.InRange(sent.SentAt, before, after);
+            Assert.InRange(sent.SentAt.ToUniversalTime(), before, after);
+            Assert.Equal(DateTimeKind.Local, sent.SentAt.Kind);
 
             // Delivered means bob's client has it: it is waiting to be taken, with the same id and time.
             var message = Assert.IsType<ChatMessage>(Assert.Single(bob.Take(10)));
@@ -451,7 +452,7 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(
                 new[] { ("alice", "chatrm"), ("bob", "classic"), ("carol", "chatrm") },
                 users.OrderBy(u => u.Name).Select(u => (u.Name, u.Protocol)));
-            Assert.All(users, u => Assert.InRange(u.ConnectedAt, before.AddMilliseconds(-1), after.AddMilliseconds(1)));
+            Assert.All(users, u => Assert.InRange(u.ConnectedAt.ToUniversalTime(), before.AddMilliseconds(-1), after.AddMilliseconds(1)));
         }
 
         [Fact]
@@ -514,7 +515,7 @@ namespace Chatrm.Engine.Tests
             await Eventually.TrueAsync(() => alice.MessagesWaiting == 1, "the readable message arrives");
             var message = Assert.IsType<ChatMessage>(Assert.Single(alice.Take(10)));
             Assert.Equal(("3", "fine"), (message.Id, message.Text));
-            Assert.Equal(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc), message.SentAt);
+            Assert.Equal(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc), message.SentAt?.ToUniversalTime());
             Assert.Equal(ConnectionState.Open, alice.State);
 
             // Only the readable message was acked.

@@ -653,8 +653,8 @@ namespace Chatrm.Engine.Tests
             }
 
             Assert.Equal(
-                expected.Users.Select(u => (u.Name, u.Protocol, u.ConnectedAt)),
-                actual.Users.Select(u => (u.Name, u.Protocol, u.ConnectedAt)));
+                expected.Users.Select(u => (u.Name, u.Protocol, u.ConnectedAtUtc)),
+                actual.Users.Select(u => (u.Name, u.Protocol, u.ConnectedAtUtc)));
         }
     }
 }

@@ -106,7 +106,7 @@ Describe 'Native and classic users chatting through one server' {
         if ($ToKind -like 'native*') {
             # Only the native protocol gives a message an id and the server's time.
             $got.Id | Should -Not -BeNullOrEmpty
-            $got.SentAt.Kind | Should -Be 'Utc'
+            $got.SentAt.Kind | Should -Be 'Local'
         }
     }
 
@@ -158,14 +158,14 @@ Describe 'What Send-ChatrmMessage says about each message (native protocol)' {
     }
 
     It '-PassThru says Delivered to a native user, Forwarded to classic ones and Refused, with a Reason, to nobody' {
-        $before = [datetime]::UtcNow
+        $before = [datetime]::Now
         $sent = @(
             [pscustomobject]@{ To = 'bob'; Text = 'to a native user' }
             [pscustomobject]@{ To = 'carol'; Text = 'to a classic cmdlet user' }
             [pscustomobject]@{ To = 'dave'; Text = 'to a raw classic client' }
             [pscustomobject]@{ To = 'nobody'; Text = 'to no one' }
         ) | Send-ChatrmMessage -Connection $alice -PassThru -ErrorAction SilentlyContinue -ErrorVariable problems
-        $after = [datetime]::UtcNow
+        $after = [datetime]::Now
 
         $sent | Should -HaveCount 4
         $sent | ForEach-Object { $_ | Should -BeOfType 'Chatrm.Engine.SentMessage' }
@@ -176,11 +176,11 @@ Describe 'What Send-ChatrmMessage says about each message (native protocol)' {
         $sent[3].Reason | Should -Be 'unknown-user'
         $problems | Should -HaveCount 1 -Because 'only the refused message is an error'
 
-        # The server gives every message it accepts an id, refused ones too, and its own UTC time.
+        # The server gives every message it accepts an id, refused ones too, and its own time.
         $sent | ForEach-Object { $_.Id | Should -Not -BeNullOrEmpty }
         @($sent.Id | Select-Object -Unique) | Should -HaveCount 4 -Because 'ids are unique for the server''s run'
         foreach ($message in $sent) {
-            $message.SentAt.Kind | Should -Be 'Utc'
+            $message.SentAt.Kind | Should -Be 'Local'
             $message.SentAt | Should -BeGreaterOrEqual $before
             $message.SentAt | Should -BeLessOrEqual $after
         }
@@ -253,30 +253,30 @@ Describe 'What Send-ChatrmMessage says about each message (native protocol)' {
         $got.Id | Should -Be $sent.Id
     }
 
-    It 'tells a classic sender only Sent, while its native recipient gets an id and the server''s UTC time' {
-        $before = [datetime]::UtcNow
+    It 'tells a classic sender only Sent, while its native recipient gets an id and the server''s time, in local time' {
+        $before = [datetime]::Now
         $sent = Send-ChatrmMessage -Connection $users.carol -To alice -Text 'from the classic side' -PassThru
         "$($sent.Status)" | Should -Be 'Sent' -Because 'the classic protocol hears nothing back'
         $sent.Id | Should -BeNullOrEmpty
 
         $got = Receive-OneMessage -Connection $alice -From carol
-        $after = [datetime]::UtcNow
+        $after = [datetime]::Now
         $got.Text | Should -Be 'from the classic side'
         $got.Id | Should -Not -BeNullOrEmpty
-        $got.SentAt.Kind | Should -Be 'Utc'
+        $got.SentAt.Kind | Should -Be 'Local'
         $got.SentAt | Should -BeGreaterOrEqual $before
         $got.SentAt | Should -BeLessOrEqual $got.ReceivedAt
-        $got.ReceivedAt.Kind | Should -Be 'Utc'
+        $got.ReceivedAt.Kind | Should -Be 'Local'
         $got.ReceivedAt | Should -BeLessOrEqual $after
     }
 }
 
 Describe 'Get-ChatrmUser' {
     BeforeEach {
-        $before = [datetime]::UtcNow
+        $before = [datetime]::Now
         $server = New-TestServer
         $users = Connect-MixedUsers $server
-        $after = [datetime]::UtcNow
+        $after = [datetime]::Now
         $alice = $users.alice
     }
 
@@ -285,14 +285,14 @@ Describe 'Get-ChatrmUser' {
         $server | Remove-TestServer
     }
 
-    It 'lists everyone online, native and classic, with Name, Protocol and ConnectedAt in UTC, sorted by name' {
+    It 'lists everyone online, native and classic, with Name, Protocol and ConnectedAt in local time, sorted by name' {
         $list = @(Get-ChatrmUser -Connection $alice)
 
         $list | ForEach-Object { $_ | Should -BeOfType 'Chatrm.Engine.UserInfo' }
         $list.Name | Should -Be @('alice', 'bob', 'carol', 'dave')
         $list.Protocol | Should -Be @('chatrm', 'chatrm', 'classic', 'classic')
         foreach ($user in $list) {
-            $user.ConnectedAt.Kind | Should -Be 'Utc'
+            $user.ConnectedAt.Kind | Should -Be 'Local'
             $user.ConnectedAt | Should -BeGreaterOrEqual $before
             $user.ConnectedAt | Should -BeLessOrEqual $after
         }
@@ -341,7 +341,7 @@ Describe 'Receive-ChatrmMessage -IncludePresence' {
         @{ Protocol = 'Chatrm'; Kind = 'native' }
         @{ Protocol = 'Classic'; Kind = 'classic' }
     ) {
-        $before = [datetime]::UtcNow
+        $before = [datetime]::Now
         # carol's connect returns after her welcome, which the server sends after telling alice she joined.
         $carol = Connect-TestUser $server carol -Protocol $Protocol
         Send-ChatrmMessage -Connection $bob -To alice -Text 'carol is here'
@@ -349,7 +349,7 @@ Describe 'Receive-ChatrmMessage -IncludePresence' {
         # The server reports UserLeft after it told the others, so bob's next message comes after that.
         Wait-ServerEvent -Server $server -Kind UserLeft -UserName carol | Out-Null
         Send-ChatrmMessage -Connection $bob -To alice -Text 'carol has gone'
-        $after = [datetime]::UtcNow
+        $after = [datetime]::Now
 
         $got = @(Receive-ChatrmMessage -Connection $alice -IncludePresence -Wait -Count 2 -Timeout 5)
 
@@ -363,7 +363,7 @@ Describe 'Receive-ChatrmMessage -IncludePresence' {
         $got[2].UserName | Should -Be 'carol'
         $got[3].Text | Should -Be 'carol has gone'
         foreach ($presence in $got[0], $got[2]) {
-            $presence.Time.Kind | Should -Be 'Utc'
+            $presence.Time.Kind | Should -Be 'Local'
             $presence.Time | Should -BeGreaterOrEqual $before
             $presence.Time | Should -BeLessOrEqual $after
         }

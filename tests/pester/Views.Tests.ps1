@@ -120,3 +120,60 @@ Describe 'Messages and presence together' {
         $lines[5] | Should -Match '\salice\s+\(left\)$'
     }
 }
+
+Describe 'Times outside UTC' {
+    It 'compare with Get-Date and read as local time in table, list and CSV, in Asia/Tokyo' {
+        # A child PowerShell in another zone: the zone is read once per process.
+        $self = (Get-Process -Id $PID).Path
+        $pwsh = @($self) + @(if ([System.IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        $script = {
+            param($ModulePath)
+            $ErrorActionPreference = 'Stop'
+            Import-Module $ModulePath
+            $server = Start-ChatrmServer -Port 0
+            try {
+                $alice = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $server.Port -UserName alice
+                $bob = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $server.Port -UserName bob
+                $sent = Send-ChatrmMessage -Connection $alice -To bob -Text 'now' -PassThru
+                $m = Receive-ChatrmMessage -Connection $bob -Wait -Count 1 -Timeout 10
+                $user = Get-ChatrmUser -Connection $bob -Name alice
+                $event = Receive-Job $server | Select-Object -First 1
+                $fresh = (Get-Date).AddMinutes(-5)
+                [pscustomobject]@{
+                    Zone        = [System.TimeZoneInfo]::Local.BaseUtcOffset.TotalHours
+                    Recent      = @($m | Where-Object ReceivedAt -gt $fresh).Count
+                    Ages        = @($m.ReceivedAt, $m.SentAt, $sent.SentAt, $user.ConnectedAt, $alice.ConnectedAt, $event.Time) |
+                        ForEach-Object { ((Get-Date) - $_).TotalMinutes }
+                    Kinds       = @($m.ReceivedAt, $m.SentAt, $sent.SentAt, $user.ConnectedAt, $alice.ConnectedAt, $event.Time) | ForEach-Object { "$($_.Kind)" }
+                    Table       = ($m | Format-Table | Out-String)
+                    List        = ($m | Format-List | Out-String)
+                    Csv         = ($m | ConvertTo-Csv | ConvertFrom-Csv).ReceivedAt
+                    Local       = $m.ReceivedAt.ToString('yyyy-MM-dd HH:mm')
+                    LocalString = $m.ReceivedAt.ToString()
+                } | ConvertTo-Json -Compress
+            }
+            finally {
+                Get-ChatrmConnection | Disconnect-ChatrmServer
+                $server | Stop-Job
+            }
+        }
+
+        $saved = $env:TZ
+        try {
+            $env:TZ = 'Asia/Tokyo'
+            $json = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "& { $script } '$(Get-ChatrmTestModulePath)'"
+        }
+        finally {
+            $env:TZ = $saved
+        }
+        $LASTEXITCODE | Should -Be 0
+        $got = ($json | Select-Object -Last 1) | ConvertFrom-Json
+        $got.Zone | Should -Be 9 -Because 'the child runs in Asia/Tokyo'
+        $got.Recent | Should -Be 1 -Because 'a message received just now is newer than five minutes ago'
+        foreach ($age in $got.Ages) { $age | Should -BeLessThan 1; $age | Should -BeGreaterThan -1 }
+        $got.Kinds | Should -Be @('Local', 'Local', 'Local', 'Local', 'Local', 'Local')
+        $got.Table | Should -Match ([regex]::Escape($got.Local))
+        $got.List | Should -Match ([regex]::Escape($got.Local))
+        $got.Csv | Should -Be $got.LocalString -Because 'Export-Csv shows the same local time'
+    }
+}

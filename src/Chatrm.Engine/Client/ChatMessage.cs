@@ -12,15 +12,18 @@ namespace Chatrm.Engine
         private readonly byte[] _textJson;
         private string _id;
         private readonly long _idNumber;
+        // Kept in UTC; shown in local time, as Get-Date is, so a script can compare and subtract the two in any zone.
+        private readonly DateTime _receivedAt;
+        private readonly DateTime? _sentAt;
 
         public ChatMessage(string from, string to, string text, DateTime receivedAt, string id = null, DateTime? sentAt = null)
         {
             From = from;
             To = to;
             _text = text;
-            ReceivedAt = receivedAt;
+            _receivedAt = receivedAt;
             _id = id;
-            SentAt = sentAt;
+            _sentAt = sentAt;
         }
 
         /// <summary>A native message: <paramref name="textJson"/> is its text as the frame wrote it, quotes included
@@ -44,13 +47,14 @@ namespace Chatrm.Engine
 
         public string Text => _text ?? (_textJson == null ? null : _text = NativeProtocol.TextOfJson(_textJson));
 
-        public DateTime ReceivedAt { get; }
+        /// <summary>When this client received it, in local time.</summary>
+        public DateTime ReceivedAt => _receivedAt.ToLocalTime();
 
         /// <summary>The server's id for the message (native protocol; null from a classic server).</summary>
         public string Id => _id ?? (_id = NativeProtocol.MessageIdText(_idNumber));
 
-        /// <summary>When the server accepted the message, UTC (native protocol; null from a classic server).</summary>
-        public DateTime? SentAt { get; }
+        /// <summary>When the server accepted the message, in local time (native protocol; null from a classic server).</summary>
+        public DateTime? SentAt => _sentAt?.ToLocalTime();
 
         public override string ToString() => $"[{From}>>] {Text}";
     }
@@ -62,14 +66,18 @@ namespace Chatrm.Engine
         {
             Code = code;
             Text = text;
-            ReceivedAt = receivedAt;
+            _receivedAt = receivedAt;
             Refusal = Refusals.FromCode(code);
         }
 
         /// <summary>The wire code, such as unknown-user.</summary>
+        private readonly DateTime _receivedAt;
+
         public string Code { get; }
         public string Text { get; }
-        public DateTime ReceivedAt { get; }
+
+        /// <summary>In local time.</summary>
+        public DateTime ReceivedAt => _receivedAt.ToLocalTime();
 
         /// <summary>The code as a <see cref="Engine.Refusal"/>, or None for a code this client does not know.</summary>
         public Refusal Refusal { get; }
@@ -84,12 +92,16 @@ namespace Chatrm.Engine
         {
             Kind = kind;
             UserName = userName;
-            Time = time;
+            _time = time;
         }
+
+        private readonly DateTime _time;
 
         public PresenceChange Kind { get; }
         public string UserName { get; }
-        public DateTime Time { get; }
+
+        /// <summary>In local time.</summary>
+        public DateTime Time => _time.ToLocalTime();
 
         public override string ToString() => $"{UserName} {Kind.ToString().ToLowerInvariant()}";
     }

@@ -25,7 +25,7 @@ namespace Chatrm.Engine
             From = from;
             To = to;
             Text = text;
-            SentAt = sentAt;
+            _sentAt = sentAt;
             Status = status;
             Reason = reason;
         }
@@ -33,8 +33,10 @@ namespace Chatrm.Engine
         public string From { get; }
         public string To { get; }
         public string Text { get; }
-        /// <summary>When the server accepted it (native), or when it was written (classic), UTC.</summary>
-        public DateTime SentAt { get; }
+        private readonly DateTime _sentAt;
+
+        /// <summary>When the server accepted it (native), or when it was written (classic), in local time.</summary>
+        public DateTime SentAt => _sentAt.ToLocalTime();
         public SendStatus Status { get; }
         /// <summary>The refusal's code, such as user-offline, when Status is Refused.</summary>
         public string Reason { get; }

@@ -9,7 +9,7 @@ namespace Chatrm.Engine
         {
             Name = name;
             Protocol = protocol;
-            ConnectedAt = connectedAt;
+            ConnectedAtUtc = connectedAt;
         }
 
         public string Name { get; }
@@ -17,6 +17,10 @@ namespace Chatrm.Engine
         /// <summary>chatrm or classic.</summary>
         public string Protocol { get; }
 
-        public DateTime ConnectedAt { get; }
+        /// <summary>In local time, as Get-Date is, so a script can compare and subtract the two in any zone.</summary>
+        public DateTime ConnectedAt => ConnectedAtUtc.ToLocalTime();
+
+        /// <summary>As the wire carries it.</summary>
+        internal DateTime ConnectedAtUtc { get; }
     }
 }

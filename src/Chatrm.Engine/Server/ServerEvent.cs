@@ -21,13 +21,16 @@ namespace Chatrm.Engine
     {
         public ServerEvent(ServerEventKind kind, string userName, string detail)
         {
-            Time = DateTime.UtcNow;
+            _time = DateTime.UtcNow;
             Kind = kind;
             UserName = userName;
             Detail = detail;
         }
 
-        public DateTime Time { get; }
+        private readonly DateTime _time;
+
+        /// <summary>In local time, as Get-Date is.</summary>
+        public DateTime Time => _time.ToLocalTime();
         public ServerEventKind Kind { get; }
         public string UserName { get; }
         public string Detail { get; }

@@ -93,7 +93,7 @@ namespace Chatrm.Engine.Protocol.Native
                     writer.WriteStartObject();
                     writer.WriteString(NameField, user.Name);
                     writer.WriteString(ProtocolField, user.Protocol);
-                    WriteTime(writer, ConnectedAtField, user.ConnectedAt);
+                    WriteTime(writer, ConnectedAtField, user.ConnectedAtUtc);
                     writer.WriteEndObject();
                 }
 
