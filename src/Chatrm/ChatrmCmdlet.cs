@@ -18,20 +18,46 @@ namespace Chatrm.PowerShell
 
         public void Dispose() => _stopping.Dispose();
 
-        /// <summary>The connection given, or this session's newest open one; a terminating error when there is none.</summary>
+        /// <summary>
+        /// The connection given, or else this session's newest connection while it is open. Never an older one: a
+        /// user whose newest connection closed meant that one, not someone else's. An explicit null is an error.
+        /// </summary>
         protected ChatrmConnection ResolveConnection(ChatrmConnection given)
         {
-            ChatrmConnection connection = given ?? ConnectionTable.NewestOpen();
-            if (connection == null)
+            if (given != null)
+            {
+                return given;
+            }
+
+            if (MyInvocation.BoundParameters.ContainsKey("Connection"))
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(
+                    ChatrmErrors.NullConnection,
+                    ErrorCategory.InvalidArgument,
+                    "-Connection is null. Pass a connection from Connect-ChatrmServer or its Id, or leave -Connection out for the session's newest.",
+                    null));
+            }
+
+            ChatrmConnection newest = ConnectionTable.Newest();
+            if (newest == null)
             {
                 ThrowTerminatingError(ChatrmErrors.Make(
                     ChatrmErrors.NoConnection,
                     ErrorCategory.ConnectionError,
-                    "There is no open Chatrm connection in this session. Use Connect-ChatrmServer first, or pass -Connection.",
+                    "There is no Chatrm connection in this session. Use Connect-ChatrmServer first, or pass -Connection.",
                     null));
             }
 
-            return connection;
+            if (newest.State != ConnectionState.Open)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(
+                    ChatrmErrors.NoConnection,
+                    ErrorCategory.ConnectionError,
+                    $"This session's newest Chatrm connection, {newest}, closed: {newest.CloseReason}. Pass -Connection to use another, or Connect-ChatrmServer again.",
+                    newest));
+            }
+
+            return newest;
         }
 
         /// <summary>

@@ -8,6 +8,7 @@ namespace Chatrm.PowerShell
     internal static class ChatrmErrors
     {
         public const string NoConnection = "ChatrmNoConnection";
+        public const string NullConnection = "ChatrmNullConnection";
         public const string ConnectFailed = "ChatrmConnectFailed";
         public const string ConnectTimeout = "ChatrmConnectTimeout";
         public const string ServerStartFailed = "ChatrmServerStartFailed";

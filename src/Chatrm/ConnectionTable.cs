@@ -60,8 +60,8 @@ namespace Chatrm.PowerShell
             }
         }
 
-        public static ChatrmConnection NewestOpen() =>
-            Current().LastOrDefault(c => c.State == Engine.ConnectionState.Open);
+        /// <summary>This runspace's newest connection, open or not; null when it has none.</summary>
+        public static ChatrmConnection Newest() => Current().LastOrDefault();
 
         public static ChatrmConnection Find(int id) => Current().FirstOrDefault(c => c.Id == id);
 
