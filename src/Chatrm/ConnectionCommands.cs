@@ -112,7 +112,7 @@ namespace Chatrm.PowerShell
     [OutputType(typeof(ChatrmConnection))]
     public sealed class GetChatrmConnectionCommand : ChatrmCmdlet
     {
-        [Parameter(Position = 0)]
+        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         public int[] Id { get; set; }
 
         protected override void ProcessRecord()

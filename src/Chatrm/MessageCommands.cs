@@ -12,14 +12,21 @@ namespace Chatrm.PowerShell
     /// waiting for each other's confirmation; the cmdlet returns once every one has its fate (or -Timeout
     /// passes), and each refused message is a non-terminating error on that message.
     /// </summary>
-    [Cmdlet(VerbsCommunications.Send, "ChatrmMessage")]
+    [Cmdlet(VerbsCommunications.Send, "ChatrmMessage", DefaultParameterSetName = ToSet)]
     [OutputType(typeof(SentMessage))]
     public sealed class SendChatrmMessageCommand : ChatrmCmdlet
     {
+        private const string ToSet = "To";
+        private const string ReplySet = "Reply";
+
         private readonly Queue<InFlight> _inFlight = new Queue<InFlight>();
         private ChatrmConnection _connection;
+        private bool _connectionClosed;
+        private bool _toGiven;
 
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        // Name binds a piped Get-ChatrmUser. A piped message's To is its reader, so it binds -ReplyTo too, which wins.
+        [Parameter(ParameterSetName = ToSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Alias("Name")]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(UserNameCompleter))]
         public string To { get; set; }
@@ -27,6 +34,11 @@ namespace Chatrm.PowerShell
         [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [AllowEmptyString]
         public string Text { get; set; }
+
+        /// <summary>A received message to answer: the reply goes to its sender, unless -To is given on the command line.</summary>
+        [Parameter(ParameterSetName = ReplySet, Mandatory = true, ValueFromPipeline = true)]
+        [Parameter(ParameterSetName = ToSet, ValueFromPipeline = true)]
+        public ChatMessage ReplyTo { get; set; }
 
         [Parameter]
         [ConnectionTransformation]
@@ -42,17 +54,34 @@ namespace Chatrm.PowerShell
         [ValidateRange(0.0, 86400.0)]
         public double Timeout { get; set; } = 30;
 
-        protected override void BeginProcessing() => _connection = ResolveConnection(Connection);
+        protected override void BeginProcessing()
+        {
+            // Pipeline input is not bound yet: a -To seen now came from the command line.
+            _toGiven = MyInvocation.BoundParameters.ContainsKey(nameof(To));
+            _connection = ResolveConnection(Connection);
+        }
 
         protected override void ProcessRecord()
         {
+            string to = ReplyTo != null && !_toGiven ? ReplyTo.From : To;
+            if (_connectionClosed)
+            {
+                // Said once already: the rest of the pipeline is not sent either.
+                PassOn(Refuse(to, Text, Refusal.ConnectionClosed, "not sent: the connection closed earlier in this pipeline"));
+                return;
+            }
+
             try
             {
-                _inFlight.Enqueue(new InFlight(To, Text, _connection.Client.SendAsync(To, Text)));
+                _inFlight.Enqueue(new InFlight(to, Text, _connection.Client.SendAsync(to, Text)));
             }
             catch (ChatException e)
             {
-                WriteError(ChatrmErrors.From(e, Text));
+                _connectionClosed = e.Refusal == Refusal.ConnectionClosed;
+                SentMessage refused = Refuse(to, Text, e.Refusal, e.Message.TrimEnd('.'));
+                string rest = _connectionClosed ? " No further messages of this pipeline are sent." : string.Empty;
+                WriteError(ChatrmErrors.From(new ChatException(e.Refusal, $"The message to {to} was not sent: {e.Message}{rest}", e), refused));
+                PassOn(refused);
                 return;
             }
 
@@ -65,6 +94,25 @@ namespace Chatrm.PowerShell
 
         protected override void EndProcessing()
         {
+            if (Timeout == 0)
+            {
+                // Not waiting was asked for: what is settled is reported, the rest is on its way.
+                while (_inFlight.Count > 0)
+                {
+                    InFlight next = _inFlight.Dequeue();
+                    if (next.Fate.IsCompleted)
+                    {
+                        Report(next.Fate.Result);
+                    }
+                    else
+                    {
+                        PassOn(new SentMessage(_connection.UserName, next.To, next.Text, DateTime.UtcNow, SendStatus.Sent));
+                    }
+                }
+
+                return;
+            }
+
             DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(Timeout);
             while (_inFlight.Count > 0)
             {
@@ -86,10 +134,18 @@ namespace Chatrm.PowerShell
                     detail: $"no answer from the server within {Timeout} seconds; whether it arrived is unknown");
                 var error = new ChatException(Refusal.NoAnswer, $"The message to {message.To} had {message.Detail}.");
                 WriteError(ChatrmErrors.From(error, message));
-                if (PassThru)
-                {
-                    WriteObject(message);
-                }
+                PassOn(message);
+            }
+        }
+
+        private SentMessage Refuse(string to, string text, Refusal refusal, string detail) =>
+            new SentMessage(_connection.UserName, to, text, DateTime.UtcNow, SendStatus.Refused, refusal.ToCode(), detail: detail);
+
+        private void PassOn(SentMessage message)
+        {
+            if (PassThru)
+            {
+                WriteObject(message);
             }
         }
 
@@ -102,10 +158,7 @@ namespace Chatrm.PowerShell
                 WriteError(ChatrmErrors.From(error, message));
             }
 
-            if (PassThru)
-            {
-                WriteObject(message);
-            }
+            PassOn(message);
         }
 
         private sealed class InFlight
@@ -262,8 +315,9 @@ namespace Chatrm.PowerShell
         [ArgumentCompleter(typeof(ConnectionCompleter))]
         public ChatrmConnection Connection { get; set; }
 
-        /// <summary>A server job from Start-ChatrmServer: lists its users without connecting.</summary>
+        /// <summary>A server job from Start-ChatrmServer, or its name: lists its users without connecting.</summary>
         [Parameter(ParameterSetName = JobSet, Mandatory = true, ValueFromPipeline = true)]
+        [ServerJobTransformation]
         [ValidateNotNull]
         public ChatrmServerJob Job { get; set; }
 
@@ -310,7 +364,9 @@ namespace Chatrm.PowerShell
     [OutputType(typeof(UserInfo))]
     public sealed class DisconnectChatrmUserCommand : ChatrmCmdlet
     {
-        [Parameter(Mandatory = true)]
+        /// <summary>A server job from Start-ChatrmServer, or its name.</summary>
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
+        [ServerJobTransformation]
         [ValidateNotNull]
         public ChatrmServerJob Job { get; set; }
 

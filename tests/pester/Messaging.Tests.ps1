@@ -83,20 +83,25 @@ Describe 'Chatting with the cmdlets (<Kind> protocol)' -ForEach @(
 
         It 'gives a non-terminating ChatrmConnectionClosed error on a connection this client closed' {
             Disconnect-ChatrmServer -Connection $alice
-            # Two inputs, two errors: the first error did not end the cmdlet.
-            'too late', 'still too late' | Send-ChatrmMessage -Connection $alice -To bob -ErrorAction SilentlyContinue -ErrorVariable problems
+            # Two inputs, one error (issue 13, finding 5: not one per input); the error did not end the
+            # cmdlet, and -PassThru still tells the fate of each message.
+            $sent = @('too late', 'still too late' | Send-ChatrmMessage -Connection $alice -To bob -PassThru -ErrorAction SilentlyContinue -ErrorVariable problems)
 
-            $problems | Should -HaveCount 2
+            $problems | Should -HaveCount 1
             $problems | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'ChatrmConnectionClosed*' }
+            $sent.Text | Should -Be @('too late', 'still too late')
+            $sent | ForEach-Object { "$($_.Status)" | Should -Be 'Refused'; $_.Reason | Should -Be 'connection-closed' }
         }
 
         It 'gives a non-terminating ChatrmConnectionClosed error on a connection the server closed' {
             Stop-Job -Job $server
             Wait-Until { $alice.State -eq 'Closed' } -Timeout 10 -Because "alice's connection to close"
 
-            'anyone?', 'hello?' | Send-ChatrmMessage -Connection $alice -To bob -ErrorAction SilentlyContinue -ErrorVariable problems
-            $problems | Should -HaveCount 2 -Because 'a message sent on a closed connection is lost and the sender must be told'
+            $sent = @('anyone?', 'hello?' | Send-ChatrmMessage -Connection $alice -To bob -PassThru -ErrorAction SilentlyContinue -ErrorVariable problems)
+            $problems | Should -HaveCount 1 -Because 'a message sent on a closed connection is lost and the sender must be told, once per pipeline'
             $problems | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'ChatrmConnectionClosed*' }
+            $sent | Should -HaveCount 2 -Because '-PassThru tells the fate of each lost message'
+            $sent | ForEach-Object { "$($_.Status)" | Should -Be 'Refused'; $_.Reason | Should -Be 'connection-closed' }
         }
 
         It 'refuses a recipient name that cannot exist with ChatrmInvalidName, and goes on with the next input' {

@@ -48,5 +48,8 @@ namespace Chatrm.Engine
         public string Detail { get; }
 
         public Refusal Refusal => Refusals.FromCode(Reason);
+
+        /// <summary>Which message this is, without its text: an error's CategoryInfo shows it.</summary>
+        public override string ToString() => $"{From} to {To}{(Id == null ? string.Empty : " #" + Id)}: {Status}";
     }
 }
