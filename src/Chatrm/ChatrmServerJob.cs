@@ -24,6 +24,7 @@ namespace Chatrm.PowerShell
             : base(command, name)
         {
             PSJobTypeName = JobTypeName;
+            RunspaceId = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty;
             Server = new ChatServer(options);
             _eventCapacity = eventCapacity;
             Output.EnumeratorNeverBlocks = true;
@@ -57,6 +58,9 @@ namespace Chatrm.PowerShell
         public override string StatusMessage => JobStateInfo.State == JobState.Running ? $"{Users.Length} users" : string.Empty;
 
         internal ChatServer Server { get; }
+
+        /// <summary>The runspace that started the server: only it sees the job, and the server stops when it closes.</summary>
+        internal Guid RunspaceId { get; }
 
         /// <summary>Binds the port and starts serving; throws when the port cannot be had.</summary>
         public override void StartJob()
@@ -150,41 +154,98 @@ namespace Chatrm.PowerShell
         }
     }
 
-    /// <summary>Lets the stock job cmdlets find Chatrm server jobs.</summary>
+    /// <summary>
+    /// Lets the stock job cmdlets find Chatrm server jobs. As connections do, a server belongs to the runspace
+    /// that started it: a thread job's servers are not the session's, and stop when the thread job's runspace ends.
+    /// </summary>
     public sealed class ChatrmJobSourceAdapter : JobSourceAdapter
     {
         private static readonly ConcurrentDictionary<Guid, ChatrmServerJob> Jobs = new ConcurrentDictionary<Guid, ChatrmServerJob>();
+        private static readonly ConcurrentDictionary<Guid, bool> WatchedRunspaces = new ConcurrentDictionary<Guid, bool>();
 
         public ChatrmJobSourceAdapter()
         {
             Name = nameof(ChatrmJobSourceAdapter);
         }
 
-        /// <summary>Every server job of this process, oldest first.</summary>
-        internal static IEnumerable<ChatrmServerJob> All => Jobs.Values.OrderBy(j => j.Id);
+        /// <summary>This runspace's server jobs, oldest first.</summary>
+        internal static IEnumerable<ChatrmServerJob> All => Mine.OrderBy(j => j.Id);
+
+        private static IEnumerable<ChatrmServerJob> Mine
+        {
+            get
+            {
+                Guid here = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty;
+                return Jobs.Values.Where(j => j.RunspaceId == here);
+            }
+        }
 
         public override Job2 NewJob(JobInvocationInfo specification)
         {
             var job = (ChatrmServerJob)specification.Parameters[0][0].Value;
             Jobs[job.InstanceId] = job;
+            Watch(System.Management.Automation.Runspaces.Runspace.DefaultRunspace);
             return job;
         }
 
-        public override IList<Job2> GetJobs() => Jobs.Values.Cast<Job2>().ToList();
+        public override IList<Job2> GetJobs() => Mine.Cast<Job2>().ToList();
 
         public override IList<Job2> GetJobsByName(string name, bool recurse) =>
-            Jobs.Values.Where(j => new WildcardPattern(name, WildcardOptions.IgnoreCase).IsMatch(j.Name)).Cast<Job2>().ToList();
+            Mine.Where(j => Matches(name, j.Name)).Cast<Job2>().ToList();
 
         public override IList<Job2> GetJobsByCommand(string command, bool recurse) =>
-            Jobs.Values.Where(j => new WildcardPattern(command, WildcardOptions.IgnoreCase).IsMatch(j.Command)).Cast<Job2>().ToList();
+            Mine.Where(j => Matches(command, j.Command)).Cast<Job2>().ToList();
 
+        // Not filtered by runspace: only a holder of the job knows its InstanceId, and Remove-Job -Force looks
+        // the job up by it from the thread that finished stopping it, which is in no runspace.
         public override Job2 GetJobByInstanceId(Guid instanceId, bool recurse) =>
             Jobs.TryGetValue(instanceId, out ChatrmServerJob job) ? job : null;
 
-        public override Job2 GetJobBySessionId(int id, bool recurse) => Jobs.Values.FirstOrDefault(j => j.Id == id);
+        public override Job2 GetJobBySessionId(int id, bool recurse) => Mine.FirstOrDefault(j => j.Id == id);
 
         public override IList<Job2> GetJobsByState(JobState state, bool recurse) =>
-            Jobs.Values.Where(j => j.JobStateInfo.State == state).Cast<Job2>().ToList();
+            Mine.Where(j => j.JobStateInfo.State == state).Cast<Job2>().ToList();
+
+        /// <summary>A wildcard match; a pattern that is not a valid wildcard matches only itself, so Get-Job -Name '[' does not throw.</summary>
+        internal static bool Matches(string pattern, string value)
+        {
+            try
+            {
+                return new WildcardPattern(pattern, WildcardOptions.IgnoreCase).IsMatch(value);
+            }
+            catch (WildcardPatternException)
+            {
+                return string.Equals(pattern, value, StringComparison.OrdinalIgnoreCase);
+            }
+        }
+
+        private static void Watch(System.Management.Automation.Runspaces.Runspace runspace)
+        {
+            if (runspace != null && WatchedRunspaces.TryAdd(runspace.InstanceId, true))
+            {
+                runspace.StateChanged += OnRunspaceStateChanged;
+            }
+        }
+
+        private static void OnRunspaceStateChanged(object sender, System.Management.Automation.Runspaces.RunspaceStateEventArgs e)
+        {
+            var state = e.RunspaceStateInfo.State;
+            if (state != System.Management.Automation.Runspaces.RunspaceState.Closed && state != System.Management.Automation.Runspaces.RunspaceState.Broken)
+            {
+                return;
+            }
+
+            var runspace = (System.Management.Automation.Runspaces.Runspace)sender;
+            runspace.StateChanged -= OnRunspaceStateChanged;
+            WatchedRunspaces.TryRemove(runspace.InstanceId, out _);
+            foreach (ChatrmServerJob job in Jobs.Values.Where(j => j.RunspaceId == runspace.InstanceId).ToList())
+            {
+                if (Jobs.TryRemove(job.InstanceId, out _))
+                {
+                    job.StopJob();
+                }
+            }
+        }
 
         public override IList<Job2> GetJobsByFilter(Dictionary<string, object> filter, bool recurse) => new List<Job2>();
 

@@ -90,7 +90,9 @@ Describe 'Start-ChatrmServer and $ConfirmPreference' {
     It 'does not ask when $ConfirmPreference is Medium (its impact is Low)' {
         $result = Invoke-WithoutHost -Script {
             $ConfirmPreference = 'Medium'
-            Start-ChatrmServer -Port 0 -Address 127.0.0.1
+            # Its state is read here: the server belongs to this runspace and stops when it is disposed.
+            $job = Start-ChatrmServer -Port 0 -Address 127.0.0.1
+            [pscustomobject]@{ Job = $job; State = "$($job.JobStateInfo.State)" }
         }.ToString()
         try {
             $result.Errors | Should -BeNullOrEmpty
