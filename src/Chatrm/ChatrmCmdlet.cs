@@ -104,6 +104,28 @@ namespace Chatrm.PowerShell
             return ConnectionTable.Add(client);
         }
 
+        /// <summary>A case-insensitive wildcard; a terminating ChatrmInvalidWildcard error when it cannot be one.</summary>
+        protected WildcardPattern ParseWildcard(string pattern, string parameterName)
+        {
+            var wildcard = new WildcardPattern(pattern, WildcardOptions.IgnoreCase);
+            try
+            {
+                // The pattern is parsed on first use: use it now, so a bad one fails before anything is done.
+                wildcard.IsMatch(string.Empty);
+            }
+            catch (WildcardPatternException e)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(
+                    ChatrmErrors.InvalidWildcard,
+                    ErrorCategory.InvalidArgument,
+                    $"-{parameterName} '{pattern}' is not a valid wildcard pattern: {e.Message} Escape [ and ] with a backtick to match them.",
+                    pattern,
+                    e));
+            }
+
+            return wildcard;
+        }
+
         /// <summary>Waits for a task on the pipeline thread; false when the pipeline was stopped first.</summary>
         protected bool WaitFor(Task task, TimeSpan timeout)
         {

@@ -15,6 +15,7 @@ namespace Chatrm.PowerShell
         public const string ServerNotice = "ChatrmServerNotice";
         public const string ServerNotFound = "ChatrmServerNotFound";
         public const string UserNotFound = "ChatrmUserNotFound";
+        public const string InvalidWildcard = "ChatrmInvalidWildcard";
 
         public static ErrorCategory CategoryOf(Refusal refusal)
         {

@@ -328,6 +328,7 @@ namespace Chatrm.PowerShell
 
         protected override void ProcessRecord()
         {
+            WildcardPattern pattern = ParseWildcard(Name, nameof(Name));
             IReadOnlyList<UserInfo> users;
             if (ParameterSetName == JobSet)
             {
@@ -351,7 +352,6 @@ namespace Chatrm.PowerShell
                 }
             }
 
-            var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
             foreach (UserInfo user in users.Where(u => pattern.IsMatch(u.Name)).OrderBy(u => u.Name, StringComparer.OrdinalIgnoreCase))
             {
                 WriteObject(user);

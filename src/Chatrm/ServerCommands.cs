@@ -170,7 +170,7 @@ namespace Chatrm.PowerShell
             {
                 store = CredentialFile == null ? new CredentialStore() : CredentialStore.Load(SessionState.Path.GetUnresolvedProviderPathFromPSPath(CredentialFile));
             }
-            catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException)
+            catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException || e is System.IO.InvalidDataException || e is FormatException || e is ArgumentException)
             {
                 ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.InvalidData, $"Cannot read the credential file '{CredentialFile}': {e.Message}", CredentialFile, e));
                 return null;
@@ -192,6 +192,21 @@ namespace Chatrm.PowerShell
         }
 
         private System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate()
+        {
+            System.Security.Cryptography.X509Certificates.X509Certificate2 certificate = ReadCertificate();
+            if (certificate != null && !certificate.HasPrivateKey)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(
+                    ChatrmErrors.ServerStartFailed,
+                    ErrorCategory.InvalidArgument,
+                    $"The certificate {certificate.Subject} ({certificate.Thumbprint}) has no private key, which a server needs to speak TLS. Give a PFX file or a certificate with its key.",
+                    Certificate));
+            }
+
+            return certificate;
+        }
+
+        private System.Security.Cryptography.X509Certificates.X509Certificate2 ReadCertificate()
         {
             object value = Certificate is PSObject ps ? ps.BaseObject : Certificate;
             switch (value)
@@ -297,7 +312,7 @@ namespace Chatrm.PowerShell
             var found = new List<ChatrmServerJob>();
             foreach (string name in Name)
             {
-                var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+                WildcardPattern pattern = ParseWildcard(name, nameof(Name));
                 var matches = ChatrmJobSourceAdapter.All.Where(j => pattern.IsMatch(j.Name)).ToList();
                 if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(name))
                 {
