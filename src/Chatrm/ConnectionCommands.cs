@@ -82,8 +82,8 @@ namespace Chatrm.PowerShell
         }
     }
 
-    /// <summary>Leaves the server: says EXIT, closes the connection and forgets it.</summary>
-    [Cmdlet(VerbsCommunications.Disconnect, "ChatrmServer")]
+    /// <summary>Leaves the server: says EXIT, closes the connection and forgets it. Low impact: it ends only your own session.</summary>
+    [Cmdlet(VerbsCommunications.Disconnect, "ChatrmServer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
     [OutputType(typeof(ChatrmConnection))]
     public sealed class DisconnectChatrmServerCommand : ChatrmCmdlet
     {
@@ -98,6 +98,11 @@ namespace Chatrm.PowerShell
         protected override void ProcessRecord()
         {
             ChatrmConnection connection = ResolveConnection(Connection);
+            if (!ShouldProcess(connection.ToString(), "Disconnect"))
+            {
+                return;
+            }
+
             connection.Client.CloseAsync().GetAwaiter().GetResult();
             ConnectionTable.Remove(connection);
             if (PassThru)

@@ -100,7 +100,7 @@ Describe 'Start-ChatrmServer and $ConfirmPreference' {
             $result.Output[0].State | Should -Be 'Running'
         }
         finally {
-            $result.Output | Where-Object { $_ -is [System.Management.Automation.Job] } | Remove-TestServer
+            $result.Output.Job | Where-Object { $_ -is [System.Management.Automation.Job] } | Remove-TestServer
         }
     }
 }
@@ -156,5 +156,29 @@ Describe 'Stop-ChatrmServer -WhatIf and -Confirm' {
         try { Stop-ChatrmServer -Job $server -Confirm:$false } finally { $ConfirmPreference = 'High' }
         $server.State | Should -Be 'Stopped'
         Test-PortFree $server.Port | Should -BeTrue
+    }
+}
+
+Describe 'Disconnect-ChatrmServer -WhatIf' {
+    BeforeEach {
+        $server = New-TestServer
+        $alice = Connect-TestUser $server alice
+    }
+
+    AfterEach {
+        Disconnect-AllTestUsers
+        $server | Remove-TestServer
+    }
+
+    It 'closes nothing with -WhatIf, and the connection stays in the session' {
+        $out = Disconnect-ChatrmServer $alice -WhatIf -PassThru
+        $out | Should -BeNullOrEmpty
+        "$($alice.State)" | Should -Be 'Open'
+        @(Get-ChatrmConnection).Id | Should -Contain $alice.Id
+    }
+
+    It 'does not ask when $ConfirmPreference is Medium (its impact is Low), and closes the connection' {
+        & { $ConfirmPreference = 'Medium'; Disconnect-ChatrmServer $alice }
+        "$($alice.State)" | Should -Be 'Closed'
     }
 }
