@@ -181,8 +181,8 @@ namespace Chatrm.Engine.Tests
 
             RawClient bob = await server.JoinAsync("bob");
             IReadOnlyList<UserInfo> users = await alice.GetUsersAsync(Deadline);
-            Assert.Equal("classic", users.Single(u => u.Name == "bob").Protocol);
-            Assert.Equal("chatrm", users.Single(u => u.Name == "alice").Protocol);
+            Assert.Equal(ChatProtocol.Classic, users.Single(u => u.Name == "bob").Protocol);
+            Assert.Equal(ChatProtocol.Chatrm, users.Single(u => u.Name == "alice").Protocol);
 
             await bob.SendAsync("EXIT\n");
             bob.Dispose();

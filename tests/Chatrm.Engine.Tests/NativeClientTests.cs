@@ -450,7 +450,7 @@ namespace Chatrm.Engine.Tests
             IReadOnlyList<UserInfo> users = await alice.GetUsersAsync(Deadline);
 
             Assert.Equal(
-                new[] { ("alice", "chatrm"), ("bob", "classic"), ("carol", "chatrm") },
+                new[] { ("alice", (ChatProtocol?)ChatProtocol.Chatrm), ("bob", ChatProtocol.Classic), ("carol", ChatProtocol.Chatrm) },
                 users.OrderBy(u => u.Name).Select(u => (u.Name, u.Protocol)));
             Assert.All(users, u => Assert.InRange(u.ConnectedAt.ToUniversalTime(), before.AddMilliseconds(-1), after.AddMilliseconds(1)));
         }

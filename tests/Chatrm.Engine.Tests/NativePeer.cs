@@ -179,7 +179,7 @@ namespace Chatrm.Engine.Tests
             {
                 if (UserNames.AreSame(user.Name, name))
                 {
-                    return user.Protocol;
+                    return user.ProtocolName;
                 }
             }
 

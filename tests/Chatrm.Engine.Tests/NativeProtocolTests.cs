@@ -653,8 +653,8 @@ namespace Chatrm.Engine.Tests
             }
 
             Assert.Equal(
-                expected.Users.Select(u => (u.Name, u.Protocol, u.ConnectedAtUtc)),
-                actual.Users.Select(u => (u.Name, u.Protocol, u.ConnectedAtUtc)));
+                expected.Users.Select(u => (u.Name, u.ProtocolName, u.ConnectedAtUtc)),
+                actual.Users.Select(u => (u.Name, u.ProtocolName, u.ConnectedAtUtc)));
         }
     }
 }

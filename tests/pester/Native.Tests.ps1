@@ -298,6 +298,13 @@ Describe 'Get-ChatrmUser' {
         }
     }
 
+    It 'gives Protocol as the same enum as a connection''s Protocol' {
+        $list = @(Get-ChatrmUser -Connection $alice)
+        $list | ForEach-Object { $_.Protocol | Should -BeOfType ([Chatrm.Engine.ChatProtocol]) }
+        ($list | Where-Object Name -EQ 'alice').Protocol | Should -Be $alice.Protocol
+        @($list | Where-Object Protocol -EQ ([Chatrm.Engine.ChatProtocol]::Classic)).Name | Should -Be @('carol', 'dave')
+    }
+
     It '-Name filters with wildcards, without regard to case' {
         @(Get-ChatrmUser -Connection $alice -Name 'b*').Name | Should -Be @('bob')
         @(Get-ChatrmUser -Connection $alice -Name '?A*').Name | Should -Be @('carol', 'dave')

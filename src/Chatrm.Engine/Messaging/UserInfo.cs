@@ -1,4 +1,5 @@
 using System;
+using Chatrm.Engine.Protocol;
 
 namespace Chatrm.Engine
 {
@@ -8,14 +9,18 @@ namespace Chatrm.Engine
         public UserInfo(string name, string protocol, DateTime connectedAt)
         {
             Name = name;
-            Protocol = protocol;
+            ProtocolName = protocol;
             ConnectedAtUtc = connectedAt;
         }
 
         public string Name { get; }
 
-        /// <summary>chatrm or classic.</summary>
-        public string Protocol { get; }
+        /// <summary>Chatrm or Classic, as ChatrmConnection.Protocol says; null for a protocol this client does not know.</summary>
+        public ChatProtocol? Protocol =>
+            ProtocolName == ProtocolNames.Chatrm ? ChatProtocol.Chatrm : ProtocolName == ProtocolNames.Classic ? ChatProtocol.Classic : (ChatProtocol?)null;
+
+        /// <summary>As the wire carries it: chatrm or classic.</summary>
+        internal string ProtocolName { get; }
 
         /// <summary>In local time, as Get-Date is, so a script can compare and subtract the two in any zone.</summary>
         public DateTime ConnectedAt => ConnectedAtUtc.ToLocalTime();

@@ -92,7 +92,7 @@ namespace Chatrm.Engine.Protocol.Native
                 {
                     writer.WriteStartObject();
                     writer.WriteString(NameField, user.Name);
-                    writer.WriteString(ProtocolField, user.Protocol);
+                    writer.WriteString(ProtocolField, user.ProtocolName);
                     WriteTime(writer, ConnectedAtField, user.ConnectedAtUtc);
                     writer.WriteEndObject();
                 }
