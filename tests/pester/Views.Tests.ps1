@@ -85,7 +85,7 @@ Describe 'Someone else''s text in the default views' {
             $line = [System.Text.Encoding]::UTF8.GetBytes("bob_chatrm_unknown-user: $Hostile`n")
             $tcp.GetStream().Write($line, 0, $line.Length)
             $errors = [System.Collections.Generic.List[object]]::new()
-            Wait-Until { Receive-ChatrmMessage -Connection $bob 2>&1 | ForEach-Object { $errors.Add($_) }; $errors.Count -gt 0 }
+            Wait-Until { Receive-ChatrmMessage -Connection $bob -ErrorAction Continue 2>&1 | ForEach-Object { $errors.Add($_) }; $errors.Count -gt 0 }
         }
         finally {
             Disconnect-AllTestUsers
