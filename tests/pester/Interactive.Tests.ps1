@@ -398,7 +398,10 @@ Describe 'Enter-ChatrmChat with redirected input' {
     }
 
     It 'leaves the next line of input to the script when the server ends the chat' {
-        $chat = Start-ChatProcess "Import-Module '$module'; Enter-ChatrmChat 127.0.0.1 $($server.Port) kicked -With alice; 'next line: ' + [Console]::In.ReadLine()"
+        # The child marks the moment its chat has returned: a line written after that is the script's. (A line
+        # written before the chat has seen the server's goodbye is still the chat's to read.)
+        $ended = Join-Path $ScriptDir "chat-ended-$([guid]::NewGuid().ToString('n'))"
+        $chat = Start-ChatProcess "Import-Module '$module'; Enter-ChatrmChat 127.0.0.1 $($server.Port) kicked -With alice; `$null = New-Item -ItemType File '$ended'; 'next line: ' + [Console]::In.ReadLine()"
         try {
             $chat.Process.StandardInput.WriteLine('in the chat')
             $chat.Process.StandardInput.Flush()
@@ -406,6 +409,7 @@ Describe 'Enter-ChatrmChat with redirected input' {
 
             Disconnect-ChatrmUser -Job $server -Name kicked -Confirm:$false
             Wait-Until { $server.Users -notcontains 'kicked' } -Because 'the server ended the chat'
+            Wait-Until { Test-Path $ended } -Because 'the chat returns once the server has ended it'
             $chat.Process.StandardInput.WriteLine('for the script')
             $chat.Process.StandardInput.Close()
             $chat.Process.WaitForExit(30000) | Should -BeTrue -Because 'the child ends once its input is read'
