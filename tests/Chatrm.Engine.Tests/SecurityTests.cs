@@ -93,6 +93,60 @@ namespace Chatrm.Engine.Tests
             }
         }
 
+        /// <summary>A good line of a credential file for alice, as Export-ChatrmCredential writes it.</summary>
+        private static string[] GoodLineParts() =>
+            Users("alice", "s3cret").ToFileText().Split('\n', StringSplitOptions.RemoveEmptyEntries)[1].Split(':');
+
+        [Theory]
+        [InlineData(0, "bad_name", "'bad_name' cannot be a user name")]
+        [InlineData(0, "", "the user name is empty")]
+        [InlineData(0, "chatrm", "reserved")]
+        [InlineData(0, "a-name-longer-than-thirty-two-chars", "cannot be a user name")]
+        [InlineData(2, "0", "expected name:pbkdf2-sha256:iterations:salt:hash")]
+        [InlineData(2, "-5", "expected name:pbkdf2-sha256:iterations:salt:hash")]
+        [InlineData(2, "many", "expected name:pbkdf2-sha256:iterations:salt:hash")]
+        [InlineData(2, "", "expected name:pbkdf2-sha256:iterations:salt:hash")]
+        [InlineData(3, "not base64!", "must be base64")]
+        [InlineData(4, "not base64!", "must be base64")]
+        [InlineData(4, "AAAA", "the hash must be 32 bytes")]
+        [InlineData(4, "", "the hash must be 32 bytes")]
+        public void ACredentialFileLineWithABadFieldIsRefusedSayingWhichLineAndWhy(int field, string value, string expected)
+        {
+            string[] parts = GoodLineParts();
+            parts[field] = value;
+            string path = Path.GetTempFileName();
+            try
+            {
+                // The good line first proves the reader got past it: the bad one is line 3.
+                File.WriteAllText(path, "# comment\n" + string.Join(":", GoodLineParts()) + "\n" + string.Join(":", parts) + "\n");
+                var e = Assert.Throws<InvalidDataException>(() => CredentialStore.Load(path));
+                Assert.Contains("line 3", e.Message);
+                Assert.Contains(expected, e.Message);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+
+        [Fact]
+        public void TheGoodLineOfTheBadLineTestsLoads()
+        {
+            // The control for the theory above: unchanged, the line loads and alice's password works.
+            string path = Path.GetTempFileName();
+            try
+            {
+                File.WriteAllText(path, string.Join(":", GoodLineParts()) + "\n");
+                CredentialStore store = CredentialStore.Load(path);
+                Assert.Equal(1, store.Count);
+                Assert.True(store.Verify("alice", "s3cret"));
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+
         [Fact]
         public async Task TheRightPasswordLogsInAndAWrongOneOrUnknownNameGetsTheSameAnswer()
         {

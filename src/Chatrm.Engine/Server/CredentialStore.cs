@@ -54,6 +54,11 @@ namespace Chatrm.Engine
             return known && matches;
         }
 
+        /// <summary>
+        /// Reads a file written by <see cref="ToFileText"/>. A line that is not name:pbkdf2-sha256:iterations:salt:hash,
+        /// with a valid user name, a positive count, base64 salt and a 32-byte hash, throws <see cref="InvalidDataException"/>
+        /// naming the line: a broken file starts no server, rather than one that lets nobody (or the wrong name) in.
+        /// </summary>
         public static CredentialStore Load(string path)
         {
             var store = new CredentialStore();
@@ -73,14 +78,32 @@ namespace Chatrm.Engine
                     throw new InvalidDataException($"{path}, line {lineNumber}: expected name:{Scheme}:iterations:salt:hash.");
                 }
 
+                // A name no user can log in as (or that only the server may use) is a mistake in the file, not a user.
+                string name = parts[0];
+                string problem = name.Length == 0 ? "the user name is empty" : UserNames.Problem(name) is string why ? $"'{name}' cannot be a user name: {why}" : null;
+                if (problem != null)
+                {
+                    throw new InvalidDataException($"{path}, line {lineNumber}: {problem}.");
+                }
+
+                byte[] salt, hash;
                 try
                 {
-                    store._entries[parts[0]] = new Entry(parts[0], iterations, Convert.FromBase64String(parts[3]), Convert.FromBase64String(parts[4]));
+                    salt = Convert.FromBase64String(parts[3]);
+                    hash = Convert.FromBase64String(parts[4]);
                 }
                 catch (FormatException)
                 {
                     throw new InvalidDataException($"{path}, line {lineNumber}: the salt and hash must be base64.");
                 }
+
+                // A hash of another length never matches: that user could never log in, and nobody would know why.
+                if (hash.Length != HashBytes)
+                {
+                    throw new InvalidDataException($"{path}, line {lineNumber}: the hash must be {HashBytes} bytes (base64), not {hash.Length}.");
+                }
+
+                store._entries[name] = new Entry(name, iterations, salt, hash);
             }
 
             return store;
