@@ -466,6 +466,52 @@ Describe 'Keepalive on the server (-KeepAliveInterval 0.2)' {
     }
 }
 
+Describe 'Keepalive through a stalled thread pool (-KeepAliveInterval 0.2)' {
+    BeforeAll {
+        # Blocks pool threads for a while, as a loaded two-core machine or a blocked pool thread does to the
+        # timers and socket reads of everything in this process: the server job and both clients.
+        Add-Type -TypeDefinition @'
+using System.Threading;
+public static class ChatrmTestPoolStall {
+    public static CountdownEvent Stall(int milliseconds) {
+        int threads = ThreadPool.ThreadCount + 2;
+        var done = new CountdownEvent(threads);
+        for (int i = 0; i < threads; i++) {
+            ThreadPool.UnsafeQueueUserWorkItem(_ => { Thread.Sleep(milliseconds); done.Signal(); }, null);
+        }
+        return done;
+    }
+}
+'@
+    }
+
+    BeforeEach {
+        $server = New-TestServer -Options @{ KeepAliveInterval = 0.2 }
+    }
+
+    AfterEach {
+        Disconnect-AllTestUsers
+        $server | Remove-TestServer
+    }
+
+    It 'drops nobody who answers when the timers run late and then all at once' {
+        # Before keepalive measured time, the ticks that piled up during a stall ran back to back and counted
+        # as intervals passing: the answer, queued behind them, came too late, and both sides gave up.
+        $alice = Connect-TestUser $server alice
+        $bob = Connect-TestUser $server bob -Options @{ KeepAliveInterval = 0.2 }
+        foreach ($round in 1..6) {
+            $stall = [ChatrmTestPoolStall]::Stall(400)
+            $stall.Wait([TimeSpan]::FromSeconds(30)) | Should -BeTrue -Because 'the stall ends'
+            # The process runs normally again: a round trip both ways, then the next stall.
+            Assert-UsersCanChat $alice $bob
+            "$($alice.State) $($bob.State)" | Should -Be 'Open Open' -Because "nobody was dropped in round $round"
+        }
+
+        $server.Users | Should -Be @('alice', 'bob')
+        @(Receive-Job -Job $server | Where-Object { "$($_.Kind)" -eq 'UserLeft' }) | Should -HaveCount 0
+    }
+}
+
 Describe 'A native server that welcomes and then goes silent (a fake)' {
     BeforeEach {
         $fake = $null

@@ -1,5 +1,5 @@
-using System;
 using System.Threading;
+using Chatrm.Engine.Protocol;
 using Chatrm.Engine.Protocol.Native;
 
 namespace Chatrm.Engine
@@ -9,8 +9,10 @@ namespace Chatrm.Engine
     {
         private void StartKeepAlive()
         {
-            TimeSpan interval = _options.KeepAliveInterval;
-            _keepAliveTimer = new Timer(_ => OnKeepAliveTick(), null, interval, interval);
+            // Checked every half interval: after an interval without a frame from the server, ping it; after an
+            // interval more without one, give up (see KeepAlivePeer, and KeepAliveSchedule for late ticks).
+            _keepAliveSchedule = new KeepAliveSchedule(_options.KeepAliveInterval, KeepAliveSchedule.Now());
+            _keepAliveTimer = new Timer(_ => OnKeepAliveTick(), null, _keepAliveSchedule.Period, _keepAliveSchedule.Period);
         }
 
         private void OnKeepAliveTick()
@@ -21,21 +23,38 @@ namespace Chatrm.Engine
                 return;
             }
 
-            var quiet = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - Interlocked.Read(ref _lastHeardTicks));
-            if (quiet < _options.KeepAliveInterval)
+            // Late ticks can run at once; one at a time keeps the keepalive's state whole.
+            if (Interlocked.Exchange(ref _ticking, 1) != 0)
             {
                 return;
             }
 
-            if (Interlocked.Exchange(ref _pingOutstanding, 1) == 0)
+            try
             {
-                _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Ping }));
-                return;
-            }
+                long now = KeepAliveSchedule.Now();
+                bool onTime = _keepAliveSchedule.Check(now);
+                bool heard = _heard;
+                if (heard)
+                {
+                    _heard = false;
+                }
 
-            // Pinged a whole interval ago and heard nothing since: the server is gone or stuck.
-            CloseReason = CloseReason ?? "the server stopped answering (keepalive)";
-            _transport.StopReading();
+                switch (_keepAlive.Check(_keepAliveSchedule, now, heard, onTime))
+                {
+                    case KeepAliveStep.Ping:
+                        _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Ping }));
+                        break;
+                    case KeepAliveStep.GiveUp:
+                        // Pinged a whole interval ago and heard nothing since: the server is gone or stuck.
+                        CloseReason = CloseReason ?? "the server stopped answering (keepalive)";
+                        _transport.StopReading();
+                        break;
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _ticking, 0);
+            }
         }
     }
 }

@@ -24,8 +24,11 @@ namespace Chatrm.Engine
 
         private bool OnLine(ReadOnlySpan<byte> line)
         {
-            Interlocked.Exchange(ref _lastHeardTicks, DateTime.UtcNow.Ticks);
-            Interlocked.Exchange(ref _pingOutstanding, 0);
+            if (!_heard)
+            {
+                _heard = true;
+            }
+
             if (Protocol == ChatProtocol.Chatrm && NativeProtocol.IsNativeOpening(line))
             {
                 return OnFrame(line);

@@ -7,6 +7,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Chatrm.Engine.Client;
+using Chatrm.Engine.Protocol;
 using Chatrm.Engine.Protocol.Classic;
 using Chatrm.Engine.Protocol.Native;
 using Chatrm.Engine.Transport;
@@ -28,8 +29,11 @@ namespace Chatrm.Engine
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>> _pendingWho = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>>();
         private long _nextRef;
         private Timer _keepAliveTimer;
-        private long _lastHeardTicks = DateTime.UtcNow.Ticks;
-        private int _pingOutstanding;
+        // Set by every line from the server, cleared by the keepalive tick; the tick's state is the tick's alone.
+        private volatile bool _heard = true;
+        private KeepAliveSchedule _keepAliveSchedule;
+        private KeepAlivePeer _keepAlive;
+        private int _ticking;
         private volatile ConnectionState _state = ConnectionState.Open;
         private int _closing;
 

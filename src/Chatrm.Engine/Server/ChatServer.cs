@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
+using Chatrm.Engine.Protocol;
 using Chatrm.Engine.Protocol.Classic;
 using Chatrm.Engine.Routing;
 using Chatrm.Engine.Server;
@@ -34,6 +35,7 @@ namespace Chatrm.Engine
         private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new ConcurrentDictionary<IPAddress, int>();
         private Timer _idleSweep;
         private Timer _keepAliveSweep;
+        private KeepAliveSchedule _keepAliveSchedule;
         private int _sweepingKeepAlive;
         private int _stopRequested;
 
@@ -111,8 +113,8 @@ namespace Chatrm.Engine
             {
                 _classicAcceptLoop = Task.Run(() => AcceptLoopAsync(_classicListener, tls: false, classicOnly: true));
             }
-            TimeSpan half = TimeSpan.FromTicks(Options.KeepAliveInterval.Ticks / 2);
-            _keepAliveSweep = new Timer(_ => SweepKeepAlive(), null, half, half);
+            _keepAliveSchedule = new KeepAliveSchedule(Options.KeepAliveInterval, KeepAliveSchedule.Now());
+            _keepAliveSweep = new Timer(_ => SweepKeepAlive(), null, _keepAliveSchedule.Period, _keepAliveSchedule.Period);
             if (Options.IdleTimeout > TimeSpan.Zero)
             {
                 // One timer for every connection; a user is dropped within a quarter of the limit of it passing.
@@ -398,7 +400,8 @@ namespace Chatrm.Engine
             }
         }
 
-        private void SweepKeepAlive()
+        /// <summary>One keepalive sweep over every connection; internal so a test can run sweeps back to back, as a stalled timer does.</summary>
+        internal void SweepKeepAlive()
         {
             // A sweep that outlasts the period (a huge server on a starved machine) is not run twice at once.
             if (Interlocked.Exchange(ref _sweepingKeepAlive, 1) != 0)
@@ -408,9 +411,11 @@ namespace Chatrm.Engine
 
             try
             {
+                long now = KeepAliveSchedule.Now();
+                bool onTime = _keepAliveSchedule.Check(now);
                 foreach (KeyValuePair<long, ServerConnection> pair in _connections)
                 {
-                    pair.Value.SweepKeepAlive();
+                    pair.Value.SweepKeepAlive(_keepAliveSchedule, now, onTime);
                 }
             }
             finally

@@ -1,4 +1,4 @@
-using System.Threading;
+using Chatrm.Engine.Protocol;
 using Chatrm.Engine.Protocol.Native;
 
 namespace Chatrm.Engine.Server
@@ -6,29 +6,29 @@ namespace Chatrm.Engine.Server
     internal sealed partial class ServerConnection
     {
         /// <summary>
-        /// The server's keepalive sweep, every half interval (one timer for all users, none per user). Two quiet
-        /// sweeps in a row, an interval of silence, bring a ping; two more, an interval without an answer, drop the user.
+        /// The server's keepalive sweep, every half interval (one timer for all users, none per user): an interval
+        /// of silence brings a ping, an interval more without an answer drops the user (see <see cref="KeepAlivePeer"/>;
+        /// <paramref name="onTime"/> says whether this sweep came on time, which a drop needs).
         /// </summary>
-        internal void SweepKeepAlive()
+        internal void SweepKeepAlive(KeepAliveSchedule schedule, long now, bool onTime)
         {
             if (!_native || !_registered)
             {
                 return;
             }
 
-            if (_heard)
+            bool heard = _heard;
+            if (heard)
             {
                 _heard = false;
-                Interlocked.Exchange(ref _quietSweeps, 0);
-                return;
             }
 
-            switch (Interlocked.Increment(ref _quietSweeps))
+            switch (_keepAlive.Check(schedule, now, heard, onTime))
             {
-                case 2:
+                case KeepAliveStep.Ping:
                     SendFrame(new NativeFrame { Type = FrameType.Ping });
                     break;
-                case 4:
+                case KeepAliveStep.GiveUp:
                     // Pinged a whole interval ago and nothing since: the peer is gone or stuck.
                     SendError(Refusal.KeepaliveTimeout, "no answer to a ping within " + _server.Options.KeepAliveInterval);
                     Disconnect("keepalive: no answer to a ping");

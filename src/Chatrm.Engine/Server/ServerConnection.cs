@@ -50,7 +50,8 @@ namespace Chatrm.Engine.Server
         private bool _handshakeTimedOut;
         // Set by every line a native user sends, cleared by the keepalive sweep: cheaper than reading the clock per line.
         private volatile bool _heard;
-        private int _quietSweeps;
+        // Only the keepalive sweep touches it, one sweep at a time.
+        private KeepAlivePeer _keepAlive;
         private volatile bool _tooSlow;
 
         // A refused login is answered after a delay that grows with the address's failures; lines meanwhile are ignored.
