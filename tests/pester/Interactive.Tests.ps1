@@ -5,7 +5,9 @@ BeforeAll {
     . $PSScriptRoot/TestHelpers.ps1
     Import-ChatrmTestModule
 
-    $script:TmuxMissing = -not (Get-Command tmux -ErrorAction SilentlyContinue)
+    # On CI a missing tmux fails the terminal tests (Test-RequiredTool throws in their BeforeAll); elsewhere
+    # they report themselves skipped, and the closing line counts them.
+    $script:TmuxMissing = -not (Get-Command tmux -CommandType Application -ErrorAction SilentlyContinue)
     # A private tmux server, so the test never touches a person's own sessions.
     $script:TmuxSocket = "chatrm-test-$PID"
     $script:PwshDll = Join-Path $PSHOME 'pwsh.dll'
@@ -25,15 +27,43 @@ BeforeAll {
         Invoke-Tmux set-option -t $Name remain-on-exit on | Out-Null
     }
 
+    function Stop-ChatPane {
+        param([string] $Name)
+        if (-not $TmuxMissing) { Invoke-Tmux kill-session -t $Name 2>$null }
+    }
+
     function Get-Screen {
         param([string] $Name)
         (Invoke-Tmux capture-pane -p -t $Name) -join "`n"
     }
 
+    # The screen's last line that is not blank: where the line being typed is drawn.
+    function Get-LastScreenLine {
+        param([string] $Name)
+        @((Get-Screen $Name) -split "`n" | Where-Object { $_.Trim() })[-1]
+    }
+
     function Wait-Screen {
         param([string] $Name, [string] $Like, [double] $Timeout = 15)
         # Contains, not -like: chat screens are full of [ and ], which -like reads as wildcards.
-        Wait-Until { (Get-Screen $Name).Contains($Like) } -Timeout $Timeout -Because "pane $Name shows '$Like'. It shows:`n$(Get-Screen $Name)"
+        try {
+            Wait-Until { (Get-Screen $Name).Contains($Like) } -Timeout $Timeout -Because "pane $Name to show '$Like'"
+        }
+        catch {
+            # What the pane shows when the wait gave up, not when it began.
+            throw "$($_.Exception.Message) It shows:`n$(Get-Screen $Name)"
+        }
+    }
+
+    # Starts alice's and bob's chats with each other on $Server, and waits until both can type.
+    function Start-ChatPair {
+        param($Server)
+        $port = $Server.Port
+        Start-ChatPane alice "Enter-ChatrmChat -ComputerName 127.0.0.1 -Port $port -UserName alice -With bob"
+        Start-ChatPane bob "Enter-ChatrmChat 127.0.0.1 $port bob -With alice"
+        Wait-Until { $Server.Users -contains 'alice' -and $Server.Users -contains 'bob' } -Because 'both chat sessions joined'
+        Wait-Screen alice '[to bob]>'
+        Wait-Screen bob '[to alice]>'
     }
 
     function Send-Keys {
@@ -48,25 +78,28 @@ AfterAll {
     Remove-Item -Recurse -Force $ScriptDir -ErrorAction SilentlyContinue
 }
 
+# Each test has its own server and its own two fresh chat sessions: none depends on what another typed.
 Describe 'Enter-ChatrmChat in a terminal' {
     BeforeAll {
-        if ($TmuxMissing) { return }
-        $server = New-TestServer
-        $port = $server.Port
-        Start-ChatPane alice "Enter-ChatrmChat -ComputerName 127.0.0.1 -Port $port -UserName alice -With bob"
-        Start-ChatPane bob "Enter-ChatrmChat 127.0.0.1 $port bob -With alice"
-        Wait-Until { $server.Users -contains 'alice' -and $server.Users -contains 'bob' } -Because 'both chat sessions joined'
-        Wait-Screen alice '[to bob]>'
-        Wait-Screen bob '[to alice]>'
-    }
-
-    AfterAll {
-        Disconnect-AllTestUsers
-        if (-not $TmuxMissing) { $server | Remove-TestServer }
+        $null = Test-RequiredTool tmux
     }
 
     BeforeEach {
-        if ($TmuxMissing) { Set-ItResult -Skipped -Because 'tmux is not installed (apt-get install tmux); .ci/run installs it' }
+        $server = $null
+        if ($TmuxMissing) {
+            Set-ItResult -Skipped -Because 'tmux is not installed (apt-get install tmux); .ci/run installs it'
+            return
+        }
+
+        $server = New-TestServer
+        Start-ChatPair $server
+    }
+
+    AfterEach {
+        Stop-ChatPane alice
+        Stop-ChatPane bob
+        Disconnect-AllTestUsers
+        $server | Remove-TestServer
     }
 
     It 'sends a typed line to the peer, who sees it as [alice>>] text' {
@@ -80,9 +113,10 @@ Describe 'Enter-ChatrmChat in a terminal' {
         Send-Keys bob 'ping from bob' -Enter
         Wait-Screen alice '[bob>>] ping from bob'
 
-        # The half-typed line is drawn again below the message, and finishing it sends it whole.
-        $lines = @((Get-Screen alice) -split "`n" | Where-Object { $_.Trim() })
-        $lines[-1] | Should -Be '[to bob]> hal'
+        # The half-typed line is drawn again below the message (once the redraw is done: poll, do not race
+        # it), and finishing it sends it whole.
+        Wait-Until { (Get-LastScreenLine alice) -eq '[to bob]> hal' } -Timeout 15 -Because 'the half-typed line is drawn again last'
+        Get-LastScreenLine alice | Should -Be '[to bob]> hal'
         Send-Keys alice 'f done' -Enter
         Wait-Screen bob '[alice>>] half done'
     }
@@ -103,6 +137,9 @@ Describe 'Enter-ChatrmChat in a terminal' {
     }
 
     It 'neutralises escape sequences and control characters from other users' {
+        # A line on alice's screen before the escapes, to show that they did not clear it.
+        Send-Keys bob 'ping from bob' -Enter
+        Wait-Screen alice '[bob>>] ping from bob'
         $mallory = Connect-TestUser $server mallory
         # Would retitle the window, clear the screen and ring the bell if printed raw.
         $evil = "title`e]0;pwned`a clear`e[2J end"
@@ -281,6 +318,7 @@ Describe 'Enter-ChatrmChat line editing in a wide and a narrow terminal' {
 
 Describe 'Enter-ChatrmChat with a connection passed in' {
     BeforeAll {
+        $null = Test-RequiredTool tmux
         if ($TmuxMissing) { return }
         $server = New-TestServer
         Start-ChatPane dave @"
@@ -293,6 +331,7 @@ Disconnect-ChatrmServer `$c
     }
 
     AfterAll {
+        Stop-ChatPane dave
         if (-not $TmuxMissing) { $server | Remove-TestServer }
     }
 
@@ -339,8 +378,9 @@ Describe 'Enter-ChatrmChat with redirected input' {
 
     It 'sends each input line until the input ends, then leaves' {
         $command = "Import-Module '$module'; Enter-ChatrmChat -ComputerName 127.0.0.1 -Port $($server.Port) -UserName scripted -With alice"
-        $output = "first line", "second_line" | & dotnet $PwshDll -NoProfile -NonInteractive -Command $command 2>&1
-        $LASTEXITCODE | Should -Be 0
+        $child = Invoke-TestPwsh -ArgumentList '-NoProfile', '-NonInteractive', '-Command', $command -InputLines 'first line', 'second_line'
+        $output = $child.All
+        $child.ExitCode | Should -Be 0
 
         $received = @(Receive-ChatrmMessage -Connection $alice -Wait -Count 2 -Timeout 10)
         $received.Text | Should -Be @('first line', 'second_line')
@@ -352,8 +392,8 @@ Describe 'Enter-ChatrmChat with redirected input' {
     It 'obeys commands in the input, such as /to and /quit' {
         $command = "Import-Module '$module'; Enter-ChatrmChat 127.0.0.1 $($server.Port) scripted2 -With nobody"
         $lines = '/to alice', 'after switching', '/quit', 'never sent'
-        $null = $lines | & dotnet $PwshDll -NoProfile -NonInteractive -Command $command 2>&1
-        $LASTEXITCODE | Should -Be 0
+        $child = Invoke-TestPwsh -ArgumentList '-NoProfile', '-NonInteractive', '-Command', $command -InputLines $lines
+        $child.ExitCode | Should -Be 0
 
         $received = @(Receive-ChatrmMessage -Connection $alice -Wait -Count 1 -Timeout 10)
         $received.Text | Should -Be 'after switching'

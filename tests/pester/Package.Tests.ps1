@@ -7,31 +7,14 @@ BeforeAll {
 
     $moduleFolder = Split-Path -Parent (Get-ChatrmTestModulePath)
     $version = (Test-ModuleManifest (Get-ChatrmTestModulePath) -ErrorAction Stop).Version.ToString()
-    $temp = Join-Path ([System.IO.Path]::GetTempPath()) "chatrm-package-$([guid]::NewGuid().ToString('n'))"
-    $repository = Join-Path $temp 'repo'
-    $saved = Join-Path $temp 'modules'
-    $null = New-Item -ItemType Directory -Force $saved
-    $registeredBefore = @(Get-PSResourceRepository | ForEach-Object Name | Sort-Object)
-}
 
-AfterAll {
-    if (Test-Path -LiteralPath $temp) { Remove-Item -LiteralPath $temp -Recurse -Force }
-}
-
-Describe 'Packaging with PSResourceGet' {
-    It 'publishes the module to a folder repository and leaves no repository registered' {
-        $package = & (Join-Path $PSScriptRoot '../../tools/Publish-ChatrmModule.ps1') -ModulePath $moduleFolder -RepositoryPath $repository
-        $package.Name | Should -Be "Chatrm.$version.nupkg"
-        Test-Path -LiteralPath (Join-Path $repository "Chatrm.$version.nupkg") | Should -BeTrue
-        @(Get-PSResourceRepository | ForEach-Object Name | Sort-Object) | Should -Be $registeredBefore
+    # ./build.ps1 Package's step: the built module, published to a folder repository.
+    function Publish-TestPackage {
+        & (Join-Path $PSScriptRoot '../../tools/Publish-ChatrmModule.ps1') -ModulePath $moduleFolder -RepositoryPath $repository
     }
 
-    It 'publishes the same version again, replacing the package' {
-        $package = & (Join-Path $PSScriptRoot '../../tools/Publish-ChatrmModule.ps1') -ModulePath $moduleFolder -RepositoryPath $repository
-        @(Get-ChildItem -LiteralPath $repository -Filter 'Chatrm.*.nupkg').Name | Should -Be @($package.Name)
-    }
-
-    It 'is saved by Save-PSResource from that repository, help included' {
+    # What a user does with that repository: registers it, saves Chatrm from it, and unregisters it.
+    function Save-TestPackage {
         $name = "ChatrmTest-$([guid]::NewGuid().ToString('n'))"
         Register-PSResourceRepository -Name $name -Uri $repository -Trusted
         try {
@@ -40,6 +23,39 @@ Describe 'Packaging with PSResourceGet' {
         finally {
             Unregister-PSResourceRepository -Name $name
         }
+    }
+}
+
+# Each test publishes (and saves) what it needs into its own folders: none depends on another having run.
+BeforeEach {
+    $temp = Join-Path ([System.IO.Path]::GetTempPath()) "chatrm-package-$([guid]::NewGuid().ToString('n'))"
+    $repository = Join-Path $temp 'repo'
+    $saved = Join-Path $temp 'modules'
+    $null = New-Item -ItemType Directory -Force $saved
+    $registeredBefore = @(Get-PSResourceRepository | ForEach-Object Name | Sort-Object)
+}
+
+AfterEach {
+    if (Test-Path -LiteralPath $temp) { Remove-Item -LiteralPath $temp -Recurse -Force }
+}
+
+Describe 'Packaging with PSResourceGet' {
+    It 'publishes the module to a folder repository and leaves no repository registered' {
+        $package = Publish-TestPackage
+        $package.Name | Should -Be "Chatrm.$version.nupkg"
+        Test-Path -LiteralPath (Join-Path $repository "Chatrm.$version.nupkg") | Should -BeTrue
+        @(Get-PSResourceRepository | ForEach-Object Name | Sort-Object) | Should -Be $registeredBefore
+    }
+
+    It 'publishes the same version again, replacing the package' {
+        $null = Publish-TestPackage
+        $package = Publish-TestPackage
+        @(Get-ChildItem -LiteralPath $repository -Filter 'Chatrm.*.nupkg').Name | Should -Be @($package.Name)
+    }
+
+    It 'is saved by Save-PSResource from that repository, help included' {
+        $null = Publish-TestPackage
+        Save-TestPackage
 
         $base = Join-Path $saved "Chatrm/$version"
         Test-Path -LiteralPath (Join-Path $base 'Chatrm.psd1') | Should -BeTrue
@@ -50,6 +66,8 @@ Describe 'Packaging with PSResourceGet' {
     }
 
     It 'is imported by name in a fresh PowerShell, where two users chat through it' {
+        $null = Publish-TestPackage
+        Save-TestPackage
         # The child puts the saved folder first on its module path, imports Chatrm by name, chats, and
         # reports as JSON. It stops and removes what it starts whatever happens.
         $script = @'
@@ -78,10 +96,10 @@ finally {{
 
         # -EncodedCommand, so the script reaches the child exactly as written on every platform.
         $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($script))
-        $output = & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1
-        $LASTEXITCODE | Should -Be 0 -Because ($output -join "`n")
+        $child = Invoke-TestPwsh -ArgumentList '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded
+        $child.ExitCode | Should -Be 0 -Because ($child.All -join "`n")
 
-        $report = ($output | Select-Object -Last 1) | ConvertFrom-Json
+        $report = ($child.Output | Select-Object -Last 1) | ConvertFrom-Json
         $report.ModuleBase | Should -BeLike "$saved*"
         $report.Status | Should -Be 'Delivered'
         @($report.Received) | Should -Be @('alice>bob: from the package')

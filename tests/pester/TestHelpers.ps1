@@ -71,6 +71,71 @@ function Wait-Until {
     }
 }
 
+<#
+    Whether a tool the tests drive (tmux, ...) is on PATH. Missing on CI ($env:CI is 'true', as .ci/run
+    and CI services set it) is an error: the tests that need it must fail, never count as passed or skipped.
+    Elsewhere they may report themselves skipped, and the closing line counts them.
+#>
+function Test-RequiredTool {
+    param([Parameter(Mandatory)] [string] $Name, [string] $Install = "apt-get install $Name")
+    if (Get-Command $Name -CommandType Application -ErrorAction SilentlyContinue) { return $true }
+    if ($env:CI -eq 'true') {
+        throw "$Name is required on CI and was not found ($Install; .ci/run installs it)."
+    }
+
+    return $false
+}
+
+<#
+    Runs a fresh PowerShell (the one running the tests, as dotnet pwsh.dll) with $ArgumentList, writing
+    $InputLines to its standard input and then closing it. Returns ExitCode, Output (standard output's
+    lines), Errors (standard error's) and All. A child that has not ended after $Timeout seconds is killed
+    with everything it started, and the test fails: a hang is reported, never waited out.
+#>
+function Invoke-TestPwsh {
+    param(
+        [Parameter(Mandatory)] [string[]] $ArgumentList,
+        [string[]] $InputLines = @(),
+        [double] $Timeout = 120
+    )
+
+    $info = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+    $info.ArgumentList.Add((Join-Path $PSHOME 'pwsh.dll'))
+    foreach ($argument in $ArgumentList) { $info.ArgumentList.Add($argument) }
+    $info.UseShellExecute = $false
+    $info.RedirectStandardInput = $true
+    $info.RedirectStandardOutput = $true
+    $info.RedirectStandardError = $true
+    $child = [System.Diagnostics.Process]::Start($info)
+    try {
+        $stdout = $child.StandardOutput.ReadToEndAsync()
+        $stderr = $child.StandardError.ReadToEndAsync()
+        $child.StandardInput.NewLine = "`n"
+        foreach ($line in $InputLines) { $child.StandardInput.WriteLine($line) }
+        $child.StandardInput.Close()
+
+        if (-not $child.WaitForExit([int]($Timeout * 1000))) {
+            $child.Kill($true)
+            $child.WaitForExit()
+            throw "The child PowerShell ($($ArgumentList -join ' ')) did not end within $Timeout s and was killed. It wrote:`n$($stdout.Result)$($stderr.Result)"
+        }
+
+        # The streams end with the process; the wait with no timeout returns once they are read.
+        $child.WaitForExit()
+        $output = @($stdout.Result -split '\r?\n' | Where-Object { $_ -ne '' })
+        $errors = @($stderr.Result -split '\r?\n' | Where-Object { $_ -ne '' })
+        [pscustomobject]@{
+            ExitCode = $child.ExitCode
+            Output   = $output
+            Errors   = $errors
+            All      = @($output) + @($errors)
+        }
+    }
+    finally {
+        $child.Dispose()
+    }
+}
+
 # ---- Servers ----------------------------------------------------------------------------------------------
 
 function New-TestServer {
