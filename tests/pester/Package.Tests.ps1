@@ -26,20 +26,20 @@ BeforeAll {
     }
 }
 
-# Each test publishes (and saves) what it needs into its own folders: none depends on another having run.
-BeforeEach {
-    $temp = Join-Path ([System.IO.Path]::GetTempPath()) "chatrm-package-$([guid]::NewGuid().ToString('n'))"
-    $repository = Join-Path $temp 'repo'
-    $saved = Join-Path $temp 'modules'
-    $null = New-Item -ItemType Directory -Force $saved
-    $registeredBefore = @(Get-PSResourceRepository | ForEach-Object Name | Sort-Object)
-}
-
-AfterEach {
-    if (Test-Path -LiteralPath $temp) { Remove-Item -LiteralPath $temp -Recurse -Force }
-}
-
 Describe 'Packaging with PSResourceGet' {
+    # Each test publishes (and saves) what it needs into its own folders: none depends on another having run.
+    BeforeEach {
+        $temp = Join-Path ([System.IO.Path]::GetTempPath()) "chatrm-package-$([guid]::NewGuid().ToString('n'))"
+        $repository = Join-Path $temp 'repo'
+        $saved = Join-Path $temp 'modules'
+        $null = New-Item -ItemType Directory -Force $saved
+        $registeredBefore = @(Get-PSResourceRepository | ForEach-Object Name | Sort-Object)
+    }
+
+    AfterEach {
+        if (Test-Path -LiteralPath $temp) { Remove-Item -LiteralPath $temp -Recurse -Force }
+    }
+
     It 'publishes the module to a folder repository and leaves no repository registered' {
         $package = Publish-TestPackage
         $package.Name | Should -Be "Chatrm.$version.nupkg"
