@@ -252,14 +252,10 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task NoServerListeningThrowsSocketException()
         {
-            // Take a free port and let it go, so that nothing listens there.
-            int port;
-            using (var free = new FakeOriginalServer())
-            {
-                port = free.Port;
-            }
+            // A port held so that nothing listens there, and nobody else gets it while the test runs.
+            using var nothing = new ReservedPort();
 
-            await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(() => ChatClient.ConnectAsync("127.0.0.1", port, "alice"));
+            await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(() => ChatClient.ConnectAsync("127.0.0.1", nothing.Port, "alice"));
         }
 
         [Fact]

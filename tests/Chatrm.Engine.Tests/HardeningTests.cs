@@ -83,23 +83,27 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task StoppingDeliversWhatIsAlreadyQueuedThenSaysGoodbye()
         {
+            // The stop is what is tested; await using stops the server too when an assertion fails before it.
             var server = new TestServer();
-            using ChatClient alice = await server.ConnectNativeAsync("alice");
-            using RawClient bob = await server.JoinAsync("bob");
-
-            // Every message is queued for bob (Forwarded) before the stop; bob reads nothing until after it.
-            SentMessage[] fates = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => alice.SendAsync("bob", "queued " + i)))
-                .WaitAsync(RawClient.Deadline);
-            Assert.All(fates, f => Assert.Equal(SendStatus.Forwarded, f.Status));
-            await server.DisposeAsync();
-
-            for (int i = 0; i < 200; i++)
+            await using (server)
             {
-                Assert.Equal("bob_alice_queued " + i, await bob.ReadLineAsync());
-            }
+                using ChatClient alice = await server.ConnectNativeAsync("alice");
+                using RawClient bob = await server.JoinAsync("bob");
 
-            Assert.StartsWith("bob_chatrm_server-stopping: ", await bob.ReadLineAsync());
-            Assert.True(await bob.ClosedByServerAsync());
+                // Every message is queued for bob (Forwarded) before the stop; bob reads nothing until after it.
+                SentMessage[] fates = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => alice.SendAsync("bob", "queued " + i)))
+                    .WaitAsync(RawClient.Deadline);
+                Assert.All(fates, f => Assert.Equal(SendStatus.Forwarded, f.Status));
+                await server.Server.StopAsync();
+
+                for (int i = 0; i < 200; i++)
+                {
+                    Assert.Equal("bob_alice_queued " + i, await bob.ReadLineAsync());
+                }
+
+                Assert.StartsWith("bob_chatrm_server-stopping: ", await bob.ReadLineAsync());
+                Assert.True(await bob.ClosedByServerAsync());
+            }
         }
     }
 }

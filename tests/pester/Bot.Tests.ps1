@@ -22,8 +22,10 @@ BeforeAll {
     }
 }
 
+# Each test has its own server and bot, so none relies on the messages another test sent.
 Describe 'An echo bot in a thread job' {
-    BeforeAll {
+    BeforeEach {
+        $bot = $null
         $server = New-TestServer
         $alice = Connect-TestUser $server alice
         $bot = Start-ThreadJob -Name 'chatrm-echo-bot' -ScriptBlock $EchoBot -ArgumentList (Get-ChatrmTestModulePath), $server.Port
@@ -34,7 +36,7 @@ Describe 'An echo bot in a thread job' {
         }
     }
 
-    AfterAll {
+    AfterEach {
         # Always: the bot's job, then the server, then our connection.
         if ($bot) {
             Stop-Job -Job $bot -ErrorAction SilentlyContinue
@@ -59,6 +61,8 @@ Describe 'An echo bot in a thread job' {
     }
 
     It 'finishes once it has answered its three messages, leaving the server' {
+        'one', 'two', 'three' | Send-ChatrmMessage -Connection $alice -To bot
+        @(Receive-ChatrmMessage -Connection $alice -From bot -Wait -Count 3 -Timeout 5) | Should -HaveCount 3
         $bot | Wait-Job -Timeout 10 | Out-Null
         $bot.State | Should -Be 'Completed'
         @($bot.Error) | Should -HaveCount 0

@@ -296,13 +296,14 @@ Describe 'Connect-ChatrmServer failures' {
 
     It 'gives ChatrmConnectFailed when nothing listens on the port' {
         $server = $null
-        # A port that was free a moment ago and that nobody listens on now.
-        $probe = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-        $probe.Start()
-        $port = $probe.LocalEndpoint.Port
-        $probe.Stop()
-
-        $connection = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $port -UserName alice -ErrorAction SilentlyContinue -ErrorVariable problems
+        # A port that nobody listens on, held so that nobody starts listening there during the test.
+        $nothing = New-ReservedPort
+        try {
+            $connection = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $nothing.Port -UserName alice -ErrorAction SilentlyContinue -ErrorVariable problems
+        }
+        finally {
+            $nothing.Dispose()
+        }
         $connection | Should -BeNullOrEmpty
         $problems | Should -HaveCount 1
         $problems[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmConnectFailed*'

@@ -5,11 +5,13 @@ BeforeAll {
     . $PSScriptRoot/TestHelpers.ps1
     Import-ChatrmTestModule
 
-    # A port nothing listens on now: the system picks it, and we let it go.
+    # A port nothing listens on, held (bound, not listening) until the file's tests end, so that nobody else is
+    # given it meanwhile; a listener can still bind it, which is what the tests look for.
+    $script:ReservedPorts = [System.Collections.Generic.List[object]]::new()
     function Get-FreePort {
-        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-        $listener.Start()
-        try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+        $reserved = New-ReservedPort
+        $script:ReservedPorts.Add($reserved)
+        $reserved.Port
     }
 
     # True when nothing listens on 127.0.0.1:$Port: we can listen there ourselves.
@@ -41,6 +43,10 @@ BeforeAll {
             $ps.Dispose()
         }
     }
+}
+
+AfterAll {
+    foreach ($reserved in $ReservedPorts) { $reserved.Dispose() }
 }
 
 Describe 'Start-ChatrmServer -WhatIf' {

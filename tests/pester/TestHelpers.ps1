@@ -136,6 +136,18 @@ function Invoke-TestPwsh {
     }
 }
 
+<#
+    A loopback port that nothing listens on while the returned socket lives (.Port; Dispose it when done):
+    bound but not listening, so a connection there is refused and the system hands the port to nobody else
+    meanwhile. Taking a free port and letting it go races whatever else is starting listeners.
+#>
+function New-ReservedPort {
+    $socket = [System.Net.Sockets.Socket]::new([System.Net.Sockets.AddressFamily]::InterNetwork,
+        [System.Net.Sockets.SocketType]::Stream, [System.Net.Sockets.ProtocolType]::Tcp)
+    $socket.Bind([System.Net.IPEndPoint]::new([System.Net.IPAddress]::Loopback, 0))
+    $socket | Add-Member -MemberType ScriptProperty -Name Port -Value { $this.LocalEndPoint.Port } -PassThru
+}
+
 # ---- Servers ----------------------------------------------------------------------------------------------
 
 function New-TestServer {
