@@ -5,7 +5,8 @@
     Build  lays out an importable module at out/Chatrm (Chatrm.psd1, its assemblies, and the help that
            tools/ConvertTo-Maml.ps1 makes from help/*.md at en-US/Chatrm.dll-Help.xml).
     Test   builds, runs the xunit engine tests and the Pester tests against out/Chatrm, and ends
-           with one line: "N passed, N failed".
+           with one line: "N passed, N failed, N skipped". It fails when a runner reports fewer tests
+           than the sources hold, and kills what hangs (a test after 5 minutes, Pester after 20).
     Serve  builds and runs a server in the foreground on -Port until Ctrl+C.
     Package builds, then publishes the module to the folder repository out/repo with PSResourceGet
            (tools/Publish-ChatrmModule.ps1), for Install-PSResource or Save-PSResource.
@@ -118,42 +119,89 @@ function Get-PesterPath {
     return $pester
 }
 
+# The fewest tests each runner must report, derived from the sources: every [Fact] or [Theory] is at least
+# one xunit test, every It at least one Pester test (data rows make more). A runner that matched, found or
+# ran fewer (a filter gone wrong, a discovery that failed, a crash midway) fails the run.
+function Get-TestFloor {
+    $xunit = @(Get-ChildItem (Join-Path $root 'tests/Chatrm.Engine.Tests') -Filter '*.cs' |
+            Select-String -Pattern '^\s*\[(Fact|Theory)\b').Count
+    $pester = @(Get-ChildItem (Join-Path $root 'tests/pester') -Filter '*.Tests.ps1' |
+            Select-String -Pattern '^\s*It\s+[''"]').Count
+    return @{ Xunit = $xunit; Pester = $pester }
+}
+
+# Runs a command with a deadline; past it, the command and everything it started are killed. True when it ended in time.
+function Invoke-WithDeadline {
+    param([string] $Command, [string[]] $Arguments, [TimeSpan] $Timeout)
+    $process = Start-Process -FilePath $Command -ArgumentList $Arguments -NoNewWindow -PassThru
+    $null = $process.Handle # keeps the exit code readable once it has exited
+    if ($process.WaitForExit([int]$Timeout.TotalMilliseconds)) {
+        $process.WaitForExit()
+        $script:DeadlineExitCode = $process.ExitCode
+        return $true
+    }
+
+    Write-Host "$Command $($Arguments -join ' ') did not finish within $Timeout; killing it and what it started."
+    $process.Kill($true)
+    $process.WaitForExit()
+    $script:DeadlineExitCode = -1
+    return $false
+}
+
 function Invoke-Test {
     $results = Join-Path $out 'test-results'
     if (Test-Path $results) { Remove-Item -Recurse -Force $results }
     $null = New-Item -ItemType Directory -Force $results
+    $floor = Get-TestFloor
 
-    # xunit: the engine, in process.
+    # xunit: the engine, in process. A test that hangs for 5 minutes is killed and reported, not waited out.
     & dotnet test (Join-Path $root 'tests/Chatrm.Engine.Tests/Chatrm.Engine.Tests.csproj') -c $Configuration --nologo `
+        --blame-hang-timeout 5m --blame-hang-dump-type none `
         --logger 'trx;LogFileName=engine.trx' --logger 'console;verbosity=normal' --results-directory $results
     $xunitExit = $LASTEXITCODE
-    $xunitPassed = 0; $xunitFailed = 0
+    $xunitPassed = 0; $xunitFailed = 0; $xunitSkipped = 0
     $trx = Join-Path $results 'engine.trx'
     if (Test-Path $trx) {
         $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
         $xunitPassed = [int]$counters.passed
         $xunitFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        $xunitSkipped = [int]$counters.notExecuted
     }
     if ($xunitExit -ne 0 -and $xunitFailed -eq 0) { $xunitFailed = 1 }
+    $xunitCounted = $xunitPassed + $xunitFailed + $xunitSkipped
+    if ($xunitCounted -lt $floor.Xunit) {
+        Write-Host "xunit reported $xunitCounted tests; the sources hold at least $($floor.Xunit)."
+        $xunitFailed++
+    }
 
-    # Pester: end to end through the built module, in a fresh pwsh so the module loads as a user's would.
+    # Pester: end to end through the built module, in a fresh pwsh so the module loads as a user's would;
+    # killed if it has not finished in 20 minutes (it takes about one).
     $pester = Get-PesterPath
     $summary = Join-Path $results 'pester.json'
     $runner = Join-Path $root 'tests/pester/Invoke-Tests.ps1'
-    & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $runner -PesterPath $pester -ModulePath $moduleOut -SummaryPath $summary
-    $pesterExit = $LASTEXITCODE
-    $pesterPassed = 0; $pesterFailed = 0
-    if (Test-Path $summary) {
+    $inTime = Invoke-WithDeadline -Command 'dotnet' -Timeout ([TimeSpan]::FromMinutes(20)) -Arguments @(
+        "`"$(Join-Path $PSHOME 'pwsh.dll')`"", '-NoProfile', '-NonInteractive', '-File', "`"$runner`"",
+        '-PesterPath', "`"$pester`"", '-ModulePath', "`"$moduleOut`"", '-SummaryPath', "`"$summary`"")
+    $pesterExit = $script:DeadlineExitCode
+    $pesterPassed = 0; $pesterFailed = 0; $pesterSkipped = 0
+    if ($inTime -and (Test-Path $summary)) {
         $counts = Get-Content -Raw $summary | ConvertFrom-Json
         $pesterPassed = [int]$counts.Passed
         $pesterFailed = [int]$counts.Failed
+        $pesterSkipped = [int]$counts.Skipped
     }
     if ($pesterExit -ne 0 -and $pesterFailed -eq 0) { $pesterFailed = 1 }
+    $pesterCounted = $pesterPassed + $pesterFailed + $pesterSkipped
+    if ($pesterCounted -lt $floor.Pester) {
+        Write-Host "Pester reported $pesterCounted tests; the sources hold at least $($floor.Pester)."
+        $pesterFailed++
+    }
 
-    Write-Host "xunit: $xunitPassed passed, $xunitFailed failed; Pester: $pesterPassed passed, $pesterFailed failed"
+    Write-Host "xunit: $xunitPassed passed, $xunitFailed failed, $xunitSkipped skipped; Pester: $pesterPassed passed, $pesterFailed failed, $pesterSkipped skipped"
     $passed = $xunitPassed + $pesterPassed
     $failed = $xunitFailed + $pesterFailed
-    Write-Host "$passed passed, $failed failed"
+    $skipped = $xunitSkipped + $pesterSkipped
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
 }
 
