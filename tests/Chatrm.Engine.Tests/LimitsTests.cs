@@ -1,8 +1,11 @@
 using System;
+using System.Diagnostics;
 using System.Linq;
 using System.Text;
+using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Xunit;
+using static Chatrm.Engine.Tests.NativePeer;
 
 namespace Chatrm.Engine.Tests
 {
@@ -154,6 +157,38 @@ namespace Chatrm.Engine.Tests
             Assert.StartsWith("idle_chatrm_idle-timeout: ", await notice);
             Assert.True(await idle.ClosedByServerAsync());
             Assert.True(server.IsOnline("busy"));
+        }
+
+        [Fact]
+        public async Task PingsAndPongsDoNotKeepAnIdleUserOn()
+        {
+            // Keepalive traffic both ways, far more often than the idle limit: the user still sends no message.
+            await using var server = new TestServer(o =>
+            {
+                o.IdleTimeout = TimeSpan.FromSeconds(1);
+                o.KeepAliveInterval = TimeSpan.FromMilliseconds(100);
+            });
+            using ChatClient pinging = await server.ConnectNativeAsync("pinging", new ClientOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(100) });
+            using NativePeer answering = await server.JoinNativeAsync("answering");
+            var clock = Stopwatch.StartNew();
+
+            // answering answers every ping the server sends, and pings the server itself, until it is told.
+            JsonObject frame;
+            while ((frame = await answering.ReadAsync()) != null && Str(frame, "code") != "idle-timeout")
+            {
+                if (Type(frame) == "ping")
+                {
+                    await answering.SendAsync("{\"type\":\"pong\"}");
+                    await answering.SendAsync("{\"type\":\"ping\"}");
+                }
+            }
+
+            Assert.Equal("error", Type(frame));
+            Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"told after only {clock.ElapsedMilliseconds} ms");
+            await Eventually.TrueAsync(() => pinging.State == ConnectionState.Closed, "the pinging client is dropped too");
+            Assert.Contains("no message sent", pinging.CloseReason);
+            Assert.False(server.IsOnline("answering"));
+            Assert.False(server.IsOnline("pinging"));
         }
 
         [Fact]

@@ -295,6 +295,83 @@ namespace Chatrm.Engine.Tests
             await server.WaitForEventAsync(ServerEventKind.HandshakeRefused);
         }
 
+        // ---- Which certificate a client accepts (Tls.Accepts, the handshake's callback) ----
+
+        [Theory]
+        [InlineData(SslPolicyErrors.None)]
+        [InlineData(SslPolicyErrors.RemoteCertificateChainErrors)]
+        [InlineData(SslPolicyErrors.RemoteCertificateNameMismatch)]
+        public void APinnedThumbprintAcceptsExactlyItsCertificateWhateverTheChainSays(SslPolicyErrors errors)
+        {
+            using X509Certificate2 certificate = MakeCertificate();
+            using X509Certificate2 other = MakeCertificate();
+
+            // The pin wins over the system's verdict both ways: its certificate in, any other out, even one the
+            // system trusts (errors None: an otherwise valid certificate).
+            Assert.True(Tls.Accepts(new TlsClientOptions { CertificateThumbprint = certificate.Thumbprint }, certificate, errors, out string none));
+            Assert.Null(none);
+            Assert.False(Tls.Accepts(new TlsClientOptions { CertificateThumbprint = other.Thumbprint }, certificate, errors, out string problem));
+            Assert.Contains("is not the pinned " + other.Thumbprint, problem);
+            Assert.Contains(certificate.Thumbprint, problem);
+        }
+
+        [Fact]
+        public void AThumbprintMayBeTypedInLowerCaseAndWithSpaces()
+        {
+            using X509Certificate2 certificate = MakeCertificate();
+            string spaced = string.Join(" ", Enumerable.Range(0, certificate.Thumbprint.Length / 2).Select(i => certificate.Thumbprint.Substring(2 * i, 2)));
+            foreach (string typed in new[] { certificate.Thumbprint.ToLowerInvariant(), spaced, spaced.ToLowerInvariant() })
+            {
+                Assert.True(Tls.Accepts(new TlsClientOptions { CertificateThumbprint = typed }, certificate, SslPolicyErrors.RemoteCertificateChainErrors, out _), typed);
+            }
+        }
+
+        [Fact]
+        public void WithoutAPinTheSystemsVerdictStandsAndSkippingAcceptsAnything()
+        {
+            using X509Certificate2 certificate = MakeCertificate();
+            Assert.True(Tls.Accepts(new TlsClientOptions(), certificate, SslPolicyErrors.None, out _));
+            Assert.False(Tls.Accepts(new TlsClientOptions(), certificate, SslPolicyErrors.RemoteCertificateChainErrors, out string problem));
+            Assert.Contains("not trusted", problem);
+            Assert.True(Tls.Accepts(new TlsClientOptions { SkipCertificateCheck = true }, certificate, SslPolicyErrors.RemoteCertificateChainErrors, out _));
+        }
+
+        [Fact]
+        public async Task ALowerCaseSpacedPinLogsInOverARealHandshake()
+        {
+            using X509Certificate2 certificate = MakeCertificate();
+            await using var server = new TestServer(o => o.Certificate = certificate);
+            string spaced = string.Join(" ", Enumerable.Range(0, certificate.Thumbprint.Length / 2).Select(i => certificate.Thumbprint.Substring(2 * i, 2))).ToLowerInvariant();
+            using ChatClient alice = await LogInAsync(server, "alice", null, new TlsClientOptions { CertificateThumbprint = spaced });
+            Assert.True(alice.IsEncrypted);
+        }
+
+        [Fact]
+        public async Task ASilentClientOnTheTlsPortIsClosedAfterTheHandshakeTimeAndHoldsUpNobody()
+        {
+            using X509Certificate2 certificate = MakeCertificate();
+            await using var server = new TestServer(o =>
+            {
+                o.Certificate = certificate;
+                o.TlsHandshakeTimeout = TimeSpan.FromSeconds(1);
+            });
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using RawClient silent = await server.ConnectRawAsync(); // connects, then says nothing at all
+
+            // Meanwhile others shake hands and chat: the silent one waits alone.
+            var pinned = new TlsClientOptions { CertificateThumbprint = certificate.Thumbprint };
+            using ChatClient alice = await LogInAsync(server, "alice", null, pinned);
+            using ChatClient bob = await LogInAsync(server, "bob", null, pinned);
+            Assert.Equal(SendStatus.Delivered, (await alice.SendAsync("bob", "still served").WaitAsync(RawClient.Deadline)).Status);
+
+            // Then its time runs out: closed, refused, and never a user.
+            Assert.True(await silent.ClosedByServerAsync());
+            Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"closed after only {clock.ElapsedMilliseconds} ms");
+            ServerEvent refused = await server.WaitForEventAsync(ServerEventKind.HandshakeRefused);
+            Assert.Contains("TLS handshake", refused.Detail);
+            Assert.Equal(2, server.Server.ConnectionCount);
+        }
+
         [Fact]
         public async Task AnUntrustedOrWronglyPinnedCertificateIsRefusedAndSkippingTheCheckIsExplicit()
         {

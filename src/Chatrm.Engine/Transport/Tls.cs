@@ -27,28 +27,37 @@ namespace Chatrm.Engine.Transport
             return null;
         }
 
+        /// <summary>
+        /// Whether the client accepts the server's certificate. A pinned thumbprint decides alone, both ways: the
+        /// pinned certificate is accepted though no chain trusts it, and any other is refused though one does.
+        /// Without a pin, the system's verdict (<paramref name="errors"/>) stands. <paramref name="problem"/> says why not.
+        /// </summary>
+        internal static bool Accepts(TlsClientOptions options, X509Certificate certificate, SslPolicyErrors errors, out string problem)
+        {
+            problem = null;
+            if (options.SkipCertificateCheck)
+            {
+                return true;
+            }
+
+            if (!string.IsNullOrEmpty(options.CertificateThumbprint))
+            {
+                string thumbprint = certificate == null ? null : new X509Certificate2(certificate).Thumbprint;
+                bool pinned = string.Equals(thumbprint, options.CertificateThumbprint.Replace(" ", string.Empty), StringComparison.OrdinalIgnoreCase);
+                problem = pinned ? null : $"its certificate's thumbprint {thumbprint} is not the pinned {options.CertificateThumbprint}";
+                return pinned;
+            }
+
+            problem = errors == SslPolicyErrors.None ? null : $"its certificate is not trusted ({errors}); pin it with -CertificateThumbprint, or -SkipCertificateCheck";
+            return errors == SslPolicyErrors.None;
+        }
+
         /// <summary>The client side; throws <see cref="ChatException"/> (TlsFailed) when the server is not accepted.</summary>
         public static async Task<Stream> AuthenticateAsClientAsync(Socket socket, string host, TlsClientOptions options, TimeSpan timeout)
         {
             string problem = null;
-            var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), false, (sender, certificate, chain, errors) =>
-            {
-                if (options.SkipCertificateCheck)
-                {
-                    return true;
-                }
-
-                if (!string.IsNullOrEmpty(options.CertificateThumbprint))
-                {
-                    string thumbprint = certificate == null ? null : new X509Certificate2(certificate).Thumbprint;
-                    bool pinned = string.Equals(thumbprint, options.CertificateThumbprint.Replace(" ", string.Empty), StringComparison.OrdinalIgnoreCase);
-                    problem = pinned ? null : $"its certificate's thumbprint {thumbprint} is not the pinned {options.CertificateThumbprint}";
-                    return pinned;
-                }
-
-                problem = errors == SslPolicyErrors.None ? null : $"its certificate is not trusted ({errors}); pin it with -CertificateThumbprint, or -SkipCertificateCheck";
-                return errors == SslPolicyErrors.None;
-            });
+            var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), false,
+                (sender, certificate, chain, errors) => Accepts(options, certificate, errors, out problem));
 
             Task handshake = ssl.AuthenticateAsClientAsync(options.TargetHost ?? host);
             if (await Task.WhenAny(handshake, Task.Delay(timeout)).ConfigureAwait(false) != handshake)
