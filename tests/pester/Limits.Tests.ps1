@@ -99,6 +99,83 @@ Describe 'Limits set on Start-ChatrmServer' {
         $problems[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmIdleTimeout*'
     }
 
+    It '-IdleTimeout: pings both ways do not count as sending, so a pinging user still idles out' {
+        $server = New-TestServer -Options @{ IdleTimeout = 1; KeepAliveInterval = 0.1 }
+        $alice = Connect-TestUser $server alice -Options @{ KeepAliveInterval = 0.1 }
+        Wait-Until { $alice.State -eq 'Closed' } -Timeout 10 -Because 'alice idled out though she and the server kept pinging'
+        Receive-ChatrmMessage -Connection $alice -ErrorAction SilentlyContinue -ErrorVariable problems
+        $problems[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmIdleTimeout*'
+    }
+
+    It '-MaxLineLength: a line of that many bytes is delivered, one byte more is refused, naming the limit' {
+        $server = New-TestServer -Options @{ MaxLineLength = 100 }
+        $alice = New-RawClient -Port $server.Port -Name alice
+        $bob = New-RawClient -Port $server.Port -Name bob
+        try {
+            $head = 'alice_bob_'
+            Send-RawLine $alice ($head + ('x' * (100 - $head.Length)))
+            Read-RawLine $bob | Should -Be ('bob_alice_' + ('x' * (100 - $head.Length)))
+            Send-RawLine $alice ($head + ('y' * (101 - $head.Length)))
+            Read-RawLine $alice | Should -BeLike 'alice_chatrm_line-too-long: *limited to 100 bytes*'
+            Send-RawLine $alice 'alice_bob_after'
+            Read-RawLine $bob | Should -Be 'bob_alice_after' -Because 'the long line was not delivered, and the next one was'
+        }
+        finally {
+            $alice, $bob | Close-RawClient
+        }
+    }
+
+    It '-MaxUnconfirmed: a native user who reads but never confirms is dropped once that many wait' {
+        $server = New-TestServer -Options @{ MaxUnconfirmed = 3 }
+        $alice = Connect-TestUser $server alice
+        # mute reads every frame and never acks one.
+        $mute = New-RawNativeClient -Port $server.Port -Name mute
+        try {
+            $sent = 1..4 | ForEach-Object { "m$_" } | Send-ChatrmMessage -Connection $alice -To mute -PassThru -ErrorAction SilentlyContinue
+            "$($sent[3].Status)" | Should -Be 'Refused' -Because 'the fourth found three waiting'
+            $told = Read-RawLineLike $mute '*"type":"error"*' | ConvertFrom-Json
+            $told.code | Should -Be 'recipient-too-slow'
+            $told.message | Should -BeLike '*3 waited*'
+            Wait-Until { $server.Users -notcontains 'mute' } -Because 'mute is dropped'
+        }
+        finally {
+            $mute | Close-RawClient
+        }
+    }
+
+    It '-MaxSendQueueBytes: a user who stops reading is dropped once that many bytes wait, and told the limit' {
+        $server = New-TestServer -Options @{ MaxSendQueueBytes = 65536 }
+        # carol never reads (until she is dropped); a small socket buffer lets the server's queue fill soon.
+        $carol = New-RawClient -Port $server.Port -Name carol -ReceiveBufferSize 4096
+        $dave = New-RawClient -Port $server.Port -Name dave
+        $bob = Connect-TestUser $server bob
+        try {
+            $line = 'dave_carol_' + ('z' * 8KB)
+            $sent = 0
+            while ($server.Users -contains 'carol' -and $sent -lt 1000) {
+                for ($i = 0; $i -lt 8; $i++) { Send-RawLine $dave $line }
+                $sent += 8
+                # Once bob has the marker, the server has handled every line dave sent before it.
+                Send-RawLine $dave "dave_bob_marker $sent"
+                (Receive-OneMessage -Connection $bob -From dave).Text | Should -Be "marker $sent"
+            }
+
+            $server.Users | Should -Not -Contain 'carol'
+            # The socket buffers hide how much waited, so the notice says: what was queued for her still comes
+            # (within the server's close grace, so read it in bulk), then the notice with the limit applied (the
+            # default would read 4194304), then the close.
+            $carol.Stream.ReadTimeout = 10000
+            $received = [System.IO.MemoryStream]::new()
+            $buffer = [byte[]]::new(256KB)
+            while (($count = $carol.Stream.Read($buffer, 0, $buffer.Length)) -gt 0) { $received.Write($buffer, 0, $count) }
+            $lines = [System.Text.Encoding]::UTF8.GetString($received.ToArray()).TrimEnd("`n") -split "`n"
+            $lines[-1] | Should -BeLike 'carol_chatrm_recipient-too-slow: *more than 65536 bytes waited*'
+        }
+        finally {
+            $carol, $dave | Close-RawClient
+        }
+    }
+
     It 'validates nonsense values before starting anything' {
         { Start-ChatrmServer -Port 0 -MaxConnections 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         { Start-ChatrmServer -Port 0 -MaxSendQueueBytes 10 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'

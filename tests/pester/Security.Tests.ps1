@@ -97,6 +97,65 @@ Describe 'A server with passwords' {
     }
 }
 
+Describe 'A server with -Credential' {
+    BeforeAll {
+        # The users given as PSCredential objects, with no file: each must reach the server as a login.
+        $server = Start-ChatrmServer -Port 0 -Credential $Alice, $Bob
+    }
+
+    AfterAll {
+        Disconnect-AllTestUsers
+        $server | Remove-TestServer
+    }
+
+    It 'lets in each user given, with their own password only' {
+        $a = Connect-ChatrmServer 127.0.0.1 $server.Port -Credential $Alice -ErrorAction Stop
+        $b = Connect-ChatrmServer 127.0.0.1 $server.Port -Credential $Bob -ErrorAction Stop
+        (Send-ChatrmMessage -Connection $a -To bob -Text 'by credential' -PassThru -ErrorAction Stop).Status | Should -Be 'Delivered'
+        (Receive-OneMessage -Connection $b).Text | Should -Be 'by credential'
+        { Connect-ChatrmServer 127.0.0.1 $server.Port -Credential (New-TestCredential alice 'hunter2') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChatrmAuthFailed*' -Because "bob's password is not alice's"
+        { Connect-ChatrmServer 127.0.0.1 $server.Port -Credential (New-TestCredential carol 's3cret') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChatrmAuthFailed*' -Because 'carol was not given'
+        { Connect-ChatrmServer 127.0.0.1 $server.Port -UserName dave -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChatrmAuthFailed*' -Because 'passwords are on'
+    }
+}
+
+Describe 'Start-ChatrmServer -CredentialFile that cannot be used' {
+    BeforeEach {
+        $jobsBefore = @(Get-Job | Where-Object PSJobTypeName -EQ 'ChatrmServer').Count
+        $idsBefore = @(Get-Job | ForEach-Object InstanceId)
+    }
+
+    AfterEach {
+        # A server that started when it should not have (the test failed) is not left running.
+        Get-Job | Where-Object InstanceId -NotIn $idsBefore | Remove-TestServer
+    }
+
+    It 'starts nothing when the file is missing, and says which file' {
+        $missing = Join-Path $WorkDir 'no-such-users.txt'
+        { Start-ChatrmServer -Port 0 -CredentialFile $missing } | Should -Throw -ExpectedMessage "*$missing*"
+        @(Get-Job | Where-Object PSJobTypeName -EQ 'ChatrmServer').Count | Should -Be $jobsBefore
+    }
+
+    It 'starts nothing for a file with <Problem>, and says which line' -ForEach @(
+        @{ Problem = 'a garbage line'; Line = 'this is not a credential' }
+        @{ Problem = 'a name no user could have'; Line = 'bad_name:pbkdf2-sha256:10000:c2FsdA==:' + [Convert]::ToBase64String([byte[]]::new(32)) }
+        @{ Problem = 'an empty name'; Line = ':pbkdf2-sha256:10000:c2FsdA==:' + [Convert]::ToBase64String([byte[]]::new(32)) }
+        @{ Problem = 'zero iterations'; Line = 'carol:pbkdf2-sha256:0:c2FsdA==:' + [Convert]::ToBase64String([byte[]]::new(32)) }
+        @{ Problem = 'a salt that is not base64'; Line = 'carol:pbkdf2-sha256:10000:not base64!:' + [Convert]::ToBase64String([byte[]]::new(32)) }
+    ) {
+        $file = Join-Path $WorkDir "broken-$([guid]::NewGuid().ToString('n')).txt"
+        Export-ChatrmCredential -Credential $Alice -Path $file -Iterations 10000 | Out-Null
+        Add-Content -Path $file -Value $Line
+        $lineNumber = @(Get-Content $file).Count
+
+        { Start-ChatrmServer -Port 0 -CredentialFile $file } | Should -Throw -ExpectedMessage "*line $lineNumber*"
+        @(Get-Job | Where-Object PSJobTypeName -EQ 'ChatrmServer').Count | Should -Be $jobsBefore
+    }
+}
+
 Describe 'A TLS server' {
     BeforeAll {
         $certificate = New-TestCertificate
@@ -128,6 +187,43 @@ Describe 'A TLS server' {
         finally {
             $raw | Close-RawClient
             Disconnect-ChatrmServer $a
+        }
+    }
+
+    It 'takes the pinned thumbprint in lower case and with spaces, as certificate tools print it' {
+        $thumbprint = $certificate.Thumbprint
+        $spaced = ($thumbprint -split '(..)' | Where-Object { $_ }) -join ' '
+        foreach ($typed in $thumbprint.ToLowerInvariant(), $spaced, $spaced.ToLowerInvariant()) {
+            $c = Connect-ChatrmServer 127.0.0.1 $server.Port erin -UseTls -CertificateThumbprint $typed -ErrorAction Stop
+            "$($c.State)" | Should -Be 'Open' -Because "'$typed' names the server's certificate"
+            Disconnect-ChatrmServer $c
+        }
+    }
+
+    It 'refuses a certificate other than the one pinned, with ChatrmTlsFailed' {
+        $other = New-TestCertificate
+        { Connect-ChatrmServer 127.0.0.1 $server.Port frank -UseTls -CertificateThumbprint $other.Thumbprint -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChatrmTlsFailed*'
+        $server.Users | Should -Not -Contain 'frank'
+    }
+
+    It 'keeps serving others while a client sits silent on the TLS port' {
+        # It connects and never starts the handshake; the server waits for it on its own.
+        $silent = New-RawClient -Port $server.Port
+        try {
+            $a = Connect-ChatrmServer 127.0.0.1 $server.Port grace -UseTls -CertificateThumbprint $certificate.Thumbprint -ErrorAction Stop
+            $raw = New-RawClient -Port $server.ClassicPort -Name heidi
+            try {
+                (Send-ChatrmMessage -Connection $a -To heidi -Text 'past the silent one' -PassThru -ErrorAction Stop).Status | Should -Be 'Forwarded'
+                Read-RawLine $raw | Should -Be 'heidi_grace_past the silent one'
+            }
+            finally {
+                $raw | Close-RawClient
+                Disconnect-ChatrmServer $a
+            }
+        }
+        finally {
+            $silent | Close-RawClient
         }
     }
 

@@ -356,11 +356,14 @@ function New-RawClient {
     param(
         [Parameter(Mandatory)] [int] $Port,
         [string] $Name,
-        [double] $Timeout = 5
+        [double] $Timeout = 5,
+        # Set before connecting, so the window the connection starts with is that small too.
+        [int] $ReceiveBufferSize
     )
 
     $tcp = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
     $tcp.NoDelay = $true
+    if ($ReceiveBufferSize) { $tcp.Client.ReceiveBufferSize = $ReceiveBufferSize }
     if (-not $tcp.ConnectAsync([System.Net.IPAddress]::Loopback, $Port).Wait([TimeSpan]::FromSeconds($Timeout))) {
         $tcp.Dispose()
         throw "No TCP connection to 127.0.0.1:$Port within $Timeout s."
