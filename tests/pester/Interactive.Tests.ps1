@@ -171,6 +171,7 @@ Describe 'Enter-ChatrmChat in a terminal' {
 
 Describe 'Enter-ChatrmChat line editing in a wide and a narrow terminal' {
     BeforeAll {
+        $null = Test-RequiredTool tmux
         if ($TmuxMissing) { return }
         $server = New-TestServer
         $grin = [char]::ConvertFromUtf32(0x1F600)
@@ -421,7 +422,7 @@ Describe 'Enter-ChatrmChat with redirected input' {
 
     It 'refuses -With a name no server accepts, before connecting' {
         $command = "Import-Module '$module'; Enter-ChatrmChat 127.0.0.1 $($server.Port) spacey -With 'a b'; `"succeeded: `$?`"; `$Error[0].FullyQualifiedErrorId"
-        $output = ($null | & dotnet $PwshDll -NoProfile -NonInteractive -Command $command 2>&1) -join "`n"
+        $output = (Invoke-TestPwsh -ArgumentList '-NoProfile', '-NonInteractive', '-Command', $command).All -join "`n"
         $output | Should -BeLike '*succeeded: False*'
         $output | Should -BeLike '*ChatrmInvalidName,*'
         $output | Should -Not -BeLike '*Chatting as*'
@@ -431,7 +432,7 @@ Describe 'Enter-ChatrmChat with redirected input' {
     It 'gives an error record, not a chat, for a connection that is closed' {
         $command = "Import-Module '$module'; `$c = Connect-ChatrmServer 127.0.0.1 $($server.Port) closedone; Disconnect-ChatrmServer `$c; " +
             "Enter-ChatrmChat -Connection `$c -With alice; `"succeeded: `$?`"; `$Error[0].FullyQualifiedErrorId"
-        $output = ($null | & dotnet $PwshDll -NoProfile -NonInteractive -Command $command 2>&1) -join "`n"
+        $output = (Invoke-TestPwsh -ArgumentList '-NoProfile', '-NonInteractive', '-Command', $command).All -join "`n"
         $output | Should -BeLike '*succeeded: False*'
         $output | Should -BeLike '*ChatrmConnectionClosed,*'
         $output | Should -Not -BeLike '*Chatting as*'

@@ -253,7 +253,6 @@ Describe 'Enter-ChatrmChat with a password over TLS' {
         $users = Join-Path $WorkDir 'chat-users.txt'
         Export-ChatrmCredential -Credential $Alice, $Bob -Path $users -Iterations 10000 | Out-Null
         $server = Start-ChatrmServer -Port 0 -CredentialFile $users -Certificate $pfx -CertificatePassword $pfxPassword
-        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
     }
 
     AfterAll {
@@ -266,8 +265,9 @@ Describe 'Enter-ChatrmChat with a password over TLS' {
         $command = "Import-Module '$(Get-ChatrmTestModulePath)'; " +
             "`$credential = [pscredential]::new('alice', (ConvertTo-SecureString 's3cret' -AsPlainText -Force)); " +
             "Enter-ChatrmChat 127.0.0.1 $($server.Port) -Credential `$credential -UseTls -CertificateThumbprint $($certificate.Thumbprint) -With bob"
-        $output = ('sealed and signed' | & dotnet $pwshDll -NoProfile -NonInteractive -Command $command 2>&1) -join "`n"
-        $LASTEXITCODE | Should -Be 0 -Because $output
+        $child = Invoke-TestPwsh -ArgumentList '-NoProfile', '-NonInteractive', '-Command', $command -InputLines 'sealed and signed'
+        $output = $child.All -join "`n"
+        $child.ExitCode | Should -Be 0 -Because $output
         $output | Should -BeLike '*Chatting as alice with bob*'
         $message = Receive-OneMessage $b alice -Timeout 10
         $message.Text | Should -Be 'sealed and signed'
@@ -277,7 +277,7 @@ Describe 'Enter-ChatrmChat with a password over TLS' {
         $command = "Import-Module '$(Get-ChatrmTestModulePath)'; " +
             "`$credential = [pscredential]::new('alice', (ConvertTo-SecureString 'guess' -AsPlainText -Force)); " +
             "Enter-ChatrmChat 127.0.0.1 $($server.Port) -Credential `$credential -UseTls -SkipCertificateCheck -With bob; `$Error[0].FullyQualifiedErrorId"
-        $output = ($null | & dotnet $pwshDll -NoProfile -NonInteractive -Command $command 2>&1) -join "`n"
+        $output = (Invoke-TestPwsh -ArgumentList '-NoProfile', '-NonInteractive', '-Command', $command).All -join "`n"
         $output | Should -BeLike '*ChatrmAuthFailed*'
         $output | Should -Not -BeLike '*Chatting as*'
     }
