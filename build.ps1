@@ -162,10 +162,12 @@ function Invoke-Test {
     $xunitPassed = 0; $xunitFailed = 0; $xunitSkipped = 0
     $trx = Join-Path $results 'engine.trx'
     if (Test-Path $trx) {
-        $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+        $run = ([xml](Get-Content -Raw $trx)).TestRun
+        $counters = $run.ResultSummary.Counters
         $xunitPassed = [int]$counters.passed
         $xunitFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-        $xunitSkipped = [int]$counters.notExecuted
+        # A skipped test is a result with outcome NotExecuted; the summary's notExecuted counter stays 0.
+        $xunitSkipped = @($run.Results.UnitTestResult | Where-Object { $_ -and $_.outcome -eq 'NotExecuted' }).Count
     }
     if ($xunitExit -ne 0 -and $xunitFailed -eq 0) { $xunitFailed = 1 }
     $xunitCounted = $xunitPassed + $xunitFailed + $xunitSkipped
