@@ -18,6 +18,10 @@ BeforeAll {
         & tmux -L $TmuxSocket @args
     }
 
+    # A server that stays for the whole file: killing a test's last pane would otherwise end it, and the
+    # next test's new-session would race its exit ("server exited unexpectedly").
+    if (-not $TmuxMissing) { Invoke-Tmux start-server `; set-option -s exit-empty off }
+
     # Starts a pane that runs a PowerShell script; the pane stays after the script ends so it can be read.
     function Start-ChatPane {
         param([string] $Name, [string] $Script, [int] $Width = 120)
