@@ -237,10 +237,12 @@ function Invoke-Bench {
     $benchBin = Join-Path $benchOut 'bin'
     Invoke-Native dotnet @('build', (Join-Path $root 'bench/Chatrm.Bench/Chatrm.Bench.csproj'), '-c', 'Release', '-o', $benchBin, '--nologo', '-v', 'quiet')
     $bench = Join-Path $benchBin 'Chatrm.Bench.dll'
+    # The cold starts run Chatrm's server as users start it: a fresh pwsh (this one's), Import-Module, Start-ChatrmServer.
+    $pwshDll = Join-Path $PSHOME 'pwsh.dll'
 
     if ($Smoke) {
         $results = Join-Path $benchOut 'smoke.json'
-        & dotnet $bench suite --smoke --results $results
+        & dotnet $bench suite --smoke --results $results --module $moduleOut --pwsh $pwshDll
         $suiteExit = $LASTEXITCODE
         Invoke-Native dotnet @($bench, 'report', '--results', $results, '--powershell', (Join-Path $benchOut 'none.json'), '--out', (Join-Path $benchOut 'smoke.md'), '--command', './build.ps1 Bench -Smoke')
         if ($suiteExit -ne 0) { throw 'The benchmark smoke run lost, duplicated or reordered messages, or failed; see above.' }
@@ -254,7 +256,7 @@ function Invoke-Bench {
 
     # The servers run as child processes of the load generator, which kills them however it ends. On a
     # machine shared with other work, they and the client run ahead of it (where the system allows).
-    & dotnet $bench suite --results $results --wait-quiet 120 --priority high
+    & dotnet $bench suite --results $results --wait-quiet 120 --priority high --module $moduleOut --pwsh $pwshDll
     $suiteExit = $LASTEXITCODE
     & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File (Join-Path $root 'bench/Measure-PowerShell.ps1') `
         -ModulePath $moduleOut -BenchPath $bench -OutFile $powershell

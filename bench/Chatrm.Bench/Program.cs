@@ -4,11 +4,13 @@ using Chatrm.Bench;
 //   suite    the interleaved benchmark of docs/performance.md (--smoke: a few seconds, Chatrm only)
 //   report   docs/performance.md and its plot from the suite's and the PowerShell measurements' results
 //   serve    a Chatrm server under test (stdin: gc, quit)
+//   cold     cold starts only: a fresh server, its first --messages timed, then warm (--target, --rounds,
+//            --module out/Chatrm --pwsh .../pwsh.dll for the server users start; --host serve for this program's)
 //   load     one load run against a server already running (--target, --port, --pid), for profiling
 //   produce  fills a user's inbox over the native protocol (for the PowerShell pipeline measurement)
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Chatrm.Bench suite|report|serve|produce [--option value ...]");
+    Console.Error.WriteLine("usage: Chatrm.Bench suite|report|serve|load|cold|produce [--option value ...]");
     return 2;
 }
 
@@ -19,12 +21,13 @@ return args[0] switch
     "report" => Report.Write(options),
     "serve" => await Serve.RunAsync(options),
     "load" => await Suite.LoadAsync(options),
+    "cold" => await Suite.ColdAsync(options),
     "produce" => await Serve.ProduceAsync(options),
     _ => Usage(args[0]),
 };
 
 static int Usage(string mode)
 {
-    Console.Error.WriteLine("unknown mode " + mode + "; use suite, report, serve or produce");
+    Console.Error.WriteLine("unknown mode " + mode + "; use suite, report, serve, load, cold or produce");
     return 2;
 }

@@ -45,7 +45,8 @@ public static class Report
             ? JsonSerializer.Deserialize<PowerShellResults>(File.ReadAllText(powershellPath), Suite.Json)
             : null;
 
-        var summaries = Order.Where(t => suite.Runs.Any(r => r.Target == t && r.Load != null)).Select(t => new Summary(t, suite.Runs.Where(r => r.Target == t).ToList())).ToList();
+        var summaries = Order.Where(t => suite.Runs.Any(r => r.Target == t && r.Load != null))
+            .Select(t => new Summary(t, suite.Runs.Where(r => r.Target == t).ToList(), (suite.ColdRuns ?? new List<ColdRecord>()).Where(r => r.Target == t).ToList())).ToList();
         string generated = Generate(suite, ps, summaries, command, Path.GetFileName(pngPath));
         Plot(summaries, suite, pngPath);
 
@@ -70,10 +71,17 @@ public static class Report
 
     private sealed class Summary
     {
-        public Summary(string target, List<RunRecord> runs)
+        public Summary(string target, List<RunRecord> runs, List<ColdRecord> cold)
         {
             Target = target;
             Runs = runs;
+            ColdRuns = cold;
+            var colds = cold.Where(c => c.Cold != null && c.Warm != null).ToList();
+            ColdRate = Median(colds.Select(c => c.Cold.MessagesPerSecond));
+            WarmAfterCold = Median(colds.Select(c => c.Warm.MessagesPerSecond));
+            ColdPerWarm = Median(colds.Select(c => c.Cold.MessagesPerSecond / c.Warm.MessagesPerSecond));
+            ColdStartMs = Median(colds.Select(c => c.StartMs));
+            ColdHost = cold.Select(c => c.Host).FirstOrDefault();
             var loads = runs.Where(r => r.Load != null).Select(r => r.Load).ToList();
             Rate = Median(loads.Select(l => l.MessagesPerSecond));
             P50 = Median(loads.Select(l => l.P50Ms));
@@ -101,6 +109,12 @@ public static class Report
 
         public string Target { get; }
         public List<RunRecord> Runs { get; }
+        public List<ColdRecord> ColdRuns { get; }
+
+        /// <summary>Cold starts: the first messages' rate, the same servers' warm rate after, the median of the
+        /// runs' ratios of the two, and how long each process took to accept.</summary>
+        public double ColdRate, WarmAfterCold, ColdPerWarm, ColdStartMs;
+        public string ColdHost;
         public double Rate, P50, P99, P999, DeliveredP50, DeliveredP99, ServerCpu, ClientCpu, OtherCpu, BytesPerIdle, ManagedPerIdle, IdleP99, IdleRate;
 
         /// <summary>The median over rounds of each round's p99 with idle users over its p99 without: both loads
@@ -124,13 +138,17 @@ public static class Report
         md.AppendLine();
         md.AppendLine($"![Throughput, latency percentiles and memory per idle user, per server]({pngName})");
         md.AppendLine();
-        md.AppendLine("| server | messages/s | p50 ms | p99 ms | p999 ms | delivered p50 / p99 ms | lost / dup / reordered | errors | server CPU | client CPU | other CPU | idle users | bytes per idle user | p99 ms with idle users |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        long first = suite.ColdSettings?.FirstMessages ?? 0;
+        string coldHeader = first > 0 ? $" first {first:N0} after start, messages/s | cold / warm |" : string.Empty;
+        string coldAlign = first > 0 ? " ---: | ---: |" : string.Empty;
+        md.AppendLine("| server | messages/s |" + coldHeader + " p50 ms | p99 ms | p999 ms | delivered p50 / p99 ms | lost / dup / reordered | errors | server CPU | client CPU | other CPU | idle users | bytes per idle user | p99 ms with idle users |");
+        md.AppendLine("| --- | ---: |" + coldAlign + " ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (Summary r in rows)
         {
             string delivered = double.IsNaN(r.DeliveredP99) ? "" : $"{F(r.DeliveredP50)} / {F(r.DeliveredP99)}";
             string idle = double.IsNaN(r.BytesPerIdle) ? "" : N(r.BytesPerIdle) + (double.IsNaN(r.ManagedPerIdle) ? "" : $" ({N(r.ManagedPerIdle)} managed)");
-            md.AppendLine($"| {r.Target} | {N(r.Rate)} | {F(r.P50)} | {F(r.P99)} | {F(r.P999)} | {delivered} | {r.Lost} / {r.Duplicated} / {r.Reordered} | {r.Errors} | " +
+            string coldCells = first > 0 ? $" {N(r.ColdRate)} | {F(r.ColdPerWarm)}{(double.IsNaN(r.ColdPerWarm) ? "" : "×")} |" : string.Empty;
+            md.AppendLine($"| {r.Target} | {N(r.Rate)} |{coldCells} {F(r.P50)} | {F(r.P99)} | {F(r.P999)} | {delivered} | {r.Lost} / {r.Duplicated} / {r.Reordered} | {r.Errors} | " +
                 $"{r.ServerCpu:0}% | {r.ClientCpu:0}% | {r.OtherCpu:0}% | {r.IdleUsers:N0} | {idle} | {F(r.IdleP99)} |");
         }
 
@@ -141,6 +159,15 @@ public static class Report
             "for Chatrm both readings follow a full compacting collection, and the managed heap's share is in brackets. " +
             "An idle user has registered (Chatrm) or subscribed to a channel of its own (Redis SUBSCRIBE, NATS SUB) and then says nothing. " +
             "The last column is the same load again, shorter, with those users still connected.");
+        if (first > 0 && rows.Any(r => r.ColdRuns.Count > 0))
+        {
+            md.AppendLine();
+            md.AppendLine($"Cold: each round starts every server once more in a fresh process and times its first {first:N0} messages from the first one sent " +
+                "(no warm-up; the same pairs, sizes and window), then measures the same server warm " +
+                $"({F(suite.ColdWarmSettings.WarmupSeconds)} s warm-up, {F(suite.ColdWarmSettings.DurationSeconds)} s measured); " +
+                "\"cold / warm\" is the median of those runs' ratios. See \"Cold start\" below.");
+        }
+
         foreach (var skipped in suite.Skipped)
         {
             md.AppendLine();
@@ -198,6 +225,28 @@ public static class Report
             }
         }
 
+        if (first > 0 && rows.Any(r => r.ColdRuns.Count > 0))
+        {
+            md.AppendLine();
+            md.AppendLine("### Cold start");
+            md.AppendLine();
+            md.AppendLine($"The first {first:N0} messages after a server starts, timed from the first one sent, and the same server's warm rate right after; medians over the rounds.");
+            md.AppendLine();
+            md.AppendLine($"| server | server started as | accepting after ms | first {first:N0}, messages/s | then warm, messages/s | cold / warm (per round) | cold vs NATS's cold |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | --- | ---: |");
+            foreach (Summary r in rows.Where(x => x.ColdRuns.Count > 0))
+            {
+                string perRound = string.Join(", ", r.ColdRuns.Where(c => c.Cold != null && c.Warm != null).Select(c => (c.Cold.MessagesPerSecond / c.Warm.MessagesPerSecond).ToString("0.00", CultureInfo.InvariantCulture)));
+                md.AppendLine($"| {r.Target} | {r.ColdHost} | {F(r.ColdStartMs)} | {N(r.ColdRate)} | {N(r.WarmAfterCold)} | {F(r.ColdPerWarm)}× ({perRound}) | {R(r.ColdRate, nats?.ColdRate)} |");
+            }
+
+            foreach (ColdRecord failed in suite.ColdRuns.Where(c => c.Failure != null))
+            {
+                md.AppendLine();
+                md.AppendLine($"Cold start {failed.Round} of {failed.Target} failed: {failed.Failure}");
+            }
+        }
+
         md.AppendLine();
         md.AppendLine("### Goals (issue 6)");
         md.AppendLine();
@@ -241,6 +290,14 @@ public static class Report
                 bool steady = c.IdleP99PerRound <= 1.25;
                 md.AppendLine($"| {kind}: latency unchanged while they idle (p99 within 25 %, each round against itself) | p99 with {c.IdleUsers:N0} idle users {F(c.IdleP99PerRound)}× the same server's p99 without (median of rounds); medians {F(c.IdleP99)} vs {F(c.P99)} ms ({R(c.IdleP99, c.P99)}) | {Yes(steady)} |");
             }
+        }
+
+        foreach (Summary c in new[] { classic, native }.Where(x => x != null && !double.IsNaN(x.ColdRate)))
+        {
+            string kind = c == classic ? "classic" : "native";
+            bool met = c.ColdPerWarm >= 0.9 && (nats == null || double.IsNaN(nats.ColdRate) || c.ColdRate >= nats.ColdRate);
+            md.AppendLine($"| {kind} (issue 18): the first {first:N0} after the start at least 0.9× the warm rate, and at least NATS's first {first:N0} | " +
+                $"{N(c.ColdRate)} msg/s, {F(c.ColdPerWarm)}× warm; NATS {N(nats?.ColdRate ?? double.NaN)} ({R(c.ColdRate, nats?.ColdRate)}) | {Yes(met)} |");
         }
 
         if (ps != null)

@@ -37,8 +37,20 @@ public sealed class ServerProcess : IDisposable
         Version = version;
     }
 
+    /// <summary>
+    /// The built module (its folder, as out/Chatrm) and PowerShell's pwsh.dll, for a Chatrm server started as users
+    /// start it; null when not given.
+    /// </summary>
+    public static string ModulePath { get; set; }
+    public static string PwshPath { get; set; }
+
+    /// <summary>What a Chatrm server of <see cref="StartAsync"/> runs in, for the report.</summary>
+    public static string HostName(bool viaModule) => viaModule
+        ? "a fresh pwsh: Import-Module Chatrm; Start-ChatrmServer -Port 0"
+        : "a fresh Chatrm.Bench serve process";
+
     public string Target { get; }
-    public IPEndPoint EndPoint { get; }
+    public IPEndPoint EndPoint { get; private set; }
     public int Pid => _process.Id;
     public string Version { get; }
 
@@ -64,7 +76,11 @@ public sealed class ServerProcess : IDisposable
         _ => null,
     };
 
-    public static async Task<ServerProcess> StartAsync(string target, int maxClients)
+    /// <summary>
+    /// Starts a server on loopback. Chatrm runs in this program's serve mode, or with <paramref name="viaModule"/> in a
+    /// fresh pwsh that imports the built module and calls Start-ChatrmServer -Port 0, as a user does.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(string target, int maxClients, bool viaModule = false)
     {
         int port = FreePort();
         var endPoint = new IPEndPoint(IPAddress.Loopback, port);
@@ -96,8 +112,17 @@ public sealed class ServerProcess : IDisposable
                 version = Capture(Find("nats-server"), "--version");
                 break;
             default:
-                start = SelfStart("serve", "--port", port.ToString());
-                version = "Chatrm.Engine " + typeof(Chatrm.Engine.ChatServer).Assembly.GetName().Version;
+                if (viaModule)
+                {
+                    start = ModuleStart();
+                    version = "Chatrm module at " + Path.GetFileName(Path.GetFullPath(ModulePath).TrimEnd('/'));
+                }
+                else
+                {
+                    start = SelfStart("serve", "--port", port.ToString());
+                    version = "Chatrm.Engine " + typeof(Chatrm.Engine.ChatServer).Assembly.GetName().Version;
+                }
+
                 break;
         }
 
@@ -118,8 +143,12 @@ public sealed class ServerProcess : IDisposable
                 string line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
                 if (line == null || !line.StartsWith("LISTENING ", StringComparison.Ordinal))
                 {
-                    throw new InvalidOperationException("the Chatrm server did not start: " + line);
+                    throw new InvalidOperationException("the Chatrm server did not start: " + line + " " + server.RecentOutput);
                 }
+
+                // The port it says: the module's server listens on a port of its own choosing (-Port 0).
+                server.EndPoint = new IPEndPoint(IPAddress.Loopback, int.Parse(line.Substring(10).Trim()));
+                endPoint = server.EndPoint;
             }
             else
             {
@@ -192,6 +221,27 @@ public sealed class ServerProcess : IDisposable
 
         lock (Started) Started.Remove(_process);
         _process.Dispose();
+    }
+
+    /// <summary>
+    /// A fresh pwsh (the one running the build script, through dotnet) that imports the module and starts its
+    /// server, says "LISTENING port", and stops it when stdin says quit or ends.
+    /// </summary>
+    private static ProcessStartInfo ModuleStart()
+    {
+        if (ModulePath == null || PwshPath == null) throw new InvalidOperationException("--module and --pwsh are needed for a server started by the module");
+        string manifest = Path.Combine(Path.GetFullPath(ModulePath), "Chatrm.psd1").Replace("'", "''");
+        string script =
+            "$ErrorActionPreference = 'Stop'; " +
+            $"Import-Module '{manifest}'; " +
+            "$server = Start-ChatrmServer -Port 0 -Address 127.0.0.1; " +
+            "[Console]::Out.WriteLine('LISTENING ' + $server.Port); [Console]::Out.Flush(); " +
+            "while ($true) { $line = [Console]::In.ReadLine(); if ($null -eq $line -or $line -eq 'quit') { break } }; " +
+            "$server | Stop-Job; $server | Remove-Job";
+        string host = Environment.ProcessPath;
+        var start = new ProcessStartInfo(Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet");
+        foreach (string a in new[] { PwshPath, "-NoProfile", "-NonInteractive", "-Command", script }) start.ArgumentList.Add(a);
+        return start;
     }
 
     /// <summary>How to start this very program again with other arguments.</summary>

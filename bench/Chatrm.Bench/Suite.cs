@@ -33,6 +33,24 @@ public sealed class RunRecord
     public double? CoreHopNsAfterIdleLoad { get; set; }
 }
 
+/// <summary>
+/// A cold start: a fresh server, its first messages timed from the first one sent, then the same server once
+/// warm. Chatrm's server is the one users start (a fresh pwsh, the module, Start-ChatrmServer) when the suite
+/// was given the module.
+/// </summary>
+public sealed class ColdRecord
+{
+    public string Target { get; set; }
+    public int Round { get; set; }
+    public string Host { get; set; }
+
+    /// <summary>Milliseconds from starting the server's process until it accepted a connection.</summary>
+    public double StartMs { get; set; }
+    public LoadResult Cold { get; set; }
+    public LoadResult Warm { get; set; }
+    public string Failure { get; set; }
+}
+
 public sealed class SuiteResults
 {
     public DateTime StartedUtc { get; set; }
@@ -46,6 +64,11 @@ public sealed class SuiteResults
     public Dictionary<string, string> Skipped { get; set; } = new Dictionary<string, string>();
     public Dictionary<string, string> Versions { get; set; } = new Dictionary<string, string>();
     public List<RunRecord> Runs { get; set; } = new List<RunRecord>();
+
+    /// <summary>The cold runs' workload: <see cref="LoadSettings.FirstMessages"/> timed, then a warm load.</summary>
+    public LoadSettings ColdSettings { get; set; }
+    public LoadSettings ColdWarmSettings { get; set; }
+    public List<ColdRecord> ColdRuns { get; set; } = new List<ColdRecord>();
 }
 
 /// <summary>
@@ -88,11 +111,18 @@ public static class Suite
         int idleAsked = Math.Max(0, Math.Min(options.Int("idle-users", smoke ? 50 : 20_000), room));
         int idleNative = Math.Max(0, Math.Min(options.Int("idle-native-users", idleAsked), room));
         int rounds = options.Int("rounds", smoke ? 1 : 5);
+        (LoadSettings cold, LoadSettings coldWarm) = ColdSettings(options, settings, smoke);
+        int coldRounds = options.Int("cold-rounds", rounds);
+        bool viaModule = UseModule(options);
         string[] wanted = (options.Get("targets") ?? (smoke ? "chatrm-classic,chatrm-native" : string.Join(",", Targets.All))).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string resultsPath = options.Get("results", "out/bench/results.json");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath)));
 
-        var results = new SuiteResults { StartedUtc = DateTime.UtcNow, Settings = settings, IdleLoadSettings = idleLoad, Rounds = rounds, OpenFileLimit = fileLimit, Priority = priority };
+        var results = new SuiteResults
+        {
+            StartedUtc = DateTime.UtcNow, Settings = settings, IdleLoadSettings = idleLoad, Rounds = rounds, OpenFileLimit = fileLimit, Priority = priority,
+            ColdSettings = cold, ColdWarmSettings = coldWarm,
+        };
         foreach (string target in wanted)
         {
             if (!Targets.All.Contains(target)) throw new ArgumentException("unknown target " + target + "; known: " + string.Join(", ", Targets.All));
@@ -126,6 +156,17 @@ public static class Suite
                 results.Seconds = clock.Elapsed.TotalSeconds;
                 await File.WriteAllTextAsync(resultsPath, JsonSerializer.Serialize(results, Json));
             }
+
+            // The cold starts of this round, each server in a fresh process again, in the same rotated order.
+            for (int k = 0; round <= coldRounds && k < n; k++)
+            {
+                string target = results.Targets[(k + round - 1) % n];
+                ColdRecord record = await ColdOneAsync(target, round, cold, coldWarm, viaModule && Targets.IsChatrm(target));
+                results.ColdRuns.Add(record);
+                failed |= record.Failure != null || Broken(record.Cold) || Broken(record.Warm);
+                results.Seconds = clock.Elapsed.TotalSeconds;
+                await File.WriteAllTextAsync(resultsPath, JsonSerializer.Serialize(results, Json));
+            }
         }
 
         Console.WriteLine($"results in {resultsPath} after {clock.Elapsed.TotalSeconds:0} s");
@@ -147,6 +188,85 @@ public static class Suite
         LoadResult result = await new LoadRun(Wire.For(options.Get("target", Targets.ChatrmClassic)), endPoint, settings, options.Get("prefix", string.Empty), options.Int("pid", Environment.ProcessId)).RunAsync();
         Print("load", result);
         return result.Lost + result.Duplicated + result.Reordered + result.Errors == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Cold starts only, for comparing builds: --target, --rounds, --module and --pwsh (or --host serve), --messages.
+    /// Prints one line per run.
+    /// </summary>
+    public static async Task<int> ColdAsync(Options options)
+    {
+        var settings = new LoadSettings
+        {
+            Pairs = options.Int("pairs", 50),
+            PayloadBytes = Math.Max(Payload.MinSize, options.Int("size", 64)),
+            Window = options.Int("window", 64),
+        };
+        (LoadSettings cold, LoadSettings warm) = ColdSettings(options, settings, smoke: false);
+        string target = options.Get("target", Targets.ChatrmClassic);
+        bool viaModule = UseModule(options) && Targets.IsChatrm(target);
+        bool broken = false;
+        for (int round = 1; round <= options.Int("rounds", 1); round++)
+        {
+            ColdRecord r = await ColdOneAsync(target, round, cold, warm, viaModule);
+            broken |= r.Failure != null || Broken(r.Cold) || Broken(r.Warm);
+        }
+
+        return broken ? 1 : 0;
+    }
+
+    private static (LoadSettings Cold, LoadSettings Warm) ColdSettings(Options options, LoadSettings settings, bool smoke)
+    {
+        var cold = new LoadSettings
+        {
+            Pairs = settings.Pairs,
+            PayloadBytes = settings.PayloadBytes,
+            Window = settings.Window,
+            FirstMessages = options.Int("cold-messages", options.Int("messages", smoke ? 20_000 : 1_000_000)),
+            DurationSeconds = options.Double("cold-limit", 30),
+        };
+        var warm = new LoadSettings
+        {
+            Pairs = settings.Pairs,
+            PayloadBytes = settings.PayloadBytes,
+            Window = settings.Window,
+            WarmupSeconds = options.Double("cold-warmup", smoke ? 0.3 : 1),
+            DurationSeconds = options.Double("cold-duration", smoke ? 0.5 : 4),
+        };
+        ServerProcess.ModulePath = options.Get("module");
+        ServerProcess.PwshPath = options.Get("pwsh");
+        return (cold, warm);
+    }
+
+    private static bool UseModule(Options options) =>
+        options.Get("host", "module") == "module" && options.Get("module") != null && options.Get("pwsh") != null;
+
+    private static bool Broken(LoadResult r) => r != null && r.Lost + r.Duplicated + r.Reordered + r.Errors > 0;
+
+    /// <summary>A fresh server, its first messages from the first one on, then the same server warm.</summary>
+    private static async Task<ColdRecord> ColdOneAsync(string target, int round, LoadSettings cold, LoadSettings warm, bool viaModule)
+    {
+        var record = new ColdRecord { Target = target, Round = round, Host = Targets.IsChatrm(target) ? ServerProcess.HostName(viaModule) : "a fresh process" };
+        Wire wire = Wire.For(target);
+        try
+        {
+            var started = Stopwatch.StartNew();
+            using ServerProcess server = await ServerProcess.StartAsync(target, 4 * cold.Pairs + 200, viaModule);
+            record.StartMs = started.Elapsed.TotalMilliseconds;
+            record.Cold = await new LoadRun(wire, server.EndPoint, cold, "c", server.Pid).RunAsync();
+            record.Warm = await new LoadRun(wire, server.EndPoint, warm, "h", server.Pid).RunAsync();
+            Console.WriteLine($"cold {round}: {target}, {record.Host}, accepting after {record.StartMs:0} ms");
+            Print($"first {cold.FirstMessages:N0} in {record.Cold.MeasuredSeconds:0.000} s", record.Cold);
+            Print("then warm", record.Warm);
+            Console.WriteLine($"  cold / warm: {record.Cold.MessagesPerSecond / record.Warm.MessagesPerSecond:0.00}");
+        }
+        catch (Exception e)
+        {
+            record.Failure = e.GetType().Name + ": " + e.Message;
+            Console.WriteLine($"cold {round}: {target} failed: " + record.Failure);
+        }
+
+        return record;
     }
 
     private static async Task<RunRecord> RunOneAsync(string target, int round, LoadSettings settings, LoadSettings idleLoad, int idleCount)
