@@ -12,7 +12,8 @@
            (tools/Publish-ChatrmModule.ps1), for Install-PSResource or Save-PSResource.
     Bench  builds, then runs the benchmark of docs/performance.md (bench/Chatrm.Bench against Chatrm in both
            protocols, Redis and NATS, which it installs with apt-get when missing, then
-           bench/Measure-PowerShell.ps1) and rewrites docs/performance.md and docs/performance.png. It takes
+           bench/Measure-PowerShell.ps1; each round also times every server's first million messages after a fresh
+           start, Chatrm's started by Start-ChatrmServer in a fresh pwsh) and rewrites docs/performance.md and docs/performance.png. It takes
            about a quarter of an hour (five interleaved rounds). With -Smoke: a few seconds against Chatrm only,
            written under out/bench.
     Fuzz   fuzzes the protocols' parsers and the line framing with afl-fuzz and SharpFuzz (fuzz/Invoke-Fuzz.ps1;

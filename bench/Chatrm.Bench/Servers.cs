@@ -44,6 +44,9 @@ public sealed class ServerProcess : IDisposable
     public static string ModulePath { get; set; }
     public static string PwshPath { get; set; }
 
+    /// <summary>NAME=VALUE settings for the servers' environment only (a runtime knob, a JIT log), for diagnosis.</summary>
+    public static List<KeyValuePair<string, string>> ServerEnvironment { get; } = new List<KeyValuePair<string, string>>();
+
     /// <summary>What a Chatrm server of <see cref="StartAsync"/> runs in, for the report.</summary>
     public static string HostName(bool viaModule) => viaModule
         ? "a fresh pwsh: Import-Module Chatrm; Start-ChatrmServer -Port 0"
@@ -126,6 +129,7 @@ public sealed class ServerProcess : IDisposable
                 break;
         }
 
+        foreach (var setting in ServerEnvironment) start.Environment[setting.Key] = setting.Value;
         start.UseShellExecute = false;
         start.RedirectStandardInput = true;
         start.RedirectStandardOutput = true;

@@ -191,7 +191,8 @@ public static class Suite
     }
 
     /// <summary>
-    /// Cold starts only, for comparing builds: --target, --rounds, --module and --pwsh (or --host serve), --messages.
+    /// Cold starts only, for comparing builds: --target, --rounds, --module and --pwsh (or --host serve), --messages,
+    /// --server-env NAME=VALUE,... for the servers alone.
     /// Prints one line per run.
     /// </summary>
     public static async Task<int> ColdAsync(Options options)
@@ -206,6 +207,11 @@ public static class Suite
         string target = options.Get("target", Targets.ChatrmClassic);
         bool viaModule = UseModule(options) && Targets.IsChatrm(target);
         bool broken = false;
+
+        // This program's own code is cold too at first, and shares the machine's cores with the server: one
+        // untimed run against a server of this program first, so that only the server under test is cold.
+        Console.WriteLine("warming up the load generator (not a figure)");
+        await ColdOneAsync(target, 0, cold, warm, viaModule: false, quiet: true);
         for (int round = 1; round <= options.Int("rounds", 1); round++)
         {
             ColdRecord r = await ColdOneAsync(target, round, cold, warm, viaModule);
@@ -235,6 +241,12 @@ public static class Suite
         };
         ServerProcess.ModulePath = options.Get("module");
         ServerProcess.PwshPath = options.Get("pwsh");
+        foreach (string setting in (options.Get("server-env") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] kv = setting.Split('=', 2);
+            ServerProcess.ServerEnvironment.Add(new KeyValuePair<string, string>(kv[0], kv.Length > 1 ? kv[1] : string.Empty));
+        }
+
         return (cold, warm);
     }
 
@@ -244,7 +256,7 @@ public static class Suite
     private static bool Broken(LoadResult r) => r != null && r.Lost + r.Duplicated + r.Reordered + r.Errors > 0;
 
     /// <summary>A fresh server, its first messages from the first one on, then the same server warm.</summary>
-    private static async Task<ColdRecord> ColdOneAsync(string target, int round, LoadSettings cold, LoadSettings warm, bool viaModule)
+    private static async Task<ColdRecord> ColdOneAsync(string target, int round, LoadSettings cold, LoadSettings warm, bool viaModule, bool quiet = false)
     {
         var record = new ColdRecord { Target = target, Round = round, Host = Targets.IsChatrm(target) ? ServerProcess.HostName(viaModule) : "a fresh process" };
         Wire wire = Wire.For(target);
@@ -255,6 +267,7 @@ public static class Suite
             record.StartMs = started.Elapsed.TotalMilliseconds;
             record.Cold = await new LoadRun(wire, server.EndPoint, cold, "c", server.Pid).RunAsync();
             record.Warm = await new LoadRun(wire, server.EndPoint, warm, "h", server.Pid).RunAsync();
+            if (quiet) return record;
             Console.WriteLine($"cold {round}: {target}, {record.Host}, accepting after {record.StartMs:0} ms");
             Print($"first {cold.FirstMessages:N0} in {record.Cold.MeasuredSeconds:0.000} s", record.Cold);
             Print("then warm", record.Warm);
