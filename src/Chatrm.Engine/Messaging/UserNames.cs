@@ -12,6 +12,7 @@ namespace Chatrm.Engine
 
         public static readonly StringComparer Comparer = StringComparer.OrdinalIgnoreCase;
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public static bool IsValid(string name)
         {
             if (string.IsNullOrEmpty(name) || name.Length > MaxLength)

@@ -82,6 +82,7 @@ namespace Chatrm.Engine.Routing
 
         public bool TryFind(string userName, out IChatEndpoint endpoint) => _online.TryGetValue(userName, out endpoint);
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public DeliveryStatus Deliver(ChatEnvelope envelope)
         {
             if (_online.TryGetValue(envelope.To, out IChatEndpoint endpoint))

@@ -10,6 +10,7 @@ namespace Chatrm.Engine.Server
         // The recipient of this user's last classic line: a sender mostly writes to one user.
         private string _lastClassicRecipient;
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private bool OnClassicLine(string line)
         {
             ClassicLine parsed = ClassicProtocol.ParseClientLine(line, UserName, _lastClassicRecipient);

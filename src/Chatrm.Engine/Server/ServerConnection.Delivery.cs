@@ -12,6 +12,7 @@ namespace Chatrm.Engine.Server
     /// <summary>Messages to this user: delivery in its protocol, presence, confirmations, and the too-slow policy.</summary>
     internal sealed partial class ServerConnection
     {
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public DeliveryStatus Deliver(ChatEnvelope envelope)
         {
             if (!_welcomed)
@@ -67,6 +68,7 @@ namespace Chatrm.Engine.Server
         void IDeliveryReceipt.Delivered(ChatEnvelope envelope) =>
             Queued(_transport.Send(NativeProtocol.FormatDelivered(envelope)));
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         void IDeliveryReceipt.Delivered(ReadOnlySpan<ChatEnvelope> envelopes)
         {
             if (!_batch)
@@ -94,6 +96,7 @@ namespace Chatrm.Engine.Server
         void IDeliveryReceipt.Failed(ChatEnvelope envelope, Refusal reason, string message) =>
             SendStatus(envelope, "refused", reason, message);
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private DeliveryStatus DeliverNative(ChatEnvelope envelope)
         {
             JsonEncodedText from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From);

@@ -10,6 +10,7 @@ namespace Chatrm.Engine.Server
     /// <summary>The native session: frame dispatch, sends and their status, acks (one or through).</summary>
     internal sealed partial class ServerConnection
     {
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private bool OnFrame(ReadOnlySpan<byte> line)
         {
             // One frame at a time, on this connection's reader: every frame is parsed into the same instance.
@@ -49,6 +50,7 @@ namespace Chatrm.Engine.Server
         }
 
         /// <summary>An ack of one message (id), or of one and every message sent to this user before it (through).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void OnAck(NativeFrame frame)
         {
             UnconfirmedMessages unconfirmed = Volatile.Read(ref _unconfirmed);
@@ -100,6 +102,7 @@ namespace Chatrm.Engine.Server
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void OnSend(NativeFrame frame)
         {
             if (frame.To == null || !frame.HasText)

@@ -185,6 +185,7 @@ namespace Chatrm.Engine.Server
         private long NextMessageId() => _messageIds.Next(_server);
 
         /// <summary>Takes a token for one message; false (and the user is told) when over the rate limit.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private bool WithinRate(long now)
         {
             // The idle check needs this to a tenth of a second, not a locked write per message.
@@ -197,6 +198,7 @@ namespace Chatrm.Engine.Server
             return _rate.TryTake(_server.Options.MaxMessagesPerSecond, now);
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private bool OnLine(ReadOnlySpan<byte> line)
         {
             if (_native && !_heard)

@@ -37,6 +37,7 @@ namespace Chatrm.Engine.Server
         /// the wire; a frame that is not queued is not kept. False, with nothing sent, when <paramref name="limit"/>
         /// messages wait for their confirmation already.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public bool TryAddAndSend(ChatEnvelope envelope, ReadOnlySpan<byte> frame, int limit, out SendResult result)
         {
             lock (_gate)
@@ -96,6 +97,7 @@ namespace Chatrm.Engine.Server
         /// Takes the message with this id and every one sent before it, in wire order, into
         /// <paramref name="taken"/> (grown as needed); returns how many. None when no message has this id.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public int TakeThrough(long id, ref ChatEnvelope[] taken)
         {
             lock (_gate)
@@ -150,6 +152,7 @@ namespace Chatrm.Engine.Server
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void DropTakenAtFront()
         {
             while (_inOrder.Count > 0 && !_byId.ContainsKey(_inOrder.Peek().Number))

@@ -50,6 +50,7 @@ namespace Chatrm.Engine.Transport
             /// Hands over, in one read batch, the complete lines that the <paramref name="received"/> bytes just put in
             /// <see cref="Room"/> end, and keeps the partial line after them. False when a handler stops reading.
             /// </summary>
+            [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
             public bool Frame(int received, LineTransport transport, LineHandler onLine, Action onLineTooLong, Action afterLines)
             {
                 byte[] buffer = _buffer;

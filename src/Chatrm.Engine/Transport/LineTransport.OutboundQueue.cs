@@ -45,6 +45,7 @@ namespace Chatrm.Engine.Transport
         /// <paramref name="separator"/>, <paramref name="c"/> and a newline, as <see cref="Send(string, bool)"/>
         /// would that string, without making it. <paramref name="separator"/> is ASCII.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal SendResult SendJoined(char separator, string a, string b, string c)
         {
             lock (_sendLock)
@@ -63,6 +64,7 @@ namespace Chatrm.Engine.Transport
         }
 
         /// <summary>Counts what a send wrote to the chunk and starts a drain if none runs. Under _sendLock.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private SendResult Queued(int written)
         {
             _queuedBytes += written;
@@ -304,6 +306,7 @@ namespace Chatrm.Engine.Transport
         }
 
         /// <summary>Makes room for <paramref name="max"/> bytes in the chunk, starting a new one when they might not fit.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void Reserve(int max)
         {
             if (_chunk == null || _chunk.Length - _chunkUsed < max)

@@ -110,6 +110,7 @@ namespace Chatrm.Engine.Transport
             }
 
             /// <summary>Reads what has arrived, then waits for more with a zero-byte receive. Runs as Working.</summary>
+            [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
             private void Drive()
             {
                 try
@@ -183,6 +184,7 @@ namespace Chatrm.Engine.Transport
             /// Receives and frames until the socket has no more for now (null), or reading ends (why). Stops
             /// between receives when asked to, as the TLS loop does between reads.
             /// </summary>
+            [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
             private ReadEnd? ReceiveAvailable()
             {
                 Socket socket = _transport._socket;

@@ -210,6 +210,7 @@ namespace Chatrm.Engine.Transport
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static unsafe string Decode(ReadOnlySpan<byte> line)
         {
             if (line.IsEmpty)

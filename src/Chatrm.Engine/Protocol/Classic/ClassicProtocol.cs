@@ -65,6 +65,7 @@ namespace Chatrm.Engine.Protocol.Classic
         /// As <see cref="ParseClientLine(string, string)"/>, on a server's hot path: the names are compared where
         /// they stand, and a recipient spelled as <paramref name="previousRecipient"/> comes back as that string.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static ClassicLine ParseClientLine(string line, string sender, string previousRecipient)
         {
             if (line.Length == 0 || line.Trim().Length == 0)
@@ -104,6 +105,7 @@ namespace Chatrm.Engine.Protocol.Classic
         }
 
         // line[start..end], trimmed: previous itself when spelled the same.
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static string NameAt(string line, int start, int end, string previous)
         {
             TrimField(line, ref start, ref end);

@@ -56,6 +56,7 @@ namespace Chatrm.Engine.Protocol.Native
         /// server's routing frame, where parsing sends was the largest managed cost. Anything else, even one
         /// space more, is left to <see cref="TryRead"/>; the native fuzz target checks both read the same.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static bool TryReadPlainSend(ReadOnlySpan<byte> line, NativeFrame frame)
         {
             int at = 0;
@@ -124,6 +125,7 @@ namespace Chatrm.Engine.Protocol.Native
         }
 
         /// <summary>Steps over a string value, quotes included, if it has no escape and only printable ASCII.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static bool SkipPlainString(ReadOnlySpan<byte> line, ref int at)
         {
             if (at >= line.Length || line[at] != (byte)'"')
@@ -148,6 +150,7 @@ namespace Chatrm.Engine.Protocol.Native
             return true;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static bool TryRead(ReadOnlySpan<byte> line, NativeFrame frame, out string problem)
         {
             frame.Clear();
@@ -230,6 +233,7 @@ namespace Chatrm.Engine.Protocol.Native
             Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users, Presence, Batch, Through, Messages,
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static Field FieldOf(ref Utf8JsonReader reader)
         {
             // An escaped name ("\u0074ype") is rare: unescape it and match that.
@@ -284,6 +288,7 @@ namespace Chatrm.Engine.Protocol.Native
         }
 
         /// <summary>Reads the value the reader is on into the frame; returns what is wrong with it, or null.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static string ReadField(ref Utf8JsonReader reader, NativeFrame frame, Field field)
         {
             string problem = null;

@@ -20,6 +20,7 @@ namespace Chatrm.Engine.Protocol.Native
         private const int TimeBytes = 28;
 
         /// <summary>ISO 8601 in UTC with seven decimals: the round-trip ("O") format of a UTC time.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static int FormatTime(DateTime time, Span<byte> destination)
         {
             // The messages of one read share their time (LineTransport.ReadTicks), and each is written twice (its

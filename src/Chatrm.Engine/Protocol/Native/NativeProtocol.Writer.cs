@@ -125,6 +125,7 @@ namespace Chatrm.Engine.Protocol.Native
         /// The message frame a recipient gets, the hottest frame of all: the bytes <see cref="FormatUtf8"/> writes
         /// for {type, id, from, to, text, sentAt}, with the names already encoded.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static ReadOnlySpan<byte> FormatMessage(ChatEnvelope envelope, JsonEncodedText from, JsonEncodedText to)
         {
             if (envelope.TextJson != null && envelope.Number > 0)
@@ -203,6 +204,7 @@ namespace Chatrm.Engine.Protocol.Native
         /// <see cref="DeliveredFrameBytes"/> (at least one): the bytes <see cref="FormatUtf8"/> writes for
         /// {type, messages: [{ref, id, sentAt}]}. Returns how many it took.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static int FormatDelivered(ReadOnlySpan<ChatEnvelope> envelopes, out ReadOnlySpan<byte> frame)
         {
             if (AreAllReadyToPut(envelopes))

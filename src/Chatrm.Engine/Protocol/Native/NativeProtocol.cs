@@ -62,6 +62,7 @@ namespace Chatrm.Engine.Protocol.Native
         /// backslash (which the caller rules out), are what the writer writes for the same text: its encoder
         /// escapes only controls, quotes, backslash and DEL.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static bool IsPrintableAscii(ReadOnlySpan<byte> bytes)
         {
             // Eight bytes at a time. A byte is 0x7F or above when it, or it plus one, has its top bit set (a carry out
