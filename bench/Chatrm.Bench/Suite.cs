@@ -192,7 +192,7 @@ public static class Suite
 
     /// <summary>
     /// Cold starts only, for comparing builds: --target, --rounds, --module and --pwsh (or --host serve), --messages,
-    /// --server-env NAME=VALUE,... for the servers alone.
+    /// --server-env NAME=VALUE,... for the servers alone, --priority high as the suite's.
     /// Prints one line per run.
     /// </summary>
     public static async Task<int> ColdAsync(Options options)
@@ -207,11 +207,15 @@ public static class Suite
         string target = options.Get("target", Targets.ChatrmClassic);
         bool viaModule = UseModule(options) && Targets.IsChatrm(target);
         bool broken = false;
+        Console.WriteLine("priority: " + RaisePriority(options.Get("priority", "normal")));
 
         // This program's own code is cold too at first, and shares the machine's cores with the server: one
         // untimed run against a server of this program first, so that only the server under test is cold.
         Console.WriteLine("warming up the load generator (not a figure)");
+        var knobs = ServerProcess.ServerEnvironment.ToList();
+        ServerProcess.ServerEnvironment.Clear();
         await ColdOneAsync(target, 0, cold, warm, viaModule: false, quiet: true);
+        ServerProcess.ServerEnvironment.AddRange(knobs);
         for (int round = 1; round <= options.Int("rounds", 1); round++)
         {
             ColdRecord r = await ColdOneAsync(target, round, cold, warm, viaModule);
