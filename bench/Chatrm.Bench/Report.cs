@@ -297,7 +297,8 @@ public static class Report
             string kind = c == classic ? "classic" : "native";
             bool met = c.ColdPerWarm >= 0.9 && (nats == null || double.IsNaN(nats.ColdRate) || c.ColdRate >= nats.ColdRate);
             md.AppendLine($"| {kind} (issue 18): the first {first:N0} after the start at least 0.9× the warm rate, and at least NATS's first {first:N0} | " +
-                $"{N(c.ColdRate)} msg/s, {F(c.ColdPerWarm)}× warm; NATS {N(nats?.ColdRate ?? double.NaN)} ({R(c.ColdRate, nats?.ColdRate)}) | {Yes(met)} |");
+                $"{N(c.ColdRate)} msg/s, {F(c.ColdPerWarm)}× warm; " +
+                (nats == null || double.IsNaN(nats.ColdRate) ? "NATS not measured" : $"NATS {N(nats.ColdRate)} ({R(c.ColdRate, nats.ColdRate)})") + $" | {Yes(met)} |");
         }
 
         if (ps != null)
