@@ -293,7 +293,7 @@ namespace Chatrm.Engine.Tests
 
             await alice.SendAsync("{\"type\":\"pong\"}");
             await alice.SendAsync("{\"type\":\"ack\",\"id\":\"999\"}");
-            await alice.SendAsync("{\"type\":\"ack\"}");
+            // An ack with no id at all is answered (ProtocolDocTests.AnAckWithNeitherIdNorThroughIsAnsweredWithAnError).
 
             await alice.AssertNothingWaitingAsync();
             Assert.DoesNotContain(server.Events, e => e.Kind == ServerEventKind.LineRefused);

@@ -45,6 +45,14 @@ namespace Chatrm.Engine.Server
                 return RefuseHandshake(null, Refusal.MalformedFrame, "the first frame must be a hello");
             }
 
+            // Absent, the hello is taken as ours (as hellos typed by hand always were); another name is another protocol.
+            if (hello.Protocol != null && hello.Protocol != NativeProtocol.ProtocolName)
+            {
+                string named = hello.Protocol.Length > 40 ? hello.Protocol.Substring(0, 40) + "..." : hello.Protocol;
+                return RefuseHandshake(hello.User, Refusal.UnsupportedVersion,
+                    $"this server speaks the protocol {NativeProtocol.ProtocolName}, not \"{named}\"");
+            }
+
             if (hello.Version != NativeProtocol.Version)
             {
                 return RefuseHandshake(hello.User, Refusal.UnsupportedVersion,

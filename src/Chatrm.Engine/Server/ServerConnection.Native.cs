@@ -17,7 +17,7 @@ namespace Chatrm.Engine.Server
             NativeFrame frame = _frame ?? (_frame = new NativeFrame { KeepsWireBytes = true });
             if (!NativeProtocol.TryParse(line, frame, out string problem))
             {
-                Refuse(Refusal.MalformedFrame, problem);
+                RefuseFrame(problem, frame.Ref);
                 return true;
             }
 
@@ -53,6 +53,12 @@ namespace Chatrm.Engine.Server
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void OnAck(NativeFrame frame)
         {
+            if ((frame.Id == null) == (frame.Through == null))
+            {
+                RefuseFrame(frame.Id == null ? "an ack needs \"id\" or \"through\"" : "an ack has \"id\" or \"through\", not both", frame.Ref);
+                return;
+            }
+
             UnconfirmedMessages unconfirmed = Volatile.Read(ref _unconfirmed);
             if (unconfirmed == null)
             {
@@ -155,6 +161,13 @@ namespace Chatrm.Engine.Server
                 Reason = reason == Refusal.None ? null : reason.ToCode(),
                 Message = message,
             });
+        }
+
+        /// <summary>A frame that cannot be read or makes no sense: an error naming it by its ref, and the operator told.</summary>
+        private void RefuseFrame(string problem, string reference)
+        {
+            SendError(Refusal.MalformedFrame, problem, reference);
+            _server.Raise(ServerEventKind.LineRefused, UserName, Refusal.MalformedFrame.ToCode() + ": " + problem);
         }
 
         private void SendError(Refusal refusal, string message, string reference = null) =>

@@ -44,10 +44,63 @@ namespace Chatrm.Engine.Protocol.Native
             // Bytes that are not UTF-8 are read as the transport decodes them everywhere else: as U+FFFD.
             if (!IsValidUtf8(line))
             {
-                return TryRead(Utf8.GetBytes(Utf8.GetString(line.ToArray())), frame, out problem);
+                byte[] decoded = Utf8.GetBytes(Utf8.GetString(line.ToArray()));
+                if (TryRead(decoded, frame, out problem))
+                {
+                    return true;
+                }
+
+                frame.Ref = ReadableRef(decoded);
+                return false;
             }
 
+            // The error that answers the frame names it, whenever its ref can be read.
+            frame.Ref = ReadableRef(line);
             return false;
+        }
+
+        /// <summary>
+        /// The ref of a frame that could not be read: the last "ref" at the object's top level that reads as a
+        /// string, up to where the line stops being JSON (null when there is none).
+        /// </summary>
+        private static string ReadableRef(ReadOnlySpan<byte> line)
+        {
+            string found = null;
+            try
+            {
+                var reader = new Utf8JsonReader(line, isFinalBlock: true, state: default);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return null;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    bool isRef = reader.ValueTextEquals("ref"u8);
+                    reader.Read();
+                    if (isRef)
+                    {
+                        found = null;
+                        if (reader.TokenType == JsonTokenType.String)
+                        {
+                            found = reader.GetString();
+                        }
+                    }
+
+                    reader.Skip();
+                }
+            }
+            catch (JsonException)
+            {
+                // What came before the line stopped being JSON stands.
+            }
+            catch (InvalidOperationException)
+            {
+                // A ref, or a name, that is no text (a lone surrogate): that ref is not readable.
+                return found;
+            }
+
+            return found;
         }
 
         /// <summary>
@@ -178,18 +231,19 @@ namespace Chatrm.Engine.Protocol.Native
 
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
+                    Field field = Field.Unknown;
                     try
                     {
-                        Field field = FieldOf(ref reader);
+                        field = FieldOf(ref reader);
                         reader.Read();
                         fieldProblem = fieldProblem ?? ReadField(ref reader, frame, field);
                     }
-                    catch (InvalidOperationException e)
+                    catch (InvalidOperationException)
                     {
                         // Valid JSON that is no text, such as a lone "\ud800": reading it as a string throws.
                         // Uncaught, it would end the connection instead of being answered as a malformed frame.
                         // The reader may be anywhere inside the value now: check the line is JSON from the start.
-                        problem = fieldProblem ?? "not readable as text: " + e.Message;
+                        problem = fieldProblem ?? LoneSurrogate(field);
                         var again = new Utf8JsonReader(line, isFinalBlock: true, state: default);
                         again.Read();
                         again.Skip();
@@ -219,6 +273,13 @@ namespace Chatrm.Engine.Protocol.Native
             }
 
             return true;
+        }
+
+        /// <summary>What is wrong with a string that holds half a surrogate pair: it is no character, so no UTF-8 can carry it.</summary>
+        private static string LoneSurrogate(Field field)
+        {
+            string name = field == Field.Unknown ? "a field name" : "\"" + char.ToLowerInvariant(field.ToString()[0]) + field.ToString().Substring(1) + "\"";
+            return name + " holds a lone surrogate (an escape such as \\ud800 without its other half), which is no character and cannot be UTF-8";
         }
 
         /// <summary>

@@ -14,9 +14,9 @@ namespace Chatrm.Engine.Protocol.Native
 
         private static readonly JsonWriterOptions WriterOptions = new JsonWriterOptions
         {
-            // Readable in nc: most non-ASCII text stays as it is (emoji and other surrogate pairs are escaped);
-            // control characters and quotes are always escaped.
-            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            // Readable in nc: non-ASCII text stays as it is, emoji too (see Utf8JsonEncoder); control characters
+            // and quotes are always escaped.
+            Encoder = Utf8JsonEncoder.Instance,
             Indented = false,
             // Validation is for hand-written JSON; every frame here is written by the one method below.
             SkipValidation = true,
