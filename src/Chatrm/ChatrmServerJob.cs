@@ -55,7 +55,10 @@ namespace Chatrm.PowerShell
 
         public override string Location => $"{Address}:{Port}";
 
-        public override string StatusMessage => JobStateInfo.State == JobState.Running ? $"{Users.Length} users" : string.Empty;
+        public override string StatusMessage => StatusOf(JobStateInfo.State, Users.Length);
+
+        private static string StatusOf(JobState state, int users) =>
+            state != JobState.Running ? string.Empty : users == 1 ? "1 user" : users + " users";
 
         internal ChatServer Server { get; }
 

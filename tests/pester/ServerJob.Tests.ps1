@@ -67,6 +67,17 @@ Describe 'Start-ChatrmServer' {
         $server.Users | Should -Be @('bob')
     }
 
+    It 'says in its status how many users are online, in English' {
+        $server = New-TestServer
+        $server.StatusMessage | Should -Be '0 users'
+        $alice = Connect-TestUser $server alice
+        Wait-Until { $server.ConnectionCount -eq 1 } -Timeout 5 -Because 'one connection'
+        $server.StatusMessage | Should -Be '1 user'
+        $bob = Connect-TestUser $server bob
+        Wait-Until { $server.ConnectionCount -eq 2 } -Timeout 5 -Because 'two connections'
+        $server.StatusMessage | Should -Be '2 users'
+    }
+
     It 'fails with ChatrmServerStartFailed on a port that is in use' {
         $server = $null
         $holder = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)

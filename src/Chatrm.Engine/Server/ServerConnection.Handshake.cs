@@ -1,5 +1,6 @@
 using System;
 using System.Threading.Tasks;
+using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Protocol.Classic;
 using Chatrm.Engine.Protocol.Native;
 using Chatrm.Engine.Routing;
@@ -171,7 +172,8 @@ namespace Chatrm.Engine.Server
                 _transport.Send(ClassicProtocol.FormatNotice(to, refusal.ToCode(), text));
             }
 
-            _server.Raise(ServerEventKind.HandshakeRefused, to, refusal.ToCode() + ": " + text);
+            // The operator sees the name as it was given (José, bad name), with nothing in it that works a terminal.
+            _server.Raise(ServerEventKind.HandshakeRefused, UserNames.IsValid(name) ? name : Loggable(name), refusal.ToCode() + ": " + text);
             return false;
         }
 
@@ -185,7 +187,7 @@ namespace Chatrm.Engine.Server
                 }
 
                 _handshakeTimedOut = true;
-                RefuseHandshake(null, Refusal.HandshakeTimeout, "no name was given within " + _server.Options.HandshakeTimeout);
+                RefuseHandshake(null, Refusal.HandshakeTimeout, "no name was given within " + Durations.Describe(_server.Options.HandshakeTimeout));
                 _transport.StopReading();
             }
         }

@@ -82,6 +82,39 @@ namespace Chatrm.Engine.Server
         private void SendNotice(string code, string text) =>
             _transport.Send(ClassicProtocol.FormatNotice(UserName ?? "unnamed", code, text));
 
+        /// <summary>
+        /// A name that was refused, for the operator's log: control, format and separator characters (escapes,
+        /// bidi overrides, line breaks) and lone surrogates become '?', and it is cut at the name limit. Null when empty.
+        /// </summary>
+        internal static string Loggable(string name)
+        {
+            if (string.IsNullOrEmpty(name))
+            {
+                return null;
+            }
+
+            var safe = new System.Text.StringBuilder(Math.Min(name.Length, UserNames.MaxLength) + 3);
+            for (int i = 0; i < name.Length && safe.Length < UserNames.MaxLength; i++)
+            {
+                char c = name[i];
+                if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
+                {
+                    safe.Append(c).Append(name[++i]);
+                    continue;
+                }
+
+                System.Globalization.UnicodeCategory category = char.GetUnicodeCategory(c);
+                bool unsafeChar = category == System.Globalization.UnicodeCategory.Control
+                    || category == System.Globalization.UnicodeCategory.Format
+                    || category == System.Globalization.UnicodeCategory.LineSeparator
+                    || category == System.Globalization.UnicodeCategory.ParagraphSeparator
+                    || category == System.Globalization.UnicodeCategory.Surrogate;
+                safe.Append(unsafeChar ? '?' : c);
+            }
+
+            return safe.Length < name.Length ? safe.Append("...").ToString() : safe.ToString();
+        }
+
         private static string Printable(string name)
         {
             if (string.IsNullOrEmpty(name))

@@ -168,7 +168,8 @@ namespace Chatrm.Engine.Server
         /// <summary>Ends the session from the server side, telling the user why first.</summary>
         public void Disconnect(Refusal why, string text)
         {
-            Refuse(why, text);
+            // A kick, not a refused line: the operator hears of it once, in the UserLeft event's reason.
+            Tell(why, text);
             Disconnect(why.ToCode() + ": " + text);
         }
 
@@ -177,7 +178,7 @@ namespace Chatrm.Engine.Server
         {
             if (_registered && nowTicks - Interlocked.Read(ref _lastMessageTicks) > idleTimeout.Ticks)
             {
-                Disconnect(Refusal.IdleTimeout, "no message sent within " + idleTimeout);
+                Disconnect(Refusal.IdleTimeout, "no message sent within " + Durations.Describe(idleTimeout));
             }
         }
 
