@@ -257,5 +257,59 @@ namespace Chatrm.Engine.Tests
             typeof(ServerOptions).GetProperty(property).SetValue(options, value);
             Assert.Throws<ArgumentOutOfRangeException>(() => options.Validate());
         }
+
+        // ---- The opening line and the line limit (issue 13, finding 4) ----
+
+        [Fact]
+        public async Task AHelloLongerThanASmallLineLimitIsStillWelcomedAndLaterFramesKeepTheLimit()
+        {
+            await using var server = new TestServer(o => o.MaxLineBytes = 64);
+            using RawClient raw = await server.ConnectRawAsync();
+            string hello = "{\"type\":\"hello\",\"protocol\":\"chatrm_native\",\"version\":1,\"user\":\"alice\",\"presence\":false,\"batch\":true}";
+            Assert.True(hello.Length > 64);
+            string tooLong = "{\"type\":\"send\",\"ref\":\"1\",\"to\":\"nobody\",\"text\":\"" + new string('x', 40) + "\"}";
+
+            // In one write, so the frame after the hello is framed in the same read as it.
+            await raw.SendAsync(hello + "\n" + tooLong + "\n");
+
+            var welcome = System.Text.Json.Nodes.JsonNode.Parse(await raw.ReadLineAsync()).AsObject();
+            Assert.Equal("welcome", NativePeer.Type(welcome));
+            Assert.Equal(64, welcome["maxFrameBytes"].GetValue<int>());
+            var error = System.Text.Json.Nodes.JsonNode.Parse(await raw.ReadLineAsync()).AsObject();
+            Assert.Equal("line-too-long", NativePeer.Str(error, "code"));
+        }
+
+        [Fact]
+        public async Task ChatrmsClientConnectsToAServerWithTheSmallestLineLimit()
+        {
+            await using var server = new TestServer(o => o.MaxLineBytes = 64);
+            using ChatClient alice = await server.ConnectNativeAsync("alice-with-a-long-name-of-32-chr", new ClientOptions { Password = null });
+
+            Assert.Equal(ConnectionState.Open, alice.State);
+        }
+
+        [Fact]
+        public async Task AClassicHandshakeIsStillHeldToTheLineLimitAfterTheOpening()
+        {
+            await using var server = new TestServer(o => o.MaxLineBytes = 64);
+            using RawClient alice = await server.JoinAsync("alice");
+
+            await alice.SendAsync("alice_nobody_" + new string('x', 60) + "\n");
+
+            Assert.StartsWith("alice_chatrm_line-too-long: ", await alice.ReadLineAsync());
+        }
+
+        [Fact]
+        public async Task AnOpeningTooLongForTheServerFailsTheConnectWithLineTooLongNotAProtocolMismatch()
+        {
+            await using var server = new TestServer(o => o.MaxLineBytes = 64);
+
+            var failure = await Assert.ThrowsAsync<ChatException>(() =>
+                server.ConnectNativeAsync("alice", new ClientOptions { Password = new string('p', 5000) }));
+
+            Assert.Equal(Refusal.LineTooLong, failure.Refusal);
+            Assert.Contains("opening line", failure.Message);
+            Assert.Contains("too long", failure.Message);
+        }
     }
 }

@@ -150,7 +150,8 @@ namespace Chatrm.Engine.Tests
             await using var server = new TestServer(o => o.MaxLineBytes = 64);
             using RawClient client = await server.ConnectRawAsync();
 
-            await client.SendAsync(new string('a', 1000)); // no newline ever comes
+            // No newline ever comes. The opening may be longer than the line limit, up to OpeningLineBytes.
+            await client.SendAsync(new string('a', ServerOptions.OpeningLineBytes + 1000));
 
             var lines = await client.ReadUntilClosedAsync();
             Assert.StartsWith("unnamed_chatrm_line-too-long: ", Assert.Single(lines));

@@ -67,6 +67,19 @@ Describe 'Limits set on Start-ChatrmServer' {
         $server | Remove-TestServer
     }
 
+    It '-MaxLineLength 64: native users still connect, and a longer message is refused as too long' {
+        $server = New-TestServer -Options @{ MaxLineLength = 64 }
+        $alice = Connect-TestUser $server alice
+        $bob = Connect-TestUser $server bob
+        $alice.State | Should -Be 'Open'
+        Send-ChatrmMessage -Connection $alice -To bob -Text 'short' -ErrorAction Stop
+        (Receive-OneMessage -Connection $bob).Text | Should -Be 'short'
+        $problems = $null
+        Send-ChatrmMessage -Connection $alice -To bob -Text ('x' * 100) -ErrorAction SilentlyContinue -ErrorVariable problems
+        $problems | Should -Not -BeNullOrEmpty
+        $problems[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmLineTooLong*'
+    }
+
     It '-MaxConnections: one more is refused with ChatrmServerFull' {
         $server = New-TestServer -Options @{ MaxConnections = 1 }
         $null = Connect-TestUser $server alice

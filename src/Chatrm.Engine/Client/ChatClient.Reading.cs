@@ -48,11 +48,17 @@ namespace Chatrm.Engine
             // A classic line, even a notice, in answer to the native hello: the server read the hello as a
             // classic handshake (an original server, or a Chatrm server without the native protocol, which
             // refuses the "name" {"type":"hello",... as invalid). That is a protocol mismatch, not a bad name.
-            // Except "server full", which a Chatrm server says before it knows the protocol.
+            // Except "server full" and "line too long", which a Chatrm server says before it knows the protocol
+            // (an original server sends no notices).
             if (Protocol == ChatProtocol.Chatrm && !_greeting.Task.IsCompleted)
             {
-                bool full = ClassicProtocol.TryParseNotice(text, out string fullCode, out string fullText) && fullCode == Refusal.ServerFull.ToCode();
-                if (_greeting.TrySetResult(full ? new Greeting(Refusal.ServerFull, fullText) : Greeting.ClassicAnswer))
+                string earlyCode = null, earlyText = null;
+                bool notice = UserNames.AreSame(from, UserNames.Server) && ClassicProtocol.TryParseNotice(text, out earlyCode, out earlyText);
+                Greeting early = !notice ? Greeting.ClassicAnswer
+                    : earlyCode == Refusal.ServerFull.ToCode() ? new Greeting(Refusal.ServerFull, earlyText)
+                    : earlyCode == Refusal.LineTooLong.ToCode() ? new Greeting(Refusal.LineTooLong, "the opening line was too long (" + earlyText + ")")
+                    : Greeting.ClassicAnswer;
+                if (_greeting.TrySetResult(early))
                 {
                     return true;
                 }

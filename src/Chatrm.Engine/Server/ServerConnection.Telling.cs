@@ -38,7 +38,8 @@ namespace Chatrm.Engine.Server
             string text = "lines are limited to " + _server.Options.MaxLineBytes + " bytes";
             if (!_registered)
             {
-                RefuseHandshake(null, Refusal.LineTooLong, text);
+                // Chatrm's client, meeting this classic notice in answer to its hello, reports the opening as too long.
+                RefuseHandshake(null, Refusal.LineTooLong, "the opening line is limited to " + _transport.MaxLineBytes + " bytes");
                 _transport.StopReading();
                 return;
             }

@@ -74,7 +74,8 @@ namespace Chatrm.Engine.Server
             Id = id;
             _classicOnly = classicOnly;
             ServerOptions options = server.Options;
-            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytesPerConnection, secure, stopsAfterReadBatch: true);
+            // The opening line may be longer than the lines after it (see ServerOptions.OpeningLineBytes).
+            _transport = new LineTransport(socket, options.MaxOpeningBytes, options.MaxQueuedBytesPerConnection, secure, stopsAfterReadBatch: true);
             _address = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None;
             _handshakeTimer = new Timer(_ => OnHandshakeTimeout(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         }
@@ -221,6 +222,8 @@ namespace Chatrm.Engine.Server
                         return false;
                     }
 
+                    // Every line after the opening is held to the line limit.
+                    _transport.MaxLineBytes = _server.Options.MaxLineBytes;
                     string opening = LineTransport.Decode(line);
                     if (NativeProtocol.IsNativeOpening(opening) && !_classicOnly)
                     {

@@ -8,6 +8,15 @@ namespace Chatrm.Engine
     {
         public const int DefaultMaxLineBytes = 16 * 1024;
 
+        /// <summary>
+        /// The opening line (a classic name, a native hello with its password) may be this long even when
+        /// <see cref="MaxLineBytes"/> is less, so that a small line limit never refuses a hello.
+        /// </summary>
+        internal const int OpeningLineBytes = 4096;
+
+        /// <summary>How long the opening line may be: the line limit, and at least <see cref="OpeningLineBytes"/>.</summary>
+        internal int MaxOpeningBytes => Math.Max(MaxLineBytes, OpeningLineBytes);
+
         /// <summary>Loopback unless told otherwise, as the original.</summary>
         public IPAddress Address { get; set; } = IPAddress.Loopback;
 

@@ -55,7 +55,6 @@ namespace Chatrm.Engine.Transport
             {
                 byte[] buffer = _buffer;
                 int length = _kept + received;
-                int max = transport._maxLineBytes;
                 int start = 0;
                 bool batch = transport._stopsAfterReadBatch;
                 t_inReadBatch |= batch;
@@ -84,7 +83,8 @@ namespace Chatrm.Engine.Transport
                             lineLength--;
                         }
 
-                        if (lineLength > max)
+                        // Read per line: a handler may change it for the lines after its own (a server's opening).
+                        if (lineLength > transport._maxLineBytes)
                         {
                             onLineTooLong();
                             continue;
@@ -99,7 +99,7 @@ namespace Chatrm.Engine.Transport
                     // A \r at the end may be the first half of a \r\n, which the limit does not count.
                     int pending = length - start;
                     int counted = pending > 0 && buffer[length - 1] == (byte)'\r' ? pending - 1 : pending;
-                    if (!_skipping && counted > max)
+                    if (!_skipping && counted > transport._maxLineBytes)
                     {
                         _skipping = true;
                         onLineTooLong();

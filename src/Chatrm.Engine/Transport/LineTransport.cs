@@ -50,7 +50,8 @@ namespace Chatrm.Engine.Transport
         // TLS: the running read's stop, which StopReading completes to end a pending read (or TlsStoppedEarly).
         private TaskCompletionSource<bool> _tlsReadStop;
         private readonly object _sendLock = new object();
-        private readonly int _maxLineBytes;
+        // Read per line by the framer; set only from the line handler, on the reading thread (see MaxLineBytes).
+        private int _maxLineBytes;
         private readonly long _maxQueuedBytes;
         // Under _sendLock, as everything else a send touches: no atomic operation per message.
         private long _queuedBytes;
@@ -65,6 +66,16 @@ namespace Chatrm.Engine.Transport
         private bool _draining;
         private bool _outputCompleted;
         private TaskCompletionSource<bool> _drained;
+
+        /// <summary>
+        /// Longest incoming line from the next one on. Only a line handler may set it (it runs on the reading
+        /// thread): a server lets the opening line be longer than the lines after it.
+        /// </summary>
+        internal int MaxLineBytes
+        {
+            get => _maxLineBytes;
+            set => _maxLineBytes = value;
+        }
 
         /// <param name="maxLineBytes">Longest incoming line, without its newline.</param>
         /// <param name="maxQueuedBytes">How many bytes may wait for a peer that does not read.</param>
