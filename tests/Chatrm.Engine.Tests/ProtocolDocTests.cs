@@ -355,5 +355,43 @@ namespace Chatrm.Engine.Tests
             Assert.Equal("{\"type\":\"message\",\"text\":\"" + written + "\"}\n", Encoding.UTF8.GetString(ours));
             Assert.Equal(written, System.Text.Json.JsonEncodedText.Encode(Encoding.UTF8.GetBytes(text), Protocol.Native.Utf8JsonEncoder.Instance).ToString());
         }
+
+        // ---- 16: keepalive as the doc says it ----
+
+        [Fact]
+        public async Task AKeepaliveDropSaysTheIntervalInWords()
+        {
+            await using var server = new TestServer(o => o.KeepAliveInterval = TimeSpan.FromMilliseconds(300));
+            using NativePeer mute = await server.JoinNativeAsync("mute");
+
+            List<string> lines = await mute.Raw.ReadUntilClosedAsync();
+
+            JsonObject last = JsonNode.Parse(lines[lines.Count - 1]).AsObject();
+            Assert.Equal("keepalive-timeout", Str(last, "code"));
+            Assert.Equal("no answer to a ping within 0.3 s", Str(last, "message"));
+        }
+
+        [Theory]
+        [InlineData("")]
+        [InlineData("   ")]
+        [InlineData("\r")]
+        public async Task ABlankLineIsIgnoredAsAFrameButCountsAsTraffic(string blank)
+        {
+            await using var server = new TestServer(o => o.KeepAliveInterval = TimeSpan.FromMilliseconds(300));
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+
+            // Each ping answered with nothing but a blank line: never an error, never a drop.
+            int pings = 0;
+            while (pings < 3)
+            {
+                JsonObject frame = await alice.ReadAsync();
+                Assert.True(Type(frame) == "ping", "Unexpected frame: " + frame.ToJsonString());
+                pings++;
+                await alice.SendAsync(blank);
+            }
+
+            Assert.True(server.IsOnline("alice"));
+            Assert.DoesNotContain(server.Events, e => e.Kind == ServerEventKind.UserLeft || e.Kind == ServerEventKind.LineRefused);
+        }
     }
 }

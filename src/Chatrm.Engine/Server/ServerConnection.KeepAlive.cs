@@ -1,3 +1,4 @@
+using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Protocol;
 using Chatrm.Engine.Protocol.Native;
 
@@ -30,7 +31,7 @@ namespace Chatrm.Engine.Server
                     break;
                 case KeepAliveStep.GiveUp:
                     // Pinged a whole interval ago and nothing since: the peer is gone or stuck.
-                    SendError(Refusal.KeepaliveTimeout, "no answer to a ping within " + _server.Options.KeepAliveInterval);
+                    SendError(Refusal.KeepaliveTimeout, "no answer to a ping within " + Durations.Describe(_server.Options.KeepAliveInterval));
                     Disconnect("keepalive: no answer to a ping");
                     break;
             }
