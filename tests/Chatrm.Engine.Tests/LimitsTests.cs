@@ -140,6 +140,31 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task BothProtocolsWordARateLimitRefusalAlike()
+        {
+            // MaxMessagesPerSecond 1: of two sends at once, the second is refused (the bucket holds one).
+            await using var server = new TestServer(o => o.MaxMessagesPerSecond = 1);
+            using RawClient classic = await server.JoinAsync("alice");
+            using NativePeer native = await server.JoinNativeAsync("carol");
+            using RawClient bob = await server.JoinAsync("bob");
+
+            await classic.SendAsync("alice_bob_a\nalice_bob_b\n");
+            string notice = await classic.ReadLineAsync();
+            Assert.StartsWith("alice_chatrm_rate-limited: ", notice);
+
+            await native.SendAsync("{\"type\":\"send\",\"to\":\"bob\",\"text\":\"a\",\"ref\":\"1\"}\n{\"type\":\"send\",\"to\":\"bob\",\"text\":\"b\",\"ref\":\"2\"}");
+            JsonObject status;
+            do
+            {
+                status = await native.ExpectAsync("status");
+            }
+            while (NativePeer.Str(status, "ref") != "2");
+
+            Assert.Equal("rate-limited", NativePeer.Str(status, "reason"));
+            Assert.Equal(notice.Substring("alice_chatrm_rate-limited: ".Length), NativePeer.Str(status, "message"));
+        }
+
+        [Fact]
         public async Task AnIdleUserIsToldAndDisconnectedWhileAnActiveOneStays()
         {
             await using var server = new TestServer(o => o.IdleTimeout = TimeSpan.FromSeconds(1));

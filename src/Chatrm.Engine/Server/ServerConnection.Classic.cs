@@ -31,18 +31,10 @@ namespace Chatrm.Engine.Server
 
             _lastClassicRecipient = parsed.To;
             long now = _transport.ReadTicks;
-            if (!WithinRate(now))
+            if (AdmitSend(now, parsed.To, null))
             {
-                Refuse(Refusal.RateLimited, $"at most {_server.Options.MaxMessagesPerSecond} messages a second; that one was not delivered");
-                return true;
-            }
-
-            // A classic sender cannot hear confirmations: no receipt.
-            var envelope = new ChatEnvelope(NextMessageId(), UserName, parsed.To, parsed.Text, null, new DateTime(now, DateTimeKind.Utc));
-            DeliveryStatus status = Route(envelope);
-            if (status != DeliveryStatus.Forwarded && status != DeliveryStatus.Pending)
-            {
-                Refuse(RefusalOf(status), RefusalText(status, parsed.To));
+                // A classic sender cannot hear confirmations: no receipt.
+                RouteAndTell(new ChatEnvelope(NextMessageId(), UserName, parsed.To, parsed.Text, null, new DateTime(now, DateTimeKind.Utc)));
             }
 
             return true;

@@ -119,32 +119,11 @@ namespace Chatrm.Engine.Server
             }
 
             long now = _transport.ReadTicks;
-            if (!WithinRate(now))
+            if (AdmitSend(now, frame.To, frame.Ref))
             {
-                var limited = new ChatEnvelope(null, UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref);
-                string text = $"at most {_server.Options.MaxMessagesPerSecond} messages a second";
-                SendStatus(limited, "refused", Refusal.RateLimited, text);
-                _server.Raise(ServerEventKind.LineRefused, UserName, Refusal.RateLimited.ToCode() + ": " + text);
-                return;
-            }
-
-            ChatEnvelope envelope = ChatEnvelope.FromSend(frame, NextMessageId(), UserName, new DateTime(now, DateTimeKind.Utc), this);
-            envelope.EncodedFrom = _encodedName;
-            DeliveryStatus status = Route(envelope);
-            switch (status)
-            {
-                case DeliveryStatus.Pending:
-                    // The recipient's confirmation sends the status.
-                    break;
-                case DeliveryStatus.Forwarded:
-                    SendStatus(envelope, "forwarded");
-                    break;
-                default:
-                    Refusal refusal = RefusalOf(status);
-                    string text = RefusalText(status, frame.To);
-                    SendStatus(envelope, "refused", refusal, text);
-                    _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
-                    break;
+                ChatEnvelope envelope = ChatEnvelope.FromSend(frame, NextMessageId(), UserName, new DateTime(now, DateTimeKind.Utc), this);
+                envelope.EncodedFrom = _encodedName;
+                RouteAndTell(envelope);
             }
         }
 

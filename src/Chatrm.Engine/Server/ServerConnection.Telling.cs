@@ -5,34 +5,9 @@ using Chatrm.Engine.Protocol.Native;
 
 namespace Chatrm.Engine.Server
 {
-    /// <summary>Routing a message, and telling this user (and the operator) why something was refused.</summary>
+    /// <summary>Telling this user (and the operator) why something was refused.</summary>
     internal sealed partial class ServerConnection
     {
-        private DeliveryStatus Route(ChatEnvelope envelope) =>
-            UserNames.IsValid(envelope.To) && !UserNames.IsReserved(envelope.To)
-                ? _server.Router.Deliver(envelope)
-                : DeliveryStatus.UnknownUser;
-
-        private static Refusal RefusalOf(DeliveryStatus status)
-        {
-            switch (status)
-            {
-                case DeliveryStatus.UserOffline: return Refusal.UserOffline;
-                case DeliveryStatus.RecipientTooSlow: return Refusal.RecipientTooSlow;
-                default: return Refusal.UnknownUser;
-            }
-        }
-
-        private static string RefusalText(DeliveryStatus status, string to)
-        {
-            switch (status)
-            {
-                case DeliveryStatus.UserOffline: return to + " is offline";
-                case DeliveryStatus.RecipientTooSlow: return to + " is not reading and was disconnected";
-                default: return "no user named " + Printable(to) + " is known here";
-            }
-        }
-
         private void OnLineTooLong()
         {
             string text = "lines are limited to " + _server.Options.MaxLineBytes + " bytes";
@@ -114,16 +89,6 @@ namespace Chatrm.Engine.Server
             }
 
             return safe.Length < name.Length ? safe.Append("...").ToString() : safe.ToString();
-        }
-
-        private static string Printable(string name)
-        {
-            if (string.IsNullOrEmpty(name))
-            {
-                return "(empty)";
-            }
-
-            return name.Length > UserNames.MaxLength ? name.Substring(0, UserNames.MaxLength) + "..." : name;
         }
     }
 }

@@ -1,0 +1,39 @@
+namespace Chatrm.Engine.Messaging
+{
+    /// <summary>The words a sender is told when a message is refused: the same for both protocols.</summary>
+    internal static class SendRefusals
+    {
+        public static Refusal RefusalOf(DeliveryStatus status)
+        {
+            switch (status)
+            {
+                case DeliveryStatus.UserOffline: return Refusal.UserOffline;
+                case DeliveryStatus.RecipientTooSlow: return Refusal.RecipientTooSlow;
+                default: return Refusal.UnknownUser;
+            }
+        }
+
+        public static string TextOf(DeliveryStatus status, string to)
+        {
+            switch (status)
+            {
+                case DeliveryStatus.UserOffline: return to + " is offline";
+                case DeliveryStatus.RecipientTooSlow: return to + " is not reading and was disconnected";
+                default: return "no user named " + Printable(to) + " is known here";
+            }
+        }
+
+        public static string RateLimited(int perSecond) => $"at most {perSecond} messages a second; that one was not delivered";
+
+        /// <summary>A name as a refusal quotes it: never empty, never longer than a valid name.</summary>
+        public static string Printable(string name)
+        {
+            if (string.IsNullOrEmpty(name))
+            {
+                return "(empty)";
+            }
+
+            return name.Length > UserNames.MaxLength ? name.Substring(0, UserNames.MaxLength) + "..." : name;
+        }
+    }
+}

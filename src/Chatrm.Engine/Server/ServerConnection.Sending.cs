@@ -1,0 +1,68 @@
+using System;
+using Chatrm.Engine.Messaging;
+
+namespace Chatrm.Engine.Server
+{
+    /// <summary>
+    /// The send path both protocols share: rate limit, id, envelope, route, and the one place that turns the
+    /// outcome into what the sender is told (a native status frame or a classic notice, in the same words).
+    /// </summary>
+    internal sealed partial class ServerConnection
+    {
+        /// <summary>
+        /// Takes a token for a message to <paramref name="to"/> read at <paramref name="now"/>; when over the limit the
+        /// sender is told, and false.
+        /// </summary>
+        private bool AdmitSend(long now, string to, string senderRef)
+        {
+            if (WithinRate(now))
+            {
+                return true;
+            }
+
+            TellRefused(new ChatEnvelope(null, UserName, to, null, DateTime.UtcNow, senderRef), Refusal.RateLimited, SendRefusals.RateLimited(_server.Options.MaxMessagesPerSecond));
+            return false;
+        }
+
+        /// <summary>Routes a numbered envelope and tells its sender what the router answered.</summary>
+        private void RouteAndTell(ChatEnvelope envelope)
+        {
+            DeliveryStatus status = Route(envelope);
+            switch (status)
+            {
+                case DeliveryStatus.Pending:
+                    // The recipient's confirmation tells the sender.
+                    return;
+                case DeliveryStatus.Forwarded:
+                    if (_native)
+                    {
+                        SendStatus(envelope, "forwarded");
+                    }
+
+                    return;
+                default:
+                    TellRefused(envelope, SendRefusals.RefusalOf(status), SendRefusals.TextOf(status, envelope.To));
+                    return;
+            }
+        }
+
+        /// <summary>Tells this user that a message of theirs was refused, in its protocol, and the operator too.</summary>
+        private void TellRefused(ChatEnvelope envelope, Refusal refusal, string text)
+        {
+            if (_native)
+            {
+                SendStatus(envelope, "refused", refusal, text);
+                _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
+            }
+            else
+            {
+                Refuse(refusal, text);
+            }
+        }
+
+        private DeliveryStatus Route(ChatEnvelope envelope) =>
+            UserNames.IsValid(envelope.To) && !UserNames.IsReserved(envelope.To)
+                ? _server.Router.Deliver(envelope)
+                : DeliveryStatus.UnknownUser;
+    }
+}
