@@ -10,6 +10,7 @@ using Chatrm.Engine;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Protocol.Classic;
 using Chatrm.Engine.Protocol.Native;
+using Chatrm.Engine.Routing;
 using Chatrm.Engine.Transport;
 
 namespace Chatrm.Fuzz
@@ -285,11 +286,11 @@ namespace Chatrm.Fuzz
                 if (okFromBytes)
                 {
                     // As the server routes it: text kept as it came, when it was kept, must still write the same bytes.
-                    var routed = ChatEnvelope.FromSend(reused, 42, "alice", SomeTime, null);
+                    var routed = ChatEnvelope.FromSend(reused, 42, "alice", SomeTime, SenderAddress.None);
                     Check(Utf8.GetString(NativeProtocol.FormatMessage(routed, NativeProtocol.EncodeName("alice"), NativeProtocol.EncodeName(reused.To)).ToArray()) == message, "FormatMessage of a routed send differs from Format");
 
                     // Its confirmation, ref kept as it came, twice over: put together from pieces, or by the writer.
-                    var routedTwice = new[] { routed, ChatEnvelope.FromSend(reused, 43, "alice", SomeTime, null) };
+                    var routedTwice = new[] { routed, ChatEnvelope.FromSend(reused, 43, "alice", SomeTime, SenderAddress.None) };
                     int routedTaken = NativeProtocol.FormatDelivered(routedTwice, out ReadOnlySpan<byte> routedBatch);
                     var routedListed = new List<DeliveredMessage>();
                     for (int i = 0; i < routedTaken; i++) routedListed.Add(new DeliveredMessage(routedTwice[i].SenderRef, routedTwice[i].Id, routedTwice[i].SentAt));

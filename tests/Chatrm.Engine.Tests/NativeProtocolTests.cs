@@ -344,7 +344,7 @@ namespace Chatrm.Engine.Tests
 
             // The text as a string, and as the server keeps it from a send it routes.
             var envelope = new ChatEnvelope("42", from, to, text, SomeTime);
-            ChatEnvelope routed = ChatEnvelope.FromSend(ReadToRoute(new NativeFrame { Type = FrameType.Send, To = to, Text = text }), 42, from, SomeTime, null);
+            ChatEnvelope routed = ChatEnvelope.FromSend(ReadToRoute(new NativeFrame { Type = FrameType.Send, To = to, Text = text }), 42, from, SomeTime, SenderAddress.None);
             foreach (ChatEnvelope each in new[] { envelope, routed })
             {
                 string delivery = Encoding.UTF8.GetString(NativeProtocol.FormatMessage(each, NativeProtocol.EncodeName(from), NativeProtocol.EncodeName(to)).ToArray());
@@ -366,7 +366,7 @@ namespace Chatrm.Engine.Tests
 
             Assert.Equal(kept, frame.TextJson != null);
             Assert.Equal(text, frame.Text);
-            Assert.Equal(text, ChatEnvelope.FromSend(frame, 1, "alice", SomeTime, null).Text);
+            Assert.Equal(text, ChatEnvelope.FromSend(frame, 1, "alice", SomeTime, SenderAddress.None).Text);
         }
 
         [Theory]
@@ -579,7 +579,7 @@ namespace Chatrm.Engine.Tests
 
         /// <summary>The message a server routes from a send with this ref, as it builds it.</summary>
         private static ChatEnvelope Routed(long number, string reference) =>
-            ChatEnvelope.FromSend(ReadToRoute(new NativeFrame { Type = FrameType.Send, Ref = reference, To = "bob", Text = "t" }), number, "alice", SomeTime.AddTicks(number), null);
+            ChatEnvelope.FromSend(ReadToRoute(new NativeFrame { Type = FrameType.Send, Ref = reference, To = "bob", Text = "t" }), number, "alice", SomeTime.AddTicks(number), SenderAddress.None);
 
         [Fact]
         public void BatchFieldsAreReadBack()

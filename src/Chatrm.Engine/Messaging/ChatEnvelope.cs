@@ -11,7 +11,7 @@ namespace Chatrm.Engine.Messaging
         private string _text;
         private string _senderRef;
 
-        public ChatEnvelope(string id, string from, string to, string text, DateTime sentAt, string senderRef = null, IDeliveryReceipt receipt = null)
+        public ChatEnvelope(string id, string from, string to, string text, DateTime sentAt, string senderRef = null, SenderAddress sender = default, bool senderHearsStatus = false)
         {
             _id = id;
             Number = NativeProtocol.TryParseMessageId(id, out long number) ? number : 0;
@@ -20,7 +20,8 @@ namespace Chatrm.Engine.Messaging
             _text = text;
             SentAt = sentAt;
             _senderRef = senderRef;
-            Receipt = receipt;
+            Sender = sender;
+            SenderHearsStatus = senderHearsStatus;
         }
 
         /// <summary>
@@ -28,7 +29,7 @@ namespace Chatrm.Engine.Messaging
         /// and <paramref name="senderRefJson"/>, when not null, are the text and ref as a native frame writes them,
         /// quotes included (see <see cref="TextJson"/>).
         /// </summary>
-        internal ChatEnvelope(long number, string from, string to, string text, byte[] textJson, DateTime sentAt, string senderRef = null, byte[] senderRefJson = null, IDeliveryReceipt receipt = null)
+        internal ChatEnvelope(long number, string from, string to, string text, byte[] textJson, DateTime sentAt, string senderRef = null, byte[] senderRefJson = null, SenderAddress sender = default, bool senderHearsStatus = false)
         {
             Number = number;
             From = from;
@@ -38,17 +39,18 @@ namespace Chatrm.Engine.Messaging
             SentAt = sentAt;
             _senderRef = senderRef;
             SenderRefJson = senderRefJson;
-            Receipt = receipt;
+            Sender = sender;
+            SenderHearsStatus = senderHearsStatus;
         }
 
         /// <summary>
         /// The message a native send frame (read <see cref="NativeFrame.KeepsWireBytes"/>) asks for: text and ref kept as
         /// they came go on as they came, and become strings only if something, such as a classic recipient, asks.
         /// </summary>
-        internal static ChatEnvelope FromSend(NativeFrame send, long number, string from, DateTime sentAt, IDeliveryReceipt receipt) =>
+        internal static ChatEnvelope FromSend(NativeFrame send, long number, string from, DateTime sentAt, SenderAddress sender) =>
             new ChatEnvelope(
                 number, from, send.To, send.TextJson == null ? send.Text : null, send.TextJson, sentAt,
-                send.RefJson == null ? send.Ref : null, send.RefJson, receipt);
+                send.RefJson == null ? send.Ref : null, send.RefJson, sender, senderHearsStatus: true);
 
         /// <summary>Unique for the server's run.</summary>
         public string Id => _id ?? (_id = NativeProtocol.MessageIdText(Number));
@@ -76,8 +78,14 @@ namespace Chatrm.Engine.Messaging
         /// <summary>The sender's ref as it wrote it, quotes included, when that is what a frame writes (see <see cref="TextJson"/>).</summary>
         internal byte[] SenderRefJson { get; }
 
-        /// <summary>Who to tell of a later confirmation; null when the sender cannot hear it (classic).</summary>
-        public IDeliveryReceipt Receipt { get; }
+        /// <summary>Where reports of this message's fate go: the sender's server and connection, by value.</summary>
+        public SenderAddress Sender { get; }
+
+        /// <summary>
+        /// The sender awaits a status (native): it is told forwarded, delivered and never-confirmed. Every sender is
+        /// told a refusal.
+        /// </summary>
+        public bool SenderHearsStatus { get; }
 
         /// <summary><see cref="From"/> encoded for a native frame, when the sender's connection had it at hand.</summary>
         internal System.Text.Json.JsonEncodedText EncodedFrom { get; set; }

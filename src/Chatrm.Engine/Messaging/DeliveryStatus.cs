@@ -1,17 +1,16 @@
 namespace Chatrm.Engine.Messaging
 {
-    /// <summary>The fate of one message at the router.</summary>
+    /// <summary>
+    /// What the router answers when handed a message: accepted, or refused with the reason. Every later fate
+    /// (forwarded, delivered, too slow, recipient left) reaches the sender as a delivery report.
+    /// </summary>
     internal enum DeliveryStatus
     {
-        /// <summary>Queued for a classic recipient, which cannot confirm.</summary>
-        Forwarded,
-        /// <summary>Queued for a native recipient; its confirmation goes to the envelope's receipt.</summary>
-        Pending,
-        /// <summary>No such user has been seen by this server.</summary>
+        /// <summary>Handed on to the recipient.</summary>
+        Accepted,
+        /// <summary>No such user has been seen.</summary>
         UnknownUser,
         /// <summary>The user was here, and is gone.</summary>
         UserOffline,
-        /// <summary>The recipient's send queue is full: it stopped reading.</summary>
-        RecipientTooSlow,
     }
 }

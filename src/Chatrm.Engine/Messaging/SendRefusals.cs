@@ -8,7 +8,6 @@ namespace Chatrm.Engine.Messaging
             switch (status)
             {
                 case DeliveryStatus.UserOffline: return Refusal.UserOffline;
-                case DeliveryStatus.RecipientTooSlow: return Refusal.RecipientTooSlow;
                 default: return Refusal.UnknownUser;
             }
         }
@@ -18,10 +17,11 @@ namespace Chatrm.Engine.Messaging
             switch (status)
             {
                 case DeliveryStatus.UserOffline: return to + " is offline";
-                case DeliveryStatus.RecipientTooSlow: return to + " is not reading and was disconnected";
                 default: return "no user named " + Printable(to) + " is known here";
             }
         }
+
+        public static string TooSlow(string to) => to + " is not reading and was disconnected";
 
         public static string RateLimited(int perSecond) => $"at most {perSecond} messages a second; that one was not delivered";
 

@@ -5,26 +5,48 @@ using Chatrm.Engine.Messaging;
 namespace Chatrm.Engine.Routing
 {
     /// <summary>
-    /// Who is online and how to reach them. The protocol code talks only to this, so a router that spans
-    /// several servers can replace <see cref="LocalRouter"/> without touching it.
+    /// Who is online and how to reach them. The sessions talk only to this, and everything in it goes by value
+    /// (names, envelopes, sender addresses), so a router that spans several servers can replace
+    /// <see cref="LocalRouter"/> without touching them.
     /// </summary>
     internal interface IMessageRouter
     {
-        /// <summary>Adds the user, or returns false when the name is held by someone else (the holder keeps it).</summary>
-        bool TryRegister(IChatEndpoint endpoint);
+        /// <summary>This server's identity among servers: 0 for a lone one. Message ids and sender addresses carry it.</summary>
+        int ServerId { get; }
 
         /// <summary>
-        /// Adds the user; with <paramref name="takeOver"/> (an authenticated login) a holder of the name is
-        /// displaced and returned, so the caller can end its session.
+        /// Adds the user, or returns false when the name is held by someone else (the holder keeps it); with
+        /// <paramref name="takeOver"/> (an authenticated login) a holder of the name is displaced and returned, so
+        /// the caller can end its session. From now on, reports to the endpoint's address reach it.
         /// </summary>
         bool TryRegister(IChatEndpoint endpoint, bool takeOver, out IChatEndpoint displaced);
 
-        /// <summary>Removes the user, if this endpoint is the one holding the name.</summary>
+        /// <summary>Removes the user, if this endpoint is the one holding the name. Reports still reach it.</summary>
         void Unregister(IChatEndpoint endpoint);
 
-        bool TryFind(string userName, out IChatEndpoint endpoint);
+        /// <summary>The endpoint's connection is closed: reports to its address go nowhere from now on.</summary>
+        void Detach(IChatEndpoint endpoint);
 
+        /// <summary>Ends the session of the user holding this name, telling them why; false when nobody does.</summary>
+        bool Disconnect(string userName, Refusal why, string text);
+
+        /// <summary>Hands the message on: accepted, or refused as unknown or offline. Later fates come as reports.</summary>
         DeliveryStatus Deliver(ChatEnvelope envelope);
+
+        /// <summary>Reports to the envelope's sender that it went to a recipient who cannot confirm.</summary>
+        void ReportForwarded(ChatEnvelope envelope);
+
+        /// <summary>Reports to the envelope's sender that its recipient confirmed it.</summary>
+        void ReportDelivered(ChatEnvelope envelope);
+
+        /// <summary>Reports to their one sender (all have the same <see cref="ChatEnvelope.Sender"/>) that these were confirmed, in send order.</summary>
+        void ReportDelivered(ReadOnlySpan<ChatEnvelope> envelopes);
+
+        /// <summary>Reports to the envelope's sender that the recipient's side refused it on arrival.</summary>
+        void ReportRefused(ChatEnvelope envelope, Refusal reason, string message);
+
+        /// <summary>Reports to the envelope's sender that it was accepted but never confirmed.</summary>
+        void ReportFailed(ChatEnvelope envelope, Refusal reason, string message);
 
         IReadOnlyCollection<string> OnlineUsers { get; }
 

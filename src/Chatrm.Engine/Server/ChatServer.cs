@@ -175,16 +175,8 @@ namespace Chatrm.Engine
         /// <summary>Disconnects a user from the server side, telling them why; false when no such user is connected here.</summary>
         public bool DisconnectUser(string userName, string reason)
         {
-            foreach (ServerConnection connection in _connections.Values)
-            {
-                if (connection.UserName != null && UserNames.AreSame(connection.UserName, userName))
-                {
-                    connection.Disconnect(Refusal.Disconnected, reason ?? "disconnected by the server's operator");
-                    return true;
-                }
-            }
-
-            return false;
+            // The router's: a cluster router finds the user on whichever server holds it.
+            return Router.Disconnect(userName, Refusal.Disconnected, reason ?? "disconnected by the server's operator");
         }
 
         /// <summary>Reserves <paramref name="count"/> message ids, unique for this server's run; returns the last.</summary>

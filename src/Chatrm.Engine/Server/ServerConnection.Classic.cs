@@ -33,8 +33,8 @@ namespace Chatrm.Engine.Server
             long now = _transport.ReadTicks;
             if (AdmitSend(now, parsed.To, null))
             {
-                // A classic sender cannot hear confirmations: no receipt.
-                RouteAndTell(new ChatEnvelope(NextMessageId(), UserName, parsed.To, parsed.Text, null, new DateTime(now, DateTimeKind.Utc)));
+                // A classic sender cannot hear confirmations, only refusals.
+                RouteAndTell(new ChatEnvelope(NextMessageId(), UserName, parsed.To, parsed.Text, null, new DateTime(now, DateTimeKind.Utc), sender: Address));
             }
 
             return true;

@@ -47,7 +47,18 @@ namespace Chatrm.Engine.Server
                 sent = _transport.Send(lines.ToString());
             }
 
-            return Queued(sent) ? DeliveryStatus.Forwarded : TooSlowOrGone();
+            if (Queued(sent))
+            {
+                // The classic path's hot case: a classic sender awaits no status, so nothing to look up.
+                if (envelope.SenderHearsStatus)
+                {
+                    _server.Router.ReportForwarded(envelope);
+                }
+
+                return DeliveryStatus.Accepted;
+            }
+
+            return TooSlowOrGone(envelope);
         }
 
         /// <summary>Tells a native user that someone joined or left.</summary>
@@ -64,6 +75,16 @@ namespace Chatrm.Engine.Server
                 });
             }
         }
+
+        void IDeliveryReceipt.Forwarded(ChatEnvelope envelope)
+        {
+            if (_native)
+            {
+                SendStatus(envelope, "forwarded");
+            }
+        }
+
+        void IDeliveryReceipt.Refused(ChatEnvelope envelope, Refusal reason, string message) => TellRefused(envelope, reason, message);
 
         void IDeliveryReceipt.Delivered(ChatEnvelope envelope) =>
             Queued(_transport.Send(NativeProtocol.FormatDelivered(envelope)));
@@ -106,10 +127,11 @@ namespace Chatrm.Engine.Server
             {
                 // It reads but does not confirm: keeping everything sent to it would let one client eat the server's memory.
                 DropAsTooSlow("it did not confirm the messages sent to it", $"you did not confirm the messages sent to you; {limit} waited for your ack");
-                return DeliveryStatus.RecipientTooSlow;
+                return TooSlowOrGone(envelope);
             }
 
-            return Queued(sent) ? DeliveryStatus.Pending : TooSlowOrGone();
+            // Queued: the recipient's ack reports it delivered.
+            return Queued(sent) ? DeliveryStatus.Accepted : TooSlowOrGone(envelope);
         }
 
         /// <summary>Whether a send was queued; a full queue drops this user as too slow.</summary>
@@ -140,6 +162,16 @@ namespace Chatrm.Engine.Server
             }
         }
 
-        private DeliveryStatus TooSlowOrGone() => _tooSlow ? DeliveryStatus.RecipientTooSlow : DeliveryStatus.UserOffline;
+        /// <summary>Not queued: a too-slow drop is reported to the sender (it was accepted, then refused here); otherwise this user is gone.</summary>
+        private DeliveryStatus TooSlowOrGone(ChatEnvelope envelope)
+        {
+            if (!_tooSlow)
+            {
+                return DeliveryStatus.UserOffline;
+            }
+
+            _server.Router.ReportRefused(envelope, Refusal.RecipientTooSlow, SendRefusals.TooSlow(envelope.To));
+            return DeliveryStatus.Accepted;
+        }
     }
 }

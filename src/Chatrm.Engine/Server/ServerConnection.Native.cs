@@ -74,12 +74,12 @@ namespace Chatrm.Engine.Server
                 int start = 0;
                 while (start < count)
                 {
-                    IDeliveryReceipt receipt = _acked[start].Receipt;
+                    SenderAddress sender = _acked[start].Sender;
                     int end = start + 1;
                     int others = 0;
                     for (int i = start + 1; i < count; i++)
                     {
-                        if (_acked[i].Receipt == receipt)
+                        if (_acked[i].Sender == sender)
                         {
                             _acked[end++] = _acked[i];
                         }
@@ -96,15 +96,19 @@ namespace Chatrm.Engine.Server
                         _ackedOthers.Clear();
                     }
 
-                    receipt?.Delivered(new ReadOnlySpan<ChatEnvelope>(_acked, start, end - start));
+                    if (_acked[start].SenderHearsStatus)
+                    {
+                        _server.Router.ReportDelivered(new ReadOnlySpan<ChatEnvelope>(_acked, start, end - start));
+                    }
+
                     start = end;
                 }
 
                 Array.Clear(_acked, 0, count);
             }
-            else if (NativeProtocol.TryParseMessageId(frame.Id, out long id) && unconfirmed.TryTake(id, out ChatEnvelope envelope))
+            else if (NativeProtocol.TryParseMessageId(frame.Id, out long id) && unconfirmed.TryTake(id, out ChatEnvelope envelope) && envelope.SenderHearsStatus)
             {
-                envelope.Receipt?.Delivered(envelope);
+                _server.Router.ReportDelivered(envelope);
             }
         }
 
@@ -121,7 +125,7 @@ namespace Chatrm.Engine.Server
             long now = _transport.ReadTicks;
             if (AdmitSend(now, frame.To, frame.Ref))
             {
-                ChatEnvelope envelope = ChatEnvelope.FromSend(frame, NextMessageId(), UserName, new DateTime(now, DateTimeKind.Utc), this);
+                ChatEnvelope envelope = ChatEnvelope.FromSend(frame, NextMessageId(), UserName, new DateTime(now, DateTimeKind.Utc), Address);
                 envelope.EncodedFrom = _encodedName;
                 RouteAndTell(envelope);
             }

@@ -24,25 +24,16 @@ namespace Chatrm.Engine.Server
             return false;
         }
 
-        /// <summary>Routes a numbered envelope and tells its sender what the router answered.</summary>
+        /// <summary>
+        /// Routes a numbered envelope; a refusal is told here, every later fate arrives as a delivery report (see
+        /// <see cref="Routing.IDeliveryReceipt"/>).
+        /// </summary>
         private void RouteAndTell(ChatEnvelope envelope)
         {
             DeliveryStatus status = Route(envelope);
-            switch (status)
+            if (status != DeliveryStatus.Accepted)
             {
-                case DeliveryStatus.Pending:
-                    // The recipient's confirmation tells the sender.
-                    return;
-                case DeliveryStatus.Forwarded:
-                    if (_native)
-                    {
-                        SendStatus(envelope, "forwarded");
-                    }
-
-                    return;
-                default:
-                    TellRefused(envelope, SendRefusals.RefusalOf(status), SendRefusals.TextOf(status, envelope.To));
-                    return;
+                TellRefused(envelope, SendRefusals.RefusalOf(status), SendRefusals.TextOf(status, envelope.To));
             }
         }
 

@@ -17,7 +17,7 @@ namespace Chatrm.Engine.Server
     /// native protocol, anything else is a classic handshake. Everything a client does wrong is answered to
     /// it alone (a classic notice or a native error frame); nothing it does reaches another user unasked.
     /// </summary>
-    internal sealed partial class ServerConnection : IChatEndpoint, IDeliveryReceipt
+    internal sealed partial class ServerConnection : IChatEndpoint
     {
         private readonly ChatServer _server;
         private readonly LineTransport _transport;
@@ -72,6 +72,7 @@ namespace Chatrm.Engine.Server
         {
             _server = server;
             Id = id;
+            Address = new SenderAddress(server.Router.ServerId, id);
             _classicOnly = classicOnly;
             ServerOptions options = server.Options;
             // The opening line may be longer than the lines after it (see ServerOptions.OpeningLineBytes).
@@ -81,6 +82,8 @@ namespace Chatrm.Engine.Server
         }
 
         public long Id { get; }
+
+        public SenderAddress Address { get; }
 
         public string UserName { get; private set; }
 
@@ -144,10 +147,14 @@ namespace Chatrm.Engine.Server
             // sender who found this user a moment ago hears "offline" instead of waiting for an ack forever.)
             foreach (ChatEnvelope envelope in Unconfirmed.TakeAll())
             {
-                envelope.Receipt?.Failed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
+                if (envelope.SenderHearsStatus)
+                {
+                    _server.Router.ReportFailed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
+                }
             }
 
             await _transport.CloseAsync(_server.Options.CloseGrace).ConfigureAwait(false);
+            _server.Router.Detach(this);
         }
 
         /// <summary>Stops reading, as the server does to every connection when it stops.</summary>
