@@ -477,6 +477,40 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(number, parsed);
         }
 
+        [Theory]
+        [InlineData("3.42", true, 3, 42L)]
+        [InlineData("32767.281474976710655", true, 32767, 281474976710655L)]
+        [InlineData("32768.1", false, 0, 0L)]
+        [InlineData("3.281474976710656", false, 0, 0L)]
+        [InlineData("0.5", false, 0, 0L)]
+        [InlineData("3.042", false, 0, 0L)]
+        [InlineData("3.0", false, 0, 0L)]
+        [InlineData("3.", false, 0, 0L)]
+        [InlineData(".5", false, 0, 0L)]
+        [InlineData("1.2.3", false, 0, 0L)]
+        public void AClusterNodesIdsAreItsIdentityADotAndItsSequence(string id, bool ok, int server, long sequence)
+        {
+            Assert.Equal(ok, NativeProtocol.TryParseMessageId(id, out long number));
+            Assert.Equal(server, MessageIds.ServerOf(number));
+            Assert.Equal(sequence, MessageIds.SequenceOf(number));
+            if (ok)
+            {
+                Assert.Equal(id, NativeProtocol.MessageIdText(number));
+                Span<byte> written = stackalloc byte[NativeProtocol.MaxMessageIdBytes];
+                Assert.Equal(id, Encoding.UTF8.GetString(written[..NativeProtocol.FormatMessageId(number, written)]));
+            }
+        }
+
+        [Fact]
+        public void ALoneServersIdsAreItsSequenceAsBefore()
+        {
+            long number = MessageIds.Compose(0, 42);
+            Assert.Equal(42L, number);
+            Assert.Equal("42", NativeProtocol.MessageIdText(number));
+            Span<byte> written = stackalloc byte[NativeProtocol.MaxMessageIdBytes];
+            Assert.Equal("42", Encoding.UTF8.GetString(written[..NativeProtocol.FormatMessageId(number, written)]));
+        }
+
         private static NativeFrame ReadToRoute(NativeFrame send)
         {
             var frame = new NativeFrame { KeepsWireBytes = true };

@@ -1129,5 +1129,23 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(bytes, Encoding.UTF8.GetByteCount(frame));
             return frame;
         }
+
+        [Fact]
+        public async Task AServerWithAnIdentityWritesItIntoEveryIdAndTakesItsAcks()
+        {
+            await using var server = new TestServer(router: new LocalRouter(serverId: 7));
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+            using NativePeer bob = await server.JoinNativeAsync("bob");
+
+            await alice.SendMessageAsync("bob", "hi", "r1");
+            JsonObject message = await bob.ExpectAsync("message");
+            string id = Str(message, "id");
+            Assert.Matches(@"^7\.[1-9][0-9]*$", id);
+
+            await bob.AckThroughAsync(id);
+            JsonObject status = await alice.ExpectAsync("status");
+            Assert.Equal(id, Str(status, "id"));
+            Assert.Equal("delivered", Str(status, "status"));
+        }
     }
 }

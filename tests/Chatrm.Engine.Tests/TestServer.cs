@@ -9,11 +9,12 @@ namespace Chatrm.Engine.Tests
     /// <summary>A server on 127.0.0.1 and an ephemeral port, stopped when the test ends.</summary>
     internal sealed class TestServer : IAsyncDisposable
     {
-        public TestServer(Action<ServerOptions> configure = null)
+        /// <param name="router">The server's router; its own local one when null.</param>
+        public TestServer(Action<ServerOptions> configure = null, IMessageRouter router = null)
         {
             var options = new ServerOptions { Address = IPAddress.Loopback, Port = 0 };
             configure?.Invoke(options);
-            Server = new ChatServer(options);
+            Server = new ChatServer(options, router);
             Server.EventRaised += (_, e) => Events.Enqueue(e);
             Server.Start();
         }

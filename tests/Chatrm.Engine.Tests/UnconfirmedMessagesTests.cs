@@ -64,6 +64,28 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task ThroughMeansSentBeforeNotANumberBelow()
+        {
+            // Ids of several servers (as a cluster would route them): the one sent later may be the smaller number.
+            using var pair = await SocketPair.ConnectAsync();
+            using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
+            {
+                var unconfirmed = new UnconfirmedMessages(transport);
+                foreach (string id in new[] { "2.9", "1", "3.1", "2.2" })
+                {
+                    Assert.True(unconfirmed.TryAddAndSend(Envelope(id), "x\n"u8, int.MaxValue, out SendResult result));
+                    Assert.Equal(SendResult.Queued, result);
+                }
+
+                Assert.True(NativeProtocol.TryParseMessageId("3.1", out long through));
+                ChatEnvelope[] taken = Array.Empty<ChatEnvelope>();
+                int count = unconfirmed.TakeThrough(through, ref taken);
+                Assert.Equal(new[] { "2.9", "1", "3.1" }, Array.ConvertAll(taken[..count], e => e.Id));
+                Assert.Equal(new[] { "2.2" }, unconfirmed.TakeAll().ConvertAll(e => e.Id));
+            }
+        }
+
+        [Fact]
         public async Task PastTheLimitNothingIsSentOrKept()
         {
             using var pair = await SocketPair.ConnectAsync();
@@ -93,5 +115,7 @@ namespace Chatrm.Engine.Tests
         }
 
         private static ChatEnvelope Envelope(long id) => new ChatEnvelope(id.ToString(), "alice", "bob", "text", SomeTime, "r" + id);
+
+        private static ChatEnvelope Envelope(string id) => new ChatEnvelope(id, "alice", "bob", "text", SomeTime, "r" + id);
     }
 }

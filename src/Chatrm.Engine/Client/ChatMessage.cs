@@ -1,4 +1,5 @@
 using System;
+using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Protocol.Native;
 
 namespace Chatrm.Engine
@@ -32,7 +33,8 @@ namespace Chatrm.Engine
             : this(from, to, text, receivedAt, null, sentAt)
         {
             _textJson = text == null ? textJson : null;
-            if (NativeProtocol.TryParseMessageId(id, out long number))
+            // Kept as a number only when it writes back the same (plain digits past a sequence would not).
+            if (NativeProtocol.TryParseMessageId(id, out long number) && (number <= MessageIds.MaxSequence || id.IndexOf('.') > 0))
             {
                 _idNumber = number;
             }

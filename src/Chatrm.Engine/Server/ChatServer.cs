@@ -51,6 +51,8 @@ namespace Chatrm.Engine
             options.Validate();
             Options = options;
             Router = router ?? new LocalRouter();
+            // Ids carry the server's identity, so two servers never hand out the same; a lone server's are 1, 2, ...
+            _nextMessageId = Messaging.MessageIds.Compose(Router.ServerId, 0);
             Router.PresenceChanged += OnPresenceChanged;
         }
 
@@ -179,7 +181,7 @@ namespace Chatrm.Engine
             return Router.Disconnect(userName, Refusal.Disconnected, reason ?? "disconnected by the server's operator");
         }
 
-        /// <summary>Reserves <paramref name="count"/> message ids, unique for this server's run; returns the last.</summary>
+        /// <summary>Reserves <paramref name="count"/> message ids, unique among servers for this server's run; returns the last.</summary>
         internal long ReserveMessageIds(int count) => Interlocked.Add(ref _nextMessageId, count);
 
         private void OnPresenceChanged(object sender, PresenceEventArgs e)

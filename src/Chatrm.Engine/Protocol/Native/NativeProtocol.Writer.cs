@@ -134,7 +134,7 @@ namespace Chatrm.Engine.Protocol.Native
                 ReadOnlySpan<byte> fromUtf8 = from.EncodedUtf8Bytes, toUtf8 = to.EncodedUtf8Bytes;
                 var pieces = new Pieces(PiecesRoom + fromUtf8.Length + toUtf8.Length + envelope.TextJson.Length);
                 pieces.Put("{\"type\":\"message\",\"id\":\""u8);
-                pieces.PutNumber(envelope.Number);
+                pieces.PutMessageId(envelope.Number);
                 pieces.Put("\",\"from\":\""u8);
                 pieces.Put(fromUtf8);
                 pieces.Put("\",\"to\":\""u8);
@@ -175,9 +175,9 @@ namespace Chatrm.Engine.Protocol.Native
                 return;
             }
 
-            Span<byte> quoted = stackalloc byte[24];
+            Span<byte> quoted = stackalloc byte[MaxMessageIdBytes + 2];
             quoted[0] = (byte)'"';
-            Utf8Formatter.TryFormat(envelope.Number, quoted.Slice(1), out int digits);
+            int digits = FormatMessageId(envelope.Number, quoted.Slice(1));
             quoted[digits + 1] = (byte)'"';
             writer.WritePropertyName(IdField);
             writer.WriteRawValue(quoted.Slice(0, digits + 2), skipInputValidation: true);
@@ -226,7 +226,7 @@ namespace Chatrm.Engine.Protocol.Native
                     }
 
                     pieces.Put("\"id\":\""u8);
-                    pieces.PutNumber(envelope.Number);
+                    pieces.PutMessageId(envelope.Number);
                     pieces.Put("\",\"sentAt\":\""u8);
                     pieces.PutTime(envelope.SentAt);
                     pieces.Put("\"}"u8);
@@ -316,11 +316,7 @@ namespace Chatrm.Engine.Protocol.Native
                 _used += piece.Length;
             }
 
-            public void PutNumber(long number)
-            {
-                Utf8Formatter.TryFormat(number, _room.Slice(_used), out int written);
-                _used += written;
-            }
+            public void PutMessageId(long number) => _used += FormatMessageId(number, _room.Slice(_used));
 
             public void PutTime(DateTime time) => _used += FormatTime(time, _room.Slice(_used));
 
