@@ -69,15 +69,26 @@ namespace Chatrm.Engine.Server
         private MessageIdBlock _messageIds;
 
         public ServerConnection(ChatServer server, Socket socket, long id, System.IO.Stream secure = null, bool classicOnly = false)
+            : this(
+                server,
+                // The opening line may be longer than the lines after it (see ServerOptions.OpeningLineBytes).
+                new LineTransport(socket, server.Options.MaxOpeningBytes, server.Options.MaxQueuedBytesPerConnection, secure, stopsAfterReadBatch: true),
+                (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None,
+                id,
+                classicOnly)
+        {
+        }
+
+        /// <summary>A connection over a transport made elsewhere: an in-memory one, in tests of sessions without sockets.</summary>
+        internal ServerConnection(ChatServer server, LineTransport transport, System.Net.IPAddress address, long id, bool classicOnly = false)
         {
             _server = server;
             Id = id;
             Address = new SenderAddress(server.Router.ServerId, id);
             _classicOnly = classicOnly;
             ServerOptions options = server.Options;
-            // The opening line may be longer than the lines after it (see ServerOptions.OpeningLineBytes).
-            _transport = new LineTransport(socket, options.MaxOpeningBytes, options.MaxQueuedBytesPerConnection, secure, stopsAfterReadBatch: true);
-            _address = (socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address ?? System.Net.IPAddress.None;
+            _transport = transport;
+            _address = address;
             _handshakeTimer = new Timer(_ => OnHandshakeTimeout(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         }
 

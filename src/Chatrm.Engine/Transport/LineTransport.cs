@@ -85,6 +85,20 @@ namespace Chatrm.Engine.Transport
         /// ends once the lines of this read are handled, so what the handler queued (the sender told why) goes first.
         /// </param>
         public LineTransport(Socket socket, int maxLineBytes, long maxQueuedBytes, Stream secure = null, bool stopsAfterReadBatch = false)
+            : this(socket, secure, maxLineBytes, maxQueuedBytes, stopsAfterReadBatch)
+        {
+        }
+
+        /// <summary>
+        /// Lines over a stream with no socket under it (an in-memory pair, in tests): read and written as over TLS,
+        /// closed by disposing the stream.
+        /// </summary>
+        internal LineTransport(Stream stream, int maxLineBytes, long maxQueuedBytes, bool stopsAfterReadBatch = false)
+            : this(null, stream ?? throw new ArgumentNullException(nameof(stream)), maxLineBytes, maxQueuedBytes, stopsAfterReadBatch)
+        {
+        }
+
+        private LineTransport(Socket socket, Stream secure, int maxLineBytes, long maxQueuedBytes, bool stopsAfterReadBatch)
         {
             _stopsAfterReadBatch = stopsAfterReadBatch;
             _socket = socket;
@@ -124,7 +138,7 @@ namespace Chatrm.Engine.Transport
         {
             get
             {
-                try { return _socket.RemoteEndPoint; }
+                try { return _socket?.RemoteEndPoint; }
                 catch (ObjectDisposedException) { return null; }
                 catch (SocketException) { return null; }
             }
@@ -180,7 +194,7 @@ namespace Chatrm.Engine.Transport
             Task finished = drained.IsCompleted ? drained : await Task.WhenAny(drained, Task.Delay(grace)).ConfigureAwait(false);
             if (finished == drained)
             {
-                try { _socket.Shutdown(SocketShutdown.Send); }
+                try { _socket?.Shutdown(SocketShutdown.Send); }
                 catch (SocketException) { }
                 catch (ObjectDisposedException) { }
             }
@@ -197,7 +211,7 @@ namespace Chatrm.Engine.Transport
 
             CompleteOutput();
             StopReading();
-            try { _socket.Dispose(); }
+            try { _socket?.Dispose(); }
             catch (ObjectDisposedException) { }
 
             // Freed now, or when the receive the close aborts has ended.
