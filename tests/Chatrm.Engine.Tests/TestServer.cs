@@ -10,11 +10,12 @@ namespace Chatrm.Engine.Tests
     internal sealed class TestServer : IAsyncDisposable
     {
         /// <param name="router">The server's router; its own local one when null.</param>
-        public TestServer(Action<ServerOptions> configure = null, IMessageRouter router = null)
+        /// <param name="clock">The server's clock; the system's when null.</param>
+        public TestServer(Action<ServerOptions> configure = null, IMessageRouter router = null, TimeProvider clock = null)
         {
             var options = new ServerOptions { Address = IPAddress.Loopback, Port = 0 };
             configure?.Invoke(options);
-            Server = new ChatServer(options, router);
+            Server = new ChatServer(options, router, clock);
             Server.EventRaised += (_, e) => Events.Enqueue(e);
             Server.Start();
         }

@@ -40,6 +40,9 @@ namespace Chatrm.Engine.Protocol
         /// <summary>Now, in TimeSpan ticks of a clock that never jumps (unlike the wall clock).</summary>
         public static long Now() => (long)(Stopwatch.GetTimestamp() * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency));
 
+        /// <summary>As <see cref="Now()"/>, from <paramref name="clock"/>'s timestamp: the server's, which a test can drive.</summary>
+        public static long Now(TimeProvider clock) => (long)(clock.GetTimestamp() * ((double)TimeSpan.TicksPerSecond / clock.TimestampFrequency));
+
         /// <summary>Records a check at <paramref name="now"/>; true when it came on time, a period (give or take a quarter) after the last.</summary>
         public bool Check(long now)
         {

@@ -33,8 +33,8 @@ namespace Chatrm.Engine
         private long _nextConnectionId;
         private long _nextMessageId;
         private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new ConcurrentDictionary<IPAddress, int>();
-        private Timer _idleSweep;
-        private Timer _keepAliveSweep;
+        private ITimer _idleSweep;
+        private ITimer _keepAliveSweep;
         private KeepAliveSchedule _keepAliveSchedule;
         private int _sweepingKeepAlive;
         private int _stopRequested;
@@ -45,8 +45,10 @@ namespace Chatrm.Engine
         }
 
         /// <summary>A server whose users are found through <paramref name="router"/> (a local table when null).</summary>
-        internal ChatServer(ServerOptions options, IMessageRouter router)
+        /// <param name="clock">The time for the idle limit, the rate limit and the sweeps; the system's when null.</param>
+        internal ChatServer(ServerOptions options, IMessageRouter router, TimeProvider clock = null)
         {
+            Clock = clock ?? TimeProvider.System;
             options = options ?? new ServerOptions();
             options.Validate();
             Options = options;
@@ -57,6 +59,9 @@ namespace Chatrm.Engine
         }
 
         public ServerOptions Options { get; }
+
+        /// <summary>The server's clock, for whatever limit reads the time: a test can drive it.</summary>
+        internal TimeProvider Clock { get; }
 
         internal IMessageRouter Router { get; }
 
@@ -115,13 +120,13 @@ namespace Chatrm.Engine
             {
                 _classicAcceptLoop = Task.Run(() => AcceptLoopAsync(_classicListener, tls: false, classicOnly: true));
             }
-            _keepAliveSchedule = new KeepAliveSchedule(Options.KeepAliveInterval, KeepAliveSchedule.Now());
-            _keepAliveSweep = new Timer(_ => SweepKeepAlive(), null, _keepAliveSchedule.Period, _keepAliveSchedule.Period);
+            _keepAliveSchedule = new KeepAliveSchedule(Options.KeepAliveInterval, KeepAliveSchedule.Now(Clock));
+            _keepAliveSweep = Clock.CreateTimer(_ => SweepKeepAlive(), null, _keepAliveSchedule.Period, _keepAliveSchedule.Period);
             if (Options.IdleTimeout > TimeSpan.Zero)
             {
                 // One timer for every connection; a user is dropped within a quarter of the limit of it passing.
                 TimeSpan every = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond * 10, Math.Min(TimeSpan.TicksPerSecond, Options.IdleTimeout.Ticks / 4)));
-                _idleSweep = new Timer(_ => SweepIdle(), null, every, every);
+                _idleSweep = Clock.CreateTimer(_ => SweepIdle(), null, every, every);
             }
         }
 
@@ -405,7 +410,7 @@ namespace Chatrm.Engine
 
             try
             {
-                long now = KeepAliveSchedule.Now();
+                long now = KeepAliveSchedule.Now(Clock);
                 bool onTime = _keepAliveSchedule.Check(now);
                 foreach (KeyValuePair<long, ServerConnection> pair in _connections)
                 {
@@ -420,7 +425,7 @@ namespace Chatrm.Engine
 
         private void SweepIdle()
         {
-            long now = DateTime.UtcNow.Ticks;
+            long now = Clock.GetUtcNow().UtcTicks;
             foreach (ServerConnection connection in _connections.Values)
             {
                 connection.CheckIdle(now, Options.IdleTimeout);

@@ -63,7 +63,7 @@ namespace Chatrm.Engine.Server
         private RateLimiter _rate;
 
         // For the idle limit: when this user last sent a message.
-        private long _lastMessageTicks = DateTime.UtcNow.Ticks;
+        private long _lastMessageTicks;
 
         // This user's message ids (a mutable struct: never copy it, never make it readonly).
         private MessageIdBlock _messageIds;
@@ -88,6 +88,8 @@ namespace Chatrm.Engine.Server
             _classicOnly = classicOnly;
             ServerOptions options = server.Options;
             _transport = transport;
+            _transport.Clock = server.Clock;
+            _lastMessageTicks = server.Clock.GetUtcNow().UtcTicks;
             _address = address;
             _handshakeTimer = new Timer(_ => OnHandshakeTimeout(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         }

@@ -117,7 +117,10 @@ namespace Chatrm.Engine.Transport
         /// Now, in UTC ticks, the same for every line of one read: they arrived together, and reading the clock
         /// once per read instead of once per line is cheaper. For line handlers, on the reading thread.
         /// </summary>
-        internal long ReadTicks => _readTicks != 0 ? _readTicks : (_readTicks = DateTime.UtcNow.Ticks);
+        internal long ReadTicks => _readTicks != 0 ? _readTicks : (_readTicks = Clock.GetUtcNow().UtcTicks);
+
+        /// <summary>Where <see cref="ReadTicks"/> comes from: the system's clock, or one a test drives.</summary>
+        internal TimeProvider Clock { get; set; } = TimeProvider.System;
 
         // 0 until a handler asks, for the read being handled.
         private long _readTicks;

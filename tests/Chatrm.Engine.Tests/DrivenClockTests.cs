@@ -1,0 +1,48 @@
+using System;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace Chatrm.Engine.Tests
+{
+    /// <summary>The limits that read the time, on a clock the test moves: no waiting, and no race with the real one.</summary>
+    public class DrivenClockTests
+    {
+        [Fact]
+        public async Task AUserIsDroppedAsIdleOnlyOnceTheClockHasPassedTheLimit()
+        {
+            var clock = new FakeTimeProvider();
+            await using var server = new TestServer(o => o.IdleTimeout = TimeSpan.FromMinutes(1), clock: clock);
+            using RawClient alice = await server.JoinAsync("alice");
+
+            // Just short of the limit: sweeps run, nobody goes.
+            clock.Advance(TimeSpan.FromSeconds(59));
+            Assert.True(server.IsOnline("alice"));
+
+            clock.Advance(TimeSpan.FromSeconds(2));
+            Assert.StartsWith("alice_chatrm_idle-timeout: ", await alice.ReadLineAsync());
+            await server.WaitForEventAsync(ServerEventKind.UserLeft, "alice");
+        }
+
+        [Fact]
+        public async Task TheRateLimitRefillsAsTheClockMovesAndNotBefore()
+        {
+            var clock = new FakeTimeProvider();
+            await using var server = new TestServer(o => o.MaxMessagesPerSecond = 2, clock: clock);
+            using RawClient alice = await server.JoinAsync("alice");
+            using RawClient bob = await server.JoinAsync("bob");
+
+            // However the lines are read, the clock stands still: two pass, the third is refused.
+            await alice.SendAsync("alice_bob_a\n");
+            await alice.SendAsync("alice_bob_b\n");
+            await alice.SendAsync("alice_bob_c\n");
+            Assert.Equal("alice_chatrm_rate-limited: at most 2 messages a second; that one was not delivered", await alice.ReadLineAsync());
+
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await alice.SendAsync("alice_bob_d\n");
+            Assert.Equal("bob_alice_a", await bob.ReadLineAsync());
+            Assert.Equal("bob_alice_b", await bob.ReadLineAsync());
+            Assert.Equal("bob_alice_d", await bob.ReadLineAsync());
+        }
+    }
+}
