@@ -1,4 +1,5 @@
 using System;
+using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
@@ -43,6 +44,28 @@ namespace Chatrm.Engine.Tests
             Assert.Equal("bob_alice_a", await bob.ReadLineAsync());
             Assert.Equal("bob_alice_b", await bob.ReadLineAsync());
             Assert.Equal("bob_alice_d", await bob.ReadLineAsync());
+        }
+
+        [Fact]
+        public async Task KeepaliveMeasuresTheServersClock()
+        {
+            var clock = new FakeTimeProvider();
+            await using var server = new TestServer(o => o.KeepAliveInterval = TimeSpan.FromMinutes(1), clock: clock);
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+
+            // Sweeps every half interval: the first starts the quiet time, the third finds an interval of it.
+            for (int i = 0; i < 3; i++)
+            {
+                clock.Advance(TimeSpan.FromSeconds(30));
+            }
+
+            await alice.ExpectAsync("ping");
+
+            // No answer for an interval more: dropped.
+            clock.Advance(TimeSpan.FromSeconds(30));
+            clock.Advance(TimeSpan.FromSeconds(30));
+            JsonObject error = await alice.ExpectAsync("error");
+            Assert.Equal("keepalive-timeout", NativePeer.Str(error, "code"));
         }
     }
 }
