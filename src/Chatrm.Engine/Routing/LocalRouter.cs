@@ -121,6 +121,7 @@ namespace Chatrm.Engine.Routing
             return _seen.ContainsKey(envelope.To) ? DeliveryStatus.UserOffline : DeliveryStatus.UnknownUser;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void ReportForwarded(ChatEnvelope envelope)
         {
             if (TryResolve(envelope.Sender, out IChatEndpoint sender))
@@ -137,6 +138,7 @@ namespace Chatrm.Engine.Routing
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void ReportDelivered(ReadOnlySpan<ChatEnvelope> envelopes)
         {
             // One sender's: one lookup for the batch.
@@ -163,6 +165,7 @@ namespace Chatrm.Engine.Routing
         }
 
         // A sender of another server is not this table's to tell (a cluster router forwards those).
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private bool TryResolve(SenderAddress address, out IChatEndpoint sender)
         {
             if (address.IsNone || address.ServerId != ServerId)

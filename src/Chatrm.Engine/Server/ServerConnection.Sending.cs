@@ -13,6 +13,7 @@ namespace Chatrm.Engine.Server
         /// Takes a token for a message to <paramref name="to"/> read at <paramref name="now"/>; when over the limit the
         /// sender is told, and false.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private bool AdmitSend(long now, string to, string senderRef)
         {
             if (WithinRate(now))
@@ -28,6 +29,7 @@ namespace Chatrm.Engine.Server
         /// Routes a numbered envelope; a refusal is told here, every later fate arrives as a delivery report (see
         /// <see cref="Routing.IDeliveryReceipt"/>).
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void RouteAndTell(ChatEnvelope envelope)
         {
             DeliveryStatus status = Route(envelope);
@@ -51,6 +53,7 @@ namespace Chatrm.Engine.Server
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private DeliveryStatus Route(ChatEnvelope envelope) =>
             UserNames.IsValid(envelope.To) && !UserNames.IsReserved(envelope.To)
                 ? _server.Router.Deliver(envelope)

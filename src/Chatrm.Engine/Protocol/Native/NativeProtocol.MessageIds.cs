@@ -58,6 +58,7 @@ namespace Chatrm.Engine.Protocol.Native
         }
 
         /// <summary>Writes the id of <paramref name="number"/> (greater than 0) as UTF-8; returns its length.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static int FormatMessageId(long number, Span<byte> into)
         {
             int used = 0;
