@@ -58,7 +58,13 @@ namespace Chatrm.Engine
         /// <summary>When the server accepted the message, in local time (native protocol; null from a classic server).</summary>
         public DateTime? SentAt => _sentAt?.ToLocalTime();
 
-        public override string ToString() => $"[{From}>>] {Text}";
+        /// <summary>The room it was posted to (<c>#ops</c>; then <see cref="To"/> is the room too), or empty for a direct message.</summary>
+        public string Room { get; internal set; } = string.Empty;
+
+        /// <summary>A room message's place in its room, one more than the room's message before it; null for a direct message, or from a classic server.</summary>
+        public long? Seq { get; internal set; }
+
+        public override string ToString() => Room.Length == 0 ? $"[{From}>>] {Text}" : $"[{Room} {From}>>] {Text}";
     }
 
     /// <summary>What the server told this client about something it did (a refused line, a taken name, ...).</summary>
@@ -87,7 +93,7 @@ namespace Chatrm.Engine
         public override string ToString() => Code + ": " + Text;
     }
 
-    /// <summary>Someone joined or left the server (native protocol).</summary>
+    /// <summary>Someone joined or left the server, or a room this client is in (native protocol).</summary>
     public sealed class PresenceEvent
     {
         public PresenceEvent(PresenceChange kind, string userName, DateTime time)
@@ -105,7 +111,10 @@ namespace Chatrm.Engine
         /// <summary>In local time.</summary>
         public DateTime Time => _time.ToLocalTime();
 
-        public override string ToString() => $"{UserName} {Kind.ToString().ToLowerInvariant()}";
+        /// <summary>The room joined or left, or empty when it is the server.</summary>
+        public string Room { get; internal set; } = string.Empty;
+
+        public override string ToString() => $"{UserName} {Kind.ToString().ToLowerInvariant()}" + (Room.Length == 0 ? string.Empty : " " + Room);
     }
 
     /// <summary>Raised when a server refuses a connection or a client call cannot go ahead.</summary>

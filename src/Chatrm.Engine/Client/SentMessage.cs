@@ -13,6 +13,11 @@ namespace Chatrm.Engine
         Delivered,
         /// <summary>The server refused it; Reason says why.</summary>
         Refused,
+        /// <summary>
+        /// A room message the server accepted and handed to every other member (Recipients says how many, Seq its
+        /// place in the room); members do not confirm room messages one by one.
+        /// </summary>
+        Posted,
     }
 
     /// <summary>A message this client sent, as -PassThru shows it.</summary>
@@ -50,6 +55,12 @@ namespace Chatrm.Engine
         public Refusal Refusal => Refusals.FromCode(Reason);
 
         /// <summary>Which message this is, without its text: an error's CategoryInfo shows it.</summary>
+        /// <summary>A posted room message's place in its room; null otherwise.</summary>
+        public long? Seq { get; internal set; }
+
+        /// <summary>How many members a posted room message went to (the sender not counted); null otherwise.</summary>
+        public int? Recipients { get; internal set; }
+
         public override string ToString() => $"{From} to {To}{(Id == null ? string.Empty : " #" + Id)}: {Status}";
     }
 }

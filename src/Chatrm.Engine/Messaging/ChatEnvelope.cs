@@ -87,6 +87,15 @@ namespace Chatrm.Engine.Messaging
         /// </summary>
         public bool SenderHearsStatus { get; }
 
+        /// <summary>The room this message was posted to (then <see cref="To"/> is the room too), or null for a direct message.</summary>
+        public string Room => RoomNames.IsRoom(To) ? To : null;
+
+        /// <summary>
+        /// A room message's place in its room: one more than the room's message before it. Set by the room, under its
+        /// lock, before any member gets the message; 0 for a direct message.
+        /// </summary>
+        public long Seq { get; internal set; }
+
         /// <summary><see cref="From"/> encoded for a native frame, when the sender's connection had it at hand.</summary>
         internal System.Text.Json.JsonEncodedText EncodedFrom { get; set; }
     }

@@ -44,5 +44,15 @@ namespace Chatrm.Engine
         Replaced,
         /// <summary>Client side: the server's TLS certificate was not accepted, or TLS failed.</summary>
         TlsFailed,
+        /// <summary>A room name that breaks the rules: '#' and 1 to 32 letters, digits, dots or dashes.</summary>
+        InvalidRoom,
+        /// <summary>A post to, or a leave of, a room the user is not in.</summary>
+        NotInRoom,
+        /// <summary>The user is in as many rooms as the server lets one user be in (MaxRoomsPerUser).</summary>
+        TooManyRooms,
+        /// <summary>The room has as many members as the server lets a room have (MaxMembersPerRoom).</summary>
+        RoomFull,
+        /// <summary>The server has as many rooms as it may (MaxRooms): a new one cannot be made.</summary>
+        NoMoreRooms,
     }
 }

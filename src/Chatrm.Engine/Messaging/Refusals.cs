@@ -34,6 +34,11 @@ namespace Chatrm.Engine
                 case Refusal.AuthRequired: return "auth-required";
                 case Refusal.Replaced: return "replaced";
                 case Refusal.TlsFailed: return "tls-failed";
+                case Refusal.InvalidRoom: return "invalid-room";
+                case Refusal.NotInRoom: return "not-in-room";
+                case Refusal.TooManyRooms: return "too-many-rooms";
+                case Refusal.RoomFull: return "room-full";
+                case Refusal.NoMoreRooms: return "no-more-rooms";
                 default: return "none";
             }
         }
