@@ -73,6 +73,21 @@ namespace Chatrm.PowerShell
         [ValidateRange(1, int.MaxValue)]
         public int MaxUnconfirmed { get; set; } = 32 * 1024;
 
+        /// <summary>Rooms one user may be in at once.</summary>
+        [Parameter]
+        [ValidateRange(1, 10_000_000)]
+        public int MaxRoomsPerUser { get; set; } = 100;
+
+        /// <summary>Members one room may have.</summary>
+        [Parameter]
+        [ValidateRange(1, 10_000_000)]
+        public int MaxMembersPerRoom { get; set; } = 1_000;
+
+        /// <summary>Rooms the server may have at once.</summary>
+        [Parameter]
+        [ValidateRange(1, 10_000_000)]
+        public int MaxRooms { get; set; } = 10_000;
+
         /// <summary>Users who may log in; native users must then give their password.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -121,6 +136,9 @@ namespace Chatrm.PowerShell
                 IdleTimeout = TimeSpan.FromSeconds(IdleTimeout),
                 MaxQueuedBytesPerConnection = Math.Max(MaxSendQueueBytes, MaxLineLength),
                 MaxUnconfirmedPerConnection = MaxUnconfirmed,
+                MaxRoomsPerUser = MaxRoomsPerUser,
+                MaxMembersPerRoom = MaxMembersPerRoom,
+                MaxRooms = MaxRooms,
                 Credentials = LoadCredentials(),
                 AllowClassic = AllowClassic,
                 Certificate = LoadCertificate(),

@@ -83,6 +83,15 @@ namespace Chatrm.Engine
         /// <summary>How long a TLS handshake may take.</summary>
         public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+        /// <summary>Rooms one user may be in at once; one more join is refused too-many-rooms.</summary>
+        public int MaxRoomsPerUser { get; set; } = Routing.Rooms.RoomLimits.DefaultMaxRoomsPerUser;
+
+        /// <summary>Members a room may have; one more join is refused room-full.</summary>
+        public int MaxMembersPerRoom { get; set; } = Routing.Rooms.RoomLimits.DefaultMaxMembersPerRoom;
+
+        /// <summary>Rooms the server may have; joining one more that does not exist yet is refused no-more-rooms.</summary>
+        public int MaxRooms { get; set; } = Routing.Rooms.RoomLimits.DefaultMaxRooms;
+
         public void Validate()
         {
             if (Port < 0 || Port > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "A port is 0 to 65535.");
@@ -95,6 +104,9 @@ namespace Chatrm.Engine
             if (MaxConnectionsPerAddress < 0) throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerAddress), MaxConnectionsPerAddress, "0 is no limit; a limit is positive.");
             if (MaxMessagesPerSecond < 0) throw new ArgumentOutOfRangeException(nameof(MaxMessagesPerSecond), MaxMessagesPerSecond, "0 is no limit; a limit is positive.");
             if (IdleTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(IdleTimeout), IdleTimeout, "Zero is no limit; a limit is positive.");
+            if (MaxRoomsPerUser < 1) throw new ArgumentOutOfRangeException(nameof(MaxRoomsPerUser), MaxRoomsPerUser, "A user may be in at least one room.");
+            if (MaxMembersPerRoom < 1) throw new ArgumentOutOfRangeException(nameof(MaxMembersPerRoom), MaxMembersPerRoom, "A room has room for at least one member.");
+            if (MaxRooms < 1) throw new ArgumentOutOfRangeException(nameof(MaxRooms), MaxRooms, "The server has room for at least one room.");
             if (ClassicPort.HasValue && (ClassicPort < 0 || ClassicPort > 65535)) throw new ArgumentOutOfRangeException(nameof(ClassicPort), ClassicPort, "A port is 0 to 65535.");
             if (Certificate != null && !Certificate.HasPrivateKey) throw new ArgumentException("The server's certificate needs its private key.", nameof(Certificate));
             if (Address == null) throw new ArgumentNullException(nameof(Address));
