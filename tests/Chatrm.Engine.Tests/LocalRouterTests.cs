@@ -102,6 +102,8 @@ namespace Chatrm.Engine.Tests
 
             public void Disconnect(Refusal why, string text) => Disconnects.Add("disconnect " + why.ToCode());
 
+            public void RoomPresence(string room, string userName, PresenceChange change, DateTime time) => Told.Add($"presence {room} {userName} {change}");
+
             public void Forwarded(ChatEnvelope envelope) => Told.Add("forwarded");
 
             public void Delivered(ChatEnvelope envelope) => Told.Add("delivered");

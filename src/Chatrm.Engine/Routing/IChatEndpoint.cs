@@ -19,8 +19,15 @@ namespace Chatrm.Engine.Routing
         /// <summary>
         /// Hands a message to the user without waiting for the network: <see cref="DeliveryStatus.Accepted"/>, or
         /// <see cref="DeliveryStatus.UserOffline"/> when it is gone. What happens next goes to the sender as a report.
+        /// A room message (<see cref="ChatEnvelope.Room"/> set, with its Seq) comes the same way, under the room's lock.
         /// </summary>
         DeliveryStatus Deliver(ChatEnvelope envelope);
+
+        /// <summary>
+        /// Tells the user that someone joined or left a room it is in (never of itself). Called under the room's lock,
+        /// in the room's order with its messages: it queues and returns, and calls no room operation of the router.
+        /// </summary>
+        void RoomPresence(string room, string userName, PresenceChange change, DateTime time);
 
         /// <summary>Ends the user's session, telling them why.</summary>
         void Disconnect(Refusal why, string text);

@@ -21,7 +21,10 @@ namespace Chatrm.Engine.Routing
         /// </summary>
         bool TryRegister(IChatEndpoint endpoint, bool takeOver, out IChatEndpoint displaced);
 
-        /// <summary>Removes the user, if this endpoint is the one holding the name. Reports still reach it.</summary>
+        /// <summary>
+        /// Removes the user, if this endpoint is the one holding the name, and in any case takes this session out of
+        /// every room it is in (the other members hear it left). Reports still reach it.
+        /// </summary>
         void Unregister(IChatEndpoint endpoint);
 
         /// <summary>The endpoint's connection is closed: reports to its address go nowhere from now on.</summary>
@@ -47,6 +50,37 @@ namespace Chatrm.Engine.Routing
 
         /// <summary>Reports to the envelope's sender that it was accepted but never confirmed.</summary>
         void ReportFailed(ChatEnvelope envelope, Refusal reason, string message);
+
+        /// <summary>
+        /// Puts the session in the room, making the room when it does not exist: the room as the member sees it (with
+        /// members and when it joined), the other members told. Already a member: the same answer, nobody told.
+        /// Refused <see cref="Refusal.InvalidRoom"/>, <see cref="Refusal.TooManyRooms"/>, <see cref="Refusal.RoomFull"/>
+        /// or <see cref="Refusal.NoMoreRooms"/>, with words that name the limit.
+        /// </summary>
+        RoomJoin Join(IChatEndpoint member, string room);
+
+        /// <summary>
+        /// Takes the session out of the room, the others told; the room ends with its last member. Refused
+        /// <see cref="Refusal.NotInRoom"/> or <see cref="Refusal.InvalidRoom"/>.
+        /// </summary>
+        RoomLeave Leave(IChatEndpoint member, string room);
+
+        /// <summary>
+        /// Posts a message to the room its <see cref="ChatEnvelope.To"/> names, from the session that holds the name
+        /// <see cref="ChatEnvelope.From"/>, which must be a member: the room gives it the next Seq and hands it to every
+        /// other member, all in one order. The envelope carries no sender address (nobody reports per-member fates);
+        /// the answer is the sender's whole news. Refused <see cref="Refusal.NotInRoom"/> or <see cref="Refusal.InvalidRoom"/>.
+        /// </summary>
+        RoomPost Post(ChatEnvelope envelope);
+
+        /// <summary>Every room, by name, as <paramref name="asking"/> sees it (not listing members); null asking: the server's view, with members.</summary>
+        IReadOnlyList<RoomInfo> ListRooms(IChatEndpoint asking);
+
+        /// <summary>
+        /// One room with its members as <paramref name="asking"/> sees it (a room that does not exist: no members);
+        /// null when the name cannot be a room.
+        /// </summary>
+        RoomInfo GetRoom(string room, IChatEndpoint asking);
 
         IReadOnlyCollection<string> OnlineUsers { get; }
 

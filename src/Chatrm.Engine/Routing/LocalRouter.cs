@@ -2,12 +2,13 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Routing.Rooms;
 
 namespace Chatrm.Engine.Routing
 {
     /// <summary>
-    /// The user table of one server process: thread-safe, case-insensitive names, and the table of connection id to
-    /// session that delivery reports are addressed through.
+    /// The user table of one server process: thread-safe, case-insensitive names, the table of connection id to
+    /// session that delivery reports are addressed through, and the rooms (<see cref="RoomTable"/>).
     /// </summary>
     internal sealed class LocalRouter : IMessageRouter
     {
@@ -20,10 +21,17 @@ namespace Chatrm.Engine.Routing
         // Every registered session until its connection closes, by connection id: where reports to a sender go.
         private readonly ConcurrentDictionary<long, IChatEndpoint> _byConnection = new ConcurrentDictionary<long, IChatEndpoint>();
 
-        public LocalRouter(int serverId = 0)
+        private readonly RoomTable _rooms;
+
+        /// <param name="roomLimits">Rooms per user, members per room and rooms in all; the defaults when null.</param>
+        public LocalRouter(int serverId = 0, RoomLimits roomLimits = null)
         {
             ServerId = serverId;
+            _rooms = new RoomTable(roomLimits);
         }
+
+        /// <summary>The rooms, for tests that look inside.</summary>
+        internal RoomTable Rooms => _rooms;
 
         public int ServerId { get; }
 
@@ -78,6 +86,9 @@ namespace Chatrm.Engine.Routing
 
         public void Unregister(IChatEndpoint endpoint)
         {
+            // Rooms are the session's, whether or not it still holds the name (a session displaced by a login
+            // elsewhere leaves its rooms too).
+            _rooms.LeaveAll(endpoint, DateTime.UtcNow);
             var entry = new KeyValuePair<string, IChatEndpoint>(endpoint.UserName, endpoint);
             if (((ICollection<KeyValuePair<string, IChatEndpoint>>)_online).Remove(entry))
             {
@@ -120,6 +131,23 @@ namespace Chatrm.Engine.Routing
 
             return _seen.ContainsKey(envelope.To) ? DeliveryStatus.UserOffline : DeliveryStatus.UnknownUser;
         }
+
+        public RoomJoin Join(IChatEndpoint member, string room) => _rooms.Join(member, room, DateTime.UtcNow);
+
+        public RoomLeave Leave(IChatEndpoint member, string room) => _rooms.Leave(member, room, DateTime.UtcNow);
+
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        public RoomPost Post(ChatEnvelope envelope)
+        {
+            // The sender is the session holding the name now: rooms are per session, so one displaced by a login
+            // elsewhere, or the new one before it joins, is not taken for a member.
+            _online.TryGetValue(envelope.From ?? string.Empty, out IChatEndpoint sender);
+            return _rooms.Post(sender, envelope);
+        }
+
+        public IReadOnlyList<RoomInfo> ListRooms(IChatEndpoint asking) => _rooms.List(asking);
+
+        public RoomInfo GetRoom(string room, IChatEndpoint asking) => _rooms.Get(room, asking);
 
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void ReportForwarded(ChatEnvelope envelope)

@@ -52,7 +52,7 @@ namespace Chatrm.Engine
             options = options ?? new ServerOptions();
             options.Validate();
             Options = options;
-            Router = router ?? new LocalRouter();
+            Router = router ?? new LocalRouter(roomLimits: Routing.Rooms.RoomLimits.From(options));
             // Ids carry the server's identity, so two servers never hand out the same; a lone server's are 1, 2, ...
             _nextMessageId = Messaging.MessageIds.Compose(Router.ServerId, 0);
             Router.PresenceChanged += OnPresenceChanged;
@@ -70,6 +70,9 @@ namespace Chatrm.Engine
 
         /// <summary>Who is online, with their protocol and since when, in no particular order.</summary>
         public IReadOnlyList<UserInfo> ListUsers() => Router.ListUsers();
+
+        /// <summary>Every room, by name, with its members: the server's own view (it is a member of none).</summary>
+        public IReadOnlyList<RoomInfo> ListRooms() => Router.ListRooms(null);
 
         /// <summary>Where the server really listens (the port is chosen here when 0 was asked for).</summary>
         public IPEndPoint LocalEndPoint { get; private set; }

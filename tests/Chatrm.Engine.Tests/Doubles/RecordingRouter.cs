@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 
 namespace Chatrm.Engine.Tests
 {
@@ -29,6 +30,17 @@ namespace Chatrm.Engine.Tests
         public ConcurrentQueue<ChatEnvelope> Delivered { get; } = new ConcurrentQueue<ChatEnvelope>();
 
         public ConcurrentQueue<string> Asked { get; } = new ConcurrentQueue<string>();
+
+        /// <summary>What the room operations (join, leave, post) answer: <see cref="Refusal.None"/> does as asked.</summary>
+        public Refusal RoomAnswer { get; set; } = Refusal.None;
+
+        /// <summary>The room messages posted, with the Seq each was given (one count for all rooms).</summary>
+        public ConcurrentQueue<ChatEnvelope> Posted { get; } = new ConcurrentQueue<ChatEnvelope>();
+
+        /// <summary>How many members a post says it reached.</summary>
+        public int PostRecipients { get; set; }
+
+        private long _seq;
 
         public IReadOnlyCollection<IChatEndpoint> Registered => _byConnection.Values.ToList();
 
@@ -85,6 +97,47 @@ namespace Chatrm.Engine.Tests
         public void ReportRefused(ChatEnvelope envelope, Refusal reason, string message) => SenderOf(envelope)?.Refused(envelope, reason, message);
 
         public void ReportFailed(ChatEnvelope envelope, Refusal reason, string message) => SenderOf(envelope)?.Failed(envelope, reason, message);
+
+        public RoomJoin Join(IChatEndpoint member, string room)
+        {
+            Asked.Enqueue($"join {member.UserName} {room}");
+            return RoomAnswer != Refusal.None
+                ? RoomJoin.Refused(RoomAnswer, "refused by the test")
+                : RoomJoin.Done(new RoomInfo(room, 1, new[] { member.UserName }, isMember: true, joinedAt: DateTime.UtcNow), wasMember: false);
+        }
+
+        public RoomLeave Leave(IChatEndpoint member, string room)
+        {
+            Asked.Enqueue($"leave {member.UserName} {room}");
+            return RoomAnswer != Refusal.None
+                ? RoomLeave.Refused(RoomAnswer, "refused by the test")
+                : RoomLeave.Done(new RoomInfo(room, 0));
+        }
+
+        public RoomPost Post(ChatEnvelope envelope)
+        {
+            Asked.Enqueue($"post {envelope.From} {envelope.To}");
+            if (RoomAnswer != Refusal.None)
+            {
+                return RoomPost.Refused(RoomAnswer, "refused by the test");
+            }
+
+            envelope.Seq = Interlocked.Increment(ref _seq);
+            Posted.Enqueue(envelope);
+            return RoomPost.Done(envelope.Seq, PostRecipients);
+        }
+
+        public IReadOnlyList<RoomInfo> ListRooms(IChatEndpoint asking)
+        {
+            Asked.Enqueue("rooms");
+            return Array.Empty<RoomInfo>();
+        }
+
+        public RoomInfo GetRoom(string room, IChatEndpoint asking)
+        {
+            Asked.Enqueue("room " + room);
+            return RoomNames.IsValid(room) ? new RoomInfo(room, 0, Array.Empty<string>()) : null;
+        }
 
         public IReadOnlyCollection<string> OnlineUsers => _byConnection.Values.Select(e => e.UserName).ToList();
 
