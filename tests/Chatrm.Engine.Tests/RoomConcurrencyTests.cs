@@ -249,5 +249,87 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(11, answers.Count(r => r == Refusal.TooManyRooms));
             Assert.Equal(5, router.Rooms.RoomsOf(members[0]));
         }
+        [Fact]
+        public void APostToAHundredMembersAllocatesNothingOnTheWay()
+        {
+            var router = new LocalRouter();
+            CountingMember[] members = Enumerable.Range(0, 101).Select(i => new CountingMember("m" + i)).ToArray();
+            foreach (CountingMember m in members)
+            {
+                router.TryRegister(m, takeOver: false, out _);
+                router.Join(m, "#ops");
+            }
+
+            ChatEnvelope envelope = Message("m0", "#ops", "x");
+            for (int i = 0; i < 100; i++)
+            {
+                router.Post(envelope);
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                router.Post(envelope);
+            }
+
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.Equal(1100 * 100, members.Sum(m => m.Count));
+            Assert.True(allocated < 1024, allocated + " bytes allocated by 1,000 posts");
+        }
+
+        private sealed class CountingMember : IChatEndpoint
+        {
+            private static long s_next;
+
+            public CountingMember(string name)
+            {
+                UserName = name;
+                Address = new SenderAddress(0, Interlocked.Increment(ref s_next));
+            }
+
+            public long Count;
+
+            public string UserName { get; }
+
+            public string Protocol => ProtocolNames.Chatrm;
+
+            public DateTime ConnectedAt => default;
+
+            public SenderAddress Address { get; }
+
+            public DeliveryStatus Deliver(ChatEnvelope envelope)
+            {
+                Count++;
+                return DeliveryStatus.Accepted;
+            }
+
+            public void RoomPresence(string room, string userName, PresenceChange change, DateTime time)
+            {
+            }
+
+            public void Disconnect(Refusal why, string text)
+            {
+            }
+
+            public void Forwarded(ChatEnvelope envelope)
+            {
+            }
+
+            public void Delivered(ChatEnvelope envelope)
+            {
+            }
+
+            public void Delivered(ReadOnlySpan<ChatEnvelope> envelopes)
+            {
+            }
+
+            public void Refused(ChatEnvelope envelope, Refusal reason, string message)
+            {
+            }
+
+            public void Failed(ChatEnvelope envelope, Refusal reason, string message)
+            {
+            }
+        }
     }
 }
