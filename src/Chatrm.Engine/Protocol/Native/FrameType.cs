@@ -19,5 +19,17 @@ namespace Chatrm.Engine.Protocol.Native
         public const string Pong = "pong";
         public const string Bye = "bye";
         public const string Error = "error";
+
+        /// <summary>Client to server: join a room (<see cref="NativeFrame.Room"/>); answered with a <see cref="Room"/> frame.</summary>
+        public const string Join = "join";
+
+        /// <summary>Client to server: leave a room; answered with a <see cref="Room"/> frame.</summary>
+        public const string Part = "part";
+
+        /// <summary>Server to client: one room as the asking user sees it (the answer to join, part and who with a room).</summary>
+        public const string Room = "room";
+
+        /// <summary>Both ways: the client asks for every room the server has; the server's answer lists them.</summary>
+        public const string Rooms = "rooms";
     }
 }

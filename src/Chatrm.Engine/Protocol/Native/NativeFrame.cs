@@ -68,6 +68,37 @@ namespace Chatrm.Engine.Protocol.Native
         public int? MaxFrameBytes { get; set; }
         public List<UserInfo> Users { get; set; }
 
+        /// <summary>
+        /// The room a join, part, who, room, message or presence frame is about, '#' included. In a message it is
+        /// the room posted to (then <see cref="To"/> is the room too); in a presence frame, the room joined or left.
+        /// </summary>
+        public string Room { get; set; }
+
+        /// <summary>A room message's place in its room (a message frame), or the place the sender's post took (a posted status).</summary>
+        public long? Seq { get; set; }
+
+        /// <summary>In a posted status: how many members the room message went to, the sender not counted.</summary>
+        public int? Recipients { get; set; }
+
+        /// <summary>In a room frame: whether the user who asked is a member.</summary>
+        public bool? Joined { get; set; }
+
+        /// <summary>In a room frame: how many members the room has.</summary>
+        public int? MemberCount { get; set; }
+
+        /// <summary>In a room frame: the members' names, when the answer lists them (join and who do, part does not).</summary>
+        public IReadOnlyList<string> Members { get; set; }
+
+        /// <summary>In a room frame: when the user who asked joined the room (only when it is a member).</summary>
+        public DateTime? JoinedAt { get; set; }
+
+        /// <summary>In a rooms frame: every room the server has, each with its name, member count and whether the asker is in it.</summary>
+        public IReadOnlyList<RoomInfo> Rooms { get; set; }
+
+        /// <summary>A room frame's fields as the room they describe (the answer a client hands to whoever asked).</summary>
+        internal RoomInfo ToRoomInfo() =>
+            new RoomInfo(Room, MemberCount ?? Members?.Count ?? 0, Members, Joined == true, Joined == true ? JoinedAt : null);
+
         private string _text;
         private string _ref;
 
@@ -127,6 +158,14 @@ namespace Chatrm.Engine.Protocol.Native
             KeepAlive = null;
             Users = null;
             Messages = null;
+            Room = null;
+            Seq = null;
+            Recipients = null;
+            Joined = null;
+            MemberCount = null;
+            Members = null;
+            JoinedAt = null;
+            Rooms = null;
         }
     }
 }

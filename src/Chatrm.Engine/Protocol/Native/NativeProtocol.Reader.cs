@@ -272,6 +272,13 @@ namespace Chatrm.Engine.Protocol.Native
                 return false;
             }
 
+            if (frame.Room == null && (frame.Type == FrameType.Join || frame.Type == FrameType.Part))
+            {
+                // Without a room there is nothing to join or leave: a frame that makes no sense, answered as one.
+                problem = "a " + frame.Type + " needs a \"room\", such as \"#ops\"";
+                return false;
+            }
+
             return true;
         }
 
@@ -292,6 +299,7 @@ namespace Chatrm.Engine.Protocol.Native
         {
             Unknown, Type, Protocol, User, Password, Ref, Id, From, To, Text, Status, Reason, Code, Message, Event,
             Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users, Presence, Batch, Through, Messages,
+            Room, Seq, Recipients, Joined, MemberCount, Members, JoinedAt, Rooms,
         }
 
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
@@ -307,6 +315,7 @@ namespace Chatrm.Engine.Protocol.Native
                     break;
                 case 3:
                     if (name.SequenceEqual("ref"u8)) return Field.Ref;
+                    if (name.SequenceEqual("seq"u8)) return Field.Seq;
                     break;
                 case 4:
                     if (name.SequenceEqual("type"u8)) return Field.Type;
@@ -315,30 +324,41 @@ namespace Chatrm.Engine.Protocol.Native
                     if (name.SequenceEqual("user"u8)) return Field.User;
                     if (name.SequenceEqual("code"u8)) return Field.Code;
                     if (name.SequenceEqual("time"u8)) return Field.Time;
+                    if (name.SequenceEqual("room"u8)) return Field.Room;
                     break;
                 case 5:
                     if (name.SequenceEqual("event"u8)) return Field.Event;
                     if (name.SequenceEqual("users"u8)) return Field.Users;
                     if (name.SequenceEqual("batch"u8)) return Field.Batch;
+                    if (name.SequenceEqual("rooms"u8)) return Field.Rooms;
                     break;
                 case 6:
                     if (name.SequenceEqual("status"u8)) return Field.Status;
                     if (name.SequenceEqual("reason"u8)) return Field.Reason;
                     if (name.SequenceEqual("sentAt"u8)) return Field.SentAt;
+                    if (name.SequenceEqual("joined"u8)) return Field.Joined;
                     break;
                 case 7:
                     if (name.SequenceEqual("message"u8)) return Field.Message;
                     if (name.SequenceEqual("version"u8)) return Field.Version;
                     if (name.SequenceEqual("through"u8)) return Field.Through;
+                    if (name.SequenceEqual("members"u8)) return Field.Members;
                     break;
                 case 8:
                     if (name.SequenceEqual("protocol"u8)) return Field.Protocol;
                     if (name.SequenceEqual("password"u8)) return Field.Password;
                     if (name.SequenceEqual("presence"u8)) return Field.Presence;
                     if (name.SequenceEqual("messages"u8)) return Field.Messages;
+                    if (name.SequenceEqual("joinedAt"u8)) return Field.JoinedAt;
                     break;
                 case 9:
                     if (name.SequenceEqual("keepAlive"u8)) return Field.KeepAlive;
+                    break;
+                case 10:
+                    if (name.SequenceEqual("recipients"u8)) return Field.Recipients;
+                    break;
+                case 11:
+                    if (name.SequenceEqual("memberCount"u8)) return Field.MemberCount;
                     break;
                 case 13:
                     if (name.SequenceEqual("maxFrameBytes"u8)) return Field.MaxFrameBytes;
@@ -418,6 +438,33 @@ namespace Chatrm.Engine.Protocol.Native
                     if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Presence = reader.GetBoolean();
                     else problem = "\"presence\" must be true or false";
                     break;
+                case Field.Room: if (IsString(ref reader, "room", ref problem)) frame.Room = frame.KeepsWireBytes ? ReadRoom(ref reader, frame) : reader.GetString(); break;
+                case Field.Seq:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long seq) && seq > 0) frame.Seq = seq;
+                    else problem = "\"seq\" must be a whole number above 0";
+                    break;
+                case Field.Recipients:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int recipients) && recipients >= 0) frame.Recipients = recipients;
+                    else problem = "\"recipients\" must be a whole number, 0 or more";
+                    break;
+                case Field.MemberCount:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int memberCount) && memberCount >= 0) frame.MemberCount = memberCount;
+                    else problem = "\"memberCount\" must be a whole number, 0 or more";
+                    break;
+                case Field.Joined:
+                    if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Joined = reader.GetBoolean();
+                    else problem = "\"joined\" must be true or false";
+                    break;
+                case Field.JoinedAt:
+                    if (reader.TokenType == JsonTokenType.String && TryParseTime(reader.GetString(), out DateTime joinedAt)) frame.JoinedAt = joinedAt;
+                    else problem = "\"joinedAt\" must be an ISO 8601 UTC time";
+                    break;
+                case Field.Members:
+                    problem = ReadMembers(ref reader, frame);
+                    break;
+                case Field.Rooms:
+                    problem = ReadRooms(ref reader, frame);
+                    break;
             }
 
             // Whatever was not read (an unknown field's object or array, a value of the wrong kind) is stepped over.
@@ -439,6 +486,17 @@ namespace Chatrm.Engine.Protocol.Native
 
         /// <summary>A send's recipient: a sender mostly writes to one user, so the previous frame's name is reused.</summary>
         private static string ReadRecipient(ref Utf8JsonReader reader, NativeFrame frame)
+        {
+            if (reader.ValueIsEscaped)
+            {
+                return reader.GetString();
+            }
+
+            return frame.PreviousRecipient(reader.ValueSpan) ?? frame.RememberRecipient(reader.ValueSpan, reader.GetString());
+        }
+
+        /// <summary>A room's name in a frame a connection routes: the previous frame's name is reused, as a recipient's is.</summary>
+        private static string ReadRoom(ref Utf8JsonReader reader, NativeFrame frame)
         {
             if (reader.ValueIsEscaped)
             {
@@ -512,6 +570,87 @@ namespace Chatrm.Engine.Protocol.Native
             return null;
         }
 
+        private static string ReadMembers(ref Utf8JsonReader reader, NativeFrame frame)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return "\"members\" must be an array";
+            }
+
+            var members = new List<string>();
+            string problem = null;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    members.Add(reader.GetString());
+                    continue;
+                }
+
+                problem = problem ?? "each of \"members\" must be a string";
+                reader.Skip();
+            }
+
+            frame.Members = members;
+            return problem;
+        }
+
+        private static string ReadRooms(ref Utf8JsonReader reader, NativeFrame frame)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return "\"rooms\" must be an array";
+            }
+
+            var rooms = new List<RoomInfo>();
+            string problem = null;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    problem = problem ?? "each of \"rooms\" must be an object";
+                    reader.Skip();
+                    continue;
+                }
+
+                string name = null;
+                int memberCount = 0;
+                bool joined = false;
+                List<string> members = null;
+                DateTime? joinedAt = null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    bool isName = reader.ValueTextEquals("name"u8);
+                    bool isCount = !isName && reader.ValueTextEquals("memberCount"u8);
+                    bool isJoined = !isName && !isCount && reader.ValueTextEquals("joined"u8);
+                    bool isMembers = !isName && !isCount && !isJoined && reader.ValueTextEquals("members"u8);
+                    bool isJoinedAt = !isName && !isCount && !isJoined && !isMembers && reader.ValueTextEquals("joinedAt"u8);
+                    reader.Read();
+
+                    // A field of another kind reads as absent, as in "users"; a later version may add fields.
+                    if (isName && reader.TokenType == JsonTokenType.String) name = reader.GetString();
+                    else if (isCount && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int count) && count >= 0) memberCount = count;
+                    else if (isJoined && (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False)) joined = reader.GetBoolean();
+                    else if (isJoinedAt && reader.TokenType == JsonTokenType.String && TryParseTime(reader.GetString(), out DateTime t)) joinedAt = t;
+                    else if (isMembers && reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        members = new List<string>();
+                        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                        {
+                            if (reader.TokenType == JsonTokenType.String) members.Add(reader.GetString());
+                            else reader.Skip();
+                        }
+                    }
+                    else reader.Skip();
+                }
+
+                rooms.Add(new RoomInfo(name, memberCount, members, joined, joined ? joinedAt : null));
+            }
+
+            frame.Rooms = rooms;
+            return problem;
+        }
+
         private static string ReadMessages(ref Utf8JsonReader reader, NativeFrame frame)
         {
             if (reader.TokenType != JsonTokenType.StartArray)
@@ -576,9 +715,9 @@ namespace Chatrm.Engine.Protocol.Native
         private static readonly KnownWords FrameTypes = new KnownWords(
             FrameType.Send, FrameType.Ack, FrameType.Message, FrameType.Status, FrameType.Hello, FrameType.Welcome,
             FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error,
-            FrameType.Delivered);
+            FrameType.Delivered, FrameType.Join, FrameType.Part, FrameType.Room, FrameType.Rooms);
 
-        private static readonly KnownWords Statuses = new KnownWords("delivered", "forwarded", "refused");
+        private static readonly KnownWords Statuses = new KnownWords("delivered", "forwarded", "refused", PostedStatusText);
 
         private static readonly KnownWords Events = new KnownWords("joined", "left");
 

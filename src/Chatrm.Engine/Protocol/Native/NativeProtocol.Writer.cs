@@ -49,6 +49,14 @@ namespace Chatrm.Engine.Protocol.Native
         private static readonly JsonEncodedText UsersField = JsonEncodedText.Encode("users");
         private static readonly JsonEncodedText NameField = JsonEncodedText.Encode("name");
         private static readonly JsonEncodedText ConnectedAtField = JsonEncodedText.Encode("connectedAt");
+        private static readonly JsonEncodedText RoomField = JsonEncodedText.Encode("room");
+        private static readonly JsonEncodedText SeqField = JsonEncodedText.Encode("seq");
+        private static readonly JsonEncodedText RecipientsField = JsonEncodedText.Encode("recipients");
+        private static readonly JsonEncodedText JoinedField = JsonEncodedText.Encode("joined");
+        private static readonly JsonEncodedText MemberCountField = JsonEncodedText.Encode("memberCount");
+        private static readonly JsonEncodedText MembersField = JsonEncodedText.Encode("members");
+        private static readonly JsonEncodedText JoinedAtField = JsonEncodedText.Encode("joinedAt");
+        private static readonly JsonEncodedText RoomsField = JsonEncodedText.Encode("rooms");
 
         public static string Format(NativeFrame frame)
         {
@@ -60,6 +68,12 @@ namespace Chatrm.Engine.Protocol.Native
         /// The frame as UTF-8, newline included, in a buffer of this thread's that the next call on it reuses:
         /// copy it (as <see cref="LineTransport.Send(ReadOnlySpan{byte}, bool)"/> does) before formatting another.
         /// </summary>
+        /// <remarks>
+        /// Field order is part of the wire (docs/protocol.md). The room fields stand where the frames of issue 15 show
+        /// them: <c>room</c> after <c>to</c> (join, part, who, room and message frames), except in a presence frame,
+        /// where it follows <c>event</c>; <c>seq</c> after <c>room</c> in a message, after <c>status</c> in a posted
+        /// status (which has no room); the room frame's own fields after <c>room</c>.
+        /// </remarks>
         public static ReadOnlySpan<byte> FormatUtf8(NativeFrame frame)
         {
             Utf8JsonWriter writer = BeginFrame();
@@ -75,13 +89,33 @@ namespace Chatrm.Engine.Protocol.Native
             WriteIf(writer, IdField, frame.Id);
             WriteIf(writer, FromField, frame.From);
             WriteIf(writer, ToField, frame.To);
+            bool roomAfterEvent = frame.Event != null;
+            bool seqAfterRoom = frame.Room != null && !roomAfterEvent;
+            if (!roomAfterEvent)
+            {
+                WriteIf(writer, RoomField, frame.Room);
+            }
+
+            if (seqAfterRoom && frame.Seq.HasValue) writer.WriteNumber(SeqField, frame.Seq.Value);
+            if (frame.Joined.HasValue) writer.WriteBoolean(JoinedField, frame.Joined.Value);
+            if (frame.MemberCount.HasValue) writer.WriteNumber(MemberCountField, frame.MemberCount.Value);
+            if (frame.Members != null) WriteMembers(writer, frame.Members);
+            if (frame.JoinedAt.HasValue) WriteTime(writer, JoinedAtField, frame.JoinedAt.Value);
+            if (frame.Rooms != null) WriteRooms(writer, frame.Rooms);
             WriteIf(writer, TextField, frame.Text);
             if (frame.SentAt.HasValue) WriteTime(writer, SentAtField, frame.SentAt.Value);
             WriteIf(writer, StatusField, frame.Status);
+            if (!seqAfterRoom && frame.Seq.HasValue) writer.WriteNumber(SeqField, frame.Seq.Value);
+            if (frame.Recipients.HasValue) writer.WriteNumber(RecipientsField, frame.Recipients.Value);
             WriteIf(writer, ReasonField, frame.Reason);
             WriteIf(writer, CodeField, frame.Code);
             WriteIf(writer, MessageField, frame.Message);
             WriteIf(writer, EventField, frame.Event);
+            if (roomAfterEvent)
+            {
+                WriteIf(writer, RoomField, frame.Room);
+            }
+
             if (frame.Time.HasValue) WriteTime(writer, TimeField, frame.Time.Value);
             if (frame.KeepAlive.HasValue) writer.WriteNumber(KeepAliveField, frame.KeepAlive.Value);
             if (frame.MaxFrameBytes.HasValue) writer.WriteNumber(MaxFrameBytesField, frame.MaxFrameBytes.Value);
@@ -125,9 +159,18 @@ namespace Chatrm.Engine.Protocol.Native
         /// The message frame a recipient gets, the hottest frame of all: the bytes <see cref="FormatUtf8"/> writes
         /// for {type, id, from, to, text, sentAt}, with the names already encoded.
         /// </summary>
+        /// <remarks>
+        /// A room message (<see cref="ChatEnvelope.Room"/> set) is <see cref="FormatRoomMessage"/>'s frame instead, the
+        /// same bytes for every member: <paramref name="to"/>, the recipient's own name, is not in it.
+        /// </remarks>
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static ReadOnlySpan<byte> FormatMessage(ChatEnvelope envelope, JsonEncodedText from, JsonEncodedText to)
         {
+            if (envelope.Room != null)
+            {
+                return FormatRoomMessage(envelope, from).Span;
+            }
+
             if (envelope.TextJson != null && envelope.Number > 0)
             {
                 // Every piece is ready to go as it is: put them together (see Pieces).
@@ -319,6 +362,24 @@ namespace Chatrm.Engine.Protocol.Native
             public void PutMessageId(long number) => _used += FormatMessageId(number, _room.Slice(_used));
 
             public void PutTime(DateTime time) => _used += FormatTime(time, _room.Slice(_used));
+
+            public void PutNumber(long number)
+            {
+                Utf8Formatter.TryFormat(number, _room.Slice(_used), out int written);
+                _used += written;
+            }
+
+            /// <summary>Text the caller knows to be ASCII that needs no escape, a byte a character.</summary>
+            public void PutAscii(string text)
+            {
+                Span<byte> into = _room.Slice(_used, text.Length);
+                for (int i = 0; i < text.Length; i++)
+                {
+                    into[i] = (byte)text[i];
+                }
+
+                _used += text.Length;
+            }
 
             public ReadOnlySpan<byte> End()
             {
