@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Text;
+using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Protocol.Native;
 
 namespace Chatrm.Engine.Protocol.Classic
 {
@@ -217,5 +220,134 @@ namespace Chatrm.Engine.Protocol.Classic
 
         /// <summary>The welcome a Chatrm server sends after a handshake it accepts.</summary>
         public const string WelcomeCode = "welcome";
+
+        // ---- Rooms (docs/protocol.md, "Rooms") ----
+        // A classic user takes part in a room by naming it as the one it writes to: alice_#ops_hello. Members get the
+        // room's messages as DEST_#room_FROM: TEXT, which the original client shows as [#room>>] FROM: TEXT.
+
+        /// <summary>The text that, sent to a room, leaves it: exactly this, nothing around it.</summary>
+        public const string PartText = "/part";
+
+        /// <summary>Between the sender's name and the text in a room line's text field.</summary>
+        private const string RoomSenderSeparator = ": ";
+
+        /// <summary>Whether a classic line's text, sent to a room, asks to leave it.</summary>
+        public static bool IsPart(string text) => string.Equals(text, PartText, StringComparison.Ordinal);
+
+        /// <summary>
+        /// One line of a room message to a classic member: DEST_#room_FROM: TEXT and a newline, e.g.
+        /// <c>bob_#ops_alice: hello\n</c>. <paramref name="text"/> is one line (see <see cref="SplitLines"/>).
+        /// </summary>
+        public static string FormatRoomDelivery(string to, string room, string from, string text) =>
+            to + Separator + room + Separator + from + RoomSenderSeparator + text + "\n";
+
+        // What follows DEST in every line of the room message this thread wrote last: "_#ops_alice: line\n" for each of
+        // its lines, and where each line ends. The same for every member, so made once per post (the room hands a
+        // post to every member on one thread).
+        [ThreadStatic] private static ChatEnvelope t_roomEnvelope;
+        [ThreadStatic] private static byte[] t_roomTail;
+        [ThreadStatic] private static int[] t_roomLineEnds;
+        [ThreadStatic] private static FrameBuffer t_buffer;
+
+        private static readonly UTF8Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+
+        /// <summary>
+        /// A room message as a classic member <paramref name="to"/> gets it, as UTF-8: one
+        /// <see cref="FormatRoomDelivery(string, string, string, string)"/> line per line of its text, in a buffer of
+        /// this thread's that the next call on it reuses (copy it, as a transport's send does). Everything after DEST is
+        /// encoded once per envelope on a thread; each member costs a copy.
+        /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        internal static unsafe ReadOnlySpan<byte> FormatRoomDelivery(string to, ChatEnvelope envelope)
+        {
+            if (!ReferenceEquals(t_roomEnvelope, envelope) || t_roomTail == null)
+            {
+                MakeRoomTail(envelope);
+            }
+
+            byte[] tail = t_roomTail;
+            int[] ends = t_roomLineEnds;
+            FrameBuffer buffer = t_buffer ?? (t_buffer = new FrameBuffer());
+            buffer.Clear();
+            int maxTo = Utf8.GetMaxByteCount(to.Length);
+            int start = 0;
+            foreach (int end in ends)
+            {
+                Span<byte> room = buffer.GetSpan(maxTo + end - start);
+                int written = 0;
+                if (to.Length > 0)
+                {
+                    fixed (char* chars = to)
+                    fixed (byte* bytes = room)
+                    {
+                        written = Utf8.GetBytes(chars, to.Length, bytes, room.Length);
+                    }
+                }
+
+                new ReadOnlySpan<byte>(tail, start, end - start).CopyTo(room.Slice(written));
+                buffer.Advance(written + end - start);
+                start = end;
+            }
+
+            return buffer.Written;
+        }
+
+        private static void MakeRoomTail(ChatEnvelope envelope)
+        {
+            var tail = new StringBuilder();
+            var lineEnds = new List<int>();
+            int bytes = 0;
+            foreach (string line in SplitLines(envelope.Text ?? string.Empty))
+            {
+                string piece = Separator + envelope.To + Separator + envelope.From + RoomSenderSeparator + line + "\n";
+                tail.Append(piece);
+                bytes += Utf8.GetByteCount(piece);
+                lineEnds.Add(bytes);
+            }
+
+            t_roomTail = Utf8.GetBytes(tail.ToString());
+            t_roomLineEnds = lineEnds.ToArray();
+            t_roomEnvelope = envelope;
+        }
+
+        /// <summary>
+        /// Reads a room line's SOURCE and TEXT (from <see cref="TryParseDelivery"/>): SOURCE is the room (it starts with
+        /// '#', as no user name does) and TEXT is "FROM: text". False when they are not a room line's.
+        /// </summary>
+        public static bool TryParseRoomText(string source, string text, out string room, out string from, out string body)
+        {
+            room = from = body = null;
+            if (!RoomNames.IsRoom(source) || text == null)
+            {
+                return false;
+            }
+
+            int colon = text.IndexOf(':');
+            if (colon <= 0)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < colon; i++)
+            {
+                if (char.IsWhiteSpace(text[i]))
+                {
+                    return false;
+                }
+            }
+
+            room = source;
+            from = text.Substring(0, colon);
+            int bodyAt = colon + 1 < text.Length && text[colon + 1] == ' ' ? colon + 2 : colon + 1;
+            body = text.Substring(bodyAt);
+            return true;
+        }
+
+        /// <summary>Splits a received room line DEST_#room_FROM: TEXT; false when it is not one.</summary>
+        public static bool TryParseRoomDelivery(string line, out string to, out string room, out string from, out string text)
+        {
+            room = from = text = null;
+            return TryParseDelivery(line, out to, out string source, out string rest) && TryParseRoomText(source, rest, out room, out from, out text);
+        }
     }
 }
