@@ -99,7 +99,10 @@ namespace Chatrm.Engine
             // A classic line to a native client is from an original server: it did not speak our protocol.
             if (!_greeting.TrySetResult(Protocol == ChatProtocol.Chatrm ? Greeting.ClassicAnswer : Greeting.Silence) || Protocol != ChatProtocol.Chatrm)
             {
-                Enqueue(new ChatMessage(SameSender(from), ToMe(to), text, now));
+                // DEST_#room_FROM: TEXT is a room's message: from FROM, to the room.
+                Enqueue(ClassicProtocol.TryParseRoomText(from, text, out string room, out string sender, out string body)
+                    ? new ChatMessage(SameSender(sender), room, body, now) { Room = room }
+                    : new ChatMessage(SameSender(from), ToMe(to), text, now));
             }
 
             return true;
@@ -134,9 +137,17 @@ namespace Chatrm.Engine
                 case FrameType.Message:
                     // The text stays as it came when it can (asking frame.Text would make the string now).
                     byte[] textJson = frame.TextJson;
-                    Enqueue(new ChatMessage(
+                    var message = new ChatMessage(
                         SameSender(frame.From), ToMe(frame.To),
-                        textJson == null ? frame.Text ?? string.Empty : null, textJson, DateTime.UtcNow, frame.Id, frame.SentAt));
+                        textJson == null ? frame.Text ?? string.Empty : null, textJson, DateTime.UtcNow, frame.Id, frame.SentAt);
+                    if (frame.Room != null)
+                    {
+                        // A room's message: to the room, with its place in the room's one order.
+                        message.Room = frame.Room;
+                        message.Seq = frame.Seq;
+                    }
+
+                    Enqueue(message);
                     if (frame.Id != null)
                     {
                         // The confirmation that makes the sender's status Delivered: now, or for the whole read.
@@ -164,11 +175,25 @@ namespace Chatrm.Engine
                     }
 
                     break;
+                case FrameType.Room:
+                    if (frame.Ref != null && _pendingRoom.TryGetValue(frame.Ref, out var room))
+                    {
+                        room.TrySetResult(frame.ToRoomInfo());
+                    }
+
+                    break;
+                case FrameType.Rooms:
+                    if (frame.Ref != null && _pendingRooms.TryGetValue(frame.Ref, out var rooms))
+                    {
+                        rooms.TrySetResult(frame.Rooms ?? new List<RoomInfo>());
+                    }
+
+                    break;
                 case FrameType.Presence:
                     if (frame.User != null)
                     {
                         PresenceChange change = frame.Event == "left" ? PresenceChange.Left : PresenceChange.Joined;
-                        Enqueue(new PresenceEvent(change, frame.User, frame.Time ?? DateTime.UtcNow));
+                        Enqueue(new PresenceEvent(change, frame.User, frame.Time ?? DateTime.UtcNow) { Room = frame.Room ?? string.Empty });
                     }
 
                     break;
@@ -220,11 +245,19 @@ namespace Chatrm.Engine
             {
                 case "delivered": status = SendStatus.Delivered; break;
                 case "forwarded": status = SendStatus.Forwarded; break;
+                case NativeProtocol.PostedStatusText: status = SendStatus.Posted; break;
                 default: status = SendStatus.Refused; break;
             }
 
-            pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, frame.SentAt ?? DateTime.UtcNow, status,
-                status == SendStatus.Refused ? (frame.Reason ?? "refused") : null, frame.Id, frame.Message));
+            var sent = new SentMessage(UserName, pending.To, pending.Text, frame.SentAt ?? DateTime.UtcNow, status,
+                status == SendStatus.Refused ? (frame.Reason ?? "refused") : null, frame.Id, frame.Message);
+            if (status == SendStatus.Posted)
+            {
+                sent.Seq = frame.Seq;
+                sent.Recipients = frame.Recipients;
+            }
+
+            pending.Fate.TrySetResult(sent);
         }
 
         private void OnError(NativeFrame frame)
@@ -243,6 +276,19 @@ namespace Chatrm.Engine
             if (frame.Ref != null && _pendingSends.TryRemove(frame.Ref, out PendingSend pending))
             {
                 pending.Fate.TrySetResult(new SentMessage(UserName, pending.To, pending.Text, DateTime.UtcNow, SendStatus.Refused, notice.Code, detail: notice.Text));
+                return;
+            }
+
+            // A refused join, part or look at a room (invalid-room, not-in-room, too-many-rooms, ...): its request fails.
+            if (frame.Ref != null && _pendingRoom.TryGetValue(frame.Ref, out var room))
+            {
+                room.TrySetException(new ChatException(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text));
+                return;
+            }
+
+            if (frame.Ref != null && _pendingRooms.TryGetValue(frame.Ref, out var rooms))
+            {
+                rooms.TrySetException(new ChatException(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text));
                 return;
             }
 

@@ -27,6 +27,11 @@ namespace Chatrm.Engine
         private readonly TaskCompletionSource<Greeting> _greeting = new TaskCompletionSource<Greeting>(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly ConcurrentDictionary<string, PendingSend> _pendingSends = new ConcurrentDictionary<string, PendingSend>();
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>> _pendingWho = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>>();
+
+        // Room requests waiting for their answer, by ref: a join, part or who with a room waits for a room frame, a
+        // rooms request for a rooms frame. An error frame with the ref fails the request with its refusal.
+        private readonly ConcurrentDictionary<string, TaskCompletionSource<RoomInfo>> _pendingRoom = new ConcurrentDictionary<string, TaskCompletionSource<RoomInfo>>();
+        private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<RoomInfo>>> _pendingRooms = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<RoomInfo>>>();
         private long _nextRef;
         private Timer _keepAliveTimer;
         // Set by every line from the server, cleared by the keepalive tick; the tick's state is the tick's alone.
@@ -155,10 +160,22 @@ namespace Chatrm.Engine
         public Task<SentMessage> SendAsync(string to, string text)
         {
             text = text ?? string.Empty;
-            string problem = UserNames.Problem(to);
-            if (problem != null)
+            if (RoomNames.IsRoom(to))
             {
-                throw new ChatException(Refusal.InvalidName, $"'{to}' cannot be a user name: {problem}.");
+                // A post to a room: the same send frame (or classic line), which the server answers as the room's.
+                string roomProblem = RoomNames.Problem(to);
+                if (roomProblem != null)
+                {
+                    throw new ChatException(Refusal.InvalidRoom, $"'{to}' cannot be a room name: {roomProblem}.");
+                }
+            }
+            else
+            {
+                string problem = UserNames.Problem(to);
+                if (problem != null)
+                {
+                    throw new ChatException(Refusal.InvalidName, $"'{to}' cannot be a user name: {problem}.");
+                }
             }
 
             if (Protocol == ChatProtocol.Classic)
@@ -330,6 +347,16 @@ namespace Chatrm.Engine
             }
 
             foreach (var pair in _pendingWho)
+            {
+                pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
+            }
+
+            foreach (var pair in _pendingRoom)
+            {
+                pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
+            }
+
+            foreach (var pair in _pendingRooms)
             {
                 pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
             }
