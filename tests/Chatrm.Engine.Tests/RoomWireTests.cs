@@ -222,7 +222,7 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
-        public void ARoomMessageIsWrittenOncePerPostAndItsBytesStayTheCallers()
+        public void ARoomMessageIsWrittenOncePerPostForAllItsMembers()
         {
             var post = new ChatEnvelope(42, "alice", "#ops", "hi", null, SomeTime) { Seq = 17 };
 
@@ -238,14 +238,57 @@ namespace Chatrm.Engine.Tests
                 // Whatever else is written for a member in between (its own frames) does not touch them.
                 NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Error, Code = "x", Message = new string('y', 500) });
                 NativeProtocol.FormatMessage(new ChatEnvelope(43, "bob", "carol", "direct", null, SomeTime), NativeProtocol.EncodeName("bob"), NativeProtocol.EncodeName("carol"));
+                ClassicProtocol.FormatRoomDelivery("dave", post);
             }
 
             Assert.Equal(written, Text(first.Span));
 
-            // The next post is written anew; the first post's bytes are still as they were.
+            // The next post is written anew, a long one too, and a short one after it.
             var next = new ChatEnvelope(44, "alice", "#ops", "again", null, SomeTime) { Seq = 18 };
             Assert.Contains("\"seq\":18,\"text\":\"again\"", Text(NativeProtocol.FormatRoomMessage(next).Span));
-            Assert.Equal(written, Text(first.Span));
+            var lengthy = new ChatEnvelope(45, "alice", "#ops", new string('z', 100_000), null, SomeTime) { Seq = 19 };
+            Assert.Equal(Line(new NativeFrame { Type = FrameType.Message, Id = "45", From = "alice", To = "#ops", Room = "#ops", Seq = 19, Text = lengthy.Text, SentAt = SomeTime }),
+                Text(NativeProtocol.FormatRoomMessage(lengthy).Span));
+            Assert.Equal(written.Replace("\"seq\":17", "\"seq\":20"), Text(NativeProtocol.FormatRoomMessage(new ChatEnvelope(42, "alice", "#ops", "hi", null, SomeTime) { Seq = 20 }).Span));
+        }
+
+        [Fact]
+        public void APostToAHundredMembersWritesWithoutAllocating()
+        {
+            // The fan-out path: one post, each member's frame or line; warmed first (buffers grow once).
+            ChatEnvelope Post(long n)
+            {
+                NativeFrame send = new NativeFrame { KeepsWireBytes = true };
+                NativeProtocol.TryParse("{\"type\":\"send\",\"ref\":\"1\",\"to\":\"#ops\",\"text\":\"sixty-four bytes of text, more or less, as the benchmark sends\"}"u8, send, out _);
+                ChatEnvelope envelope = ChatEnvelope.FromSend(send, n, "alice", SomeTime, SenderAddress.None);
+                envelope.Seq = n;
+                envelope.EncodedFrom = NativeProtocol.EncodeName("alice");
+                _ = envelope.Text;
+                return envelope;
+            }
+
+            string[] classic = Enumerable.Range(0, 100).Select(i => "member" + i).ToArray();
+            ChatEnvelope[] posts = Enumerable.Range(1, 20).Select(i => Post(i)).ToArray();
+            int bytes = 0;
+            void Deliver(ChatEnvelope post)
+            {
+                for (int member = 0; member < 100; member++)
+                {
+                    bytes += NativeProtocol.FormatMessage(post, post.EncodedFrom, default).Length;
+                    bytes += ClassicProtocol.FormatRoomDelivery(classic[member], post).Length;
+                }
+            }
+
+            Deliver(posts[0]);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 1; i < posts.Length; i++)
+            {
+                Deliver(posts[i]);
+            }
+
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(bytes > 0);
+            Assert.True(allocated < 256, allocated + " bytes allocated by 19 posts to 100 native and 100 classic members");
         }
 
         [Fact]

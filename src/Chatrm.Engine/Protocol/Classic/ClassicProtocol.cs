@@ -243,49 +243,40 @@ namespace Chatrm.Engine.Protocol.Classic
 
         // What follows DEST in every line of the room message this thread wrote last: "_#ops_alice: line\n" for each of
         // its lines, and where each line ends. The same for every member, so made once per post (the room hands a
-        // post to every member on one thread).
+        // post to every member on one thread), in arrays of this thread's: a post allocates nothing.
         [ThreadStatic] private static ChatEnvelope t_roomEnvelope;
-        [ThreadStatic] private static byte[] t_roomTail;
-        [ThreadStatic] private static int[] t_roomLineEnds;
+        [ThreadStatic] private static FrameBuffer t_roomTail;
+        [ThreadStatic] private static List<int> t_roomLineEnds;
         [ThreadStatic] private static FrameBuffer t_buffer;
 
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
         /// <summary>
         /// A room message as a classic member <paramref name="to"/> gets it, as UTF-8: one
-        /// <see cref="FormatRoomDelivery(string, string, string, string)"/> line per line of its text, in a buffer of
-        /// this thread's that the next call on it reuses (copy it, as a transport's send does). Everything after DEST is
-        /// encoded once per envelope on a thread; each member costs a copy.
+        /// <see cref="FormatRoomDelivery(string, string, string, string)"/> line per line of its text (as
+        /// <see cref="SplitLines"/> splits it), in a buffer of this thread's that the next call on it reuses (copy it,
+        /// as a transport's send does). Everything after DEST is encoded once per envelope on a thread; each member
+        /// costs a copy.
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
-        internal static unsafe ReadOnlySpan<byte> FormatRoomDelivery(string to, ChatEnvelope envelope)
+        internal static ReadOnlySpan<byte> FormatRoomDelivery(string to, ChatEnvelope envelope)
         {
-            if (!ReferenceEquals(t_roomEnvelope, envelope) || t_roomTail == null)
+            if (!ReferenceEquals(t_roomEnvelope, envelope))
             {
                 MakeRoomTail(envelope);
             }
 
-            byte[] tail = t_roomTail;
-            int[] ends = t_roomLineEnds;
+            ReadOnlySpan<byte> tail = t_roomTail.Written;
+            List<int> ends = t_roomLineEnds;
             FrameBuffer buffer = t_buffer ?? (t_buffer = new FrameBuffer());
             buffer.Clear();
-            int maxTo = Utf8.GetMaxByteCount(to.Length);
             int start = 0;
-            foreach (int end in ends)
+            for (int i = 0; i < ends.Count; i++)
             {
-                Span<byte> room = buffer.GetSpan(maxTo + end - start);
-                int written = 0;
-                if (to.Length > 0)
-                {
-                    fixed (char* chars = to)
-                    fixed (byte* bytes = room)
-                    {
-                        written = Utf8.GetBytes(chars, to.Length, bytes, room.Length);
-                    }
-                }
-
-                new ReadOnlySpan<byte>(tail, start, end - start).CopyTo(room.Slice(written));
-                buffer.Advance(written + end - start);
+                int end = ends[i];
+                PutUtf8(buffer, to, 0, to.Length);
+                tail.Slice(start, end - start).CopyTo(buffer.GetSpan(end - start));
+                buffer.Advance(end - start);
                 start = end;
             }
 
@@ -294,20 +285,68 @@ namespace Chatrm.Engine.Protocol.Classic
 
         private static void MakeRoomTail(ChatEnvelope envelope)
         {
-            var tail = new StringBuilder();
-            var lineEnds = new List<int>();
-            int bytes = 0;
-            foreach (string line in SplitLines(envelope.Text ?? string.Empty))
+            FrameBuffer tail = t_roomTail ?? (t_roomTail = new FrameBuffer());
+            List<int> ends = t_roomLineEnds ?? (t_roomLineEnds = new List<int>());
+            tail.Clear();
+            ends.Clear();
+
+            // The lines SplitLines makes, found where they stand.
+            string text = envelope.Text ?? string.Empty;
+            int lineStart = 0;
+            for (int i = 0; i < text.Length; i++)
             {
-                string piece = Separator + envelope.To + Separator + envelope.From + RoomSenderSeparator + line + "\n";
-                tail.Append(piece);
-                bytes += Utf8.GetByteCount(piece);
-                lineEnds.Add(bytes);
+                char c = text[i];
+                if (c == '\r' || c == '\n')
+                {
+                    PutRoomLine(tail, envelope, text, lineStart, i);
+                    ends.Add(tail.Written.Length);
+                    if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
+                    {
+                        i++;
+                    }
+
+                    lineStart = i + 1;
+                }
             }
 
-            t_roomTail = Utf8.GetBytes(tail.ToString());
-            t_roomLineEnds = lineEnds.ToArray();
+            if (lineStart < text.Length || lineStart == 0)
+            {
+                PutRoomLine(tail, envelope, text, lineStart, text.Length);
+                ends.Add(tail.Written.Length);
+            }
+
             t_roomEnvelope = envelope;
+        }
+
+        // "_#ops_alice: " + text[start..end] + "\n".
+        private static void PutRoomLine(FrameBuffer into, ChatEnvelope envelope, string text, int start, int end)
+        {
+            into.Append((byte)Separator);
+            PutUtf8(into, envelope.To, 0, envelope.To.Length);
+            into.Append((byte)Separator);
+            PutUtf8(into, envelope.From, 0, envelope.From.Length);
+            into.Append((byte)':');
+            into.Append((byte)' ');
+            PutUtf8(into, text, start, end - start);
+            into.Append((byte)'\n');
+        }
+
+        private static unsafe void PutUtf8(FrameBuffer into, string text, int start, int length)
+        {
+            if (length == 0)
+            {
+                return;
+            }
+
+            Span<byte> room = into.GetSpan(Utf8.GetMaxByteCount(length));
+            int written;
+            fixed (char* chars = text)
+            fixed (byte* bytes = room)
+            {
+                written = Utf8.GetBytes(chars + start, length, bytes, room.Length);
+            }
+
+            into.Advance(written);
         }
 
         /// <summary>

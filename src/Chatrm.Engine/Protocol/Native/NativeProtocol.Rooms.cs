@@ -96,16 +96,19 @@ namespace Chatrm.Engine.Protocol.Native
 
         // The room message this thread wrote last, and for which envelope and seq: every member of a post is handed
         // the message on the posting thread, inside the room's lock, so each member after the first finds it here.
+        // Its array is this thread's and is written over by the next room message: a post allocates nothing.
         [ThreadStatic] private static ChatEnvelope t_roomEnvelope;
         [ThreadStatic] private static long t_roomSeq;
         [ThreadStatic] private static byte[] t_roomFrame;
+        [ThreadStatic] private static int t_roomFrameLength;
 
         /// <summary>
         /// A room message, newline included: <c>{"type":"message","id":…,"from":…,"to":"#ops","room":"#ops","seq":17,
         /// "text":…,"sentAt":…}</c>, the bytes <see cref="FormatUtf8"/> writes for it. The same for every member, so
         /// written once per post: on one thread, asking again for the same envelope (and seq) gives the same bytes
-        /// without writing them. The bytes are the caller's to keep and hand to as many transports as it likes (each
-        /// copies them into its queue); nothing writes over them.
+        /// without writing them, and frames written for a member in between (its status, a notice) leave them be.
+        /// They stay as they are until this thread writes the next room message: hand them to every member's
+        /// transport (each copies them into its queue) before posting the next, and keep no reference past that.
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static ReadOnlyMemory<byte> FormatRoomMessage(ChatEnvelope envelope, JsonEncodedText from = default)
@@ -113,7 +116,7 @@ namespace Chatrm.Engine.Protocol.Native
             byte[] frame = t_roomFrame;
             if (frame != null && ReferenceEquals(t_roomEnvelope, envelope) && t_roomSeq == envelope.Seq)
             {
-                return frame;
+                return new ReadOnlyMemory<byte>(frame, 0, t_roomFrameLength);
             }
 
             if (from.EncodedUtf8Bytes.IsEmpty)
@@ -121,11 +124,18 @@ namespace Chatrm.Engine.Protocol.Native
                 from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : EncodeName(envelope.From);
             }
 
-            frame = WriteRoomMessage(envelope, from).ToArray();
+            ReadOnlySpan<byte> written = WriteRoomMessage(envelope, from);
+            if (frame == null || frame.Length < written.Length || (frame.Length > 64 * 1024 && written.Length <= 1024))
+            {
+                // Grown for a long one, given back after it, as the frame buffer does.
+                frame = t_roomFrame = new byte[Math.Max(written.Length, 512)];
+            }
+
+            written.CopyTo(frame);
+            t_roomFrameLength = written.Length;
             t_roomEnvelope = envelope;
             t_roomSeq = envelope.Seq;
-            t_roomFrame = frame;
-            return frame;
+            return new ReadOnlyMemory<byte>(frame, 0, written.Length);
         }
 
         /// <summary>The room message into this thread's buffer: from pieces when every one is ready, else through the writer.</summary>
