@@ -1,6 +1,5 @@
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Protocol;
-using Chatrm.Engine.Protocol.Native;
 
 namespace Chatrm.Engine.Server
 {
@@ -13,7 +12,7 @@ namespace Chatrm.Engine.Server
         /// </summary>
         internal void SweepKeepAlive(KeepAliveSchedule schedule, long now, bool onTime)
         {
-            if (!_native || !_registered)
+            if (!_registered || !_session.KeepsAlive)
             {
                 return;
             }
@@ -27,11 +26,11 @@ namespace Chatrm.Engine.Server
             switch (_keepAlive.Check(schedule, now, heard, onTime))
             {
                 case KeepAliveStep.Ping:
-                    SendFrame(new NativeFrame { Type = FrameType.Ping });
+                    _session.Ping();
                     break;
                 case KeepAliveStep.GiveUp:
                     // Pinged a whole interval ago and nothing since: the peer is gone or stuck.
-                    SendError(Refusal.KeepaliveTimeout, "no answer to a ping within " + Durations.Describe(_server.Options.KeepAliveInterval));
+                    Tell(Refusal.KeepaliveTimeout, "no answer to a ping within " + Durations.Describe(_server.Options.KeepAliveInterval));
                     Disconnect("keepalive: no answer to a ping");
                     break;
             }

@@ -14,7 +14,7 @@ namespace Chatrm.Engine.Server
         /// sender is told, and false.
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
-        private bool AdmitSend(long now, string to, string senderRef)
+        internal bool AdmitSend(long now, string to, string senderRef)
         {
             if (WithinRate(now))
             {
@@ -30,7 +30,7 @@ namespace Chatrm.Engine.Server
         /// <see cref="Routing.IDeliveryReceipt"/>).
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
-        private void RouteAndTell(ChatEnvelope envelope)
+        internal void RouteAndTell(ChatEnvelope envelope)
         {
             DeliveryStatus status = Route(envelope);
             if (status != DeliveryStatus.Accepted)
@@ -39,19 +39,11 @@ namespace Chatrm.Engine.Server
             }
         }
 
-        /// <summary>Tells this user that a message of theirs was refused, in its protocol, and the operator too.</summary>
-        private void TellRefused(ChatEnvelope envelope, Refusal refusal, string text)
-        {
-            if (_native)
-            {
-                SendStatus(envelope, "refused", refusal, text);
-                _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
-            }
-            else
-            {
-                Refuse(refusal, text);
-            }
-        }
+        /// <summary>
+        /// Tells this user that a message of theirs was refused, in its protocol (a native status frame, a classic
+        /// notice), and the operator too.
+        /// </summary>
+        private void TellRefused(ChatEnvelope envelope, Refusal refusal, string text) => _session.TellRefused(envelope, refusal, text);
 
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private DeliveryStatus Route(ChatEnvelope envelope) =>

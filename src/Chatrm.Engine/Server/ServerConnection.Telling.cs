@@ -1,7 +1,5 @@
 using System;
 using Chatrm.Engine.Messaging;
-using Chatrm.Engine.Protocol.Classic;
-using Chatrm.Engine.Protocol.Native;
 
 namespace Chatrm.Engine.Server
 {
@@ -10,7 +8,6 @@ namespace Chatrm.Engine.Server
     {
         private void OnLineTooLong()
         {
-            string text = "lines are limited to " + _server.Options.MaxLineBytes + " bytes";
             if (!_registered)
             {
                 // Chatrm's client, meeting this classic notice in answer to its hello, reports the opening as too long.
@@ -19,13 +16,11 @@ namespace Chatrm.Engine.Server
                 return;
             }
 
-            Refuse(Refusal.LineTooLong, _native
-                ? "frames are limited to " + _server.Options.MaxLineBytes + " bytes; that one was skipped"
-                : text + "; that one was not delivered");
+            Refuse(Refusal.LineTooLong, _session.DescribeLineTooLong(_server.Options.MaxLineBytes));
         }
 
         /// <summary>Tells this user why something was refused, in its protocol, and the operator too.</summary>
-        private void Refuse(Refusal refusal, string text)
+        internal void Refuse(Refusal refusal, string text)
         {
             Tell(refusal, text);
             _server.Raise(ServerEventKind.LineRefused, UserName, refusal.ToCode() + ": " + text);
@@ -36,27 +31,7 @@ namespace Chatrm.Engine.Server
         /// goes through <see cref="Queued"/>, as every native frame does; <paramref name="evenIfFull"/> lets the
         /// last word to a user being dropped pass a full queue.
         /// </summary>
-        private void Tell(Refusal refusal, string text, bool evenIfFull = false)
-        {
-            if (!_native)
-            {
-                _transport.Send(ClassicProtocol.FormatNotice(UserName ?? "unnamed", refusal.ToCode(), text), evenIfFull);
-                return;
-            }
-
-            ReadOnlySpan<byte> frame = NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Error, Code = refusal.ToCode(), Message = text });
-            if (evenIfFull)
-            {
-                _transport.Send(frame, evenIfFull: true);
-            }
-            else
-            {
-                Queued(_transport.Send(frame));
-            }
-        }
-
-        private void SendNotice(string code, string text) =>
-            _transport.Send(ClassicProtocol.FormatNotice(UserName ?? "unnamed", code, text));
+        private void Tell(Refusal refusal, string text, bool evenIfFull = false) => _session.Tell(refusal, text, evenIfFull);
 
         /// <summary>
         /// A name that was refused, for the operator's log: control, format and separator characters (escapes,

@@ -1,13 +1,12 @@
 using System;
-using System.Collections.Generic;
 using System.Net.Sockets;
-using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Protocol;
 using Chatrm.Engine.Protocol.Native;
 using Chatrm.Engine.Routing;
+using Chatrm.Engine.Server.Sessions;
 using Chatrm.Engine.Transport;
 
 namespace Chatrm.Engine.Server
@@ -27,28 +26,15 @@ namespace Chatrm.Engine.Server
         // Held while registering and queueing the welcome, so no message overtakes the welcome.
         private readonly object _welcomeGate = new object();
 
-        // Native messages handed to this user and not yet confirmed. Made on the first one, so an idle or classic
-        // user holds none.
-        private UnconfirmedMessages _unconfirmed;
+        // What the user's protocol does: classic until the opening line is a native hello, which sets it once, under
+        // the handshake lock and before registering. Threads other than the reader read it only once registered
+        // (after reading the volatile _registered, or when the router hands them this endpoint).
+        private ProtocolSession _session;
 
-        private UnconfirmedMessages Unconfirmed => Volatile.Read(ref _unconfirmed) ?? CreateUnconfirmed();
-
-        // What one ack "through" confirmed, reused by this connection's reader.
-        private ChatEnvelope[] _acked = Array.Empty<ChatEnvelope>();
-        private List<ChatEnvelope> _ackedOthers;
-
-        // The hello asked for batched confirmations: this user's delivered messages are told in delivered frames.
-        private bool _batch;
-
-        // The frame every incoming native line is parsed into (only this connection's reader uses it).
-        private NativeFrame _frame;
-
-        private string _leaveReason = "disconnected";
         private volatile bool _registered;
         private volatile bool _welcomed;
-        private volatile bool _native;
         private bool _handshakeTimedOut;
-        // Set by every line a native user sends, cleared by the keepalive sweep: cheaper than reading the clock per line.
+        // Set by every line the user sends, cleared by the keepalive sweep: cheaper than reading the clock per line.
         private volatile bool _heard;
         // Only the keepalive sweep touches it, one sweep at a time.
         private KeepAlivePeer _keepAlive;
@@ -91,6 +77,7 @@ namespace Chatrm.Engine.Server
             _transport.Clock = server.Clock;
             _lastMessageTicks = server.Clock.GetUtcNow().UtcTicks;
             _address = address;
+            _session = new ClassicSession(this, server, transport);
             _handshakeTimer = new Timer(_ => OnHandshakeTimeout(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         }
 
@@ -100,11 +87,10 @@ namespace Chatrm.Engine.Server
 
         public string UserName { get; private set; }
 
-        // A native user's name as frames write it: encoded once, when it registers, before the welcome lets
-        // deliveries in (see Register), and never written again. Only a registered native user's is read.
-        private JsonEncodedText _encodedName;
+        public string Protocol => _session.Protocol;
 
-        public string Protocol => _native ? ProtocolNames.Chatrm : ProtocolNames.Classic;
+        /// <summary>Why the user left, as the UserLeft event says it; a session sets it when its user says goodbye.</summary>
+        internal string LeaveReason { get; set; } = "disconnected";
 
         public DateTime ConnectedAt { get; } = DateTime.UtcNow;
 
@@ -135,36 +121,22 @@ namespace Chatrm.Engine.Server
 
             if (stopping.IsCancellationRequested)
             {
-                _leaveReason = "server stopping";
-                if (_native)
-                {
-                    SendFrame(new NativeFrame { Type = FrameType.Bye, Reason = Refusal.ServerStopping.ToCode(), Message = "the server is stopping" });
-                }
-                else
-                {
-                    SendNotice(Refusal.ServerStopping.ToCode(), "the server is stopping");
-                }
+                LeaveReason = "server stopping";
+                _session.SayGoodbye(Refusal.ServerStopping, "the server is stopping");
             }
             else if (end == ReadEnd.Failed)
             {
-                _leaveReason = "connection failed";
+                LeaveReason = "connection failed";
             }
 
             if (_registered)
             {
                 _server.Router.Unregister(this);
-                _server.Raise(ServerEventKind.UserLeft, UserName, _leaveReason);
+                _server.Raise(ServerEventKind.UserLeft, UserName, LeaveReason);
             }
 
-            // Whatever this user never confirmed, its senders learn it was not delivered. (Made here if need be, so a
-            // sender who found this user a moment ago hears "offline" instead of waiting for an ack forever.)
-            foreach (ChatEnvelope envelope in Unconfirmed.TakeAll())
-            {
-                if (envelope.SenderHearsStatus)
-                {
-                    _server.Router.ReportFailed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
-                }
-            }
+            // Whatever waits on this user is settled (a native user's unconfirmed messages are reported failed).
+            _session.Ended();
 
             await _transport.CloseAsync(_server.Options.CloseGrace).ConfigureAwait(false);
             _server.Router.Detach(this);
@@ -173,16 +145,10 @@ namespace Chatrm.Engine.Server
         /// <summary>Stops reading, as the server does to every connection when it stops.</summary>
         internal void StopReading() => _transport.StopReading();
 
-        private UnconfirmedMessages CreateUnconfirmed()
-        {
-            Interlocked.CompareExchange(ref _unconfirmed, new UnconfirmedMessages(_transport), null);
-            return _unconfirmed;
-        }
-
         /// <summary>Ends the session from the server side.</summary>
         public void Disconnect(string reason)
         {
-            _leaveReason = reason;
+            LeaveReason = reason;
             _transport.StopReading();
         }
 
@@ -204,7 +170,7 @@ namespace Chatrm.Engine.Server
         }
 
         /// <summary>The id of the next message this user sends. Only this connection's reader calls this.</summary>
-        private long NextMessageId() => _messageIds.Next(_server);
+        internal long NextMessageId() => _messageIds.Next(_server);
 
         /// <summary>Takes a token for one message; false (and the user is told) when over the rate limit.</summary>
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
@@ -223,7 +189,9 @@ namespace Chatrm.Engine.Server
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private bool OnLine(ReadOnlySpan<byte> line)
         {
-            if (_native && !_heard)
+            // The opening counts, so the first ping comes a whole interval after the hello at the earliest. Only a
+            // native user is swept for keepalive; a classic one sets this once and nothing reads it.
+            if (!_heard)
             {
                 _heard = true;
             }
@@ -247,21 +215,14 @@ namespace Chatrm.Engine.Server
                     string opening = LineTransport.Decode(line);
                     if (NativeProtocol.IsNativeOpening(opening) && !_classicOnly)
                     {
-                        _native = true;
-                        return OpenNative(opening);
+                        _session = new NativeSession(this, _server, _transport);
                     }
 
-                    return OpenClassic(opening);
+                    return _session.Open(opening);
                 }
             }
 
-            if (_native)
-            {
-                // A person pressing Enter in nc sends a blank line: nothing to answer, as in the classic protocol.
-                return NativeProtocol.IsBlank(line) || OnFrame(line);
-            }
-
-            return OnClassicLine(LineTransport.Decode(line));
+            return _session.OnLine(line);
         }
     }
 }

@@ -1,0 +1,390 @@
+using System;
+using System.Collections.Generic;
+using System.Text.Json;
+using System.Threading;
+using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Protocol;
+using Chatrm.Engine.Protocol.Native;
+using Chatrm.Engine.Routing;
+using Chatrm.Engine.Transport;
+
+namespace Chatrm.Engine.Server.Sessions
+{
+    /// <summary>
+    /// The native session: the hello and welcome, frame dispatch, sends and their statuses, acks (one or
+    /// through) and what waits for them, presence, pings. Every frame it writes goes through
+    /// <see cref="ServerConnection.Queued"/>, so a full queue drops the user as too slow.
+    /// </summary>
+    internal sealed class NativeSession : ProtocolSession
+    {
+        // Messages handed to this user and not yet confirmed. Made on the first one, so an idle user holds none.
+        private UnconfirmedMessages _unconfirmed;
+
+        // What one ack "through" confirmed, reused by this connection's reader.
+        private ChatEnvelope[] _acked = Array.Empty<ChatEnvelope>();
+        private List<ChatEnvelope> _ackedOthers;
+
+        // The hello asked for batched confirmations: this user's delivered messages are told in delivered frames.
+        private bool _batch;
+
+        // The hello did not opt out of presence.
+        private bool _hearsPresence;
+
+        // The frame every incoming line is parsed into (only this connection's reader uses it).
+        private NativeFrame _frame;
+
+        // This user's name as frames write it: encoded once, in the welcome, before the welcome lets deliveries in
+        // (see ServerConnection.Register), and never written again.
+        private JsonEncodedText _encodedName;
+
+        public NativeSession(ServerConnection connection, ChatServer server, LineTransport transport)
+            : base(connection, server, transport)
+        {
+        }
+
+        internal override string Protocol => ProtocolNames.Chatrm;
+
+        internal override bool KeepsAlive => true;
+
+        internal override bool HearsPresence => _hearsPresence;
+
+        private UnconfirmedMessages Unconfirmed => Volatile.Read(ref _unconfirmed) ?? CreateUnconfirmed();
+
+        private UnconfirmedMessages CreateUnconfirmed()
+        {
+            Interlocked.CompareExchange(ref _unconfirmed, new UnconfirmedMessages(Transport), null);
+            return _unconfirmed;
+        }
+
+        internal override bool Open(string opening)
+        {
+            if (!NativeProtocol.TryParse(opening, out NativeFrame hello, out string problem))
+            {
+                return Connection.RefuseHandshake(null, Refusal.MalformedFrame, problem);
+            }
+
+            if (hello.Type != FrameType.Hello)
+            {
+                return Connection.RefuseHandshake(null, Refusal.MalformedFrame, "the first frame must be a hello");
+            }
+
+            // Absent, the hello is taken as ours (as hellos typed by hand always were); another name is another protocol.
+            if (hello.Protocol != null && hello.Protocol != NativeProtocol.ProtocolName)
+            {
+                string named = hello.Protocol.Length > 40 ? hello.Protocol.Substring(0, 40) + "..." : hello.Protocol;
+                return Connection.RefuseHandshake(hello.User, Refusal.UnsupportedVersion,
+                    $"this server speaks the protocol {NativeProtocol.ProtocolName}, not \"{named}\"");
+            }
+
+            if (hello.Version != NativeProtocol.Version)
+            {
+                return Connection.RefuseHandshake(hello.User, Refusal.UnsupportedVersion,
+                    $"this server speaks version {NativeProtocol.Version} of the native protocol, not {(hello.Version?.ToString() ?? "none")}");
+            }
+
+            string problemWithName = UserNames.Problem(hello.User);
+            if (problemWithName != null)
+            {
+                return Connection.RefuseHandshake(hello.User, Refusal.InvalidName, problemWithName);
+            }
+
+            bool authenticated = false;
+            CredentialStore credentials = Server.Options.Credentials;
+            if (credentials != null)
+            {
+                if (!credentials.Verify(hello.User, hello.Password))
+                {
+                    Connection.RefuseLoginLater(hello.User);
+                    return true;
+                }
+
+                Connection.ForgetLoginFailures();
+                authenticated = true;
+            }
+
+            _batch = hello.Batch == true;
+            _hearsPresence = hello.Presence != false;
+            if (!Connection.Register(hello.User, takeOver: authenticated))
+            {
+                return Connection.RefuseHandshake(hello.User, Refusal.NameTaken, "the name " + hello.User + " is in use; choose another");
+            }
+
+            return true;
+        }
+
+        internal override void Welcome(string name)
+        {
+            _encodedName = NativeProtocol.EncodeName(name);
+            SendFrame(new NativeFrame
+            {
+                Type = FrameType.Welcome,
+                Protocol = NativeProtocol.ProtocolName,
+                Version = NativeProtocol.Version,
+                User = name,
+                KeepAlive = Server.Options.KeepAliveInterval.TotalSeconds,
+                MaxFrameBytes = Server.Options.MaxLineBytes,
+                Batch = _batch ? true : (bool?)null,
+            });
+        }
+
+        // A person pressing Enter in nc sends a blank line: nothing to answer, as in the classic protocol.
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        internal override bool OnLine(ReadOnlySpan<byte> line) => NativeProtocol.IsBlank(line) || OnFrame(line);
+
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        private bool OnFrame(ReadOnlySpan<byte> line)
+        {
+            // One frame at a time, on this connection's reader: every frame is parsed into the same instance.
+            NativeFrame frame = _frame ?? (_frame = new NativeFrame { KeepsWireBytes = true });
+            if (!NativeProtocol.TryParse(line, frame, out string problem))
+            {
+                RefuseFrame(problem, frame.Ref);
+                return true;
+            }
+
+            switch (frame.Type)
+            {
+                case FrameType.Send:
+                    OnSend(frame);
+                    return true;
+                case FrameType.Ack:
+                    OnAck(frame);
+                    return true;
+                case FrameType.Who:
+                    SendFrame(new NativeFrame { Type = FrameType.Users, Ref = frame.Ref, Users = new List<UserInfo>(Server.Router.ListUsers()) });
+                    return true;
+                case FrameType.Ping:
+                    SendFrame(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref });
+                    return true;
+                case FrameType.Pong:
+                    return true;
+                case FrameType.Bye:
+                    Connection.LeaveReason = "bye";
+                    return false;
+                case FrameType.Hello:
+                    SendError(Refusal.MalformedFrame, "already greeted as " + Connection.UserName, frame.Ref);
+                    return true;
+                default:
+                    SendError(Refusal.MalformedFrame, "unknown frame type \"" + frame.Type + "\"", frame.Ref);
+                    return true;
+            }
+        }
+
+        /// <summary>An ack of one message (id), or of one and every message sent to this user before it (through).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        private void OnAck(NativeFrame frame)
+        {
+            if ((frame.Id == null) == (frame.Through == null))
+            {
+                RefuseFrame(frame.Id == null ? "an ack needs \"id\" or \"through\"" : "an ack has \"id\" or \"through\", not both", frame.Ref);
+                return;
+            }
+
+            UnconfirmedMessages unconfirmed = Volatile.Read(ref _unconfirmed);
+            if (unconfirmed == null)
+            {
+                return;
+            }
+
+            if (frame.Through != null)
+            {
+                int count = NativeProtocol.TryParseMessageId(frame.Through, out long through) ? unconfirmed.TakeThrough(through, ref _acked) : 0;
+
+                // Each sender hears of all its own messages at once, in the order sent: in one delivered frame when
+                // it asked for batches. Senders are taken in turn; each turn moves the next sender's to the front.
+                int start = 0;
+                while (start < count)
+                {
+                    SenderAddress sender = _acked[start].Sender;
+                    int end = start + 1;
+                    int others = 0;
+                    for (int i = start + 1; i < count; i++)
+                    {
+                        if (_acked[i].Sender == sender)
+                        {
+                            _acked[end++] = _acked[i];
+                        }
+                        else
+                        {
+                            (_ackedOthers ?? (_ackedOthers = new List<ChatEnvelope>())).Add(_acked[i]);
+                            others++;
+                        }
+                    }
+
+                    if (others > 0)
+                    {
+                        _ackedOthers.CopyTo(0, _acked, end, others);
+                        _ackedOthers.Clear();
+                    }
+
+                    if (_acked[start].SenderHearsStatus)
+                    {
+                        Server.Router.ReportDelivered(new ReadOnlySpan<ChatEnvelope>(_acked, start, end - start));
+                    }
+
+                    start = end;
+                }
+
+                Array.Clear(_acked, 0, count);
+            }
+            else if (NativeProtocol.TryParseMessageId(frame.Id, out long id) && unconfirmed.TryTake(id, out ChatEnvelope envelope) && envelope.SenderHearsStatus)
+            {
+                Server.Router.ReportDelivered(envelope);
+            }
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        private void OnSend(NativeFrame frame)
+        {
+            if (frame.To == null || !frame.HasText)
+            {
+                var missing = new ChatEnvelope(null, Connection.UserName, frame.To, frame.Text, DateTime.UtcNow, frame.Ref);
+                SendStatus(missing, "refused", Refusal.MalformedFrame, "a send needs \"to\" and \"text\"");
+                return;
+            }
+
+            long now = Transport.ReadTicks;
+            if (Connection.AdmitSend(now, frame.To, frame.Ref))
+            {
+                ChatEnvelope envelope = ChatEnvelope.FromSend(frame, Connection.NextMessageId(), Connection.UserName, new DateTime(now, DateTimeKind.Utc), Connection.Address);
+                envelope.EncodedFrom = _encodedName;
+                Connection.RouteAndTell(envelope);
+            }
+        }
+
+        internal override string DescribeLineTooLong(int maxLineBytes) =>
+            "frames are limited to " + maxLineBytes + " bytes; that one was skipped";
+
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        internal override DeliveryStatus Deliver(ChatEnvelope envelope)
+        {
+            JsonEncodedText from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From);
+            ReadOnlySpan<byte> frame = NativeProtocol.FormatMessage(envelope, from, _encodedName);
+            int limit = Server.Options.MaxUnconfirmedPerConnection;
+            if (!Unconfirmed.TryAddAndSend(envelope, frame, limit, out SendResult sent))
+            {
+                // It reads but does not confirm: keeping everything sent to it would let one client eat the server's memory.
+                Connection.DropAsTooSlow("it did not confirm the messages sent to it", $"you did not confirm the messages sent to you; {limit} waited for your ack");
+                return Connection.TooSlowOrGone(envelope);
+            }
+
+            // Queued: the recipient's ack reports it delivered.
+            return Connection.Queued(sent) ? DeliveryStatus.Accepted : Connection.TooSlowOrGone(envelope);
+        }
+
+        internal override void SendPresence(PresenceChange change, string userName, DateTime time)
+        {
+            if (!UserNames.AreSame(userName, Connection.UserName))
+            {
+                SendFrame(new NativeFrame
+                {
+                    Type = FrameType.Presence,
+                    Event = change == PresenceChange.Joined ? "joined" : "left",
+                    User = userName,
+                    Time = time,
+                });
+            }
+        }
+
+        internal override void Tell(Refusal refusal, string text, bool evenIfFull)
+        {
+            ReadOnlySpan<byte> frame = NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Error, Code = refusal.ToCode(), Message = text });
+            if (evenIfFull)
+            {
+                Transport.Send(frame, evenIfFull: true);
+            }
+            else
+            {
+                Connection.Queued(Transport.Send(frame));
+            }
+        }
+
+        internal override void TellHandshakeRefused(string to, Refusal refusal, string text) => SendError(refusal, text);
+
+        internal override void TellRefused(ChatEnvelope envelope, Refusal refusal, string text)
+        {
+            SendStatus(envelope, "refused", refusal, text);
+            Server.Raise(ServerEventKind.LineRefused, Connection.UserName, refusal.ToCode() + ": " + text);
+        }
+
+        internal override void Forwarded(ChatEnvelope envelope) => SendStatus(envelope, "forwarded");
+
+        internal override void Delivered(ChatEnvelope envelope) =>
+            Connection.Queued(Transport.Send(NativeProtocol.FormatDelivered(envelope)));
+
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        internal override void Delivered(ReadOnlySpan<ChatEnvelope> envelopes)
+        {
+            if (!_batch)
+            {
+                foreach (ChatEnvelope envelope in envelopes)
+                {
+                    Delivered(envelope);
+                }
+
+                return;
+            }
+
+            while (envelopes.Length > 0)
+            {
+                int taken = NativeProtocol.FormatDelivered(envelopes, out ReadOnlySpan<byte> frame);
+                if (!Connection.Queued(Transport.Send(frame)))
+                {
+                    return;
+                }
+
+                envelopes = envelopes.Slice(taken);
+            }
+        }
+
+        internal override void Failed(ChatEnvelope envelope, Refusal reason, string message) =>
+            SendStatus(envelope, "refused", reason, message);
+
+        internal override void Ping() => SendFrame(new NativeFrame { Type = FrameType.Ping });
+
+        internal override void SayGoodbye(Refusal reason, string text) =>
+            SendFrame(new NativeFrame { Type = FrameType.Bye, Reason = reason.ToCode(), Message = text });
+
+        internal override void Ended()
+        {
+            // Whatever this user never confirmed, its senders learn it was not delivered. (Made here if need be, so a
+            // sender who found this user a moment ago hears "offline" instead of waiting for an ack forever.)
+            foreach (ChatEnvelope envelope in Unconfirmed.TakeAll())
+            {
+                if (envelope.SenderHearsStatus)
+                {
+                    Server.Router.ReportFailed(envelope, Refusal.RecipientLeft, Connection.UserName + " left before confirming");
+                }
+            }
+        }
+
+        private void SendStatus(ChatEnvelope envelope, string status, Refusal reason = Refusal.None, string message = null)
+        {
+            SendFrame(new NativeFrame
+            {
+                Type = FrameType.Status,
+                Ref = envelope.SenderRef,
+                Id = envelope.Id,
+                To = envelope.To,
+                SentAt = envelope.Id == null ? (DateTime?)null : envelope.SentAt,
+                Status = status,
+                Reason = reason == Refusal.None ? null : reason.ToCode(),
+                Message = message,
+            });
+        }
+
+        /// <summary>A frame that cannot be read or makes no sense: an error naming it by its ref, and the operator told.</summary>
+        private void RefuseFrame(string problem, string reference)
+        {
+            SendError(Refusal.MalformedFrame, problem, reference);
+            Server.Raise(ServerEventKind.LineRefused, Connection.UserName, Refusal.MalformedFrame.ToCode() + ": " + problem);
+        }
+
+        private void SendError(Refusal refusal, string message, string reference = null) =>
+            SendFrame(new NativeFrame { Type = FrameType.Error, Ref = reference, Code = refusal.ToCode(), Message = message });
+
+        // Through Queued, as deliveries go: a native client whose queue is full is dropped as too slow. Dropping
+        // the frame alone would lose a status silently, and its sender would wait for that fate forever.
+        private void SendFrame(NativeFrame frame) => Connection.Queued(Transport.Send(NativeProtocol.FormatUtf8(frame)));
+    }
+}
