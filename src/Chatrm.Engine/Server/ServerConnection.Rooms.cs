@@ -1,16 +1,60 @@
 using System;
+using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Routing;
 
 namespace Chatrm.Engine.Server
 {
-    /// <summary>This user in rooms: the router's side of room presence.</summary>
+    /// <summary>
+    /// This user in rooms: posts go to the router's room, whose answer is the sender's whole news (a room's
+    /// members do not confirm one by one), and room presence reaches the session once it is welcomed.
+    /// </summary>
     internal sealed partial class ServerConnection
     {
-        /// <summary>
-        /// Someone joined or left a room this user is in. A stub for now: the wiring (a native presence frame with
-        /// the room, nothing for classic users) comes next, with the per-protocol sessions.
-        /// </summary>
+        /// <summary>Someone joined or left a room this user is in (called inside the room's lock: it only queues).</summary>
         public void RoomPresence(string room, string userName, PresenceChange change, DateTime time)
         {
+            if (_welcomed)
+            {
+                _session.SendRoomPresence(room, userName, change, time);
+            }
+        }
+
+        /// <summary>
+        /// Posts a numbered room message (its envelope has no sender address, so no member's fate is reported) and
+        /// tells the sender: posted, with the room's Seq and how many it went to, or refused. With
+        /// <paramref name="joining"/> (a classic user, who joins a room by writing to it) a post from a non-member
+        /// joins first.
+        /// </summary>
+        internal void PostAndTell(ChatEnvelope envelope, bool joining)
+        {
+            if (!RoomNames.IsValid(envelope.To))
+            {
+                TellRefused(envelope, Refusal.InvalidRoom, RoomNames.Problem(envelope.To));
+                return;
+            }
+
+            RoomPost post = _server.Router.Post(envelope);
+            if (!post.Posted && post.Refusal == Refusal.NotInRoom && joining)
+            {
+                // Post first and join only when refused: the usual line, from a member, pays for no member list.
+                RoomJoin join = _server.Router.Join(this, envelope.To);
+                if (!join.Joined)
+                {
+                    TellRefused(envelope, join.Refusal, join.Message);
+                    return;
+                }
+
+                post = _server.Router.Post(envelope);
+            }
+
+            if (post.Posted)
+            {
+                _session.TellPosted(envelope, post.Seq, post.Recipients);
+            }
+            else
+            {
+                TellRefused(envelope, post.Refusal, post.Message);
+            }
         }
     }
 }

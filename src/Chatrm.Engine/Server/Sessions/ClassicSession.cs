@@ -76,6 +76,12 @@ namespace Chatrm.Engine.Server.Sessions
 
             _lastRecipient = parsed.To;
             long now = Transport.ReadTicks;
+            if (RoomNames.IsRoom(parsed.To))
+            {
+                OnRoomLine(parsed, now);
+                return true;
+            }
+
             if (Connection.AdmitSend(now, parsed.To, null))
             {
                 // A classic sender cannot hear confirmations, only refusals.
@@ -83,6 +89,30 @@ namespace Chatrm.Engine.Server.Sessions
             }
 
             return true;
+        }
+
+        /// <summary>
+        /// A line to a room: the original client joins a room by writing to it (the server joins it at its first line)
+        /// and leaves it with the text /part.
+        /// </summary>
+        private void OnRoomLine(ClassicLine parsed, long now)
+        {
+            if (ClassicProtocol.IsPart(parsed.Text))
+            {
+                RoomLeave leave = Server.Router.Leave(Connection, parsed.To);
+                if (!leave.Left)
+                {
+                    Connection.Refuse(leave.Refusal, leave.Message);
+                }
+
+                return;
+            }
+
+            if (Connection.AdmitSend(now, parsed.To, null))
+            {
+                // No sender address: a room's members do not confirm, so nobody reports per-member fates.
+                Connection.PostAndTell(new ChatEnvelope(Connection.NextMessageId(), Connection.UserName, parsed.To, parsed.Text, null, new DateTime(now, DateTimeKind.Utc)), joining: true);
+            }
         }
 
         internal override string DescribeLineTooLong(int maxLineBytes) =>
@@ -94,7 +124,12 @@ namespace Chatrm.Engine.Server.Sessions
             // A classic client reads one line per message: text with line breaks goes as a line per line,
             // queued at once so no other sender's line comes between them.
             SendResult sent;
-            if (envelope.Text.IndexOf('\n') < 0 && envelope.Text.IndexOf('\r') < 0)
+            if (envelope.Room != null)
+            {
+                // DEST_#room_FROM: TEXT, a line per line of the text; all but DEST made once per post.
+                sent = Transport.Send(ClassicProtocol.FormatRoomDelivery(Connection.UserName, envelope));
+            }
+            else if (envelope.Text.IndexOf('\n') < 0 && envelope.Text.IndexOf('\r') < 0)
             {
                 // The usual case, written as ClassicProtocol.FormatDelivery would write it, without making the string.
                 sent = Transport.SendJoined(ClassicProtocol.Separator, Connection.UserName, envelope.From, envelope.Text);
@@ -126,6 +161,16 @@ namespace Chatrm.Engine.Server.Sessions
 
         // Presence is a native frame: a classic user never asks for it.
         internal override void SendPresence(PresenceChange change, string userName, DateTime time)
+        {
+        }
+
+        // Room presence too: the original client would show it as a message from someone.
+        internal override void SendRoomPresence(string room, string userName, PresenceChange change, DateTime time)
+        {
+        }
+
+        // A posted line is silent, as a delivered direct one is: the original client expects nothing back.
+        internal override void TellPosted(ChatEnvelope envelope, long seq, int recipients)
         {
         }
 

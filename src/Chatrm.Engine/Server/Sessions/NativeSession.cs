@@ -151,7 +151,22 @@ namespace Chatrm.Engine.Server.Sessions
                     OnAck(frame);
                     return true;
                 case FrameType.Who:
+                    if (frame.Room != null)
+                    {
+                        OnWhoRoom(frame);
+                        return true;
+                    }
+
                     SendFrame(new NativeFrame { Type = FrameType.Users, Ref = frame.Ref, Users = new List<UserInfo>(Server.Router.ListUsers()) });
+                    return true;
+                case FrameType.Join:
+                    OnJoin(frame);
+                    return true;
+                case FrameType.Part:
+                    OnPart(frame);
+                    return true;
+                case FrameType.Rooms:
+                    SendFrame(NativeProtocol.RoomsFrame(frame.Ref, Server.Router.ListRooms(Connection)));
                     return true;
                 case FrameType.Ping:
                     SendFrame(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref });
@@ -244,6 +259,19 @@ namespace Chatrm.Engine.Server.Sessions
             }
 
             long now = Transport.ReadTicks;
+            if (RoomNames.IsRoom(frame.To))
+            {
+                if (Connection.AdmitSend(now, frame.To, frame.Ref))
+                {
+                    // No sender address: a room's members do not confirm, so nobody reports per-member fates.
+                    ChatEnvelope post = ChatEnvelope.FromSend(frame, Connection.NextMessageId(), Connection.UserName, new DateTime(now, DateTimeKind.Utc), default);
+                    post.EncodedFrom = _encodedName;
+                    Connection.PostAndTell(post, joining: false);
+                }
+
+                return;
+            }
+
             if (Connection.AdmitSend(now, frame.To, frame.Ref))
             {
                 ChatEnvelope envelope = ChatEnvelope.FromSend(frame, Connection.NextMessageId(), Connection.UserName, new DateTime(now, DateTimeKind.Utc), Connection.Address);
@@ -252,14 +280,66 @@ namespace Chatrm.Engine.Server.Sessions
             }
         }
 
+        private void OnJoin(NativeFrame frame)
+        {
+            if (frame.Room == null)
+            {
+                RefuseFrame("a join needs \"room\"", frame.Ref);
+                return;
+            }
+
+            RoomJoin join = Server.Router.Join(Connection, frame.Room);
+            if (join.Joined)
+            {
+                SendFrame(NativeProtocol.RoomFrame(frame.Ref, join.Room, listMembers: true));
+            }
+            else
+            {
+                SendError(join.Refusal, join.Message, frame.Ref);
+            }
+        }
+
+        private void OnPart(NativeFrame frame)
+        {
+            if (frame.Room == null)
+            {
+                RefuseFrame("a part needs \"room\"", frame.Ref);
+                return;
+            }
+
+            RoomLeave leave = Server.Router.Leave(Connection, frame.Room);
+            if (leave.Left)
+            {
+                SendFrame(NativeProtocol.RoomFrame(frame.Ref, leave.Room, listMembers: false));
+            }
+            else
+            {
+                SendError(leave.Refusal, leave.Message, frame.Ref);
+            }
+        }
+
+        private void OnWhoRoom(NativeFrame frame)
+        {
+            RoomInfo room = Server.Router.GetRoom(frame.Room, Connection);
+            if (room == null)
+            {
+                SendError(Refusal.InvalidRoom, RoomNames.Problem(frame.Room), frame.Ref);
+                return;
+            }
+
+            SendFrame(NativeProtocol.RoomFrame(frame.Ref, room, listMembers: true));
+        }
+
         internal override string DescribeLineTooLong(int maxLineBytes) =>
             "frames are limited to " + maxLineBytes + " bytes; that one was skipped";
 
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal override DeliveryStatus Deliver(ChatEnvelope envelope)
         {
-            JsonEncodedText from = !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From);
-            ReadOnlySpan<byte> frame = NativeProtocol.FormatMessage(envelope, from, _encodedName);
+            // A room message's bytes are the same for every member: written once per post.
+            ReadOnlySpan<byte> frame = envelope.Room != null
+                ? NativeProtocol.FormatRoomMessage(envelope).Span
+                : NativeProtocol.FormatMessage(envelope, !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From), _encodedName);
             int limit = Server.Options.MaxUnconfirmedPerConnection;
             if (!Unconfirmed.TryAddAndSend(envelope, frame, limit, out SendResult sent))
             {
@@ -285,6 +365,17 @@ namespace Chatrm.Engine.Server.Sessions
                 });
             }
         }
+
+        internal override void SendRoomPresence(string room, string userName, PresenceChange change, DateTime time)
+        {
+            if (_hearsPresence && !UserNames.AreSame(userName, Connection.UserName))
+            {
+                SendFrame(NativeProtocol.RoomPresenceFrame(room, userName, change, time));
+            }
+        }
+
+        internal override void TellPosted(ChatEnvelope envelope, long seq, int recipients) =>
+            Connection.Queued(Transport.Send(NativeProtocol.FormatPosted(envelope, seq, recipients)));
 
         internal override void Tell(Refusal refusal, string text, bool evenIfFull)
         {

@@ -54,6 +54,12 @@ namespace Chatrm.Engine.Server.Sessions
         /// <summary>Tells a welcomed user that someone else joined or left.</summary>
         internal abstract void SendPresence(PresenceChange change, string userName, DateTime time);
 
+        /// <summary>Tells a welcomed user that someone joined or left a room it is in.</summary>
+        internal abstract void SendRoomPresence(string room, string userName, PresenceChange change, DateTime time);
+
+        /// <summary>A room message of this user's was posted: its place in the room and how many members it went to.</summary>
+        internal abstract void TellPosted(ChatEnvelope envelope, long seq, int recipients);
+
         /// <summary>
         /// Tells this user something: a refusal, a notice, an error. <paramref name="evenIfFull"/> lets the last
         /// word to a user being dropped pass a full queue.
