@@ -6,11 +6,13 @@ using Chatrm.Bench;
 //   serve    a Chatrm server under test (stdin: gc, quit)
 //   cold     cold starts only: a fresh server, its first --messages timed, then warm (--target, --rounds,
 //            --module out/Chatrm --pwsh .../pwsh.dll for the server users start; --host serve for this program's)
+//   fanout   the fan-out workload of docs/performance.md: rooms of members and one sender each, against every
+//            server (--targets, --rounds, --shapes one-room,many-rooms, --smoke: a second a run)
 //   load     one load run against a server already running (--target, --port, --pid), for profiling
 //   produce  fills a user's inbox over the native protocol (for the PowerShell pipeline measurement)
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Chatrm.Bench suite|report|serve|load|cold|produce [--option value ...]");
+    Console.Error.WriteLine("usage: Chatrm.Bench suite|fanout|report|serve|load|cold|produce [--option value ...]");
     return 2;
 }
 
@@ -20,6 +22,7 @@ return args[0] switch
     "suite" => await Suite.RunAsync(options),
     "report" => Report.Write(options),
     "serve" => await Serve.RunAsync(options),
+    "fanout" => await Fanout.RunAsync(options),
     "load" => await Suite.LoadAsync(options),
     "cold" => await Suite.ColdAsync(options),
     "produce" => await Serve.ProduceAsync(options),
@@ -28,6 +31,6 @@ return args[0] switch
 
 static int Usage(string mode)
 {
-    Console.Error.WriteLine("unknown mode " + mode + "; use suite, report, serve, load, cold or produce");
+    Console.Error.WriteLine("unknown mode " + mode + "; use suite, fanout, report, serve, load, cold or produce");
     return 2;
 }

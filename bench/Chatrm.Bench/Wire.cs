@@ -53,12 +53,12 @@ public abstract class Wire
     /// <summary>Reads what reached a sender (replies, statuses, notices); returns the bytes used.</summary>
     public abstract int ParseSender(ReadOnlySpan<byte> data, Pair pair, long now, Outbox reply);
 
-    protected static byte[] Ascii(string text) => Encoding.ASCII.GetBytes(text);
+    protected internal static byte[] Ascii(string text) => Encoding.ASCII.GetBytes(text);
 
-    protected static string Text(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+    protected internal static string Text(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 
     /// <summary>A line ending in \n (a \r before it dropped), or -1 when no whole line is there yet.</summary>
-    protected static int NextLine(ReadOnlySpan<byte> data, out ReadOnlySpan<byte> line)
+    protected internal static int NextLine(ReadOnlySpan<byte> data, out ReadOnlySpan<byte> line)
     {
         int newline = data.IndexOf((byte)'\n');
         if (newline < 0)
@@ -72,7 +72,7 @@ public abstract class Wire
     }
 
     /// <summary>Waits for a line for which <paramref name="accept"/> is true; lines it rejects with an error end the open.</summary>
-    protected static Task ExpectLineAsync(Conn conn, Func<string, bool?> accept, string what) =>
+    protected internal static Task ExpectLineAsync(Conn conn, Func<string, bool?> accept, string what) =>
         conn.ReadUntilAsync(memory =>
         {
             int used = NextLine(memory.Span, out ReadOnlySpan<byte> line);
@@ -301,11 +301,11 @@ public sealed class NativeWire : Wire
         pair.Error(who + ": " + Text(line));
     }
 
-    private static bool TryString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) =>
+    internal static bool TryString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value) =>
         TryString(line, key, out value, out _);
 
     /// <summary>The string after the first <paramref name="key"/>, and what follows its closing quote.</summary>
-    private static bool TryString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out ReadOnlySpan<byte> after)
+    internal static bool TryString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value, out ReadOnlySpan<byte> after)
     {
         value = after = default;
         int at = line.IndexOf(key);
@@ -400,7 +400,7 @@ public sealed class RedisWire : Wire
     /// One RESP array of bulk strings and integers: returns its length, 0 when it is not all there yet, or -1
     /// when it is no array. <paramref name="first"/> is its first element and <paramref name="last"/> its last.
     /// </summary>
-    private static int TryArray(ReadOnlySpan<byte> data, out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> last)
+    internal static int TryArray(ReadOnlySpan<byte> data, out ReadOnlySpan<byte> first, out ReadOnlySpan<byte> last)
     {
         first = last = default;
         if (data.IsEmpty) return 0;
