@@ -13,7 +13,8 @@
     Bench  builds, then runs the benchmark of docs/performance.md (bench/Chatrm.Bench against Chatrm in both
            protocols, Redis and NATS, which it installs with apt-get when missing, then
            bench/Measure-PowerShell.ps1; each round also times every server's first million messages after a fresh
-           start, Chatrm's started by Start-ChatrmServer in a fresh pwsh) and rewrites docs/performance.md and docs/performance.png. It takes
+           start, Chatrm's started by Start-ChatrmServer in a fresh pwsh; then the fan-out workload of rooms,
+           bench/Chatrm.Bench fanout) and rewrites docs/performance.md and docs/performance.png. It takes
            about a quarter of an hour (five interleaved rounds). With -Smoke: a few seconds against Chatrm only,
            written under out/bench.
     Fuzz   fuzzes the protocols' parsers and the line framing with afl-fuzz and SharpFuzz (fuzz/Invoke-Fuzz.ps1;
@@ -245,8 +246,12 @@ function Invoke-Bench {
         $results = Join-Path $benchOut 'smoke.json'
         & dotnet $bench suite --smoke --results $results --module $moduleOut --pwsh $pwshDll
         $suiteExit = $LASTEXITCODE
-        Invoke-Native dotnet @($bench, 'report', '--results', $results, '--powershell', (Join-Path $benchOut 'none.json'), '--out', (Join-Path $benchOut 'smoke.md'), '--command', './build.ps1 Bench -Smoke')
+        # The fan-out workload too, small (a room of 20, 50 rooms of 10), a second a run.
+        & dotnet $bench fanout --smoke --targets 'chatrm-classic,chatrm-native' --results (Join-Path $benchOut 'smoke-fanout.json')
+        $fanoutExit = $LASTEXITCODE
+        Invoke-Native dotnet @($bench, 'report', '--results', $results, '--fanout', (Join-Path $benchOut 'smoke-fanout.json'), '--powershell', (Join-Path $benchOut 'none.json'), '--out', (Join-Path $benchOut 'smoke.md'), '--command', './build.ps1 Bench -Smoke')
         if ($suiteExit -ne 0) { throw 'The benchmark smoke run lost, duplicated or reordered messages, or failed; see above.' }
+        if ($fanoutExit -ne 0) { throw 'The fan-out smoke run lost, duplicated or reordered messages, or failed; see above.' }
         return
     }
 
@@ -259,12 +264,17 @@ function Invoke-Bench {
     # machine shared with other work, they and the client run ahead of it (where the system allows).
     & dotnet $bench suite --results $results --wait-quiet 120 --priority high --module $moduleOut --pwsh $pwshDll
     $suiteExit = $LASTEXITCODE
+    # The fan-out workload of issue 15: one room of 100 members, 1,000 rooms of 10, each with one sender.
+    $fanout = Join-Path $benchOut 'fanout.json'
+    & dotnet $bench fanout --results $fanout --priority high
+    $fanoutExit = $LASTEXITCODE
     & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File (Join-Path $root 'bench/Measure-PowerShell.ps1') `
         -ModulePath $moduleOut -BenchPath $bench -OutFile $powershell
     $powershellExit = $LASTEXITCODE
-    Invoke-Native dotnet @($bench, 'report', '--results', $results, '--powershell', $powershell,
+    Invoke-Native dotnet @($bench, 'report', '--results', $results, '--fanout', $fanout, '--powershell', $powershell,
         '--out', (Join-Path $root 'docs/performance.md'), '--png', (Join-Path $root 'docs/performance.png'), '--command', 'dotnet pwsh ./build.ps1 Bench')
     if ($suiteExit -ne 0) { throw 'The benchmark lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
+    if ($fanoutExit -ne 0) { throw 'The fan-out workload lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
     if ($powershellExit -ne 0) { throw 'The PowerShell measurements failed; see above.' }
 }
 

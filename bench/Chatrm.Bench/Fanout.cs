@@ -499,6 +499,7 @@ public static class Fanout
     {
         bool smoke = options.Flag("smoke");
         long fileLimit = Proc.RaiseOpenFileLimit();
+        string priority = Suite.RaisePriority(options.Get("priority", "normal"));
         var settings = new FanoutSettings
         {
             PayloadBytes = Math.Max(Payload.MinSize, options.Int("size", 64)),
@@ -536,7 +537,7 @@ public static class Fanout
 
         int biggest = shapes.Count == 0 ? 0 : shapes.Max(s => s.Rooms * (s.Members + 1));
         if (fileLimit > 0 && biggest + 100 > fileLimit) throw new InvalidOperationException($"{biggest} connections need more open files than the limit of {fileLimit}");
-        Console.WriteLine($"fan-out: {string.Join("; ", shapes)}; {settings.PayloadBytes}-byte texts, {settings.WarmupSeconds} s warm-up + {settings.DurationSeconds} s; {rounds} round(s) of {string.Join(", ", results.Targets)}");
+        Console.WriteLine($"fan-out: {string.Join("; ", shapes)}; {settings.PayloadBytes}-byte texts, {settings.WarmupSeconds} s warm-up + {settings.DurationSeconds} s; {rounds} round(s) of {string.Join(", ", results.Targets)}; priority {priority}");
         var clock = Stopwatch.StartNew();
         bool failed = false;
         for (int round = 1; round <= rounds; round++)

@@ -41,13 +41,17 @@ public static class Report
         string command = options.Get("command", "./build.ps1 Bench");
 
         SuiteResults suite = JsonSerializer.Deserialize<SuiteResults>(File.ReadAllText(resultsPath), Suite.Json);
+        string fanoutPath = options.Get("fanout", Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resultsPath)), "fanout.json"));
+        FanoutResults fanout = File.Exists(fanoutPath)
+            ? JsonSerializer.Deserialize<FanoutResults>(File.ReadAllText(fanoutPath), Suite.Json)
+            : null;
         PowerShellResults ps = File.Exists(powershellPath)
             ? JsonSerializer.Deserialize<PowerShellResults>(File.ReadAllText(powershellPath), Suite.Json)
             : null;
 
         var summaries = Order.Where(t => suite.Runs.Any(r => r.Target == t && r.Load != null))
             .Select(t => new Summary(t, suite.Runs.Where(r => r.Target == t).ToList(), (suite.ColdRuns ?? new List<ColdRecord>()).Where(r => r.Target == t).ToList())).ToList();
-        string generated = Generate(suite, ps, summaries, command, Path.GetFileName(pngPath));
+        string generated = Generate(suite, ps, summaries, command, Path.GetFileName(pngPath), fanout);
         Plot(summaries, suite, pngPath);
 
         string existing = File.Exists(markdownPath) ? File.ReadAllText(markdownPath) : null;
@@ -125,7 +129,7 @@ public static class Report
         public int IdleUsers;
     }
 
-    private static string Generate(SuiteResults suite, PowerShellResults ps, List<Summary> rows, string command, string pngName)
+    private static string Generate(SuiteResults suite, PowerShellResults ps, List<Summary> rows, string command, string pngName, FanoutResults fanout)
     {
         var md = new StringBuilder();
         md.AppendLine(Begin);
@@ -328,6 +332,8 @@ public static class Report
             md.AppendLine($"| fresh pwsh: ... + a classic handshake answered with the welcome | {F(Median(ps.WelcomeMs))} ms |");
         }
 
+        if (fanout != null) FanoutSection(md, fanout);
+
         md.AppendLine();
         md.AppendLine("### Every run");
         md.AppendLine();
@@ -354,6 +360,68 @@ public static class Report
         md.AppendLine();
         md.Append(End);
         return md.ToString();
+    }
+
+    /// <summary>The fan-out workload (issue 15): server × shape, medians over rounds, and Chatrm against NATS.</summary>
+    private static void FanoutSection(StringBuilder md, FanoutResults fanout)
+    {
+        FanoutSettings s = fanout.Settings;
+        md.AppendLine();
+        md.AppendLine("### Fan-out (rooms)");
+        md.AppendLine();
+        md.AppendLine($"Measured {fanout.StartedUtc:yyyy-MM-dd HH:mm} UTC with `Chatrm.Bench fanout`: {fanout.Rounds} interleaved rounds, each shape run against every server in an order rotated per round, " +
+            $"each run in a fresh server process. Shapes: {string.Join("; ", fanout.Shapes.Select(x => $"{x.Name}, {x.Rooms:N0} room(s) of {x.Members} members and one sender each, at most {x.Window} posts per sender not yet at every member"))}. " +
+            $"{s.PayloadBytes}-byte texts, {F(s.WarmupSeconds)} s warm-up, then {F(s.DurationSeconds)} s measured. " +
+            "The sender is an extra connection, not a counted member: Chatrm's joins the room (native `join` frame; classic: its first line to the room), " +
+            "as the members do, and is sent nothing of its own posts; NATS members SUB to one subject per room and the sender PUBs; Redis members SUBSCRIBE to one channel per room and the sender PUBLISHes. " +
+            "Deliveries/s: messages members received while measuring, summed; latency: from the send time written into the text to a member reading it. Medians over the rounds; loss, duplication and reordering are totals.");
+        md.AppendLine();
+        md.AppendLine("| shape | server | deliveries/s | posts/s | p50 ms | p99 ms | p999 ms | lost / dup / reordered | errors | server CPU | client CPU | other CPU | connections |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        var cells = new Dictionary<(string Shape, string Target), (double Rate, double P99)>();
+        foreach (FanoutShape shape in fanout.Shapes)
+        {
+            foreach (string target in Order)
+            {
+                var runs = fanout.Runs.Where(r => r.Shape == shape.Name && r.Target == target).ToList();
+                if (runs.Count == 0) continue;
+                var results = runs.Where(r => r.Result != null).Select(r => r.Result).ToList();
+                int failed = runs.Count(r => r.Result == null);
+                if (results.Count == 0)
+                {
+                    md.AppendLine($"| {shape.Name} | {target} | failed: {runs[0].Failure} | | | | | | | | | | |");
+                    continue;
+                }
+
+                double rate = Median(results.Select(r => r.DeliveriesPerSecond));
+                double p99 = Median(results.Select(r => r.P99Ms));
+                cells[(shape.Name, target)] = (rate, p99);
+                md.AppendLine($"| {shape.Name} | {target} | {N(rate)} | {N(Median(results.Select(r => r.PostsPerSecond)))} | {F(Median(results.Select(r => r.P50Ms)))} | {F(p99)} | {F(Median(results.Select(r => r.P999Ms)))} | " +
+                    $"{results.Sum(r => r.Lost)} / {results.Sum(r => r.Duplicated)} / {results.Sum(r => r.Reordered)} | {results.Sum(r => r.Errors) + failed} | " +
+                    $"{Median(results.Select(r => r.ServerCpuPercent)):0}% | {Median(results.Select(r => r.ClientCpuPercent)):0}% | {Median(results.Select(r => r.OtherCpuPercent)):0}% | {results[0].Connections:N0} |");
+            }
+        }
+
+        md.AppendLine();
+        if (fanout.Skipped.Count > 0)
+        {
+            md.AppendLine("Not measured: " + string.Join("; ", fanout.Skipped.Select(x => $"{x.Key} ({x.Value})")) + ".");
+            md.AppendLine();
+        }
+
+        md.AppendLine("| shape | Chatrm | deliveries/s vs NATS | p99 vs NATS | deliveries/s vs Redis | p99 vs Redis | goal (issue 15): at least NATS's deliveries/s, p99 no higher |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | --- |");
+        foreach (FanoutShape shape in fanout.Shapes)
+        {
+            foreach (string target in new[] { Targets.ChatrmClassic, Targets.ChatrmNative })
+            {
+                if (!cells.TryGetValue((shape.Name, target), out var c)) continue;
+                bool hasNats = cells.TryGetValue((shape.Name, Targets.Nats), out var nats);
+                bool hasRedis = cells.TryGetValue((shape.Name, Targets.Redis), out var redis);
+                string goal = hasNats ? Yes(c.Rate >= nats.Rate && c.P99 <= nats.P99) : "no NATS figure";
+                md.AppendLine($"| {shape.Name} | {target} | {(hasNats ? R(c.Rate, nats.Rate) : "")} | {(hasNats ? R(c.P99, nats.P99) : "")} | {(hasRedis ? R(c.Rate, redis.Rate) : "")} | {(hasRedis ? R(c.P99, redis.P99) : "")} | {goal} |");
+            }
+        }
     }
 
     private static IEnumerable<string> Machine(SuiteResults suite, PowerShellResults ps)

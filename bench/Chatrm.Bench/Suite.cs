@@ -369,7 +369,7 @@ public static class Suite
     /// On a machine shared with other work, --priority high runs the client and (inheriting it) every server
     /// ahead of it, so what it measures is the servers and not the neighbours. Says what it got.
     /// </summary>
-    private static string RaisePriority(string wanted)
+    internal static string RaisePriority(string wanted)
     {
         if (!string.Equals(wanted, "high", StringComparison.OrdinalIgnoreCase)) return "normal";
         try
