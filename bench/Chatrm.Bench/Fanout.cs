@@ -291,6 +291,8 @@ public sealed class FanoutRun
             var opening = Stopwatch.StartNew();
             while (allMembers.Any(m => !m.Opened))
             {
+                string refused = _rooms.Select(r => r.FirstError).FirstOrDefault(e => e != null);
+                if (refused != null) throw new IOException("before the first post: " + refused);
                 if (opening.Elapsed > TimeSpan.FromSeconds(30))
                 {
                     throw new TimeoutException($"{allMembers.Count(m => !m.Opened)} of {allMembers.Count} members did not get their room's opening post within 30 s ({_rooms.Select(r => r.FirstError).FirstOrDefault(e => e != null)})");
