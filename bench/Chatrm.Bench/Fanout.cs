@@ -58,6 +58,9 @@ public sealed class FanoutRecord
     public string ServerVersion { get; set; }
     public FanoutResult Result { get; set; }
     public string Failure { get; set; }
+
+    /// <summary>Why the server could not take part (a Chatrm from before rooms): not measured, and no failure.</summary>
+    public string Unsupported { get; set; }
 }
 
 public sealed class FanoutResults
@@ -104,6 +107,9 @@ public sealed class FanoutRoom
 
     /// <summary>Deliveries of this room's posts to its members, summed (every member adds its own).</summary>
     public long Delivered;
+
+    /// <summary>Set when the server showed it has no rooms.</summary>
+    public string NoRooms;
 
     public long Errors => Interlocked.Read(ref _errors);
     public string FirstError => Volatile.Read(ref _firstError);
@@ -220,6 +226,9 @@ public sealed class FanoutMember
     }
 
     public void Error(string what) => Room.Error("member " + User + ": " + what);
+
+    /// <summary>The server has no rooms (a classic line to a room was taken as one to a user).</summary>
+    public void NoRooms(string what) => Interlocked.CompareExchange(ref Room.NoRooms, what, null);
 }
 
 /// <summary>
@@ -291,6 +300,8 @@ public sealed class FanoutRun
             var opening = Stopwatch.StartNew();
             while (allMembers.Any(m => !m.Opened))
             {
+                string noRooms = _rooms.Select(r => Volatile.Read(ref r.NoRooms)).FirstOrDefault(e => e != null);
+                if (noRooms != null) throw new NoRoomsException(noRooms);
                 string refused = _rooms.Select(r => r.FirstError).FirstOrDefault(e => e != null);
                 if (refused != null) throw new IOException("before the first post: " + refused);
                 if (opening.Elapsed > TimeSpan.FromSeconds(30))
@@ -554,6 +565,12 @@ public static class Fanout
                     results.Runs.Add(record);
                     if (record.ServerVersion != null) results.Versions[target] = record.ServerVersion;
                     FanoutResult r = record.Result;
+                    if (record.Unsupported != null)
+                    {
+                        results.Skipped[target] = record.Unsupported;
+                        continue;
+                    }
+
                     failed |= record.Failure != null || r == null || r.Lost + r.Duplicated + r.Reordered + r.Errors > 0;
                     results.Seconds = clock.Elapsed.TotalSeconds;
                     await File.WriteAllTextAsync(resultsPath, JsonSerializer.Serialize(results, Suite.Json));
@@ -578,6 +595,16 @@ public static class Fanout
             Console.WriteLine($"  {r.DeliveriesPerSecond,10:N0} deliveries/s ({r.PostsPerSecond:N0} posts/s)  p50 {r.P50Ms:0.00} p99 {r.P99Ms:0.00} p999 {r.P999Ms:0.00} ms" +
                 $"  server CPU {r.ServerCpuPercent:0}% client CPU {r.ClientCpuPercent:0}% other {r.OtherCpuPercent:0}%  {r.Connections:N0} connections in {r.ConnectSeconds:0.0} s" +
                 $"  posted {r.Posted} lost {r.Lost} dup {r.Duplicated} reordered {r.Reordered} errors {r.Errors}" + (r.FirstError != null ? $" ({r.FirstError})" : string.Empty));
+        }
+        catch (NoRoomsException e)
+        {
+            record.Unsupported = "no rooms in this server: " + e.Message;
+            Console.WriteLine("  not measured: " + record.Unsupported);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.All(x => x is NoRoomsException))
+        {
+            record.Unsupported = "no rooms in this server: " + e.InnerExceptions[0].Message;
+            Console.WriteLine("  not measured: " + record.Unsupported);
         }
         catch (Exception e)
         {

@@ -383,7 +383,7 @@ public static class Report
         {
             foreach (string target in Order)
             {
-                var runs = fanout.Runs.Where(r => r.Shape == shape.Name && r.Target == target).ToList();
+                var runs = fanout.Runs.Where(r => r.Shape == shape.Name && r.Target == target && r.Unsupported == null).ToList();
                 if (runs.Count == 0) continue;
                 var results = runs.Where(r => r.Result != null).Select(r => r.Result).ToList();
                 int failed = runs.Count(r => r.Result == null);
