@@ -565,13 +565,8 @@ public static class Fanout
                     results.Runs.Add(record);
                     if (record.ServerVersion != null) results.Versions[target] = record.ServerVersion;
                     FanoutResult r = record.Result;
-                    if (record.Unsupported != null)
-                    {
-                        results.Skipped[target] = record.Unsupported;
-                        continue;
-                    }
-
-                    failed |= record.Failure != null || r == null || r.Lost + r.Duplicated + r.Reordered + r.Errors > 0;
+                    if (record.Unsupported != null) results.Skipped[target] = record.Unsupported;
+                    else failed |= record.Failure != null || r == null || r.Lost + r.Duplicated + r.Reordered + r.Errors > 0;
                     results.Seconds = clock.Elapsed.TotalSeconds;
                     await File.WriteAllTextAsync(resultsPath, JsonSerializer.Serialize(results, Suite.Json));
                 }
