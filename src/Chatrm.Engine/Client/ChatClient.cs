@@ -250,10 +250,12 @@ namespace Chatrm.Engine
 
         /// <summary>
         /// Takes up to <paramref name="max"/> waiting items, oldest first: <see cref="ChatMessage"/>s (only those
-        /// from <paramref name="from"/> when given; others stay waiting), every <see cref="ServerNotice"/>, and
-        /// <see cref="PresenceEvent"/>s when <paramref name="includePresence"/> (otherwise those passed over are dropped).
+        /// from <paramref name="from"/>, and only those posted to <paramref name="room"/>, when given; others stay
+        /// waiting), every <see cref="ServerNotice"/>, and <see cref="PresenceEvent"/>s when
+        /// <paramref name="includePresence"/> (with <paramref name="room"/>, only that room's; otherwise those passed
+        /// over are dropped).
         /// </summary>
-        public List<object> Take(int max, string from = null, bool includePresence = false) => _inbox.Take(max, from, includePresence);
+        public List<object> Take(int max, string from = null, bool includePresence = false, string room = null) => _inbox.Take(max, from, includePresence, room);
 
         /// <summary>
         /// A task that completes when something arrives after this call, or the connection closes. Take it

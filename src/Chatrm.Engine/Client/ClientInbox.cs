@@ -71,7 +71,7 @@ namespace Chatrm.Engine.Client
         }
 
         /// <summary>See <see cref="ChatClient.Take"/>.</summary>
-        public List<object> Take(int max, string from, bool includePresence)
+        public List<object> Take(int max, string from, bool includePresence, string room = null)
         {
             lock (_lock)
             {
@@ -84,7 +84,7 @@ namespace Chatrm.Engine.Client
                     unexamined--;
                     if (item is ChatMessage message)
                     {
-                        if (from == null || UserNames.AreSame(message.From, from))
+                        if ((from == null || UserNames.AreSame(message.From, from)) && (room == null || RoomNames.AreSame(message.Room, room)))
                         {
                             taken.Add(item);
                             _messagesWaiting--;
@@ -94,6 +94,12 @@ namespace Chatrm.Engine.Client
                             _items.Enqueue(item);
                             passedOver++;
                         }
+                    }
+                    else if (item is PresenceEvent presence && includePresence && room != null && !RoomNames.AreSame(presence.Room, room))
+                    {
+                        // Another room's (or the server's) comings and goings: they wait for whoever reads those.
+                        _items.Enqueue(item);
+                        passedOver++;
                     }
                     else if (includePresence || !(item is PresenceEvent))
                     {
