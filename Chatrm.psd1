@@ -27,6 +27,9 @@
         'Enter-ChatrmChat'
         'Disconnect-ChatrmUser'
         'Export-ChatrmCredential'
+        'Join-ChatrmRoom'
+        'Exit-ChatrmRoom'
+        'Get-ChatrmRoom'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -16,6 +16,7 @@ namespace Chatrm.PowerShell
         public const string ServerNotFound = "ChatrmServerNotFound";
         public const string UserNotFound = "ChatrmUserNotFound";
         public const string InvalidWildcard = "ChatrmInvalidWildcard";
+        public const string RoomNotFound = "ChatrmRoomNotFound";
 
         public static ErrorCategory CategoryOf(Refusal refusal)
         {
@@ -46,6 +47,11 @@ namespace Chatrm.PowerShell
                 case Refusal.AuthRequired: return ErrorCategory.AuthenticationError;
                 case Refusal.Replaced: return ErrorCategory.ConnectionError;
                 case Refusal.TlsFailed: return ErrorCategory.SecurityError;
+                case Refusal.InvalidRoom: return ErrorCategory.InvalidArgument;
+                case Refusal.NotInRoom: return ErrorCategory.InvalidOperation;
+                case Refusal.TooManyRooms: return ErrorCategory.LimitsExceeded;
+                case Refusal.RoomFull: return ErrorCategory.LimitsExceeded;
+                case Refusal.NoMoreRooms: return ErrorCategory.LimitsExceeded;
                 default: return ErrorCategory.NotSpecified;
             }
         }
@@ -89,6 +95,8 @@ namespace Chatrm.PowerShell
                     return "Check the recipient's name; users who are online are the ones who connected and have not left.";
                 case Refusal.LineTooLong:
                     return "Send shorter text, or ask the server's operator for a longer -MaxLineLength.";
+                case Refusal.NotInRoom:
+                    return "Join the room first (Join-ChatrmRoom); only members post to a room.";
                 default:
                     return null;
             }

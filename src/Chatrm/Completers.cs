@@ -34,10 +34,16 @@ namespace Chatrm.PowerShell
                     return Array.Empty<CompletionResult>();
                 }
 
-                IReadOnlyList<UserInfo> users = connection.Client.GetUsersAsync(AskTimeout).GetAwaiter().GetResult();
-
                 // The name being completed: typed with or without quotes.
                 string prefix = CompletionText.Unquote(wordToComplete, out char quote);
+
+                // -To and -With name rooms too: a name begun with # is completed from the server's rooms.
+                if (RoomNames.IsRoom(prefix) && parameterName != "From")
+                {
+                    return RoomNameCompleter.Complete(connection, prefix, quote);
+                }
+
+                IReadOnlyList<UserInfo> users = connection.Client.GetUsersAsync(AskTimeout).GetAwaiter().GetResult();
 
                 // Not yourself: you do not chat with, send to or read from your own name. With -UserName typed
                 // (Enter-ChatrmChat), that is who you are about to be.
@@ -61,7 +67,7 @@ namespace Chatrm.PowerShell
         /// The connection to ask: the -Connection typed (an object or an Id), else the newest open native
         /// connection of the session, to the -ComputerName and -Port typed when there are those.
         /// </summary>
-        private static ChatrmConnection PickConnection(IDictionary bound)
+        internal static ChatrmConnection PickConnection(IDictionary bound)
         {
             if (bound != null && bound.Contains("Connection"))
             {
@@ -79,6 +85,63 @@ namespace Chatrm.PowerShell
         }
 
         private static object Unwrap(object value) => value is PSObject ps ? ps.BaseObject : value;
+    }
+
+    /// <summary>
+    /// Tab completion of -Room: the rooms the server has, asked as <see cref="UserNameCompleter"/> asks for users,
+    /// each in single quotes, since an unquoted # starts a comment. "ops" completes to '#ops' as "#ops" does.
+    /// </summary>
+    public sealed class RoomNameCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(
+            string commandName,
+            string parameterName,
+            string wordToComplete,
+            CommandAst commandAst,
+            IDictionary fakeBoundParameters)
+        {
+            try
+            {
+                ChatrmConnection connection = UserNameCompleter.PickConnection(fakeBoundParameters);
+                if (connection == null)
+                {
+                    return Array.Empty<CompletionResult>();
+                }
+
+                string prefix = CompletionText.Unquote(wordToComplete, out char quote);
+                return Complete(connection, prefix, quote);
+            }
+            catch (Exception)
+            {
+                return Array.Empty<CompletionResult>();
+            }
+        }
+
+        internal static IEnumerable<CompletionResult> Complete(ChatrmConnection connection, string prefix, char quote)
+        {
+            if (!RoomNames.IsRoom(prefix))
+            {
+                prefix = RoomNames.Prefix + prefix;
+            }
+
+            try
+            {
+                IReadOnlyList<RoomInfo> rooms = connection.Client.GetRoomsAsync(UserNameCompleter.AskTimeout).GetAwaiter().GetResult();
+                return rooms
+                    .Where(r => r.Name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                    .OrderBy(r => r.Name, RoomNames.Comparer)
+                    .Select(r => new CompletionResult(
+                        CompletionText.Quote(r.Name, quote == '\0' ? '\'' : quote),
+                        r.Name,
+                        CompletionResultType.ParameterValue,
+                        $"{r.Name}: {r.MemberCount} member(s){(r.IsMember ? ", you among them" : string.Empty)}"))
+                    .ToList();
+            }
+            catch (Exception)
+            {
+                return Array.Empty<CompletionResult>();
+            }
+        }
     }
 
     /// <summary>Tab completion of -Connection: the Ids of the session's open connections, with who each is as the tooltip.</summary>

@@ -11,7 +11,8 @@ namespace Chatrm.PowerShell
 {
     /// <summary>
     /// Chats as a person, as the original client did, and better: typed lines go to the current peer,
-    /// incoming lines show as [bob>>] text without mangling the line being typed, /to switches peer.
+    /// incoming lines show as [bob>>] text without mangling the line being typed, /to switches peer. In rooms
+    /// (/join, /part, /rooms, /who #room, or -With '#ops'), room lines show as [#ops alice>>] text.
     /// Writes to the host only, so it declares no output type.
     /// </summary>
     [Cmdlet(VerbsCommon.Enter, "ChatrmChat", DefaultParameterSetName = ConnectSet)]
@@ -28,6 +29,9 @@ namespace Chatrm.PowerShell
         private readonly List<Task<SentMessage>> _unsettled = new List<Task<SentMessage>>();
         private ChatrmConnection _connection;
         private string _peer;
+
+        // The last user chatted with directly: where /part of the room being chatted in goes back to.
+        private string _lastUser;
         private bool _lineEditing;
         private bool _useAnsi;
 
@@ -81,8 +85,8 @@ namespace Chatrm.PowerShell
         [ArgumentCompleter(typeof(ConnectionCompleter))]
         public ChatrmConnection Connection { get; set; }
 
-        /// <summary>The user to chat with; /to changes it.</summary>
-        [Parameter(Mandatory = true, Position = 3, HelpMessage = "The username of the person you would like to chat with")]
+        /// <summary>The user to chat with, or a room ('#ops', joined first); /to changes it.</summary>
+        [Parameter(Mandatory = true, Position = 3, HelpMessage = "The username of the person you would like to chat with, or a room such as '#ops'")]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(UserNameCompleter))]
         public string With { get; set; }
@@ -90,7 +94,7 @@ namespace Chatrm.PowerShell
         protected override void ProcessRecord()
         {
             // A name no server accepts would make every line fail: say so before connecting.
-            string withProblem = UserNames.Problem(With);
+            string withProblem = RoomNames.IsRoom(With) ? RoomNames.Problem(With) : UserNames.Problem(With);
             if (withProblem != null)
             {
                 ThrowTerminatingError(ChatrmErrors.From(new ChatException(Refusal.InvalidName, $"Cannot chat with '{With}': {withProblem}."), With));
@@ -112,11 +116,17 @@ namespace Chatrm.PowerShell
             }
 
             _peer = With;
+            _lastUser = RoomNames.IsRoom(With) ? null : With;
             _lineEditing = !Console.IsInputRedirected && CanReadKeys();
             _useAnsi = _lineEditing && Host.UI.SupportsVirtualTerminal;
             try
             {
-                Announce($"Chatting as {_connection.UserName} with {_peer} on {_connection.ComputerName}:{_connection.Port}. /help lists commands, /quit leaves.");
+                Announce($"Chatting as {_connection.UserName} {(RoomNames.IsRoom(_peer) ? "in" : "with")} {_peer} on {_connection.ComputerName}:{_connection.Port}. /help lists commands, /quit leaves.");
+                if (RoomNames.IsRoom(_peer) && _connection.State == ConnectionState.Open)
+                {
+                    JoinRoom(_peer);
+                }
+
                 if (_lineEditing)
                 {
                     RunWithLineEditing();
@@ -296,32 +306,169 @@ namespace Chatrm.PowerShell
                 case "/exit":
                     return false;
                 case "/to":
-                    string problem = argument == null ? "say who: /to NAME" : UserNames.Problem(argument);
+                    string problem = argument == null ? "say who: /to NAME or /to #ROOM"
+                        : RoomNames.IsRoom(argument) ? RoomNames.Problem(argument) : UserNames.Problem(argument);
                     if (problem != null)
                     {
                         ShowProblem(problem);
                     }
+                    else if (RoomNames.IsRoom(argument))
+                    {
+                        // Chatting in a room means being in it: join (joining a room you are in answers the same).
+                        JoinRoom(argument);
+                    }
                     else
                     {
-                        _peer = argument;
+                        _peer = _lastUser = argument;
                         Announce($"Now chatting with {_peer}.");
                     }
 
                     return true;
+                case "/join":
+                    string joinProblem = argument == null ? "say which room: /join #ROOM" : RoomNames.Problem(argument);
+                    if (joinProblem != null)
+                    {
+                        ShowProblem(joinProblem);
+                    }
+                    else
+                    {
+                        JoinRoom(argument);
+                    }
+
+                    return true;
+                case "/part":
+                case "/leave":
+                    PartRoom(argument ?? (RoomNames.IsRoom(_peer) ? _peer : null));
+                    return true;
+                case "/rooms":
+                    ShowRooms();
+                    return true;
                 case "/who":
-                    ShowWho();
+                    if (argument != null)
+                    {
+                        ShowRoom(argument);
+                    }
+                    else
+                    {
+                        ShowWho();
+                    }
+
                     return true;
                 case "/help":
                     Announce("Type a line and press Enter to send it to " + _peer + ".");
-                    Announce("/to NAME   chat with NAME instead");
-                    Announce("/who       who is online");
-                    Announce("/quit      leave (Ctrl+C too)");
-                    Announce("//text     send text that starts with /");
+                    Announce("/to NAME     chat with NAME instead (/to #ROOM: chat in a room, joining it)");
+                    Announce("/join #ROOM  join a room and chat in it");
+                    Announce("/part [#ROOM] leave a room (the one you chat in, when not named)");
+                    Announce("/rooms       the rooms the server has");
+                    Announce("/who         who is online; /who #ROOM: who is in a room");
+                    Announce("/quit        leave (Ctrl+C too)");
+                    Announce("//text       send text that starts with /");
                     return true;
                 default:
                     ShowProblem($"{words[0]} is not a command; /help lists them.");
                     return true;
             }
+        }
+
+        private static readonly TimeSpan RoomAskTimeout = TimeSpan.FromSeconds(10);
+
+        /// <summary>Joins a room and chats in it. Over classic, the first line sent to a room joins it.</summary>
+        private void JoinRoom(string room)
+        {
+            if (_connection.Protocol == ChatProtocol.Classic)
+            {
+                _peer = room;
+                Announce($"Now chatting in {room}; over the classic protocol the first line you send joins it.");
+                return;
+            }
+
+            RoomInfo joined = AskRoom(() => _connection.Client.JoinRoomAsync(room, RoomAskTimeout, StopToken));
+            if (joined != null)
+            {
+                _peer = joined.Name;
+                Announce($"Joined {TerminalText.Neutralise(joined.Name)}: {ChatLines.Members(joined)}. Now chatting in {TerminalText.Neutralise(joined.Name)}.");
+            }
+        }
+
+        private void PartRoom(string room)
+        {
+            string problem = room == null ? "say which room: /part #ROOM" : RoomNames.Problem(room);
+            if (problem != null)
+            {
+                ShowProblem(problem);
+                return;
+            }
+
+            if (_connection.Protocol == ChatProtocol.Classic)
+            {
+                // The original server's way: the text /part sent to the room.
+                try
+                {
+                    _connection.Client.Send(room, "/part");
+                }
+                catch (ChatException e)
+                {
+                    ShowProblem(e.Message);
+                    return;
+                }
+            }
+            else if (AskRoom(() => _connection.Client.LeaveRoomAsync(room, RoomAskTimeout, StopToken)) == null)
+            {
+                return;
+            }
+
+            if (RoomNames.AreSame(room, _peer))
+            {
+                _peer = _lastUser ?? _peer;
+            }
+
+            Announce($"Left {room}." + (RoomNames.IsRoom(_peer) ? $" Still chatting in {_peer}; /to changes that." : $" Now chatting with {_peer}."));
+        }
+
+        private void ShowRooms()
+        {
+            IReadOnlyList<RoomInfo> rooms = AskRoom(() => _connection.Client.GetRoomsAsync(RoomAskTimeout, StopToken));
+            if (rooms != null)
+            {
+                Announce(rooms.Count == 0 ? "The server has no rooms; /join #ROOM makes one." : "Rooms: " + string.Join(", ", rooms
+                    .OrderBy(r => r.Name, RoomNames.Comparer)
+                    .Select(r => $"{TerminalText.Neutralise(r.Name)} ({r.MemberCount}{(r.IsMember ? ", joined" : string.Empty)})")));
+            }
+        }
+
+        private void ShowRoom(string room)
+        {
+            string problem = RoomNames.Problem(room);
+            if (problem != null)
+            {
+                ShowProblem(problem);
+                return;
+            }
+
+            RoomInfo info = AskRoom(() => _connection.Client.GetRoomAsync(room, RoomAskTimeout, StopToken));
+            if (info != null)
+            {
+                Announce(info.MemberCount == 0 ? $"Nobody is in {room}." : $"{TerminalText.Neutralise(info.Name)}: {ChatLines.Members(info)}");
+            }
+        }
+
+        /// <summary>A room question's answer, or null after saying why there is none.</summary>
+        private T AskRoom<T>(Func<Task<T>> question)
+            where T : class
+        {
+            try
+            {
+                return question().GetAwaiter().GetResult();
+            }
+            catch (ChatException e)
+            {
+                ShowProblem(TerminalText.Neutralise(e.Message));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return null;
         }
 
         private void ShowWho()
@@ -384,7 +531,8 @@ namespace Chatrm.PowerShell
         private void ShowMessage(ChatMessage message)
         {
             IReadOnlyList<string> lines = ChatLines.MessageLines(message);
-            WriteColored(ConsoleColor.Cyan, ChatLines.MessagePrefix(message), newLine: false);
+            // Room lines in another colour than direct ones, besides their [#room sender>>] prefix.
+            WriteColored(string.IsNullOrEmpty(message.Room) ? ConsoleColor.Cyan : ConsoleColor.Green, ChatLines.MessagePrefix(message), newLine: false);
             foreach (string line in lines)
             {
                 Host.UI.WriteLine(line);
@@ -430,7 +578,7 @@ namespace Chatrm.PowerShell
             }
         }
 
-        private string Prompt => $"[to {_peer}]> ";
+        private string Prompt => RoomNames.IsRoom(_peer) ? $"[in {_peer}]> " : $"[to {_peer}]> ";
 
         private void DrawInputLine()
         {

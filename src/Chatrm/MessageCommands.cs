@@ -8,7 +8,7 @@ using Chatrm.Engine;
 namespace Chatrm.PowerShell
 {
     /// <summary>
-    /// Sends text to a user. -Text binds from the pipeline, one message per input. Messages go out without
+    /// Sends text to a user, or posts it to a room (-To '#ops'; Posted, with Seq and Recipients). -Text binds from the pipeline, one message per input. Messages go out without
     /// waiting for each other's confirmation; the cmdlet returns once every one has its fate (or -Timeout
     /// passes), and each refused message is a non-terminating error on that message.
     /// </summary>
@@ -24,7 +24,7 @@ namespace Chatrm.PowerShell
         private bool _connectionClosed;
         private bool _toGiven;
 
-        // Name binds a piped Get-ChatrmUser. A piped message's To is its reader, so it binds -ReplyTo too, which wins.
+        // Name binds a piped Get-ChatrmUser (or Get-ChatrmRoom). A piped message's To is its reader, so it binds -ReplyTo too, which wins.
         [Parameter(ParameterSetName = ToSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("Name")]
         [ValidateNotNullOrEmpty]
@@ -63,7 +63,8 @@ namespace Chatrm.PowerShell
 
         protected override void ProcessRecord()
         {
-            string to = ReplyTo != null && !_toGiven ? ReplyTo.From : To;
+            // A reply to a room message goes to the room, as a reply in a chat room does.
+            string to = ReplyTo != null && !_toGiven ? (string.IsNullOrEmpty(ReplyTo.Room) ? ReplyTo.From : ReplyTo.Room) : To;
             if (_connectionClosed)
             {
                 // Said once already: the rest of the pipeline is not sent either.
@@ -198,6 +199,12 @@ namespace Chatrm.PowerShell
         [ArgumentCompleter(typeof(UserNameCompleter))]
         public string From { get; set; }
 
+        /// <summary>Only messages posted to this room ('#ops'); the others, direct ones included, stay waiting.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RoomNameCompleter))]
+        public string Room { get; set; }
+
         /// <summary>Waits for messages instead of returning what is waiting.</summary>
         [Parameter]
         public SwitchParameter Wait { get; set; }
@@ -212,7 +219,7 @@ namespace Chatrm.PowerShell
         [ValidateRange(1, int.MaxValue)]
         public int Count { get; set; }
 
-        /// <summary>Also emits who joined and left (native protocol), in order with the messages.</summary>
+        /// <summary>Also emits who joined and left the server and your rooms (native protocol), in order with the messages; with -Room, that room's.</summary>
         [Parameter]
         public SwitchParameter IncludePresence { get; set; }
 
@@ -220,6 +227,13 @@ namespace Chatrm.PowerShell
         {
             ChatrmConnection connection = ResolveConnection(Connection);
             ChatClient client = connection.Client;
+            string roomProblem = Room == null ? null : RoomNames.Problem(Room);
+            if (roomProblem != null)
+            {
+                ThrowTerminatingError(ChatrmErrors.From(
+                    new ChatException(Refusal.InvalidRoom, $"-Room '{TerminalText.Neutralise(Room)}' cannot be a room name: {roomProblem}. Quote it ('#ops'): unquoted, # starts a comment."), Room));
+            }
+
             bool timed = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout));
             bool wait = Wait.IsPresent || timed;
             DateTime deadline = timed ? DateTime.UtcNow + TimeSpan.FromSeconds(Timeout) : DateTime.MaxValue;
@@ -229,7 +243,7 @@ namespace Chatrm.PowerShell
             {
                 // Taken before reading the inbox, so a message arriving in between still wakes us.
                 Task arrival = client.NextArrival();
-                List<object> items = client.Take(Math.Min(remaining, BatchSize), From, IncludePresence);
+                List<object> items = client.Take(Math.Min(remaining, BatchSize), From, IncludePresence, Room);
                 ReportDrops(connection);
                 foreach (object item in items)
                 {

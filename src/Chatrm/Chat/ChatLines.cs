@@ -6,8 +6,10 @@ namespace Chatrm.PowerShell
     /// <summary>What a chat shows for each thing that happens, with other people's text made safe to print.</summary>
     internal static class ChatLines
     {
-        /// <summary>The prefix of a message line: [bob>>] and a space.</summary>
-        public static string MessagePrefix(ChatMessage message) => $"[{TerminalText.Neutralise(message.From)}>>] ";
+        /// <summary>The prefix of a message line: [bob>>] and a space; a room's: [#ops bob>>].</summary>
+        public static string MessagePrefix(ChatMessage message) => string.IsNullOrEmpty(message.Room)
+            ? $"[{TerminalText.Neutralise(message.From)}>>] "
+            : $"[{TerminalText.Neutralise(message.Room)} {TerminalText.Neutralise(message.From)}>>] ";
 
         /// <summary>A message's text as lines, the first to follow the prefix and the others indented under it.</summary>
         public static IReadOnlyList<string> MessageLines(ChatMessage message)
@@ -29,6 +31,12 @@ namespace Chatrm.PowerShell
             $"[{UserNames.Server}>>] not delivered to {TerminalText.Neutralise(message.To)}: {TerminalText.Neutralise(message.Detail ?? message.Reason)} ({TerminalText.Neutralise(message.Reason)})";
 
         public static string Presence(PresenceEvent presence) =>
-            $"* {TerminalText.Neutralise(presence.UserName)} {(presence.Kind == PresenceChange.Joined ? "joined" : "left")}";
+            $"* {TerminalText.Neutralise(presence.UserName)} {(presence.Kind == PresenceChange.Joined ? "joined" : "left")}" +
+            (string.IsNullOrEmpty(presence.Room) ? string.Empty : " " + TerminalText.Neutralise(presence.Room));
+
+        /// <summary>A room's members as a line says them: "2 members: alice, bob".</summary>
+        public static string Members(RoomInfo room) =>
+            $"{room.MemberCount} member{(room.MemberCount == 1 ? string.Empty : "s")}" +
+            (room.Members.Count == 0 ? string.Empty : ": " + TerminalText.Neutralise(string.Join(", ", room.Members)));
     }
 }
