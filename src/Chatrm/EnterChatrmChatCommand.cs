@@ -417,12 +417,16 @@ namespace Chatrm.PowerShell
                 return;
             }
 
-            if (RoomNames.AreSame(room, _peer))
+            bool wasPeer = RoomNames.AreSame(room, _peer);
+            if (wasPeer && _lastUser != null)
             {
-                _peer = _lastUser ?? _peer;
+                _peer = _lastUser;
+                Announce($"Left {room}. Now chatting with {_peer}.");
             }
-
-            Announce($"Left {room}." + (RoomNames.IsRoom(_peer) ? $" Still chatting in {_peer}; /to changes that." : $" Now chatting with {_peer}."));
+            else
+            {
+                Announce(wasPeer ? $"Left {room}; /to NAME or /join #ROOM to chat on." : $"Left {room}.");
+            }
         }
 
         private void ShowRooms()
