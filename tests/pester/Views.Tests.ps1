@@ -30,11 +30,12 @@ Describe 'Someone else''s text in the default views' {
             @{ Kind = 'ServerEvent'; Object = [Chatrm.Engine.ServerEvent]::new('LineRefused', 'alice', $Hostile) }
             @{ Kind = 'PresenceEvent'; Object = [Chatrm.Engine.PresenceEvent]::new('Joined', "bob$Hostile", $now) }
             @{ Kind = 'UserInfo'; Object = [Chatrm.Engine.UserInfo]::new("bob$Hostile", 'Chatrm', $now) }
+            @{ Kind = 'RoomInfo'; Object = [Chatrm.Engine.RoomInfo]::new("#ops$Hostile", 2, [string[]] @('alice', "bob$Hostile"), $true, $now) }
         )
     }
 
     It 'shows no raw control character of a <Kind> in a table, a list or the default view' -ForEach @(
-        @{ Kind = 'ChatMessage' }, @{ Kind = 'SentMessage' }, @{ Kind = 'ServerNotice' }, @{ Kind = 'ServerEvent' }, @{ Kind = 'PresenceEvent' }, @{ Kind = 'UserInfo' }
+        @{ Kind = 'ChatMessage' }, @{ Kind = 'SentMessage' }, @{ Kind = 'ServerNotice' }, @{ Kind = 'ServerEvent' }, @{ Kind = 'PresenceEvent' }, @{ Kind = 'UserInfo' }, @{ Kind = 'RoomInfo' }
     ) {
         $object = ($objects | Where-Object Kind -EQ $Kind).Object
         foreach ($as in 'Table', 'List', 'Default') {
