@@ -153,8 +153,11 @@ namespace Chatrm.PowerShell
         private const string ConnectionSet = "Connection";
         private const string JobSet = "Job";
 
-        /// <summary>A room's name, or a wildcard pattern ('#ops*'); all rooms when left out.</summary>
-        [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+        /// <summary>
+        /// A room's name, or a wildcard pattern ('#ops*'); all rooms when left out. Not from the pipeline: a piped
+        /// server job's Name would bind it.
+        /// </summary>
+        [Parameter(Position = 0)]
         [Alias("Name")]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
