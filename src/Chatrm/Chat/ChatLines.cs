@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Chatrm.Engine;
 
 namespace Chatrm.PowerShell
@@ -37,6 +38,6 @@ namespace Chatrm.PowerShell
         /// <summary>A room's members as a line says them: "2 members: alice, bob".</summary>
         public static string Members(RoomInfo room) =>
             $"{room.MemberCount} member{(room.MemberCount == 1 ? string.Empty : "s")}" +
-            (room.Members.Count == 0 ? string.Empty : ": " + TerminalText.Neutralise(string.Join(", ", room.Members)));
+            (room.Members.Count == 0 ? string.Empty : ": " + TerminalText.Neutralise(string.Join(", ", room.Members.OrderBy(m => m, UserNames.Comparer))));
     }
 }
