@@ -1,7 +1,8 @@
 # Rooms end to end (issue 15): cmdlet users, an original client speaking its own bytes, a bot in another
 # runspace, the errors and limits a script sees, both sides of Get-ChatrmRoom, completion of -Room, and
 # Enter-ChatrmChat in a real terminal (tmux) joining a room. Every server is on port 0 on 127.0.0.1 and
-# stopped; every wait polls against a deadline.
+# stopped; every wait polls against a deadline. Every block is tagged RoomServer: it needs a server that
+# routes rooms (the sessions' room wiring), so `-TagFilter RoomServer` runs them alone.
 
 BeforeAll {
     . $PSScriptRoot/TestHelpers.ps1
@@ -21,7 +22,7 @@ BeforeAll {
     }
 }
 
-Describe 'A room shared by cmdlet users and an original client' {
+Describe 'A room shared by cmdlet users and an original client' -Tag RoomServer {
     BeforeEach {
         $server = New-TestServer
         $alice = Connect-TestUser $server alice
@@ -150,7 +151,7 @@ Describe 'A room shared by cmdlet users and an original client' {
     }
 }
 
-Describe 'A room bot in another runspace' {
+Describe 'A room bot in another runspace' -Tag RoomServer {
     BeforeAll {
         $server = New-TestServer
         $alice = Connect-TestUser $server alice
@@ -193,7 +194,7 @@ Describe 'A room bot in another runspace' {
     }
 }
 
-Describe 'Room errors a script can tell apart' {
+Describe 'Room errors a script can tell apart' -Tag RoomServer {
     BeforeAll {
         $server = New-TestServer
         $alice = Connect-TestUser $server alice
@@ -255,7 +256,7 @@ Describe 'Room errors a script can tell apart' {
     }
 }
 
-Describe 'Room limits, set with Start-ChatrmServer' {
+Describe 'Room limits, set with Start-ChatrmServer' -Tag RoomServer {
     AfterEach {
         Disconnect-AllTestUsers
         $limited | Remove-TestServer
@@ -292,7 +293,7 @@ Describe 'Room limits, set with Start-ChatrmServer' {
     }
 }
 
-Describe 'Get-ChatrmRoom from both sides' {
+Describe 'Get-ChatrmRoom from both sides' -Tag RoomServer {
     BeforeAll {
         $server = New-TestServer
         $alice = Connect-TestUser $server alice
@@ -342,7 +343,7 @@ Describe 'Get-ChatrmRoom from both sides' {
     }
 }
 
-Describe 'Enter-ChatrmChat in a room, in a terminal' {
+Describe 'Enter-ChatrmChat in a room, in a terminal' -Tag RoomServer {
     BeforeAll {
         $script:TmuxMissing = -not (Get-Command tmux -CommandType Application -ErrorAction SilentlyContinue)
         if (-not $TmuxMissing) { $null = Test-RequiredTool tmux }
