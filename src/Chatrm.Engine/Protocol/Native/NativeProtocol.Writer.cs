@@ -157,7 +157,8 @@ namespace Chatrm.Engine.Protocol.Native
 
         /// <summary>
         /// The message frame a recipient gets, the hottest frame of all: the bytes <see cref="FormatUtf8"/> writes
-        /// for {type, id, from, to, text, sentAt}, with the names already encoded.
+        /// for {type, id, from, to, text, sentAt}, with the names already encoded (<paramref name="from"/> may be default:
+        /// it is encoded here then).
         /// </summary>
         /// <remarks>
         /// A room message (<see cref="ChatEnvelope.Room"/> set) is <see cref="FormatRoomMessage"/>'s frame instead, the
@@ -168,7 +169,13 @@ namespace Chatrm.Engine.Protocol.Native
         {
             if (envelope.Room != null)
             {
+                // Written once per post, so a name to encode is encoded once too.
                 return FormatRoomMessage(envelope, from).Span;
+            }
+
+            if (from.EncodedUtf8Bytes.IsEmpty)
+            {
+                from = EncodeName(envelope.From);
             }
 
             if (envelope.TextJson != null && envelope.Number > 0)

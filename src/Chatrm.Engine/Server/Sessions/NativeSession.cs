@@ -336,10 +336,8 @@ namespace Chatrm.Engine.Server.Sessions
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal override DeliveryStatus Deliver(ChatEnvelope envelope)
         {
-            // A room message's bytes are the same for every member: written once per post.
-            ReadOnlySpan<byte> frame = envelope.Room != null
-                ? NativeProtocol.FormatRoomMessage(envelope).Span
-                : NativeProtocol.FormatMessage(envelope, !envelope.EncodedFrom.EncodedUtf8Bytes.IsEmpty ? envelope.EncodedFrom : NativeProtocol.EncodeName(envelope.From), _encodedName);
+            // The sender's name as its connection encoded it, if it did; the writer encodes it otherwise.
+            ReadOnlySpan<byte> frame = NativeProtocol.FormatMessage(envelope, envelope.EncodedFrom, _encodedName);
             int limit = Server.Options.MaxUnconfirmedPerConnection;
             if (!Unconfirmed.TryAddAndSend(envelope, frame, limit, out SendResult sent))
             {
