@@ -8,8 +8,8 @@ using Chatrm.Engine.Protocol.Native;
 namespace Chatrm.Engine
 {
     /// <summary>
-    /// Requests answered by one frame with the request's ref: a room frame (join, part, who with a room) or a rooms
-    /// frame. The read loop settles them (ChatClient.Reading.cs); an error frame with the ref fails them with its
+    /// Requests answered by one frame with the request's ref: a room frame (join, part, who with a room), a rooms
+    /// frame or a history frame. The read loop settles them (ChatClient.Reading.cs); an error frame with the ref fails them with its
     /// refusal, and a close fails them with connection-closed.
     /// </summary>
     public sealed partial class ChatClient
@@ -25,19 +25,25 @@ namespace Chatrm.Engine
         internal Task<IReadOnlyList<RoomInfo>> AskForRoomsAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
             AskAsync(_pendingRooms, NativeProtocol.RoomsRequestFrame, "list its rooms", timeout, cancellationToken);
 
-        private async Task<T> AskAsync<T>(ConcurrentDictionary<string, TaskCompletionSource<T>> pending, Func<string, NativeFrame> request, string what, TimeSpan timeout, CancellationToken cancellationToken)
+        private Task<T> AskAsync<T>(ConcurrentDictionary<string, TaskCompletionSource<T>> pending, Func<string, NativeFrame> request, string what, TimeSpan timeout, CancellationToken cancellationToken)
         {
             if (Protocol != ChatProtocol.Chatrm)
             {
                 throw new ChatException(Refusal.ProtocolMismatch, "Rooms are asked about in the native protocol; this connection is classic.");
             }
 
+            return AskLineAsync(pending, reference => NativeProtocol.Format(request(reference)), what, timeout, cancellationToken);
+        }
+
+        /// <summary>Sends the line <paramref name="request"/> makes for a new ref and waits for the answer that settles it.</summary>
+        private async Task<T> AskLineAsync<T>(ConcurrentDictionary<string, TaskCompletionSource<T>> pending, Func<string, string> request, string what, TimeSpan timeout, CancellationToken cancellationToken)
+        {
             string reference = NextRef();
             var answer = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
             pending[reference] = answer;
             try
             {
-                SendRaw(NativeProtocol.Format(request(reference)));
+                SendRaw(request(reference));
                 if (_state == ConnectionState.Closed)
                 {
                     FailPending();

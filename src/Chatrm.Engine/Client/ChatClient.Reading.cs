@@ -147,7 +147,12 @@ namespace Chatrm.Engine
                         message.Seq = frame.Seq;
                     }
 
-                    Enqueue(message);
+                    // A stored message comes again after a connection that did not confirm it: shown once, acked again.
+                    if (frame.Id == null || _recentIds.Add(frame.Id))
+                    {
+                        Enqueue(message);
+                    }
+
                     if (frame.Id != null)
                     {
                         // The confirmation that makes the sender's status Delivered: now, or for the whole read.
@@ -206,6 +211,9 @@ namespace Chatrm.Engine
                 case FrameType.Error:
                     OnError(frame);
                     break;
+                case HistoryFrames.Type:
+                    OnHistory(frame.Ref, line);
+                    break;
             }
 
             return true;
@@ -235,8 +243,16 @@ namespace Chatrm.Engine
 
         private void OnStatus(NativeFrame frame)
         {
-            if (frame.Ref == null || !_pendingSends.TryRemove(frame.Ref, out PendingSend pending))
+            // A status for a send this client no longer waits on (it heard Stored) is the recipient's receipt. One that
+            // names another recipient than the waiting send with its ref is a receipt too, never that send's fate.
+            if (frame.Ref == null || !_pendingSends.TryGetValue(frame.Ref, out PendingSend pending) ||
+                (frame.To != null && !SameRecipient(frame.To, pending.To)) || !_pendingSends.TryRemove(frame.Ref, out pending))
             {
+                if (frame.Status == "delivered" && frame.Id != null)
+                {
+                    Enqueue(new DeliveryReceipt(frame.Id, frame.To, DateTime.UtcNow));
+                }
+
                 return;
             }
 
@@ -245,6 +261,7 @@ namespace Chatrm.Engine
             {
                 case "delivered": status = SendStatus.Delivered; break;
                 case "forwarded": status = SendStatus.Forwarded; break;
+                case StoredStatusText: status = SendStatus.Stored; break;
                 case NativeProtocol.PostedStatusText: status = SendStatus.Posted; break;
                 default: status = SendStatus.Refused; break;
             }
@@ -259,6 +276,11 @@ namespace Chatrm.Engine
 
             pending.Fate.TrySetResult(sent);
         }
+
+        private const string StoredStatusText = "stored";
+
+        private static bool SameRecipient(string one, string other) =>
+            RoomNames.IsRoom(one) ? RoomNames.AreSame(one, other) : UserNames.AreSame(one, other);
 
         private void OnError(NativeFrame frame)
         {
@@ -289,6 +311,13 @@ namespace Chatrm.Engine
             if (frame.Ref != null && _pendingRooms.TryGetValue(frame.Ref, out var rooms))
             {
                 rooms.TrySetException(new ChatException(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text));
+                return;
+            }
+
+            // A refused history question (access-denied, history-off): its request fails with the server's words.
+            if (frame.Ref != null && _pendingHistory.TryGetValue(frame.Ref, out var history))
+            {
+                history.TrySetException(new ChatException(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text));
                 return;
             }
 

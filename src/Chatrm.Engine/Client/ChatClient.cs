@@ -32,7 +32,9 @@ namespace Chatrm.Engine
         // rooms request for a rooms frame. An error frame with the ref fails the request with its refusal.
         private readonly ConcurrentDictionary<string, TaskCompletionSource<RoomInfo>> _pendingRoom = new ConcurrentDictionary<string, TaskCompletionSource<RoomInfo>>();
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<RoomInfo>>> _pendingRooms = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<RoomInfo>>>();
-        private long _nextRef;
+        // Refs count on across this process's clients, so a receipt for a message a closed connection sent (its status
+        // frame carries that connection's ref) never names a send of a later connection.
+        private static long s_nextRef;
         private Timer _keepAliveTimer;
         // Set by every line from the server, cleared by the keepalive tick; the tick's state is the tick's alone.
         private volatile bool _heard = true;
@@ -46,6 +48,10 @@ namespace Chatrm.Engine
         // reading thread touches it.
         private bool _batchGranted;
         private string _ackThrough;
+
+        // Native: the ids of the last messages taken in, so one the server sends again is shown once.
+        private readonly RecentIds _recentIds = new RecentIds(RecentIdsKept);
+        private const int RecentIdsKept = 4096;
 
         // The sender of the last message read: a burst from one sender shares one string while it waits.
         private string _lastSender;
@@ -253,9 +259,11 @@ namespace Chatrm.Engine
         /// from <paramref name="from"/>, and only those posted to <paramref name="room"/>, when given; others stay
         /// waiting), every <see cref="ServerNotice"/>, and <see cref="PresenceEvent"/>s when
         /// <paramref name="includePresence"/> (with <paramref name="room"/>, only that room's; otherwise those passed
-        /// over are dropped).
+        /// over are dropped), and <see cref="DeliveryReceipt"/>s when <paramref name="includeReceipts"/> (otherwise
+        /// dropped too).
         /// </summary>
-        public List<object> Take(int max, string from = null, bool includePresence = false, string room = null) => _inbox.Take(max, from, includePresence, room);
+        public List<object> Take(int max, string from = null, bool includePresence = false, string room = null, bool includeReceipts = false) =>
+            _inbox.Take(max, from, includePresence, room, includeReceipts);
 
         /// <summary>
         /// A task that completes when something arrives after this call, or the connection closes. Take it
@@ -288,7 +296,7 @@ namespace Chatrm.Engine
             _transport.Dispose();
         }
 
-        private string NextRef() => Interlocked.Increment(ref _nextRef).ToString(CultureInfo.InvariantCulture);
+        private static string NextRef() => Interlocked.Increment(ref s_nextRef).ToString(CultureInfo.InvariantCulture);
 
         private static async Task<Socket> ConnectSocketAsync(string host, int port, TimeSpan timeout, CancellationToken cancellationToken)
         {
@@ -359,6 +367,11 @@ namespace Chatrm.Engine
             }
 
             foreach (var pair in _pendingRooms)
+            {
+                pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
+            }
+
+            foreach (var pair in _pendingHistory)
             {
                 pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
             }

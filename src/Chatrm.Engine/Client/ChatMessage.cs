@@ -61,7 +61,10 @@ namespace Chatrm.Engine
         /// <summary>The room it was posted to (<c>#ops</c>; then <see cref="To"/> is the room too), or empty for a direct message.</summary>
         public string Room { get; internal set; } = string.Empty;
 
-        /// <summary>A room message's place in its room, one more than the room's message before it; null for a direct message, or from a classic server.</summary>
+        /// <summary>
+        /// A room message's place in its room, one more than the room's message before it; in a history answer, a direct
+        /// message's place in its conversation too. Null for a direct message as it arrives, or from a classic server.
+        /// </summary>
         public long? Seq { get; internal set; }
 
         public override string ToString() => Room.Length == 0 ? $"[{From}>>] {Text}" : $"[{Room} {From}>>] {Text}";

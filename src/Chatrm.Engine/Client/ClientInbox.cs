@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 namespace Chatrm.Engine.Client
 {
     /// <summary>
-    /// What a client received and nobody took yet: messages, notices and presence, oldest first, bounded (the
+    /// What a client received and nobody took yet: messages, notices, presence and receipts, oldest first, bounded (the
     /// oldest goes when full). Thread-safe: the reading thread adds, any thread takes or waits for an arrival.
     /// </summary>
     internal sealed class ClientInbox
@@ -71,7 +71,7 @@ namespace Chatrm.Engine.Client
         }
 
         /// <summary>See <see cref="ChatClient.Take"/>.</summary>
-        public List<object> Take(int max, string from, bool includePresence, string room = null)
+        public List<object> Take(int max, string from, bool includePresence, string room = null, bool includeReceipts = false)
         {
             lock (_lock)
             {
@@ -100,6 +100,13 @@ namespace Chatrm.Engine.Client
                         // Another room's (or the server's) comings and goings: they wait for whoever reads those.
                         _items.Enqueue(item);
                         passedOver++;
+                    }
+                    else if (item is DeliveryReceipt)
+                    {
+                        if (includeReceipts)
+                        {
+                            taken.Add(item);
+                        }
                     }
                     else if (includePresence || !(item is PresenceEvent))
                     {

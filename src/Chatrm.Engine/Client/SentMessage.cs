@@ -18,6 +18,11 @@ namespace Chatrm.Engine
         /// place in the room); members do not confirm room messages one by one.
         /// </summary>
         Posted,
+        /// <summary>
+        /// The recipient is offline: the server keeps the message in its inbox (durably, with a store file) and hands it
+        /// over when the recipient connects. A <see cref="DeliveryReceipt"/> says when it was confirmed.
+        /// </summary>
+        Stored,
     }
 
     /// <summary>A message this client sent, as -PassThru shows it.</summary>
