@@ -170,19 +170,21 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(("#ops", "#ops", 17L, "carol"), (only.Room, only.To, only.Seq.Value, only.From));
         }
 
-        [Fact]
-        public async Task ARefusedHistoryQuestionThrowsWithTheServersWordsAndNothingGoesToTheInbox()
+        [Theory]
+        [InlineData("access-denied", Refusal.AccessDenied)]
+        [InlineData("history-off", Refusal.HistoryOff)]
+        public async Task ARefusedHistoryQuestionThrowsWithTheServersWordsAndNothingGoesToTheInbox(string code, Refusal refusal)
         {
             using var fake = new FakeNativeServer();
             using ChatClient alice = await ConnectAsync(fake, "alice");
 
             Task<IReadOnlyList<ChatMessage>> asking = alice.GetHistoryAsync("#dev", 50, 0, 0, Ask);
             string reference = NativePeer.Str(JsonNode.Parse(await fake.ReadLineAsync()).AsObject(), "ref");
-            await fake.WriteLineAsync("{\"type\":\"error\",\"ref\":\"" + reference + "\",\"code\":\"not-in-room\",\"message\":\"you are not in #dev\"}");
+            await fake.WriteLineAsync("{\"type\":\"error\",\"ref\":\"" + reference + "\",\"code\":\"" + code + "\",\"message\":\"the server's words\"}");
 
             var e = await Assert.ThrowsAsync<ChatException>(() => asking.WaitAsync(Deadline));
-            Assert.Equal(Refusal.NotInRoom, e.Refusal);
-            Assert.Equal("you are not in #dev", e.Message);
+            Assert.Equal(refusal, e.Refusal);
+            Assert.Equal("the server's words", e.Message);
             Assert.Empty(alice.Take(10));
         }
 

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
-using Chatrm.Engine.Client;
+using Chatrm.Engine.Protocol.Native;
 
 namespace Chatrm.Engine
 {
@@ -13,6 +13,9 @@ namespace Chatrm.Engine
     /// </summary>
     public sealed partial class ChatClient
     {
+        /// <summary>The most messages one question may ask for.</summary>
+        private const int MaxHistoryLast = 1000;
+
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<ChatMessage>>> _pendingHistory =
             new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<ChatMessage>>>();
 
@@ -38,9 +41,9 @@ namespace Chatrm.Engine
                 }
             }
 
-            if (last < 1 || last > HistoryFrames.MaxLast)
+            if (last < 1 || last > MaxHistoryLast)
             {
-                throw new ArgumentOutOfRangeException(nameof(last), last, $"A history question asks for 1 to {HistoryFrames.MaxLast} messages.");
+                throw new ArgumentOutOfRangeException(nameof(last), last, $"A history question asks for 1 to {MaxHistoryLast} messages.");
             }
 
             if (before < 0 || after < 0)
@@ -49,25 +52,34 @@ namespace Chatrm.Engine
             }
 
             RequireNativeFor("Reading history");
-            return AskLineAsync(_pendingHistory, reference => HistoryFrames.Request(reference, with, last, before, after), "send the history of " + with, timeout, cancellationToken);
+            bool room = RoomNames.IsRoom(with);
+            return AskLineAsync(_pendingHistory, reference => NativeProtocol.Format(NativeProtocol.HistoryRequestFrame(
+                    reference, room ? null : with, room ? with : null, last, before > 0 ? before : (long?)null, after > 0 ? after : (long?)null)),
+                "send the history of " + with, timeout, cancellationToken);
         }
 
-        /// <summary>A history answer: the question with its ref gets its messages.</summary>
-        private void OnHistory(string reference, ReadOnlySpan<byte> line)
+        /// <summary>A history answer: the question with its ref gets its lines as messages, a room's with the room.</summary>
+        private void OnHistory(NativeFrame frame)
         {
-            if (reference == null || !_pendingHistory.TryGetValue(reference, out var answer))
+            if (frame.Ref == null || !_pendingHistory.TryGetValue(frame.Ref, out var answer))
             {
                 return;
             }
 
-            if (HistoryFrames.TryReadAnswer(line, DateTime.UtcNow, out List<ChatMessage> messages))
+            DateTime now = DateTime.UtcNow;
+            var messages = new List<ChatMessage>(frame.Messages?.Count ?? 0);
+            foreach (DeliveredMessage line in frame.Messages ?? new List<DeliveredMessage>())
             {
-                answer.TrySetResult(messages);
+                var message = new ChatMessage(line.From, line.To, line.Text ?? string.Empty, now, line.Id, line.SentAt) { Seq = line.Seq };
+                if (frame.Room != null)
+                {
+                    message.Room = frame.Room;
+                }
+
+                messages.Add(message);
             }
-            else
-            {
-                answer.TrySetException(new ChatException(Refusal.MalformedFrame, "The server's history answer could not be read."));
-            }
+
+            answer.TrySetResult(messages);
         }
     }
 }

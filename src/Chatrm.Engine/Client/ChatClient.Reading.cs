@@ -211,8 +211,8 @@ namespace Chatrm.Engine
                 case FrameType.Error:
                     OnError(frame);
                     break;
-                case HistoryFrames.Type:
-                    OnHistory(frame.Ref, line);
+                case FrameType.History:
+                    OnHistory(frame);
                     break;
             }
 
@@ -261,7 +261,7 @@ namespace Chatrm.Engine
             {
                 case "delivered": status = SendStatus.Delivered; break;
                 case "forwarded": status = SendStatus.Forwarded; break;
-                case StoredStatusText: status = SendStatus.Stored; break;
+                case NativeProtocol.StoredStatusText: status = SendStatus.Stored; break;
                 case NativeProtocol.PostedStatusText: status = SendStatus.Posted; break;
                 default: status = SendStatus.Refused; break;
             }
@@ -276,8 +276,6 @@ namespace Chatrm.Engine
 
             pending.Fate.TrySetResult(sent);
         }
-
-        private const string StoredStatusText = "stored";
 
         private static bool SameRecipient(string one, string other) =>
             RoomNames.IsRoom(one) ? RoomNames.AreSame(one, other) : UserNames.AreSame(one, other);
