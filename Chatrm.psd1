@@ -30,6 +30,7 @@
         'Join-ChatrmRoom'
         'Exit-ChatrmRoom'
         'Get-ChatrmRoom'
+        'Get-ChatrmHistory'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -7,7 +7,8 @@
     Test   builds, runs the xunit engine tests and the Pester tests against out/Chatrm, and ends
            with one line: "N passed, N failed, N skipped". It fails when a runner reports fewer tests
            than the sources hold, and kills what hangs (a test after 5 minutes, Pester after 20).
-    Serve  builds and runs a server in the foreground on -Port until Ctrl+C.
+    Serve  builds and runs a server in the foreground on -Port until Ctrl+C, keeping offline messages and history
+           in -StorePath (data/chatrm.db by default; the folder is made when missing and git ignores it).
     Package builds, then publishes the module to the folder repository out/repo with PSResourceGet
            (tools/Publish-ChatrmModule.ps1), for Install-PSResource or Save-PSResource.
     Bench  builds, then runs the benchmark of docs/performance.md (bench/Chatrm.Bench against Chatrm in both
@@ -41,6 +42,9 @@ param(
 
     # For Serve: the address to listen on.
     [string] $Address = '127.0.0.1',
+
+    # For Serve: the store file (SQLite) that keeps offline messages and history across restarts.
+    [string] $StorePath = (Join-Path $PSScriptRoot 'data/chatrm.db'),
 
     # For Bench: a short run against Chatrm only, to see that the benchmark works; no figures are checked.
     [switch] $Smoke,
@@ -292,8 +296,12 @@ function Invoke-Soak {
 
 function Invoke-Serve {
     Import-Module (Join-Path $moduleOut 'Chatrm.psd1') -Force
-    $server = Start-ChatrmServer -Port $Port -Address $Address
-    Write-Host "Chatrm is listening on $($server.Address):$($server.Port). Press Ctrl+C to stop."
+    $storeFolder = Split-Path -Parent $StorePath
+    if ($storeFolder -and -not (Test-Path $storeFolder)) {
+        $null = New-Item -ItemType Directory -Path $storeFolder
+    }
+    $server = Start-ChatrmServer -Port $Port -Address $Address -StorePath $StorePath
+    Write-Host "Chatrm is listening on $($server.Address):$($server.Port), keeping messages in $StorePath. Press Ctrl+C to stop."
     try {
         $server | Receive-Job -Wait
     }

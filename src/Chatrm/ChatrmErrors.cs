@@ -52,6 +52,10 @@ namespace Chatrm.PowerShell
                 case Refusal.TooManyRooms: return ErrorCategory.LimitsExceeded;
                 case Refusal.RoomFull: return ErrorCategory.LimitsExceeded;
                 case Refusal.NoMoreRooms: return ErrorCategory.LimitsExceeded;
+                case Refusal.InboxFull: return ErrorCategory.LimitsExceeded;
+                case Refusal.StoreFailed: return ErrorCategory.WriteError;
+                case Refusal.AccessDenied: return ErrorCategory.PermissionDenied;
+                case Refusal.HistoryOff: return ErrorCategory.NotEnabled;
                 default: return ErrorCategory.NotSpecified;
             }
         }
@@ -97,6 +101,8 @@ namespace Chatrm.PowerShell
                     return "Send shorter text, or ask the server's operator for a longer -MaxLineLength.";
                 case Refusal.NotInRoom:
                     return "Join the room first (Join-ChatrmRoom); only members post to a room.";
+                case Refusal.InboxFull:
+                    return "The recipient's inbox is full until they connect and read it; the server's operator sets its size (-MaxInboxMessages, -MaxInboxBytes).";
                 default:
                     return null;
             }

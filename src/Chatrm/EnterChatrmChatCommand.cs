@@ -30,6 +30,9 @@ namespace Chatrm.PowerShell
         private ChatrmConnection _connection;
         private string _peer;
 
+        // The ids of history lines shown: a stored message shown as history is not shown again when it arrives.
+        private readonly HashSet<string> _shownIds = new HashSet<string>(StringComparer.Ordinal);
+
         // The last user chatted with directly: where /part of the room being chatted in goes back to.
         private string _lastUser;
         private bool _lineEditing;
@@ -125,6 +128,10 @@ namespace Chatrm.PowerShell
                 if (RoomNames.IsRoom(_peer) && _connection.State == ConnectionState.Open)
                 {
                     JoinRoom(_peer);
+                }
+                else
+                {
+                    ShowRecent(_peer);
                 }
 
                 if (_lineEditing)
@@ -321,6 +328,7 @@ namespace Chatrm.PowerShell
                     {
                         _peer = _lastUser = argument;
                         Announce($"Now chatting with {_peer}.");
+                        ShowRecent(_peer);
                     }
 
                     return true;
@@ -387,6 +395,7 @@ namespace Chatrm.PowerShell
             {
                 _peer = joined.Name;
                 Announce($"Joined {TerminalText.Neutralise(joined.Name)}: {ChatLines.Members(joined)}. Now chatting in {TerminalText.Neutralise(joined.Name)}.");
+                ShowRecent(joined.Name);
             }
         }
 
@@ -456,6 +465,56 @@ namespace Chatrm.PowerShell
             }
         }
 
+        /// <summary>How many lines of a conversation's history the chat shows when it opens on it or switches to it.</summary>
+        private const int RecentLines = 10;
+
+        /// <summary>
+        /// The last lines of a conversation, as the server's history has them (native protocol). Nothing from a classic
+        /// connection, a server that keeps no history, or one too old to know history frames (it calls them malformed).
+        /// </summary>
+        private void ShowRecent(string conversation)
+        {
+            if (_connection.Protocol != ChatProtocol.Chatrm || _connection.State != ConnectionState.Open)
+            {
+                return;
+            }
+
+            IReadOnlyList<ChatMessage> recent;
+            try
+            {
+                recent = _connection.Client.GetHistoryAsync(conversation, RecentLines, 0, 0, RoomAskTimeout, StopToken).GetAwaiter().GetResult();
+            }
+            catch (ChatException e)
+            {
+                if (e.Refusal != Refusal.HistoryOff && e.Refusal != Refusal.MalformedFrame)
+                {
+                    ShowProblem($"No history of {TerminalText.Neutralise(conversation)}: {TerminalText.Neutralise(e.Message)}");
+                }
+
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (recent.Count == 0)
+            {
+                return;
+            }
+
+            Announce($"The last {(recent.Count == 1 ? "line" : recent.Count + " lines")} {(RoomNames.IsRoom(conversation) ? "in" : "with")} {TerminalText.Neutralise(conversation)}:");
+            foreach (ChatMessage message in recent)
+            {
+                if (message.Id != null)
+                {
+                    _shownIds.Add(message.Id);
+                }
+
+                ShowMessage(message);
+            }
+        }
+
         /// <summary>A room question's answer, or null after saying why there is none.</summary>
         private T AskRoom<T>(Func<Task<T>> question)
             where T : class
@@ -494,8 +553,8 @@ namespace Chatrm.PowerShell
         /// <summary>Shows what arrived and what became of sent messages; false when the connection has closed.</summary>
         private bool ShowIncoming()
         {
-            List<object> items = _connection.Client.Take(256, from: null, includePresence: true);
-            List<SentMessage> refused = TakeSettledRefusals();
+            List<object> items = _connection.Client.Take(256, from: null, includePresence: true, includeReceipts: true);
+            List<SentMessage> refused = TakeSettledToShow();
             if (items.Count == 0 && refused.Count == 0)
             {
                 return CheckOpen();
@@ -507,7 +566,14 @@ namespace Chatrm.PowerShell
                 switch (item)
                 {
                     case ChatMessage message:
-                        ShowMessage(message);
+                        if (message.Id == null || !_shownIds.Remove(message.Id))
+                        {
+                            ShowMessage(message);
+                        }
+
+                        break;
+                    case DeliveryReceipt receipt:
+                        WriteColored(ConsoleColor.DarkGray, ChatLines.Receipt(receipt));
                         break;
                     case ServerNotice notice:
                         WriteColored(ConsoleColor.Red, ChatLines.Notice(notice));
@@ -520,7 +586,14 @@ namespace Chatrm.PowerShell
 
             foreach (SentMessage message in refused)
             {
-                WriteColored(ConsoleColor.Red, ChatLines.Refused(message));
+                if (message.Status == SendStatus.Stored)
+                {
+                    WriteColored(ConsoleColor.DarkGray, ChatLines.Stored(message));
+                }
+                else
+                {
+                    WriteColored(ConsoleColor.Red, ChatLines.Refused(message));
+                }
             }
 
             if (!CheckOpen())
@@ -555,14 +628,15 @@ namespace Chatrm.PowerShell
             return false;
         }
 
-        private List<SentMessage> TakeSettledRefusals()
+        /// <summary>Sends settled since the last look whose fate a person should hear: refused, or stored for an offline user.</summary>
+        private List<SentMessage> TakeSettledToShow()
         {
             var refused = new List<SentMessage>();
             for (int i = _unsettled.Count - 1; i >= 0; i--)
             {
                 if (_unsettled[i].IsCompleted)
                 {
-                    if (_unsettled[i].Result.Status == SendStatus.Refused)
+                    if (_unsettled[i].Result.Status == SendStatus.Refused || _unsettled[i].Result.Status == SendStatus.Stored)
                     {
                         refused.Insert(0, _unsettled[i].Result);
                     }

@@ -182,7 +182,7 @@ namespace Chatrm.PowerShell
     /// notices) comes out as non-terminating errors, in order with the messages.
     /// </summary>
     [Cmdlet(VerbsCommunications.Receive, "ChatrmMessage")]
-    [OutputType(typeof(ChatMessage), typeof(PresenceEvent))]
+    [OutputType(typeof(ChatMessage), typeof(PresenceEvent), typeof(DeliveryReceipt))]
     public sealed class ReceiveChatrmMessageCommand : ChatrmCmdlet
     {
         // Items taken per lock: enough to amortise it, few enough to keep the first output quick.
@@ -223,6 +223,10 @@ namespace Chatrm.PowerShell
         [Parameter]
         public SwitchParameter IncludePresence { get; set; }
 
+        /// <summary>Also emits delivery receipts: a message that was Stored for an offline user was confirmed by them.</summary>
+        [Parameter]
+        public SwitchParameter IncludeReceipts { get; set; }
+
         protected override void ProcessRecord()
         {
             ChatrmConnection connection = ResolveConnection(Connection);
@@ -243,7 +247,7 @@ namespace Chatrm.PowerShell
             {
                 // Taken before reading the inbox, so a message arriving in between still wakes us.
                 Task arrival = client.NextArrival();
-                List<object> items = client.Take(Math.Min(remaining, BatchSize), From, IncludePresence, Room);
+                List<object> items = client.Take(Math.Min(remaining, BatchSize), From, IncludePresence, Room, IncludeReceipts);
                 ReportDrops(connection);
                 foreach (object item in items)
                 {

@@ -116,6 +116,39 @@ namespace Chatrm.PowerShell
         [ValidateRange(0, 65535)]
         public int ClassicPort { get; set; }
 
+        /// <summary>
+        /// The SQLite file that keeps offline messages, history and the names that logged in across restarts (made when
+        /// missing); without it the server keeps them in memory until it stops.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string StorePath { get; set; }
+
+        /// <summary>All keeps direct and room messages as history (Get-ChatrmHistory); None keeps none.</summary>
+        [Parameter]
+        [ValidateSet("All", "None")]
+        public string History { get; set; } = "All";
+
+        /// <summary>Days a line of history is kept.</summary>
+        [Parameter]
+        [ValidateRange(1, 36_500)]
+        public int HistoryDays { get; set; } = 30;
+
+        /// <summary>Days a message waits for an offline user before it is dropped unread.</summary>
+        [Parameter]
+        [ValidateRange(1, 36_500)]
+        public int InboxDays { get; set; } = 30;
+
+        /// <summary>Messages one offline user's inbox holds; one more is refused inbox-full.</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int MaxInboxMessages { get; set; } = 10_000;
+
+        /// <summary>Bytes of text one offline user's inbox holds (at least -MaxLineLength); one more message past it is refused inbox-full.</summary>
+        [Parameter]
+        [ValidateRange(64, long.MaxValue)]
+        public long MaxInboxBytes { get; set; } = 16 * 1024 * 1024;
+
         /// <summary>How many events Receive-Job can have waiting; past this the oldest are dropped and counted.</summary>
         [Parameter]
         [ValidateRange(1, 1_000_000)]
@@ -143,9 +176,21 @@ namespace Chatrm.PowerShell
                 AllowClassic = AllowClassic,
                 Certificate = LoadCertificate(),
                 ClassicPort = MyInvocation.BoundParameters.ContainsKey(nameof(ClassicPort)) ? ClassicPort : (int?)null,
+                StorePath = StorePath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StorePath),
+                KeepHistory = History == "All",
+                HistoryDays = HistoryDays,
+                InboxDays = InboxDays,
+                MaxInboxMessages = MaxInboxMessages,
+                MaxInboxBytes = MaxInboxBytes,
             };
 
-            string command = $"Start-ChatrmServer -Port {Port} -Address {Address}";
+            if (MaxInboxBytes < MaxLineLength)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.InvalidArgument,
+                    $"-MaxInboxBytes {MaxInboxBytes} is less than -MaxLineLength {MaxLineLength}: an inbox must hold at least one message of the longest line.", MaxInboxBytes));
+            }
+
+            string command = $"Start-ChatrmServer -Port {Port} -Address {Address}" + (StorePath == null ? string.Empty : $" -StorePath '{StorePath}'");
 
             // Asked before the port is bound, so -WhatIf leaves nothing listening.
             if (!ShouldProcess($"{options.Address}:{Port}", "Start Chatrm server"))
@@ -157,6 +202,12 @@ namespace Chatrm.PowerShell
             try
             {
                 job.StartJob();
+            }
+            catch (StoreOpenException e)
+            {
+                // A file held by another server, or one that is not a Chatrm store: the server does not start, and the file is left as it is.
+                job.Dispose();
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.OpenError, e.Message, e.Path, e));
             }
             catch (SocketException e)
             {

@@ -39,6 +39,7 @@ function Get-ExpectedChatrmCmdlets {
         'Exit-ChatrmRoom'
         'Export-ChatrmCredential'
         'Get-ChatrmConnection'
+        'Get-ChatrmHistory'
         'Get-ChatrmRoom'
         'Get-ChatrmUser'
         'Join-ChatrmRoom'

@@ -31,6 +31,12 @@ namespace Chatrm.PowerShell
         public static string Refused(SentMessage message) =>
             $"[{UserNames.Server}>>] not delivered to {TerminalText.Neutralise(message.To)}: {TerminalText.Neutralise(message.Detail ?? message.Reason)} ({TerminalText.Neutralise(message.Reason)})";
 
+        public static string Stored(SentMessage message) =>
+            $"[{UserNames.Server}>>] {TerminalText.Neutralise(message.To)} is offline; the message waits for them";
+
+        public static string Receipt(DeliveryReceipt receipt) =>
+            $"* {TerminalText.Neutralise(receipt.To)} received your message #{TerminalText.Neutralise(receipt.Id)}";
+
         public static string Presence(PresenceEvent presence) =>
             $"* {TerminalText.Neutralise(presence.UserName)} {(presence.Kind == PresenceChange.Joined ? "joined" : "left")}" +
             (string.IsNullOrEmpty(presence.Room) ? string.Empty : " " + TerminalText.Neutralise(presence.Room));
