@@ -31,11 +31,19 @@ Describe 'Someone else''s text in the default views' {
             @{ Kind = 'PresenceEvent'; Object = [Chatrm.Engine.PresenceEvent]::new('Joined', "bob$Hostile", $now) }
             @{ Kind = 'UserInfo'; Object = [Chatrm.Engine.UserInfo]::new("bob$Hostile", 'Chatrm', $now) }
             @{ Kind = 'RoomInfo'; Object = [Chatrm.Engine.RoomInfo]::new("#ops$Hostile", 2, [string[]] @('alice', "bob$Hostile"), $true, $now) }
+            @{ Kind = 'DeliveryReceipt'; Object = [Chatrm.Engine.DeliveryReceipt]::new("42$Hostile", "bob$Hostile", $now) }
+            # A message as Get-ChatrmHistory writes it: with the type name its history view is chosen by.
+            @{ Kind = 'History'; Object = & {
+                    $line = [psobject]::new([Chatrm.Engine.ChatMessage]::new('alice', 'bob', $Hostile, $now, '7', $now))
+                    $line.PSObject.TypeNames.Insert(0, 'Chatrm.Engine.ChatMessage#History')
+                    $line
+                } }
         )
     }
 
     It 'shows no raw control character of a <Kind> in a table, a list or the default view' -ForEach @(
         @{ Kind = 'ChatMessage' }, @{ Kind = 'SentMessage' }, @{ Kind = 'ServerNotice' }, @{ Kind = 'ServerEvent' }, @{ Kind = 'PresenceEvent' }, @{ Kind = 'UserInfo' }, @{ Kind = 'RoomInfo' }
+        @{ Kind = 'DeliveryReceipt' }, @{ Kind = 'History' }
     ) {
         $object = ($objects | Where-Object Kind -EQ $Kind).Object
         foreach ($as in 'Table', 'List', 'Default') {
@@ -119,6 +127,28 @@ Describe 'Messages and presence together' {
         $lines[0] | Should -Match '^ReceivedAt\s+From\s+To\s+Text'
         $lines[3] | Should -Match '\scarol\s+\(joined\)$'
         $lines[5] | Should -Match '\salice\s+\(left\)$'
+    }
+}
+
+Describe 'Receipts and history' {
+    It 'sit in the messages'' table, as Receive-ChatrmMessage -IncludeReceipts emits them' {
+        $now = [datetime]::UtcNow
+        $stream = @(
+            [Chatrm.Engine.ChatMessage]::new('alice', 'bob', 'hello', $now)
+            [Chatrm.Engine.DeliveryReceipt]::new('42', 'carol', $now)
+        )
+        $lines = @(($stream | Out-String -Width 200) -split "`n" | Where-Object { $_.Trim() })
+        $lines | Should -HaveCount 4 -Because 'one header, one rule and a row per object, with no list blocks'
+        $lines[3] | Should -Match '\scarol\s+\(delivered #42\)$'
+    }
+
+    It 'shows history by Seq and SentAt, not by when it was asked for' {
+        $sent = [datetime]::new(2026, 11, 26, 9, 12, 3, [DateTimeKind]::Utc)
+        $line = [psobject]::new([Chatrm.Engine.ChatMessage]::new('alice', 'bob', 'lunch?', [datetime]::UtcNow, '7', $sent))
+        $line.PSObject.TypeNames.Insert(0, 'Chatrm.Engine.ChatMessage#History')
+        $lines = @(($line | Out-String -Width 200) -split "`n" | Where-Object { $_.Trim() })
+        $lines[0] | Should -Match '^\s*Seq\s+SentAt\s+From\s+To\s+Text'
+        $lines[2] | Should -Match ([regex]::Escape($sent.ToLocalTime().ToString('yyyy-MM-dd HH:mm:ss')) + '\s+alice\s+bob\s+lunch\?$')
     }
 }
 
