@@ -113,10 +113,10 @@ namespace Chatrm.Engine
         /// <summary>Bytes of text (UTF-8) one offline user's inbox holds; one more message past it is refused inbox-full.</summary>
         public long MaxInboxBytes { get; set; } = DefaultMaxInboxBytes;
 
-        internal const int DefaultHistoryDays = 30;
-        internal const int DefaultInboxDays = 30;
-        internal const int DefaultMaxInboxMessages = 10_000;
-        internal const long DefaultMaxInboxBytes = 16 * 1024 * 1024;
+        internal const int DefaultHistoryDays = Storage.StoreLimits.DefaultDays;
+        internal const int DefaultInboxDays = Storage.StoreLimits.DefaultDays;
+        internal const int DefaultMaxInboxMessages = Storage.StoreLimits.DefaultMaxInboxMessages;
+        internal const long DefaultMaxInboxBytes = Storage.StoreLimits.DefaultMaxInboxBytes;
 
         public void Validate()
         {
