@@ -17,6 +17,7 @@ namespace Chatrm.PowerShell
         public const string UserNotFound = "ChatrmUserNotFound";
         public const string InvalidWildcard = "ChatrmInvalidWildcard";
         public const string RoomNotFound = "ChatrmRoomNotFound";
+        public const string InvalidHistoryQuestion = "ChatrmInvalidHistoryQuestion";
 
         public static ErrorCategory CategoryOf(Refusal refusal)
         {

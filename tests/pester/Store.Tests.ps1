@@ -66,6 +66,17 @@ Describe 'Offline messages across a restart of the server' -Tag StoreServer {
         $alice = Connect-TestUser $servers[2] alice
         @(Receive-AllWaiting $bob $alice) | Should -HaveCount 0
     }
+}
+
+Describe 'Offline messages on a running server' -Tag StoreServer {
+    BeforeEach {
+        $servers = @(New-TestServer)
+    }
+
+    AfterEach {
+        Disconnect-AllTestUsers
+        $servers | Remove-TestServer
+    }
 
     It 'tells alice, still connected, when bob confirms what was stored for him' {
         Disconnect-ChatrmServer (Connect-TestUser $servers[0] bob)
@@ -171,6 +182,23 @@ Describe 'Get-ChatrmHistory' -Tag StoreServer {
         # A member who left can no longer read it.
         Exit-ChatrmRoom -Room '#ops' -Connection $bob
         { Get-ChatrmHistory -Room '#ops' -Connection $bob -ErrorAction Stop } | Should -Throw -ErrorId 'ChatrmAccessDenied,*'
+    }
+
+    It 'reads from the server''s side with -Job: a room, and two users'' conversation, with no check of who asks' {
+        $null = Join-ChatrmRoom -Room '#ops' -Connection $alice
+        Send-ChatrmMessage -To '#ops' -Text 'post' -Connection $alice
+        Send-ChatrmMessage -To bob -Text 'direct' -Connection $alice
+
+        $room = @(Get-ChatrmHistory -Job $server -Room '#ops')
+        $room.Text | Should -Be @('post')
+        $room[0].Room | Should -Be '#ops'
+        $direct = @($server | Get-ChatrmHistory -With bob, alice)
+        $direct.Text | Should -Be @('direct')
+        $direct[0].Id | Should -Be (Get-ChatrmHistory -With bob -Connection $alice).Id
+        $direct[0].PSObject.TypeNames[0] | Should -Be 'Chatrm.Engine.ChatMessage#History'
+
+        { Get-ChatrmHistory -Job $server -With bob } | Should -Throw -ErrorId 'ChatrmInvalidHistoryQuestion,*'
+        { Get-ChatrmHistory -With bob, carol -Connection $alice } | Should -Throw -ErrorId 'ChatrmInvalidHistoryQuestion,*'
     }
 
     It 'fails with ChatrmInvalidRoom before asking, for a name that cannot be a room''s' {

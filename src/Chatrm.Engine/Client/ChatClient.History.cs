@@ -13,9 +13,6 @@ namespace Chatrm.Engine
     /// </summary>
     public sealed partial class ChatClient
     {
-        /// <summary>The most messages one question may ask for.</summary>
-        private const int MaxHistoryLast = 1000;
-
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<ChatMessage>>> _pendingHistory =
             new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<ChatMessage>>>();
 
@@ -41,9 +38,9 @@ namespace Chatrm.Engine
                 }
             }
 
-            if (last < 1 || last > MaxHistoryLast)
+            if (last < 1 || last > NativeProtocol.MaxHistoryLines)
             {
-                throw new ArgumentOutOfRangeException(nameof(last), last, $"A history question asks for 1 to {MaxHistoryLast} messages.");
+                throw new ArgumentOutOfRangeException(nameof(last), last, $"A history question asks for 1 to {NativeProtocol.MaxHistoryLines} messages.");
             }
 
             if (before < 0 || after < 0)
