@@ -52,6 +52,11 @@ Describe 'Completing user names' {
         @((Get-Completion "Send-ChatrmMessage -Connection $($alice.Id) -To 'b").CompletionText) | Should -Be @("'bob'")
     }
 
+    It 'Get-ChatrmHistory -With offers the users online' {
+        @((Get-Completion "Get-ChatrmHistory -Connection $($alice.Id) -With b").CompletionText) | Should -Be @('bob')
+        @((Get-Completion "Get-ChatrmHistory -Connection $($bob.Id) ").CompletionText) | Should -Be @('alan', 'alice') -Because '-With is the first positional parameter'
+    }
+
     It 'Receive-ChatrmMessage -From offers the users online' {
         @((Get-Completion "Receive-ChatrmMessage -Connection $($alice.Id) -From b").CompletionText) | Should -Be @('bob')
     }
@@ -124,7 +129,7 @@ Describe 'Completing -Connection' {
     }
 
     It '<_> -Connection offers the Ids of the open connections, with who each is' -ForEach @(
-        'Send-ChatrmMessage', 'Receive-ChatrmMessage', 'Disconnect-ChatrmServer', 'Get-ChatrmUser'
+        'Send-ChatrmMessage', 'Receive-ChatrmMessage', 'Disconnect-ChatrmServer', 'Get-ChatrmUser', 'Get-ChatrmHistory'
     ) {
         $completions = Get-Completion "$_ -Connection "
         @($completions.CompletionText) | Should -Be @("$($alice.Id)", "$($bob.Id)")

@@ -201,6 +201,14 @@ Describe 'Get-ChatrmHistory' -Tag StoreServer {
         { Get-ChatrmHistory -With bob, carol -Connection $alice } | Should -Throw -ErrorId 'ChatrmInvalidHistoryQuestion,*'
     }
 
+    It 'completes -Room with the server''s rooms, and -With with a room''s name begun with #' {
+        $null = Join-ChatrmRoom -Room '#ops', '#dev' -Connection $alice
+        $line = "Get-ChatrmHistory -Connection $($bob.Id) -Room '#o"
+        @((TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText) | Should -Be @("'#ops'")
+        $line = "Get-ChatrmHistory -Connection $($bob.Id) -With '#d"
+        @((TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText) | Should -Be @("'#dev'")
+    }
+
     It 'fails with ChatrmInvalidRoom before asking, for a name that cannot be a room''s' {
         { Get-ChatrmHistory -Room 'ops' -Connection $alice -ErrorAction Stop } | Should -Throw -ErrorId 'ChatrmInvalidRoom,*'
         { Get-ChatrmHistory -With 'no one' -Connection $alice -ErrorAction Stop } | Should -Throw -ErrorId 'ChatrmInvalidName,*'
