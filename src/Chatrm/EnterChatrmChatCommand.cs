@@ -576,7 +576,7 @@ namespace Chatrm.PowerShell
                         WriteColored(ConsoleColor.DarkGray, ChatLines.Receipt(receipt));
                         break;
                     case ServerNotice notice:
-                        WriteColored(ConsoleColor.Red, ChatLines.Notice(notice));
+                        WriteColored(notice.Code == ReceiveChatrmMessageCommand.StoredNoticeCode ? ConsoleColor.DarkGray : ConsoleColor.Red, ChatLines.Notice(notice));
                         break;
                     case PresenceEvent presence:
                         WriteColored(ConsoleColor.DarkGray, ChatLines.Presence(presence));

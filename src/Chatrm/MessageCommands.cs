@@ -188,6 +188,9 @@ namespace Chatrm.PowerShell
         // Items taken per lock: enough to amortise it, few enough to keep the first output quick.
         private const int BatchSize = 256;
 
+        /// <summary>The classic notice that a message waits for its offline recipient (a native sender hears the Stored status).</summary>
+        internal const string StoredNoticeCode = "stored";
+
         [Parameter(Position = 0, ValueFromPipeline = true)]
         [ConnectionTransformation]
         [ArgumentCompleter(typeof(ConnectionCompleter))]
@@ -256,6 +259,10 @@ namespace Chatrm.PowerShell
                         case ChatMessage message:
                             WriteObject(message);
                             remaining--;
+                            break;
+                        case ServerNotice notice when notice.Code == StoredNoticeCode:
+                            // A classic sender's message kept for an offline user: nothing failed, but it is not read yet.
+                            WriteWarning($"Server to {connection.UserName}: {TerminalText.Neutralise(notice.Text)} ({StoredNoticeCode}).");
                             break;
                         case ServerNotice notice:
                             WriteError(ChatrmErrors.From(notice, connection));

@@ -109,6 +109,24 @@ Describe 'Offline messages on a running server' -Tag StoreServer {
         @(Receive-ChatrmMessage -Connection $alice -IncludeReceipts) | Should -HaveCount 0
     }
 
+    It 'tells a classic sender with a warning, not an error, that its message waits for an offline user' {
+        Disconnect-ChatrmServer (Connect-TestUser $servers[0] bob)
+        $classic = Connect-TestUser $servers[0] carol -Protocol Classic
+        (Send-ChatrmMessage -To bob -Text 'from the old days' -Connection $classic -PassThru).Status | Should -Be 'Sent'
+        $state = @{ Warnings = @(); Errors = @() }
+        Wait-Until -Because 'the stored notice' {
+            $w = $null; $e = $null
+            $null = Receive-ChatrmMessage -Connection $classic -WarningVariable w -WarningAction SilentlyContinue -ErrorVariable e -ErrorAction SilentlyContinue
+            $state.Warnings += @($w); $state.Errors += @($e)
+            $state.Warnings.Count -gt 0
+        }
+        $state.Errors | Should -HaveCount 0
+        "$($state.Warnings[0])" | Should -BeLike 'Server to carol: *bob*(stored).'
+
+        $bob = Connect-TestUser $servers[0] bob
+        (Receive-OneMessage -Connection $bob -From carol).Text | Should -Be 'from the old days'
+    }
+
     It 'refuses a message to a name the server has never seen, as before, with ChatrmUnknownUser' {
         $alice = Connect-TestUser $servers[0] alice
         $errors = $null
