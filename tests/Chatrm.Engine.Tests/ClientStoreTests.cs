@@ -80,6 +80,22 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task ALaterConnectionOfTheSameProcessNeverReusesAnEarlierOnesRef()
+        {
+            // A receipt carries the ref of the connection that sent the message: a new connection's sends must not share it.
+            var refs = new List<string>();
+            for (int i = 0; i < 2; i++)
+            {
+                using var fake = new FakeNativeServer();
+                using ChatClient alice = await ConnectAsync(fake, "alice");
+                _ = alice.SendAsync("bob", "hi");
+                refs.Add(RefOf(await fake.ReadLineAsync()));
+            }
+
+            Assert.NotEqual(refs[0], refs[1]);
+        }
+
+        [Fact]
         public async Task AMessageSentAgainWithTheSameIdIsShownOnceAndAckedEachTime()
         {
             using var fake = new FakeNativeServer();
