@@ -68,6 +68,48 @@ Describe 'Offline messages across a restart of the server' -Tag StoreServer {
     }
 }
 
+Describe 'History across a restart of the server' -Tag StoreServer {
+    BeforeEach {
+        $store = New-TestStorePath
+        $servers = [System.Collections.Generic.List[object]]::new()
+        $servers.Add((New-TestServer -Options @{ StorePath = $store }))
+    }
+
+    AfterEach {
+        Disconnect-AllTestUsers
+        $servers | Remove-TestServer
+        Remove-TestStore $store
+    }
+
+    It 'keeps a direct conversation and a room''s posts, and a room made again carries on its Seq' {
+        $alice = Connect-TestUser $servers[0] alice
+        $bob = Connect-TestUser $servers[0] bob
+        Send-ChatrmMessage -To bob -Text 'before the restart' -Connection $alice
+        $null = Join-ChatrmRoom -Room '#ops' -Connection $alice
+        $first = Send-ChatrmMessage -To '#ops' -Text 'first post' -Connection $alice -PassThru
+        $before = @(Get-ChatrmHistory -With bob -Connection $alice)
+        Get-ChatrmConnection | Disconnect-ChatrmServer
+
+        Stop-Job -Job $servers[0]
+        $servers.Add((New-TestServer -Options @{ StorePath = $store }))
+        $alice = Connect-TestUser $servers[1] alice
+        $bob = Connect-TestUser $servers[1] bob
+
+        $after = @(Get-ChatrmHistory -With alice -Connection $bob)
+        $after.Text | Should -Be @('before the restart')
+        $after.Id | Should -Be $before.Id
+        $after.Seq | Should -Be $before.Seq
+
+        $null = Join-ChatrmRoom -Room '#ops' -Connection $alice
+        $second = Send-ChatrmMessage -To '#ops' -Text 'second post' -Connection $alice -PassThru
+        $second.Seq | Should -Be ($first.Seq + 1)
+        $second.Id | Should -Not -Be $first.Id
+        $lines = @(Get-ChatrmHistory -Room '#ops' -Connection $alice)
+        $lines.Text | Should -Be @('first post', 'second post')
+        $lines.Seq | Should -Be @($first.Seq, $second.Seq)
+    }
+}
+
 Describe 'Offline messages on a running server' -Tag StoreServer {
     BeforeEach {
         $servers = @(New-TestServer)
