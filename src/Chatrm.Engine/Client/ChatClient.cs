@@ -35,7 +35,7 @@ namespace Chatrm.Engine
         // Refs count on across this process's clients, so a receipt for a message a closed connection sent (its status
         // frame carries that connection's ref) never names a send of a later connection.
         private static long s_nextRef;
-        private Timer _keepAliveTimer;
+        private ITimer _keepAliveTimer;
         // Set by every line from the server, cleared by the keepalive tick; the tick's state is the tick's alone.
         private volatile bool _heard = true;
         private KeepAliveSchedule _keepAliveSchedule;
