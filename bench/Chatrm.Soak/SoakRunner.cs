@@ -58,6 +58,9 @@ namespace Chatrm.Soak
         public long Delivered { get; set; }
         public long Received { get; set; }
         public Dictionary<string, long> Refused { get; set; } = new Dictionary<string, long>();
+
+        /// <summary>Messages kept for a recipient that was between connections (Stored): not confirmed, so not checked.</summary>
+        public long Stored { get; set; }
         public long Reconnects { get; set; }
         public Dictionary<string, long> ReconnectsBy { get; set; } = new Dictionary<string, long>();
         public long NameTakenRetries { get; set; }
@@ -78,7 +81,7 @@ namespace Chatrm.Soak
         {
             var s = new StringBuilder();
             s.AppendLine($"users {Users}, seed {Seed}, server in a {Server}");
-            s.AppendLine($"ran {Seconds:0.0} s (sending {SendingSeconds:0.0} s): sent {Sent}, delivered {Delivered}, received {Received} ({Sent / Math.Max(0.001, SendingSeconds):0} messages/s)");
+            s.AppendLine($"ran {Seconds:0.0} s (sending {SendingSeconds:0.0} s): sent {Sent}, delivered {Delivered}, stored {Stored}, received {Received} ({Sent / Math.Max(0.001, SendingSeconds):0} messages/s)");
             s.AppendLine("refused: " + (Refused.Count == 0 ? "none" : string.Join(", ", Refused.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))));
             s.AppendLine($"reconnects {Reconnects} (" + string.Join(", ", ReconnectsBy.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}")) + $"), name-taken retries {NameTakenRetries}");
             s.AppendLine($"server, cold:      {Cold}");
@@ -118,6 +121,7 @@ namespace Chatrm.Soak
         private long _violationCount;
         private long _tickets;
         private long _sent;
+        private long _stored;
         private long _delivered;
         private long _received;
         private long _reconnects;
@@ -220,6 +224,7 @@ namespace Chatrm.Soak
 
                 result.Sent = Interlocked.Read(ref _sent);
                 result.Delivered = Interlocked.Read(ref _delivered);
+                result.Stored = Interlocked.Read(ref _stored);
                 result.Received = Interlocked.Read(ref _received);
                 result.Reconnects = Interlocked.Read(ref _reconnects);
                 result.NameTakenRetries = Interlocked.Read(ref _nameTakenRetries);
@@ -339,6 +344,8 @@ namespace Chatrm.Soak
         internal void CountDelivered() => Interlocked.Increment(ref _delivered);
 
         internal void CountReceived() => Interlocked.Increment(ref _received);
+
+        internal void CountStored() => Interlocked.Increment(ref _stored);
 
         internal void CountRefused(string reason) => _refused.AddOrUpdate(reason ?? "refused", 1, (_, n) => n + 1);
 
@@ -520,6 +527,10 @@ namespace Chatrm.Soak
                     break;
                 case SendStatus.Refused:
                     _runner.CountRefused(message.Reason);
+                    break;
+                case SendStatus.Stored:
+                    // Its recipient was between connections: the server keeps it for them. Not confirmed, so not checked.
+                    _runner.CountStored();
                     break;
                 default:
                     _runner.Violation($"{Name}>{to} #{seq} came back {message.Status}: every user here is native");

@@ -80,7 +80,7 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
-        public async Task ALaterConnectionOfTheSameProcessNeverReusesAnEarlierOnesRef()
+        public async Task ALaterConnectionNeverReusesAnEarlierOnesRef()
         {
             // A receipt carries the ref of the connection that sent the message: a new connection's sends must not share it.
             var refs = new List<string>();

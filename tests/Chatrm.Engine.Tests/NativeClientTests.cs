@@ -373,12 +373,12 @@ namespace Chatrm.Engine.Tests
             using ChatClient alice = await server.ConnectNativeAsync("alice");
             using ChatClient bob = await server.ConnectNativeAsync("bob");
 
-            // The client numbers its sends 1, 2, ...: the frames it will write are these.
-            string fits = TextForFrameOf(limit, "1", "bob");
+            // The client numbers its sends 1, 2, ... after its connection's prefix: the frames it will write are these.
+            string fits = TextForFrameOf(limit, alice.RefPrefix + "1", "bob");
             SentMessage first = await Fate(alice.SendAsync("bob", fits));
             Assert.Equal(SendStatus.Delivered, first.Status);
 
-            string over = TextForFrameOf(limit + 1, "2", "bob");
+            string over = TextForFrameOf(limit + 1, alice.RefPrefix + "2", "bob");
             SentMessage second = await Fate(alice.SendAsync("bob", over));
             Assert.Equal((SendStatus.Refused, Refusal.LineTooLong), (second.Status, second.Refusal));
 

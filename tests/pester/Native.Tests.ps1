@@ -194,7 +194,7 @@ Describe 'What Send-ChatrmMessage says about each message (native protocol)' {
     }
 
     It 'makes each refused message an error on that message, and sends the others' {
-        # erin was here and has left: a message to her is refused as user-offline, not unknown-user.
+        # erin was here and has left: a message to her is kept for her (Stored), not refused.
         $erin = Connect-TestUser $server erin
         Disconnect-ChatrmServer -Connection $erin
         Wait-Until { $server.Users -notcontains 'erin' } -Timeout 5 -Because 'erin to leave'
@@ -204,27 +204,28 @@ Describe 'What Send-ChatrmMessage says about each message (native protocol)' {
             [pscustomobject]@{ To = 'bob'; Text = 'one' }
             [pscustomobject]@{ To = 'nobody'; Text = 'lost_1' }
             [pscustomobject]@{ To = 'bob'; Text = 'two' }
-            [pscustomobject]@{ To = 'erin'; Text = "lost 2 $Unicode" }
+            [pscustomobject]@{ To = '#nowhere'; Text = "lost 2 $Unicode" }
             [pscustomobject]@{ To = 'bob'; Text = 'three' }
+            [pscustomobject]@{ To = 'erin'; Text = 'kept for erin' }
         ) | Send-ChatrmMessage -Connection $alice -PassThru -ErrorAction Continue 2>&1)
 
         $errors = @($stream | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
         $sent = @($stream | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
-        "$($sent.Status)" | Should -Be 'Delivered Refused Delivered Refused Delivered' -Because 'a refusal does not stop the messages after it'
-        $sent.Text | Should -Be @('one', 'lost_1', 'two', "lost 2 $Unicode", 'three')
+        "$($sent.Status)" | Should -Be 'Delivered Refused Delivered Refused Delivered Stored' -Because 'a refusal does not stop the messages after it'
+        $sent.Text | Should -Be @('one', 'lost_1', 'two', "lost 2 $Unicode", 'three', 'kept for erin')
 
         $errors | Should -HaveCount 2
         $errors[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmUnknownUser,*'
-        $errors[1].FullyQualifiedErrorId | Should -BeLike 'ChatrmUserOffline,*'
+        $errors[1].FullyQualifiedErrorId | Should -BeLike 'ChatrmNotInRoom,*'
         # Each error's target is the refused message itself, so a script knows which one failed.
         $errors[0].TargetObject | Should -BeOfType 'Chatrm.Engine.SentMessage'
         $errors[0].TargetObject.To | Should -Be 'nobody'
         $errors[0].TargetObject.Text | Should -BeExactly 'lost_1'
         $errors[0].TargetObject.Reason | Should -Be 'unknown-user'
         $errors[1].TargetObject | Should -BeOfType 'Chatrm.Engine.SentMessage'
-        $errors[1].TargetObject.To | Should -Be 'erin'
+        $errors[1].TargetObject.To | Should -Be '#nowhere'
         $errors[1].TargetObject.Text | Should -BeExactly "lost 2 $Unicode"
-        $errors[1].TargetObject.Reason | Should -Be 'user-offline'
+        $errors[1].TargetObject.Reason | Should -Be 'not-in-room'
         $errors | ForEach-Object { "$($_.TargetObject.Status)" | Should -Be 'Refused' }
         # And each error comes right before that message's own -PassThru output.
         foreach ($problem in $errors) {

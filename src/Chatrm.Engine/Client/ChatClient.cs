@@ -32,9 +32,10 @@ namespace Chatrm.Engine
         // rooms request for a rooms frame. An error frame with the ref fails the request with its refusal.
         private readonly ConcurrentDictionary<string, TaskCompletionSource<RoomInfo>> _pendingRoom = new ConcurrentDictionary<string, TaskCompletionSource<RoomInfo>>();
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<RoomInfo>>> _pendingRooms = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<RoomInfo>>>();
-        // Refs count on across this process's clients, so a receipt for a message a closed connection sent (its status
-        // frame carries that connection's ref) never names a send of a later connection.
-        private static long s_nextRef;
+        // A receipt for a message an earlier connection sent carries that connection's ref: each connection's refs
+        // start with a prefix of its own, so such a ref never names a send of this one, in this process or another.
+        private readonly string _refPrefix = Guid.NewGuid().ToString("N").Substring(0, 6) + ".";
+        private long _nextRef;
         private ITimer _keepAliveTimer;
         // Set by every line from the server, cleared by the keepalive tick; the tick's state is the tick's alone.
         private volatile bool _heard = true;
@@ -296,7 +297,10 @@ namespace Chatrm.Engine
             _transport.Dispose();
         }
 
-        private static string NextRef() => Interlocked.Increment(ref s_nextRef).ToString(CultureInfo.InvariantCulture);
+        private string NextRef() => _refPrefix + Interlocked.Increment(ref _nextRef).ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>What every ref this connection writes starts with; then 1, 2, ... (tests size frames by it).</summary>
+        internal string RefPrefix => _refPrefix;
 
         private static async Task<Socket> ConnectSocketAsync(string host, int port, TimeSpan timeout, CancellationToken cancellationToken)
         {
