@@ -15,6 +15,17 @@ BeforeAll {
         if ($Path) { Get-Item "$Path*" -ErrorAction SilentlyContinue | Remove-Item -Force -ErrorAction SilentlyContinue }
     }
 
+    <#
+        A history read once it holds $Count lines. A room's post is answered Posted before its line of history is
+        committed (only a direct message's Delivered waits for that), so a read right after a post may not have it yet.
+    #>
+    function Wait-History {
+        param([int] $Count, [scriptblock] $Read)
+        $state = @{ Lines = @() }
+        Wait-Until -Because "$Count lines of history" { $state.Lines = @(& $Read); $state.Lines.Count -ge $Count }
+        $state.Lines
+    }
+
     # Every message waiting for $Connection up to a round trip with $Peer: nothing that came is missed.
     function Receive-AllWaiting {
         param($Connection, $Peer)
@@ -104,7 +115,7 @@ Describe 'History across a restart of the server' -Tag StoreServer {
         $second = Send-ChatrmMessage -To '#ops' -Text 'second post' -Connection $alice -PassThru
         $second.Seq | Should -Be ($first.Seq + 1)
         $second.Id | Should -Not -Be $first.Id
-        $lines = @(Get-ChatrmHistory -Room '#ops' -Connection $alice)
+        $lines = @(Wait-History 2 { Get-ChatrmHistory -Room '#ops' -Connection $alice })
         $lines.Text | Should -Be @('first post', 'second post')
         $lines.Seq | Should -Be @($first.Seq, $second.Seq)
     }
@@ -222,7 +233,7 @@ Describe 'Get-ChatrmHistory' -Tag StoreServer {
         $null = Join-ChatrmRoom -Room '#ops' -Connection $bob
         $posted = @('deploying', 'done' | Send-ChatrmMessage -To '#ops' -Connection $alice -PassThru)
 
-        $lines = @(Get-ChatrmHistory -Room '#OPS' -Connection $bob)
+        $lines = @(Wait-History 2 { Get-ChatrmHistory -Room '#OPS' -Connection $bob })
         $lines.Text | Should -Be @('deploying', 'done')
         $lines.Seq | Should -Be $posted.Seq
         @($lines.Room | Select-Object -Unique) | Should -Be @('#ops')
@@ -249,7 +260,7 @@ Describe 'Get-ChatrmHistory' -Tag StoreServer {
         Send-ChatrmMessage -To '#ops' -Text 'post' -Connection $alice
         Send-ChatrmMessage -To bob -Text 'direct' -Connection $alice
 
-        $room = @(Get-ChatrmHistory -Job $server -Room '#ops')
+        $room = @(Wait-History 1 { Get-ChatrmHistory -Job $server -Room '#ops' })
         $room.Text | Should -Be @('post')
         $room[0].Room | Should -Be '#ops'
         $direct = @($server | Get-ChatrmHistory -With bob, alice)
@@ -425,6 +436,7 @@ Describe 'Enter-ChatrmChat shows a conversation''s last lines, in a terminal' -T
         Send-ChatrmMessage -To carol -Text 'hi carol' -Connection $earlier
         $null = Join-ChatrmRoom -Room '#ops' -Connection $bob
         Send-ChatrmMessage -To '#ops' -Text 'room line' -Connection $bob
+        $null = Wait-History 1 { Get-ChatrmHistory -Job $server -Room '#ops' }
         Disconnect-ChatrmServer $earlier
 
         $file = Join-Path $ScriptDir 'alice.ps1'
