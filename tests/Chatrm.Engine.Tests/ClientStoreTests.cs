@@ -118,9 +118,31 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
-        public void RecentIdsForgetTheOldestWhenFull()
+        public async Task ALaterConnectionGivenTheSameShownIdsDropsWhatAnEarlierOneShowedAndAcksIt()
         {
-            var ids = new RecentIds(capacity: 3);
+            // bob's first connection showed 42, and its ack was lost to the disconnect: the server sends 42 again.
+            var shown = new ShownMessageIds();
+            for (int connection = 0; connection < 2; connection++)
+            {
+                using var fake = new FakeNativeServer();
+                Task<ChatClient> connecting = ChatClient.ConnectAsync("127.0.0.1", fake.Port, "bob", options: new ClientOptions { ShownIds = shown });
+                await fake.AcceptAndWelcomeAsync("bob");
+                using ChatClient bob = await connecting.WaitAsync(Deadline);
+
+                await fake.WriteLineAsync(Message("42", "alice", "stored while you were away"));
+                await fake.WriteLineAsync(Message(connection == 0 ? "43" : "44", "alice", "live " + connection));
+                Assert.Equal("42", NativePeer.Str(JsonNode.Parse(await fake.ReadLineAsync()).AsObject(), "id"));
+                await fake.ReadLineAsync();
+                await Eventually.TrueAsync(() => bob.MessagesWaiting >= (connection == 0 ? 2 : 1), "the messages");
+                Assert.Equal(connection == 0 ? new[] { "stored while you were away", "live 0" } : new[] { "live 1" },
+                    bob.Take(10).Cast<ChatMessage>().Select(m => m.Text));
+            }
+        }
+
+        [Fact]
+        public void ShownIdsForgetTheOldestWhenFull()
+        {
+            var ids = new ShownMessageIds(capacity: 3);
             Assert.True(ids.Add("1"));
             Assert.True(ids.Add("2"));
             Assert.True(ids.Add("3"));

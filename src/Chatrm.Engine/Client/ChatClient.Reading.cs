@@ -148,7 +148,7 @@ namespace Chatrm.Engine
                     }
 
                     // A stored message comes again after a connection that did not confirm it: shown once, acked again.
-                    if (frame.Id == null || _recentIds.Add(frame.Id))
+                    if (frame.Id == null || _shownIds.Add(frame.Id))
                     {
                         Enqueue(message);
                     }

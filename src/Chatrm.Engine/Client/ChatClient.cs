@@ -51,8 +51,7 @@ namespace Chatrm.Engine
         private string _ackThrough;
 
         // Native: the ids of the last messages taken in, so one the server sends again is shown once.
-        private readonly RecentIds _recentIds = new RecentIds(RecentIdsKept);
-        private const int RecentIdsKept = 4096;
+        private readonly ShownMessageIds _shownIds;
 
         // The sender of the last message read: a burst from one sender shares one string while it waits.
         private string _lastSender;
@@ -63,6 +62,7 @@ namespace Chatrm.Engine
         private ChatClient(Socket socket, System.IO.Stream secure, string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
         {
             _options = options;
+            _shownIds = options.ShownIds ?? new ShownMessageIds();
             _inbox = new ClientInbox(options.InboxCapacity);
             _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytes, secure);
             IsEncrypted = secure != null;

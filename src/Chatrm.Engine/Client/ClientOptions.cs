@@ -44,6 +44,13 @@ namespace Chatrm.Engine
         /// </summary>
         public bool BatchConfirmations { get; set; } = true;
 
+        /// <summary>
+        /// Native protocol: the ids of messages already shown, so one the server sends again is dropped. Null gives the
+        /// connection a set of its own; give a user's connections one set and a message an earlier connection showed,
+        /// whose confirmation a disconnect lost, is not shown again by a later one.
+        /// </summary>
+        public ShownMessageIds ShownIds { get; set; }
+
         /// <summary>Speak TLS, checking the server's certificate as these say; null for plain TCP.</summary>
         public TlsClientOptions Tls { get; set; }
 

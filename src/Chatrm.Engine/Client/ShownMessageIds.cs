@@ -1,0 +1,53 @@
+using System.Collections.Generic;
+
+namespace Chatrm.Engine
+{
+    /// <summary>
+    /// The ids of the last messages a client took in, so one the server sends again is shown once: a stored message
+    /// handed over twice while its recipient logged in, or one whose confirmation a disconnect lost, which comes again
+    /// at the next connect. Give one to several connections of a user (<see cref="ClientOptions.ShownIds"/>) and a
+    /// later connection drops what an earlier one showed. Bounded: a full set forgets its oldest id. Thread-safe.
+    /// </summary>
+    public sealed class ShownMessageIds
+    {
+        /// <summary>How many ids a set keeps unless told otherwise.</summary>
+        public const int DefaultCapacity = 4096;
+
+        private readonly object _lock = new object();
+        private readonly HashSet<string> _seen = new HashSet<string>(System.StringComparer.Ordinal);
+        private readonly string[] _ring;
+        private int _next;
+
+        public ShownMessageIds(int capacity = DefaultCapacity)
+        {
+            if (capacity < 1)
+            {
+                throw new System.ArgumentOutOfRangeException(nameof(capacity), capacity, "A set keeps at least one id.");
+            }
+
+            _ring = new string[capacity];
+        }
+
+        /// <summary>True the first time an id is seen (it is remembered); false for one seen among the last ones.</summary>
+        internal bool Add(string id)
+        {
+            lock (_lock)
+            {
+                if (!_seen.Add(id))
+                {
+                    return false;
+                }
+
+                string oldest = _ring[_next];
+                if (oldest != null)
+                {
+                    _seen.Remove(oldest);
+                }
+
+                _ring[_next] = id;
+                _next = (_next + 1) % _ring.Length;
+                return true;
+            }
+        }
+    }
+}
