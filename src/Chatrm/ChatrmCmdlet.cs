@@ -67,7 +67,6 @@ namespace Chatrm.PowerShell
         protected ChatrmConnection ConnectUser(string computerName, int port, string userName, ChatProtocol protocol, ClientOptions options)
         {
             ChatClient client;
-            options.ShownIds = options.ShownIds ?? ConnectionTable.ShownIdsFor(computerName, port, userName);
             try
             {
                 client = ChatClient.ConnectAsync(computerName, port, userName, protocol, options, StopToken).GetAwaiter().GetResult();

@@ -16,28 +16,6 @@ namespace Chatrm.PowerShell
         private static readonly Dictionary<Guid, List<ChatrmConnection>> Tables = new Dictionary<Guid, List<ChatrmConnection>>();
         private static int s_nextId;
 
-        // What each user has been shown on each server, kept for this process across its connections (see ShownIdsFor).
-        private static readonly Dictionary<string, Engine.ShownMessageIds> Shown = new Dictionary<string, Engine.ShownMessageIds>(StringComparer.OrdinalIgnoreCase);
-
-        /// <summary>
-        /// The ids a user's connections to one server have shown, shared by every later connection of that user there,
-        /// so a stored message whose confirmation a disconnect lost is not shown again when it comes again.
-        /// </summary>
-        public static Engine.ShownMessageIds ShownIdsFor(string computerName, int port, string userName)
-        {
-            string key = userName + "@" + computerName + ":" + port;
-            lock (Lock)
-            {
-                if (!Shown.TryGetValue(key, out Engine.ShownMessageIds ids))
-                {
-                    ids = new Engine.ShownMessageIds();
-                    Shown[key] = ids;
-                }
-
-                return ids;
-            }
-        }
-
         public static ChatrmConnection Add(Engine.ChatClient client)
         {
             var connection = new ChatrmConnection(Interlocked.Increment(ref s_nextId), client);

@@ -46,8 +46,9 @@ namespace Chatrm.Engine
 
         /// <summary>
         /// Native protocol: the ids of messages already shown, so one the server sends again is dropped. Null gives the
-        /// connection a set of its own; give a user's connections one set and a message an earlier connection showed,
-        /// whose confirmation a disconnect lost, is not shown again by a later one.
+        /// connection a set of its own; give a user's connections to one server one set and a message an earlier
+        /// connection showed, whose confirmation a disconnect lost, is not shown again by a later one. Only for a server
+        /// with a store file: a server that keeps its store in memory hands out the same ids again after a restart.
         /// </summary>
         public ShownMessageIds ShownIds { get; set; }
 
