@@ -5,8 +5,9 @@ namespace Chatrm.Engine
     /// <summary>
     /// The ids of the last messages a client took in, so one the server sends again is shown once: a stored message
     /// handed over twice while its recipient logged in, or one whose confirmation a disconnect lost, which comes again
-    /// at the next connect. Give one to several connections of a user (<see cref="ClientOptions.ShownIds"/>) and a
-    /// later connection drops what an earlier one showed. Bounded: a full set forgets its oldest id. Thread-safe.
+    /// at the next connect. Give one to several connections of a user to one server (<see cref="ClientOptions.ShownIds"/>)
+    /// and a later connection drops what an earlier one showed; only for a server with a store file, whose ids stay
+    /// unique across its restarts. Bounded: a full set forgets its oldest id. Thread-safe.
     /// </summary>
     public sealed class ShownMessageIds
     {
