@@ -82,6 +82,18 @@ namespace Chatrm.StoreDriver
                 double committed = clock.Elapsed.TotalSeconds;
                 Console.WriteLine($"history appends: {messages} messages, queued at {messages / appended:N0}/s, committed at {messages / committed:N0}/s");
 
+                // The writer alone: the queue filled while it is held, then the time it takes to commit it all.
+                store.PauseWriter();
+                for (int i = 0; i < messages; i++)
+                {
+                    store.AppendHistory(new StoredMessage { Id = i + 1, From = "user" + (i % 100), To = "peer" + (i % 100), Text = text, SentAt = DateTime.UtcNow });
+                }
+
+                clock.Restart();
+                store.ResumeWriter();
+                store.Flush(TimeSpan.FromMinutes(5));
+                Console.WriteLine($"history, the writer alone: {messages} messages committed at {messages / clock.Elapsed.TotalSeconds:N0}/s");
+
                 // History appends from four threads at once, as four sessions would.
                 clock.Restart();
                 var threads = new Thread[4];
