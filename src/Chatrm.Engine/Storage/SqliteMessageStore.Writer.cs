@@ -247,8 +247,9 @@ namespace Chatrm.Engine.Storage
                         transaction.Commit();
                     }
                 }
-                catch (Exception ex) when (ex is SqliteException || ex is InvalidOperationException)
+                catch (Exception ex)
                 {
+                    // Whatever went wrong, the writer must go on: every caller waits on it.
                     failure = FailureReason(ex);
                     released.Clear();
                 }
