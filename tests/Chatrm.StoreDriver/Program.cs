@@ -138,6 +138,28 @@ namespace Chatrm.StoreDriver
                 all.Wait(TimeSpan.FromMinutes(5));
                 Console.WriteLine($"StoreOffline with completion: {done} messages stored at {done / clock.Elapsed.TotalSeconds:N0}/s");
 
+                // Offline, the writer alone: the queue filled while it is held (to other users), then the time to commit it all.
+                done = 0;
+                all.Reset();
+                store.PauseWriter();
+                for (int i = 0; i < messages; i++)
+                {
+                    store.StoreOffline(
+                        new StoredMessage { Id = 20_000_000 + i, From = "alice", To = "other" + (i % 1000), Text = text, SentAt = DateTime.UtcNow, SenderRef = "r" },
+                        _ =>
+                        {
+                            if (Interlocked.Increment(ref done) == messages)
+                            {
+                                all.Set();
+                            }
+                        });
+                }
+
+                clock.Restart();
+                store.ResumeWriter();
+                all.Wait(TimeSpan.FromMinutes(5));
+                Console.WriteLine($"StoreOffline, the writer alone: {done} messages stored at {done / clock.Elapsed.TotalSeconds:N0}/s");
+
                 // Drain: each user reads its inbox and confirms every message, until committed.
                 clock.Restart();
                 int drained = 0;
