@@ -219,6 +219,28 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task AFailedWriteRefusesTheMessageStoreFailedWithTheStoresWordsAndLiveChatGoesOn()
+        {
+            HeldStore held = null;
+            await using TestServer server = Start(store: limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+            using RawClient carol = await server.JoinAsync("carol");
+            await KnownAndAwayAsync(server, "bob");
+            held.FailOffline = "the disk is full";
+
+            await alice.SendMessageAsync("bob", "lost?", "f1");
+            JsonObject refused = await alice.ExpectAsync("status");
+            Assert.Equal(("f1", "refused", "store-failed", "the disk is full"), (Str(refused, "ref"), Str(refused, "status"), Str(refused, "reason"), Str(refused, "message")));
+            Assert.NotNull(Str(refused, "id"));
+
+            await carol.SendAsync("carol_bob_and mine?\n");
+            Assert.Equal("carol_chatrm_store-failed: the disk is full", await carol.ReadLineAsync());
+
+            await alice.SendMessageAsync("carol", "still here", "f2");
+            Assert.Equal("carol_alice_still here", await carol.ReadLineAsync());
+        }
+
+        [Fact]
         public async Task DeliveredIsToldOnlyOnceTheMessagesHistoryIsCommitted()
         {
             HeldStore held = null;

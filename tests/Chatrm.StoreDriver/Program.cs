@@ -82,6 +82,18 @@ namespace Chatrm.StoreDriver
                 double committed = clock.Elapsed.TotalSeconds;
                 Console.WriteLine($"history appends: {messages} messages, queued at {messages / appended:N0}/s, committed at {messages / committed:N0}/s");
 
+                // The writer alone: the queue filled while it is held, then the time it takes to commit it all.
+                store.PauseWriter();
+                for (int i = 0; i < messages; i++)
+                {
+                    store.AppendHistory(new StoredMessage { Id = i + 1, From = "user" + (i % 100), To = "peer" + (i % 100), Text = text, SentAt = DateTime.UtcNow });
+                }
+
+                clock.Restart();
+                store.ResumeWriter();
+                store.Flush(TimeSpan.FromMinutes(5));
+                Console.WriteLine($"history, the writer alone: {messages} messages committed at {messages / clock.Elapsed.TotalSeconds:N0}/s");
+
                 // History appends from four threads at once, as four sessions would.
                 clock.Restart();
                 var threads = new Thread[4];
@@ -125,6 +137,28 @@ namespace Chatrm.StoreDriver
 
                 all.Wait(TimeSpan.FromMinutes(5));
                 Console.WriteLine($"StoreOffline with completion: {done} messages stored at {done / clock.Elapsed.TotalSeconds:N0}/s");
+
+                // Offline, the writer alone: the queue filled while it is held (to other users), then the time to commit it all.
+                done = 0;
+                all.Reset();
+                store.PauseWriter();
+                for (int i = 0; i < messages; i++)
+                {
+                    store.StoreOffline(
+                        new StoredMessage { Id = 20_000_000 + i, From = "alice", To = "other" + (i % 1000), Text = text, SentAt = DateTime.UtcNow, SenderRef = "r" },
+                        _ =>
+                        {
+                            if (Interlocked.Increment(ref done) == messages)
+                            {
+                                all.Set();
+                            }
+                        });
+                }
+
+                clock.Restart();
+                store.ResumeWriter();
+                all.Wait(TimeSpan.FromMinutes(5));
+                Console.WriteLine($"StoreOffline, the writer alone: {done} messages stored at {done / clock.Elapsed.TotalSeconds:N0}/s");
 
                 // Drain: each user reads its inbox and confirms every message, until committed.
                 clock.Restart();

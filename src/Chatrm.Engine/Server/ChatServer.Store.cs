@@ -16,6 +16,9 @@ namespace Chatrm.Engine
         /// <summary>Ids reserved from the store at a time: a durable write once per million messages.</summary>
         internal const long IdBlockSize = 1_000_000;
 
+        /// <summary>How long a history read waits for what was sent before it to be committed.</summary>
+        private static readonly TimeSpan HistoryReadWait = TimeSpan.FromSeconds(1);
+
         /// <summary>How long a stop waits for the store to commit what is queued.</summary>
         private static readonly TimeSpan StoreFlushTime = TimeSpan.FromSeconds(10);
 
@@ -159,12 +162,22 @@ namespace Chatrm.Engine
             }
 
             string conversation = room ? Conversations.Room(roomOrUser) : Conversations.Direct(roomOrUser, with);
-            foreach (StoredMessage line in store.ReadHistory(conversation, last, before, after))
+            foreach (StoredMessage line in ReadCommittedHistory(store, conversation, last, before, after))
             {
                 messages.Add(ToChatMessage(line));
             }
 
             return messages;
+        }
+
+        /// <summary>
+        /// Reads history once what was queued before the question is committed (a store reads committed lines only), so
+        /// a user who posts and then asks sees the post: at most <see cref="HistoryReadWait"/>, then what is there.
+        /// </summary>
+        internal IReadOnlyList<StoredMessage> ReadCommittedHistory(IMessageStore store, string conversation, int last, long before, long after)
+        {
+            store.Flush(HistoryReadWait);
+            return store.ReadHistory(conversation, last, before, after);
         }
 
         internal static ChatMessage ToChatMessage(StoredMessage line) =>

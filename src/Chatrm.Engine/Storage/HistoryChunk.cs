@@ -7,59 +7,187 @@ namespace Chatrm.Engine.Storage
 {
     /// <summary>
     /// The body of one history row: a run of one conversation's messages, ascending by Seq, as one blob, so a commit
-    /// writes one row per conversation rather than one per message. Layout: a format byte, a count, then per message
-    /// Seq, Id, SentAt ticks (UTC), From, To, Text (BinaryWriter's length-prefixed UTF-8).
+    /// writes one row per conversation rather than one per message. Layout (integers little-endian, lengths and
+    /// indexes as 7-bit varints, strings UTF-8): a format byte (1); the count of messages; the names the run uses
+    /// (count, then each); then per message Seq, Id, SentAt ticks UTC (8 bytes each), the index of From and of To
+    /// among the names, and the text.
     /// </summary>
-    internal static class HistoryChunk
+    internal sealed class HistoryChunk
     {
         private const byte Format = 1;
 
-        public static byte[] Encode(List<StoredMessage> messages, int start, int count)
+        private readonly Dictionary<string, int> names = new Dictionary<string, int>(StringComparer.Ordinal);
+        private readonly List<string> nameList = new List<string>();
+        private byte[] buffer = new byte[64 * 1024];
+        private int length;
+
+        /// <summary>The encoded body, valid until the next <see cref="Encode"/>: the first <see cref="Length"/> bytes of it.</summary>
+        public byte[] Buffer => buffer;
+
+        public int Length => length;
+
+        /// <summary>Encodes <paramref name="count"/> messages from <paramref name="start"/> into <see cref="Buffer"/>, which is reused.</summary>
+        public void Encode(List<StoredMessage> messages, int start, int count)
         {
-            var buffer = new MemoryStream(64 + (count * 48));
-            using (var writer = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+            names.Clear();
+            nameList.Clear();
+            for (int i = start; i < start + count; i++)
             {
-                writer.Write(Format);
-                writer.Write(count);
-                for (int i = start; i < start + count; i++)
-                {
-                    StoredMessage message = messages[i];
-                    writer.Write(message.Seq);
-                    writer.Write(message.Id);
-                    writer.Write(message.SentAt.Ticks);
-                    writer.Write(message.From ?? string.Empty);
-                    writer.Write(message.To ?? string.Empty);
-                    writer.Write(message.Text ?? string.Empty);
-                }
+                Name(messages[i].From);
+                Name(messages[i].To);
             }
 
-            return buffer.ToArray();
+            length = 0;
+            Ensure(16);
+            buffer[length++] = Format;
+            WriteVarint(count);
+            WriteVarint(nameList.Count);
+            foreach (string name in nameList)
+            {
+                WriteString(name);
+            }
+
+            for (int i = start; i < start + count; i++)
+            {
+                StoredMessage message = messages[i];
+                Ensure(24 + 10);
+                WriteInt64(message.Seq);
+                WriteInt64(message.Id);
+                WriteInt64(message.SentAt.Ticks);
+                WriteVarint(names[message.From ?? string.Empty]);
+                WriteVarint(names[message.To ?? string.Empty]);
+                WriteString(message.Text);
+            }
         }
 
         public static void Decode(byte[] body, List<StoredMessage> into)
         {
-            using (var reader = new BinaryReader(new MemoryStream(body, writable: false), Encoding.UTF8))
+            int at = 0;
+            if (body.Length == 0 || body[at++] != Format)
             {
-                byte format = reader.ReadByte();
-                if (format != Format)
-                {
-                    throw new InvalidDataException($"A history chunk has format {format}, which this version does not read.");
-                }
-
-                int count = reader.ReadInt32();
-                for (int i = 0; i < count; i++)
-                {
-                    into.Add(new StoredMessage
-                    {
-                        Seq = reader.ReadInt64(),
-                        Id = reader.ReadInt64(),
-                        SentAt = new DateTime(reader.ReadInt64(), DateTimeKind.Utc),
-                        From = reader.ReadString(),
-                        To = reader.ReadString(),
-                        Text = reader.ReadString(),
-                    });
-                }
+                throw new InvalidDataException($"A history chunk has format {(body.Length == 0 ? -1 : body[0])}, which this version does not read.");
             }
+
+            int count = ReadVarint(body, ref at);
+            var table = new string[ReadVarint(body, ref at)];
+            for (int i = 0; i < table.Length; i++)
+            {
+                table[i] = ReadString(body, ref at);
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                into.Add(new StoredMessage
+                {
+                    Seq = ReadInt64(body, ref at),
+                    Id = ReadInt64(body, ref at),
+                    SentAt = new DateTime(ReadInt64(body, ref at), DateTimeKind.Utc),
+                    From = table[ReadVarint(body, ref at)],
+                    To = table[ReadVarint(body, ref at)],
+                    Text = ReadString(body, ref at),
+                });
+            }
+        }
+
+        private void Name(string name)
+        {
+            name = name ?? string.Empty;
+            if (!names.ContainsKey(name))
+            {
+                names.Add(name, nameList.Count);
+                nameList.Add(name);
+            }
+        }
+
+        private void Ensure(int more)
+        {
+            if (length + more > buffer.Length)
+            {
+                Array.Resize(ref buffer, Math.Max(buffer.Length * 2, length + more));
+            }
+        }
+
+        private void WriteInt64(long value)
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                buffer[length++] = (byte)(value >> (8 * i));
+            }
+        }
+
+        private void WriteVarint(int value)
+        {
+            uint v = (uint)value;
+            while (v >= 0x80)
+            {
+                buffer[length++] = (byte)(v | 0x80);
+                v >>= 7;
+            }
+
+            buffer[length++] = (byte)v;
+        }
+
+        private void WriteString(string text)
+        {
+            text = text ?? string.Empty;
+            int most = Encoding.UTF8.GetMaxByteCount(text.Length);
+            Ensure(most + 5);
+
+            // The length goes first, so it is written once the bytes are: room for a varint of up to 5 bytes is kept.
+            int lengthAt = length;
+            int varintBytes = most < 0x80 ? 1 : most < 0x4000 ? 2 : most < 0x200000 ? 3 : 5;
+            int bytes = Encoding.UTF8.GetBytes(text, 0, text.Length, buffer, lengthAt + varintBytes);
+            length = lengthAt;
+            WriteVarintPadded(bytes, varintBytes);
+            length += bytes;
+        }
+
+        // A varint stretched to a fixed width with continuation bytes of 0x80, which decode the same.
+        private void WriteVarintPadded(int value, int width)
+        {
+            uint v = (uint)value;
+            for (int i = 0; i < width - 1; i++)
+            {
+                buffer[length++] = (byte)((v & 0x7F) | 0x80);
+                v >>= 7;
+            }
+
+            buffer[length++] = (byte)v;
+        }
+
+        private static long ReadInt64(byte[] body, ref int at)
+        {
+            long value = 0;
+            for (int i = 0; i < 8; i++)
+            {
+                value |= (long)body[at++] << (8 * i);
+            }
+
+            return value;
+        }
+
+        private static int ReadVarint(byte[] body, ref int at)
+        {
+            uint value = 0;
+            int shift = 0;
+            byte b;
+            do
+            {
+                b = body[at++];
+                value |= (uint)(b & 0x7F) << shift;
+                shift += 7;
+            }
+            while ((b & 0x80) != 0 && shift < 35);
+
+            return (int)value;
+        }
+
+        private static string ReadString(byte[] body, ref int at)
+        {
+            int bytes = ReadVarint(body, ref at);
+            string text = Encoding.UTF8.GetString(body, at, bytes);
+            at += bytes;
+            return text;
         }
     }
 }

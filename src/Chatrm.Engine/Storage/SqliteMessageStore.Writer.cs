@@ -25,6 +25,7 @@ namespace Chatrm.Engine.Storage
         private readonly SqliteStatements statements;
         private readonly Thread writer;
         private readonly Dictionary<string, List<StoredMessage>> byConversation = new Dictionary<string, List<StoredMessage>>(StringComparer.Ordinal);
+        private readonly HistoryChunk encoder = new HistoryChunk();
         private readonly List<(string User, long Bytes)> released = new List<(string User, long Bytes)>();
         private long reservedIds;
         private DateTime lastSweep;
@@ -246,8 +247,9 @@ namespace Chatrm.Engine.Storage
                         transaction.Commit();
                     }
                 }
-                catch (Exception ex) when (ex is SqliteException || ex is InvalidOperationException)
+                catch (Exception ex)
                 {
+                    // Whatever went wrong, the writer must go on: every caller waits on it.
                     failure = FailureReason(ex);
                     released.Clear();
                 }
@@ -363,7 +365,11 @@ namespace Chatrm.Engine.Storage
             foreach (KeyValuePair<string, List<StoredMessage>> pair in byConversation)
             {
                 List<StoredMessage> lines = pair.Value;
-                lines.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+                if (!InSeqOrder(lines))
+                {
+                    lines.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+                }
+
                 for (int start = 0; start < lines.Count; start += ChunkMessages)
                 {
                     int count = Math.Min(ChunkMessages, lines.Count - start);
@@ -381,7 +387,9 @@ namespace Chatrm.Engine.Storage
                     chunk[2].Value = lines[start + count - 1].Seq;
                     chunk[3].Value = firstAt;
                     chunk[4].Value = lastAt;
-                    chunk[5].Value = HistoryChunk.Encode(lines, start, count);
+                    encoder.Encode(lines, start, count);
+                    chunk[5].Value = encoder.Buffer;
+                    chunk[5].Size = encoder.Length;
                     statements.InsertChunk.ExecuteNonQuery();
                 }
 
@@ -389,6 +397,19 @@ namespace Chatrm.Engine.Storage
                 conversation[1].Value = lines[lines.Count - 1].Seq;
                 statements.UpdateConversation.ExecuteNonQuery();
             }
+        }
+
+        private static bool InSeqOrder(List<StoredMessage> lines)
+        {
+            for (int i = 1; i < lines.Count; i++)
+            {
+                if (lines[i - 1].Seq > lines[i].Seq)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         /// <summary>Deletes inbox messages and history rows past their days, at most once a minute; true if inbox room was freed.</summary>

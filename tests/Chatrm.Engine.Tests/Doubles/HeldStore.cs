@@ -47,6 +47,9 @@ namespace Chatrm.Engine.Tests
             held.ForEach(a => a());
         }
 
+        /// <summary>From now on an offline write fails, as on a full disk, with these words.</summary>
+        public string FailOffline { get; set; }
+
         public void HoldCommits()
         {
             lock (_gate) _committedWhenHeld = _inner.CommittedTicket;
@@ -88,6 +91,12 @@ namespace Chatrm.Engine.Tests
 
         public void StoreOffline(StoredMessage message, Action<StoreResult> completed)
         {
+            if (FailOffline != null)
+            {
+                completed(new StoreResult(StoreOutcome.Failed, FailOffline));
+                return;
+            }
+
             lock (_gate)
             {
                 if (_holdingOffline)

@@ -265,6 +265,46 @@ namespace Chatrm.Engine.Tests.Storage
         }
 
         [Fact]
+        public async Task Nothing_is_reported_or_read_before_its_commit()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                store.PauseWriter();
+                var stored = new TaskCompletionSource<StoreResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                store.StoreOffline(Message(1, "alice", "bob", "held"), result => stored.SetResult(result));
+                long ticket = store.AppendHistory(Message(2, "alice", "bob", "held line"));
+                var committed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                store.WhenCommitted(ticket, () => committed.SetResult(true));
+
+                Assert.False(store.Flush(TimeSpan.FromMilliseconds(100)));
+                Assert.False(stored.Task.IsCompleted);
+                Assert.False(committed.Task.IsCompleted);
+                Assert.True(store.CommittedTicket < ticket);
+                Assert.Empty(store.ReadInbox("bob", 10));
+                Assert.Empty(store.ReadHistory(Conversations.Direct("alice", "bob"), 10, 0, 0));
+
+                store.ResumeWriter();
+                Assert.Equal(StoreOutcome.Stored, (await stored.Task.WaitAsync(Deadline)).Outcome);
+                Assert.True(await committed.Task.WaitAsync(Deadline));
+                Assert.Single(store.ReadInbox("bob", 10));
+                Assert.Single(store.ReadHistory(Conversations.Direct("alice", "bob"), 10, 0, 0));
+            }
+        }
+
+        [Fact]
+        public async Task Writes_after_dispose_are_refused_not_lost_silently()
+        {
+            SqliteMessageStore store = Open(path);
+            store.Dispose();
+
+            StoreResult refused = await MessageStoreContract.StoreAsync(store, Message(1, "alice", "bob", "too late"));
+            Assert.Equal(StoreOutcome.Failed, refused.Outcome);
+            Assert.Contains("closed", refused.Reason);
+            Assert.Equal(0, store.AppendHistory(Message(2, "alice", "bob", "too late")));
+            store.Dispose();
+        }
+
+        [Fact]
         public async Task A_callback_that_throws_does_not_stop_the_writer()
         {
             using (SqliteMessageStore store = Open(path))

@@ -397,7 +397,7 @@ namespace Chatrm.Engine.Server.Sessions
                 conversation = Storage.Conversations.Direct(Connection.UserName, frame.With);
             }
 
-            IReadOnlyList<Storage.StoredMessage> lines = store.ReadHistory(conversation, last, frame.Before ?? 0, frame.After ?? 0);
+            IReadOnlyList<Storage.StoredMessage> lines = Server.ReadCommittedHistory(store, conversation, last, frame.Before ?? 0, frame.After ?? 0);
             Connection.Queued(Transport.Send(NativeProtocol.FormatHistory(frame.Ref, frame.With, frame.Room, lines)));
         }
 
