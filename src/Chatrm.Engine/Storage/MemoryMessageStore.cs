@@ -1,12 +1,17 @@
 using System;
+using System.Collections;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Threading;
 
 namespace Chatrm.Engine.Storage
 {
     /// <summary>
     /// The store of a server started without a file: the same rules as the SQLite store, forgotten at a restart.
     /// Every write is committed when it returns, so callbacks run at once on the caller's thread (outside the
-    /// store's lock) and every ticket is committed.
+    /// store's lock) and every ticket is committed. History is held to <see cref="StoreLimits.MaxMemoryHistoryBytes"/>,
+    /// the oldest lines going first (as a NATS memory stream keeps to its max_bytes), so a busy server that was
+    /// given no file cannot fill its memory; each conversation has its own lock, as every message is appended.
     /// </summary>
     internal sealed class MemoryMessageStore : IMessageStore
     {
@@ -18,33 +23,31 @@ namespace Chatrm.Engine.Storage
         private readonly InboxQuota quota;
         private readonly Dictionary<string, List<StoredMessage>> inboxes = new Dictionary<string, List<StoredMessage>>(UserNames.Comparer);
         private readonly HashSet<string> known = new HashSet<string>(UserNames.Comparer);
-        private readonly Dictionary<string, Conversation> history = new Dictionary<string, Conversation>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, Conversation> history = new ConcurrentDictionary<string, Conversation>(StringComparer.Ordinal);
+
+        // One entry per line appended, in the order appended: whose line goes first when history is over its bytes.
+        private readonly ConcurrentQueue<Conversation> appendOrder = new ConcurrentQueue<Conversation>();
+        private long historyBytes;
         private long reservedIds;
         private long ticket;
-        private DateTime lastSweep;
+        private long lastSweepTicks;
 
         public MemoryMessageStore(StoreLimits limits, TimeProvider time)
         {
             this.limits = limits ?? throw new ArgumentNullException(nameof(limits));
             this.time = time ?? throw new ArgumentNullException(nameof(time));
             quota = new InboxQuota(limits);
-            lastSweep = Now;
+            lastSweepTicks = Now.Ticks;
         }
 
         public string Path => null;
 
         public bool KeepsHistory => limits.KeepHistory;
 
-        public long CommittedTicket
-        {
-            get
-            {
-                lock (gate)
-                {
-                    return ticket;
-                }
-            }
-        }
+        public long CommittedTicket => Interlocked.Read(ref ticket);
+
+        /// <summary>What the history holds now, in the bytes it counts (for tests).</summary>
+        internal long HistoryBytes => Interlocked.Read(ref historyBytes);
 
         private DateTime Now => time.GetUtcNow().UtcDateTime;
 
@@ -70,7 +73,7 @@ namespace Chatrm.Engine.Storage
             lock (gate)
             {
                 known.Add(name);
-                ticket++;
+                Interlocked.Increment(ref ticket);
             }
         }
 
@@ -95,7 +98,7 @@ namespace Chatrm.Engine.Storage
                     }
 
                     inbox.Add(message);
-                    ticket++;
+                    Interlocked.Increment(ref ticket);
                     SweepIfDue();
                 }
             }
@@ -133,7 +136,7 @@ namespace Chatrm.Engine.Storage
         {
             lock (gate)
             {
-                ticket++;
+                Interlocked.Increment(ref ticket);
                 if (!inboxes.TryGetValue(user, out List<StoredMessage> inbox))
                 {
                     return;
@@ -162,33 +165,30 @@ namespace Chatrm.Engine.Storage
             }
 
             bool room = RoomNames.IsRoom(message.To);
-            string key = Conversations.Of(message);
-            lock (gate)
+            Conversation conversation = history.GetOrAdd(Conversations.Of(message), _ => new Conversation());
+            long bytes = Conversation.BytesOf(message);
+            lock (conversation)
             {
-                if (!history.TryGetValue(key, out Conversation conversation))
-                {
-                    conversation = new Conversation();
-                    history.Add(key, conversation);
-                }
-
                 if (!room)
                 {
                     message.Seq = conversation.LastSeq + 1;
                 }
 
                 conversation.Add(message);
-                SweepIfDue();
-                return ++ticket;
             }
+
+            appendOrder.Enqueue(conversation);
+            if (Interlocked.Add(ref historyBytes, bytes) > limits.MaxMemoryHistoryBytes)
+            {
+                DropOldest();
+            }
+
+            SweepIfDue();
+            return Interlocked.Increment(ref ticket);
         }
 
-        public long LastRoomSeq(string room)
-        {
-            lock (gate)
-            {
-                return history.TryGetValue(Conversations.Room(room), out Conversation conversation) ? conversation.LastSeq : 0;
-            }
-        }
+        public long LastRoomSeq(string room) =>
+            history.TryGetValue(Conversations.Room(room), out Conversation conversation) ? conversation.LastSeqLocked : 0;
 
         public IReadOnlyList<StoredMessage> ReadHistory(string conversation, int last, long before, long after)
         {
@@ -198,11 +198,29 @@ namespace Chatrm.Engine.Storage
             }
 
             DateTime notBefore = Now.AddDays(-limits.HistoryDays);
-            lock (gate)
+            if (!history.TryGetValue(conversation, out Conversation kept))
             {
-                return history.TryGetValue(conversation, out Conversation kept)
-                    ? HistoryRange.Select(kept.Messages, last, before, after, notBefore)
-                    : new List<StoredMessage>();
+                return new List<StoredMessage>();
+            }
+
+            lock (kept)
+            {
+                return HistoryRange.Select(kept, last, before, after, notBefore);
+            }
+        }
+
+        /// <summary>Drops the oldest lines of history, whichever conversation they are in, until it is within its bytes.</summary>
+        private void DropOldest()
+        {
+            while (Interlocked.Read(ref historyBytes) > limits.MaxMemoryHistoryBytes && appendOrder.TryDequeue(out Conversation oldest))
+            {
+                long freed;
+                lock (oldest)
+                {
+                    freed = oldest.DropOldest();
+                }
+
+                Interlocked.Add(ref historyBytes, -freed);
             }
         }
 
@@ -216,22 +234,32 @@ namespace Chatrm.Engine.Storage
 
         private void SweepIfDue()
         {
+            // Read on every append: one read of the time and of a number, until a sweep is due and one caller takes it.
             DateTime now = Now;
-            if (now - lastSweep < SweepEvery)
+            long last = Interlocked.Read(ref lastSweepTicks);
+            if (now.Ticks - last < SweepEvery.Ticks || Interlocked.CompareExchange(ref lastSweepTicks, now.Ticks, last) != last)
             {
                 return;
             }
 
-            lastSweep = now;
-            foreach (string user in new List<string>(inboxes.Keys))
+            lock (gate)
             {
-                ExpireInbox(user, now);
+                foreach (string user in new List<string>(inboxes.Keys))
+                {
+                    ExpireInbox(user, now);
+                }
             }
 
             DateTime historyCutoff = now.AddDays(-limits.HistoryDays);
             foreach (Conversation conversation in history.Values)
             {
-                conversation.Expire(historyCutoff);
+                long freed;
+                lock (conversation)
+                {
+                    freed = conversation.Expire(historyCutoff);
+                }
+
+                Interlocked.Add(ref historyBytes, -freed);
             }
         }
 
@@ -262,35 +290,103 @@ namespace Chatrm.Engine.Storage
             return removed > 0;
         }
 
-        /// <summary>One conversation's lines, ascending by Seq, and the last Seq it ever had (kept when lines expire).</summary>
-        private sealed class Conversation
+        /// <summary>
+        /// One conversation's lines, ascending by Seq, and the last Seq it ever had (kept when lines go). Lines leave
+        /// from the front only, so they are a list read from an offset, compacted now and then. Locked by its users.
+        /// </summary>
+        private sealed class Conversation : IReadOnlyList<StoredMessage>
         {
-            public List<StoredMessage> Messages { get; } = new List<StoredMessage>();
+            private readonly List<StoredMessage> lines = new List<StoredMessage>();
+            private int first;
+
+            // Entries of the store's append order that stand for lines already gone by age: skipped, not dropped twice.
+            private int expiredEntries;
 
             public long LastSeq { get; private set; }
+
+            public long LastSeqLocked
+            {
+                get
+                {
+                    lock (this)
+                    {
+                        return LastSeq;
+                    }
+                }
+            }
+
+            public int Count => lines.Count - first;
+
+            public StoredMessage this[int index] => lines[first + index];
+
+            /// <summary>What a line counts towards the history's bytes: its text as .NET holds it, and the object around it.</summary>
+            public static long BytesOf(StoredMessage message) => 2L * (message.Text?.Length ?? 0) + 128;
 
             public void Add(StoredMessage message)
             {
                 // A room's posts can reach the store a little out of order (Seq is given before the append).
-                int at = Messages.Count;
-                while (at > 0 && Messages[at - 1].Seq > message.Seq)
+                int at = lines.Count;
+                while (at > first && lines[at - 1].Seq > message.Seq)
                 {
                     at--;
                 }
 
-                Messages.Insert(at, message);
+                lines.Insert(at, message);
                 LastSeq = Math.Max(LastSeq, message.Seq);
             }
 
-            public void Expire(DateTime cutoff)
+            /// <summary>Drops the oldest line for one entry of the append order; returns the bytes it freed.</summary>
+            public long DropOldest()
             {
-                int old = 0;
-                while (old < Messages.Count && Messages[old].SentAt < cutoff)
+                if (expiredEntries > 0)
                 {
-                    old++;
+                    expiredEntries--;
+                    return 0;
                 }
 
-                Messages.RemoveRange(0, old);
+                if (Count == 0)
+                {
+                    return 0;
+                }
+
+                long freed = BytesOf(lines[first]);
+                lines[first++] = null;
+                Compact();
+                return freed;
+            }
+
+            /// <summary>Drops lines older than <paramref name="cutoff"/>; returns the bytes freed.</summary>
+            public long Expire(DateTime cutoff)
+            {
+                long freed = 0;
+                while (Count > 0 && lines[first].SentAt < cutoff)
+                {
+                    freed += BytesOf(lines[first]);
+                    lines[first++] = null;
+                    expiredEntries++;
+                }
+
+                Compact();
+                return freed;
+            }
+
+            public IEnumerator<StoredMessage> GetEnumerator()
+            {
+                for (int i = first; i < lines.Count; i++)
+                {
+                    yield return lines[i];
+                }
+            }
+
+            IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+            private void Compact()
+            {
+                if (first > 1024 && first > lines.Count / 2)
+                {
+                    lines.RemoveRange(0, first);
+                    first = 0;
+                }
             }
         }
     }

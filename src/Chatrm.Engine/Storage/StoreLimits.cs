@@ -9,6 +9,8 @@ namespace Chatrm.Engine.Storage
 
         public const int DefaultDays = 30;
 
+        public const long DefaultMaxMemoryHistoryBytes = 64L * 1024 * 1024;
+
         /// <summary>Messages one user's offline inbox may hold.</summary>
         public int MaxInboxMessages { get; set; } = DefaultMaxInboxMessages;
 
@@ -20,6 +22,12 @@ namespace Chatrm.Engine.Storage
 
         /// <summary>Days a line of history is kept.</summary>
         public int HistoryDays { get; set; } = DefaultDays;
+
+        /// <summary>
+        /// The memory store's history at most (a file's is held by its days alone): past this the oldest lines go,
+        /// counted as the text .NET holds and about 128 bytes a line.
+        /// </summary>
+        public long MaxMemoryHistoryBytes { get; set; } = DefaultMaxMemoryHistoryBytes;
 
         /// <summary>False: no history is written or read.</summary>
         public bool KeepHistory { get; set; } = true;

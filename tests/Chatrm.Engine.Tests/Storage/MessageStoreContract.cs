@@ -259,5 +259,51 @@ namespace Chatrm.Engine.Tests.Storage
     public sealed class MemoryMessageStoreTests : MessageStoreContract
     {
         internal override IMessageStore Make(StoreLimits limits, TimeProvider time) => new MemoryMessageStore(limits, time);
+
+        [Fact]
+        public void HistoryKeepsToItsBytesDroppingTheOldestLinesWhereverTheyAre()
+        {
+            // Room for about 20 lines of 10 characters (148 bytes each, as the store counts them).
+            var store = (MemoryMessageStore)Open(new StoreLimits { MaxMemoryHistoryBytes = 20 * 148 });
+            var at = new DateTime(2026, 6, 1, 12, 0, 0, DateTimeKind.Utc);
+            for (int i = 1; i <= 100; i++)
+            {
+                string to = i % 2 == 0 ? "#ops" : "bob";
+                store.AppendHistory(new StoredMessage { Id = i, From = "alice", To = to, Text = $"line {i,5}", SentAt = at, Seq = to == "#ops" ? i / 2 : 0 });
+                Assert.True(store.HistoryBytes <= 20 * 148, $"{store.HistoryBytes} bytes held after line {i}");
+            }
+
+            // The newest lines of both conversations stay, the oldest went, and numbering carried on.
+            IReadOnlyList<StoredMessage> direct = store.ReadHistory(Conversations.Direct("alice", "bob"), 1000, 0, 0);
+            IReadOnlyList<StoredMessage> room = store.ReadHistory(Conversations.Room("#ops"), 1000, 0, 0);
+            Assert.Equal(20, direct.Count + room.Count);
+            Assert.Equal(99, direct[direct.Count - 1].Id);
+            Assert.Equal(50L, direct[direct.Count - 1].Seq);
+            Assert.Equal(100, room[room.Count - 1].Id);
+            Assert.Equal(50L, store.LastRoomSeq("#ops"));
+            Assert.All(direct.Concat(room), m => Assert.True(m.Id > 80, $"line {m.Id} should have gone"));
+        }
+
+        [Fact]
+        public void LinesGoneByAgeAreNotCountedAgainstTheBytes()
+        {
+            var store = (MemoryMessageStore)Open(new StoreLimits { MaxMemoryHistoryBytes = 10 * 148, HistoryDays = 1 });
+            DateTime now = Clock.GetUtcNow().UtcDateTime;
+            for (int i = 1; i <= 10; i++)
+            {
+                store.AppendHistory(new StoredMessage { Id = i, From = "alice", To = "bob", Text = $"old  {i,5}", SentAt = now });
+            }
+
+            // Two days on, a sweep takes the old lines by age; the new ones fill the bytes again, and none of them goes.
+            Clock.Advance(TimeSpan.FromDays(2));
+            for (int i = 11; i <= 20; i++)
+            {
+                store.AppendHistory(new StoredMessage { Id = i, From = "alice", To = "bob", Text = $"new  {i,5}", SentAt = Clock.GetUtcNow().UtcDateTime });
+            }
+
+            IReadOnlyList<StoredMessage> kept = store.ReadHistory(Conversations.Direct("alice", "bob"), 1000, 0, 0);
+            Assert.Equal(Enumerable.Range(11, 10).Select(i => (long)i), kept.Select(m => m.Id));
+            Assert.True(store.HistoryBytes <= 10 * 148);
+        }
     }
 }
