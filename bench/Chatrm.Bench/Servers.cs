@@ -276,6 +276,13 @@ public sealed class ServerProcess : IDisposable
         DeleteStore(_storeDir);
     }
 
+    /// <summary>What the server's store folder holds now, in bytes; 0 for a server without one.</summary>
+    public long StoreBytesOnDisk()
+    {
+        if (_storeDir == null || !Directory.Exists(_storeDir)) return 0;
+        return new DirectoryInfo(_storeDir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => { try { return f.Length; } catch (IOException) { return 0; } });
+    }
+
     private static void DeleteStore(string dir)
     {
         if (dir == null) return;
