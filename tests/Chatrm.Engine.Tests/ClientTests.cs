@@ -204,7 +204,7 @@ namespace Chatrm.Engine.Tests
 
             // Take(from) filters messages only; what the server says always comes through.
             var notice = Assert.IsType<ServerNotice>(Assert.Single(alice.Take(10, from: "carol")));
-            Assert.Equal(Refusal.UserOffline, notice.Refusal);
+            Assert.Equal("stored", notice.Code);
         }
 
         [Theory]

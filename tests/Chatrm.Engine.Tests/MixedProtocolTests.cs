@@ -154,23 +154,25 @@ namespace Chatrm.Engine.Tests
             await server.WaitForEventAsync(ServerEventKind.UserLeft, "alice");
             await carol.SendAsync("carol_alice_still there?\n");
 
-            Assert.StartsWith("carol_chatrm_user-offline: ", await carol.ReadLineAsync());
+            // alice is known, so the line waits in her inbox (issue 16); carol is told so in a notice.
+            Assert.StartsWith("carol_chatrm_stored: alice is offline", await carol.ReadLineAsync());
         }
 
         [Fact]
-        public async Task ANativeUsersMessageToAClassicUserWhoLeftIsRefusedUserOffline()
+        public async Task ANativeUsersMessageToAClassicUserWhoLeftIsStoredForThem()
         {
             await using var server = new TestServer();
-            using ChatClient alice = await server.ConnectNativeAsync("alice");
+            using NativePeer alice = await server.JoinNativeAsync("alice");
             using (RawClient bob = await server.JoinAsync("bob"))
             {
                 await bob.SendAsync("EXIT\n");
             }
 
             await server.WaitForEventAsync(ServerEventKind.UserLeft, "bob");
-            SentMessage sent = await alice.SendAsync("bob", "gone?").WaitAsync(Deadline);
+            await alice.SendMessageAsync("bob", "gone?", "g1");
 
-            Assert.Equal((SendStatus.Refused, Refusal.UserOffline), (sent.Status, sent.Refusal));
+            JsonObject status = await alice.ExpectAsync("status");
+            Assert.Equal(("g1", "stored"), (NativePeer.Str(status, "ref"), NativePeer.Str(status, "status")));
         }
 
         [Fact]

@@ -210,20 +210,16 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
-        public async Task AMessageToAUserWhoLeftIsRefusedUserOffline()
+        public async Task AMessageToANameNeverSeenIsRefusedUnknownUser()
         {
+            // A user who left is known now, and its messages wait for it (issue 16); a name never seen is still refused.
             await using var server = new TestServer();
             using ChatClient alice = await server.ConnectNativeAsync("alice");
-            using (ChatClient bob = await server.ConnectNativeAsync("bob"))
-            {
-                await bob.CloseAsync();
-            }
 
-            await server.WaitForEventAsync(ServerEventKind.UserLeft, "bob");
-            SentMessage sent = await Fate(alice.SendAsync("bob", "are you there"));
+            SentMessage sent = await Fate(alice.SendAsync("nobody", "are you there"));
 
-            Assert.Equal((SendStatus.Refused, Refusal.UserOffline), (sent.Status, sent.Refusal));
-            Assert.Contains("bob", sent.Detail);
+            Assert.Equal((SendStatus.Refused, Refusal.UnknownUser), (sent.Status, sent.Refusal));
+            Assert.Contains("nobody", sent.Detail);
         }
 
         [Theory]

@@ -525,7 +525,7 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
-        public async Task ASendToAUserWhoLeftIsRefusedUserOffline()
+        public async Task ASendToAUserWhoLeftIsStoredForThem()
         {
             await using var server = new TestServer();
             using NativePeer alice = await server.JoinNativeAsync("alice");
@@ -537,9 +537,10 @@ namespace Chatrm.Engine.Tests
             await server.WaitForEventAsync(ServerEventKind.UserLeft, "bob");
             await alice.SendMessageAsync("BOB", "are you there", "o1");
 
+            // Known, so kept for bob (issue 16), no longer refused user-offline; the status names it as sent.
             JsonObject status = await alice.ExpectAsync("status");
-            Assert.Equal(("o1", "refused", "user-offline"), (Str(status, "ref"), Str(status, "status"), Str(status, "reason")));
-            Assert.Contains("BOB", Str(status, "message"));
+            Assert.Equal(("o1", "stored", null, "BOB"), (Str(status, "ref"), Str(status, "status"), Str(status, "reason"), Str(status, "to")));
+            Assert.NotNull(Str(status, "id"));
         }
 
         [Fact]
@@ -1033,7 +1034,7 @@ namespace Chatrm.Engine.Tests
                     {
                         lock (reasons)
                         {
-                            reasons.Add(Str(frame, "reason"));
+                            reasons.Add(Str(frame, "reason") ?? Str(frame, "status"));
                         }
 
                         if (Str(frame, "reason") == "recipient-too-slow")
@@ -1058,7 +1059,8 @@ namespace Chatrm.Engine.Tests
                 Assert.Contains("recipient-too-slow", reasons);
                 // The messages bob was handed and never confirmed are reported too.
                 Assert.Contains("recipient-left", reasons);
-                Assert.DoesNotContain(null, reasons); // nothing was delivered or forwarded
+                Assert.DoesNotContain("delivered", reasons);
+                Assert.DoesNotContain("forwarded", reasons);
             }
 
             ServerEvent left = await server.WaitForEventAsync(ServerEventKind.UserLeft, "bob");

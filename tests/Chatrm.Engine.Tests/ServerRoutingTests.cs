@@ -156,7 +156,7 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
-        public async Task AUserWhoLeftIsOffline()
+        public async Task ALineToAUserWhoLeftWaitsForThemAndTheSenderIsTold()
         {
             await using var server = new TestServer();
             using RawClient alice = await server.JoinAsync("alice");
@@ -169,8 +169,9 @@ namespace Chatrm.Engine.Tests
             await Eventually.TrueAsync(() => !server.IsOnline("bob"), "bob leaves the table");
             await alice.SendAsync("alice_bob_are you there\n");
 
+            // A known user's line waits in its inbox (the store's; issue 16), no longer refused user-offline.
             string notice = await alice.ReadLineAsync();
-            Assert.StartsWith("alice_chatrm_user-offline: ", notice);
+            Assert.StartsWith("alice_chatrm_stored: ", notice);
             Assert.Contains("bob", notice);
         }
 

@@ -96,6 +96,26 @@ namespace Chatrm.Engine.Messaging
         /// </summary>
         public long Seq { get; internal set; }
 
+        /// <summary>
+        /// The store's ticket for this direct message's line of history (0: none yet): a Delivered report waits for it to
+        /// be committed. Set by the recipient's side before the message is queued to it, so before any ack of it.
+        /// </summary>
+        internal long HistoryTicket { get; set; }
+
+        /// <summary>
+        /// Kept in its recipient's inbox while it was offline: its ack takes it out of the inbox and sends its sender a
+        /// receipt, and it is in the history already.
+        /// </summary>
+        internal bool FromInbox { get; private set; }
+
+        /// <summary>A message from <paramref name="stored"/>'s inbox, as it was sent: same id, sender, time and ref.</summary>
+        internal static ChatEnvelope OfInbox(Storage.StoredMessage stored) =>
+            new ChatEnvelope(stored.Id, stored.From, stored.To, stored.Text, null, stored.SentAt, stored.SenderRef) { FromInbox = true };
+
+        /// <summary>This message as the store keeps it: with the sender's ref for an inbox (its receipt names it), without for history.</summary>
+        internal Storage.StoredMessage ToStored(bool forInbox) =>
+            new Storage.StoredMessage { Id = Number, From = From, To = To, Text = Text, SentAt = SentAt, Seq = Seq, SenderRef = forInbox ? SenderRef : null };
+
         /// <summary><see cref="From"/> encoded for a native frame, when the sender's connection had it at hand.</summary>
         internal System.Text.Json.JsonEncodedText EncodedFrom { get; set; }
     }

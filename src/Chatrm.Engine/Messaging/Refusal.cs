@@ -54,5 +54,13 @@ namespace Chatrm.Engine
         RoomFull,
         /// <summary>The server has as many rooms as it may (MaxRooms): a new one cannot be made.</summary>
         NoMoreRooms,
+        /// <summary>The offline recipient's inbox holds as many messages or bytes as the server keeps for one user.</summary>
+        InboxFull,
+        /// <summary>The server's store could not keep an offline message (a full disk, a broken file): nothing was kept.</summary>
+        StoreFailed,
+        /// <summary>History of a conversation the user is not in, or of a room it is not a member of.</summary>
+        AccessDenied,
+        /// <summary>The server keeps no history (started with history off).</summary>
+        HistoryOff,
     }
 }

@@ -39,6 +39,10 @@ namespace Chatrm.Engine
                 case Refusal.TooManyRooms: return "too-many-rooms";
                 case Refusal.RoomFull: return "room-full";
                 case Refusal.NoMoreRooms: return "no-more-rooms";
+                case Refusal.InboxFull: return "inbox-full";
+                case Refusal.StoreFailed: return "store-failed";
+                case Refusal.AccessDenied: return "access-denied";
+                case Refusal.HistoryOff: return "history-off";
                 default: return "none";
             }
         }

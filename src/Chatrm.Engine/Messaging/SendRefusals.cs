@@ -21,6 +21,9 @@ namespace Chatrm.Engine.Messaging
             }
         }
 
+        /// <summary>What a classic sender is told of a message kept for its offline recipient.</summary>
+        public static string Stored(string to) => to + " is offline; the message will wait for them";
+
         public static string TooSlow(string to) => to + " is not reading and was disconnected";
 
         public static string RateLimited(int perSecond) => $"at most {perSecond} messages a second; that one was not delivered";

@@ -45,6 +45,12 @@ namespace Chatrm.Engine.Routing
         /// <summary>Reports to their one sender (all have the same <see cref="ChatEnvelope.Sender"/>) that these were confirmed, in send order.</summary>
         void ReportDelivered(ReadOnlySpan<ChatEnvelope> envelopes);
 
+        /// <summary>
+        /// A receipt: a message kept while its recipient was offline was confirmed by it. Goes to whichever session holds
+        /// <paramref name="senderName"/> now, if any: the one that sent it may be long gone.
+        /// </summary>
+        void ReportReceipt(string senderName, ChatEnvelope envelope);
+
         /// <summary>Reports to the envelope's sender that the recipient's side refused it on arrival.</summary>
         void ReportRefused(ChatEnvelope envelope, Refusal reason, string message);
 

@@ -24,10 +24,11 @@ namespace Chatrm.Engine.Routing
         private readonly RoomTable _rooms;
 
         /// <param name="roomLimits">Rooms per user, members per room and rooms in all; the defaults when null.</param>
-        public LocalRouter(int serverId = 0, RoomLimits roomLimits = null)
+        /// <param name="roomHistory">Where rooms keep their posts; none when null.</param>
+        public LocalRouter(int serverId = 0, RoomLimits roomLimits = null, IRoomHistory roomHistory = null)
         {
             ServerId = serverId;
-            _rooms = new RoomTable(roomLimits);
+            _rooms = new RoomTable(roomLimits, roomHistory);
         }
 
         /// <summary>The rooms, for tests that look inside.</summary>
@@ -173,6 +174,14 @@ namespace Chatrm.Engine.Routing
             if (envelopes.Length > 0 && TryResolve(envelopes[0].Sender, out IChatEndpoint sender))
             {
                 sender.Delivered(envelopes);
+            }
+        }
+
+        public void ReportReceipt(string senderName, ChatEnvelope envelope)
+        {
+            if (senderName != null && _online.TryGetValue(senderName, out IChatEndpoint sender))
+            {
+                sender.Delivered(envelope);
             }
         }
 

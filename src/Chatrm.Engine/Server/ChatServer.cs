@@ -17,7 +17,7 @@ namespace Chatrm.Engine
     /// A Chatrm hub: accepts connections without ever waiting on one client, and routes each user's lines
     /// through an <see cref="IMessageRouter"/>. Nothing one client does stops it.
     /// </summary>
-    public sealed class ChatServer : IDisposable
+    public sealed partial class ChatServer : IDisposable
     {
         private readonly ConcurrentDictionary<long, ServerConnection> _connections = new ConcurrentDictionary<long, ServerConnection>();
 
@@ -52,7 +52,7 @@ namespace Chatrm.Engine
             options = options ?? new ServerOptions();
             options.Validate();
             Options = options;
-            Router = router ?? new LocalRouter(roomLimits: Routing.Rooms.RoomLimits.From(options));
+            Router = router ?? new LocalRouter(roomLimits: Routing.Rooms.RoomLimits.From(options), roomHistory: new RoomHistory(this));
             // Ids carry the server's identity, so two servers never hand out the same; a lone server's are 1, 2, ...
             _nextMessageId = Messaging.MessageIds.Compose(Router.ServerId, 0);
             Router.PresenceChanged += OnPresenceChanged;
@@ -90,15 +90,29 @@ namespace Chatrm.Engine
         /// <summary>Raised on the thread where the thing happened; handlers must be quick and must not throw.</summary>
         public event EventHandler<ServerEvent> EventRaised;
 
-        /// <summary>Binds and starts accepting. Throws a <see cref="SocketException"/> when the address cannot be had.</summary>
+        /// <summary>
+        /// Opens the store, binds and starts accepting. Throws a <see cref="StoreOpenException"/> when the store file
+        /// cannot be had, a <see cref="SocketException"/> when the address cannot.
+        /// </summary>
         public void Start()
         {
-            if (_listener != null)
+            if (_listener != null || _store != null)
             {
                 throw new InvalidOperationException("The server has already been started.");
             }
 
-            _listener = Listen(Options.Port);
+            // First, so a store that cannot be opened leaves no port bound.
+            OpenStore();
+            try
+            {
+                _listener = Listen(Options.Port);
+            }
+            catch
+            {
+                CloseStore();
+                throw;
+            }
+
             if (Options.ClassicPort.HasValue)
             {
                 try
@@ -108,6 +122,7 @@ namespace Chatrm.Engine
                 catch
                 {
                     _listener.Dispose();
+                    CloseStore();
                     throw;
                 }
 
@@ -171,6 +186,9 @@ namespace Chatrm.Engine
             }
 
             await _allClosed.Task.ConfigureAwait(false);
+
+            // Every connection is closed: nothing more is queued, so what is queued is all there is to commit.
+            CloseStore();
             Raise(ServerEventKind.ServerStopped, null, null);
             _stopped.TrySetResult(true);
         }
@@ -190,7 +208,16 @@ namespace Chatrm.Engine
         }
 
         /// <summary>Reserves <paramref name="count"/> message ids, unique among servers for this server's run; returns the last.</summary>
-        internal long ReserveMessageIds(int count) => Interlocked.Add(ref _nextMessageId, count);
+        internal long ReserveMessageIds(int count)
+        {
+            long end = Interlocked.Add(ref _nextMessageId, count);
+            if (end > Volatile.Read(ref _idBlockEnd))
+            {
+                EnsureIdsReserved(end);
+            }
+
+            return end;
+        }
 
         private void OnPresenceChanged(object sender, PresenceEventArgs e)
         {

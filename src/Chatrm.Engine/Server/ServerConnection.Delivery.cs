@@ -1,6 +1,7 @@
 using System;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Routing;
+using Chatrm.Engine.Storage;
 using Chatrm.Engine.Transport;
 
 namespace Chatrm.Engine.Server
@@ -22,6 +23,12 @@ namespace Chatrm.Engine.Server
                 }
             }
 
+            if (envelope.Room == null && !envelope.FromInbox)
+            {
+                // Before it is queued, so its ticket is set before any ack of it can ask for it.
+                _server.AppendDirectHistory(envelope);
+            }
+
             return _session.Deliver(envelope);
         }
 
@@ -39,9 +46,40 @@ namespace Chatrm.Engine.Server
 
         void IDeliveryReceipt.Refused(ChatEnvelope envelope, Refusal reason, string message) => TellRefused(envelope, reason, message);
 
-        void IDeliveryReceipt.Delivered(ChatEnvelope envelope) => _session.Delivered(envelope);
+        // Delivered is durable too: a report waits until the message's line of history is committed (on the store's
+        // writer then, which runs it once the commit is done).
+        void IDeliveryReceipt.Delivered(ChatEnvelope envelope)
+        {
+            IMessageStore store = _server.Store;
+            long ticket = envelope.HistoryTicket;
+            if (ticket != 0 && store != null && ticket > store.CommittedTicket)
+            {
+                store.WhenCommitted(ticket, () => _session.Delivered(envelope));
+                return;
+            }
 
-        void IDeliveryReceipt.Delivered(ReadOnlySpan<ChatEnvelope> envelopes) => _session.Delivered(envelopes);
+            _session.Delivered(envelope);
+        }
+
+        void IDeliveryReceipt.Delivered(ReadOnlySpan<ChatEnvelope> envelopes)
+        {
+            IMessageStore store = _server.Store;
+            long ticket = 0;
+            foreach (ChatEnvelope envelope in envelopes)
+            {
+                ticket = Math.Max(ticket, envelope.HistoryTicket);
+            }
+
+            if (ticket != 0 && store != null && ticket > store.CommittedTicket)
+            {
+                // The span is the acker's buffer, reused at its next ack: the wait keeps a copy.
+                ChatEnvelope[] waiting = envelopes.ToArray();
+                store.WhenCommitted(ticket, () => _session.Delivered(waiting));
+                return;
+            }
+
+            _session.Delivered(envelopes);
+        }
 
         void IDeliveryReceipt.Failed(ChatEnvelope envelope, Refusal reason, string message) => _session.Failed(envelope, reason, message);
 

@@ -56,6 +56,10 @@ namespace Chatrm.Engine.Server
                 _handshakeTimer.Dispose();
                 _handshakeTimer = null;
                 _session.Welcome(name);
+                _server.Store?.RememberUser(name);
+
+                // What waited while this user was away comes first: deliveries from others wait on this gate.
+                StartInbox(name);
                 _welcomed = true;
             }
 

@@ -33,10 +33,19 @@ namespace Chatrm.Engine.Server
         internal void RouteAndTell(ChatEnvelope envelope)
         {
             DeliveryStatus status = Route(envelope);
-            if (status != DeliveryStatus.Accepted)
+            if (status == DeliveryStatus.Accepted)
             {
-                TellRefused(envelope, SendRefusals.RefusalOf(status), SendRefusals.TextOf(status, envelope.To));
+                return;
             }
+
+            if (UserNames.IsValid(envelope.To) && !UserNames.IsReserved(envelope.To) && _server.Store != null && _server.IsKnownUser(envelope.To))
+            {
+                // Offline, or never here in this run, but known: it waits in the recipient's inbox.
+                StoreOffline(envelope);
+                return;
+            }
+
+            TellRefused(envelope, SendRefusals.RefusalOf(status), SendRefusals.TextOf(status, envelope.To));
         }
 
         /// <summary>

@@ -92,6 +92,32 @@ namespace Chatrm.Engine
         /// <summary>Rooms the server may have; joining one more that does not exist yet is refused no-more-rooms.</summary>
         public int MaxRooms { get; set; } = Routing.Rooms.RoomLimits.DefaultMaxRooms;
 
+        /// <summary>
+        /// The SQLite file that keeps offline messages, history and the names that logged in, across restarts; null
+        /// keeps them in memory, with the same behaviour until the server stops. Opened by one server at a time.
+        /// </summary>
+        public string StorePath { get; set; }
+
+        /// <summary>Whether direct and room messages are kept as history (read with a history frame); on by default.</summary>
+        public bool KeepHistory { get; set; } = true;
+
+        /// <summary>Days a line of history is kept.</summary>
+        public int HistoryDays { get; set; } = DefaultHistoryDays;
+
+        /// <summary>Days a message waits in an offline user's inbox before it is dropped unread.</summary>
+        public int InboxDays { get; set; } = DefaultInboxDays;
+
+        /// <summary>Messages one offline user's inbox holds; one more is refused inbox-full.</summary>
+        public int MaxInboxMessages { get; set; } = DefaultMaxInboxMessages;
+
+        /// <summary>Bytes of text (UTF-8) one offline user's inbox holds; one more message past it is refused inbox-full.</summary>
+        public long MaxInboxBytes { get; set; } = DefaultMaxInboxBytes;
+
+        internal const int DefaultHistoryDays = Storage.StoreLimits.DefaultDays;
+        internal const int DefaultInboxDays = Storage.StoreLimits.DefaultDays;
+        internal const int DefaultMaxInboxMessages = Storage.StoreLimits.DefaultMaxInboxMessages;
+        internal const long DefaultMaxInboxBytes = Storage.StoreLimits.DefaultMaxInboxBytes;
+
         public void Validate()
         {
             if (Port < 0 || Port > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "A port is 0 to 65535.");
@@ -110,6 +136,11 @@ namespace Chatrm.Engine
             if (ClassicPort.HasValue && (ClassicPort < 0 || ClassicPort > 65535)) throw new ArgumentOutOfRangeException(nameof(ClassicPort), ClassicPort, "A port is 0 to 65535.");
             if (Certificate != null && !Certificate.HasPrivateKey) throw new ArgumentException("The server's certificate needs its private key.", nameof(Certificate));
             if (Address == null) throw new ArgumentNullException(nameof(Address));
+            if (StorePath != null && StorePath.Trim().Length == 0) throw new ArgumentException("A store path names a file; null keeps the store in memory.", nameof(StorePath));
+            if (HistoryDays < 1) throw new ArgumentOutOfRangeException(nameof(HistoryDays), HistoryDays, "History is kept at least one day (turn it off with KeepHistory).");
+            if (InboxDays < 1) throw new ArgumentOutOfRangeException(nameof(InboxDays), InboxDays, "An inbox keeps a message at least one day.");
+            if (MaxInboxMessages < 1) throw new ArgumentOutOfRangeException(nameof(MaxInboxMessages), MaxInboxMessages, "An inbox holds at least one message.");
+            if (MaxInboxBytes < MaxLineBytes) throw new ArgumentOutOfRangeException(nameof(MaxInboxBytes), MaxInboxBytes, "An inbox holds at least one message of the longest line.");
         }
     }
 }

@@ -65,6 +65,18 @@ namespace Chatrm.Engine.Server
             }
         }
 
+        /// <summary>How many messages wait for their confirmation.</summary>
+        public int Count
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _byId.Count;
+                }
+            }
+        }
+
         /// <summary>Entries in the wire-order queue, taken ones not yet dropped included (for tests).</summary>
         internal int QueuedEntries
         {

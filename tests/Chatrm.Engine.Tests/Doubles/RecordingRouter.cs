@@ -94,6 +94,9 @@ namespace Chatrm.Engine.Tests
             }
         }
 
+        public void ReportReceipt(string senderName, ChatEnvelope envelope) =>
+            _byConnection.Values.FirstOrDefault(e => UserNames.AreSame(e.UserName, senderName))?.Delivered(envelope);
+
         public void ReportRefused(ChatEnvelope envelope, Refusal reason, string message) => SenderOf(envelope)?.Refused(envelope, reason, message);
 
         public void ReportFailed(ChatEnvelope envelope, Refusal reason, string message) => SenderOf(envelope)?.Failed(envelope, reason, message);

@@ -31,5 +31,12 @@ namespace Chatrm.Engine.Protocol.Native
 
         /// <summary>Both ways: the client asks for every room the server has; the server's answer lists them.</summary>
         public const string Rooms = "rooms";
+
+        /// <summary>
+        /// Both ways: the client asks for a conversation's history (<see cref="NativeFrame.With"/> or
+        /// <see cref="NativeFrame.Room"/>, with <see cref="NativeFrame.Last"/>, <see cref="NativeFrame.Before"/>,
+        /// <see cref="NativeFrame.After"/>); the server's answer lists it in <see cref="NativeFrame.Messages"/>.
+        /// </summary>
+        public const string History = "history";
     }
 }

@@ -29,7 +29,7 @@ namespace Chatrm.Engine.Protocol.Native
         /// <summary>In an ack: this message id and every message the server sent this client before it.</summary>
         public string Through { get; set; }
 
-        /// <summary>In a delivered frame: the messages it confirms, in the order the client sent them.</summary>
+        /// <summary>In a delivered frame: the messages it confirms, in the order the client sent them; in a history answer, its lines, ascending by seq.</summary>
         public List<DeliveredMessage> Messages { get; set; }
 
         public string Ref
@@ -91,6 +91,18 @@ namespace Chatrm.Engine.Protocol.Native
 
         /// <summary>In a room frame: when the user who asked joined the room (only when it is a member).</summary>
         public DateTime? JoinedAt { get; set; }
+
+        /// <summary>In a history frame: the other person of the direct conversation asked about (or <see cref="Room"/> for a room's).</summary>
+        public string With { get; set; }
+
+        /// <summary>In a history request: how many lines at most (1 to 1000; absent is 50).</summary>
+        public int? Last { get; set; }
+
+        /// <summary>In a history request: only lines with a seq below this.</summary>
+        public long? Before { get; set; }
+
+        /// <summary>In a history request: only lines with a seq above this.</summary>
+        public long? After { get; set; }
 
         /// <summary>In a rooms frame: every room the server has, each with its name, member count and whether the asker is in it.</summary>
         public IReadOnlyList<RoomInfo> Rooms { get; set; }
@@ -166,6 +178,10 @@ namespace Chatrm.Engine.Protocol.Native
             Members = null;
             JoinedAt = null;
             Rooms = null;
+            With = null;
+            Last = null;
+            Before = null;
+            After = null;
         }
     }
 }

@@ -158,19 +158,31 @@ namespace Chatrm.Engine.Protocol.Native
                     continue;
                 }
 
-                string reference = null, id = null;
+                string reference = null, id = null, from = null, to = null, text = null;
                 DateTime? sentAt = null;
+                long? seq = null;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     bool isRef = reader.ValueTextEquals("ref"u8);
                     bool isId = !isRef && reader.ValueTextEquals("id"u8);
                     bool isSentAt = !isRef && !isId && reader.ValueTextEquals("sentAt"u8);
+                    bool isFrom = !isRef && !isId && !isSentAt && reader.ValueTextEquals("from"u8);
+                    bool isTo = !isRef && !isId && !isSentAt && !isFrom && reader.ValueTextEquals("to"u8);
+                    bool isText = !isRef && !isId && !isSentAt && !isFrom && !isTo && reader.ValueTextEquals("text"u8);
+                    bool isSeq = !isRef && !isId && !isSentAt && !isFrom && !isTo && !isText && reader.ValueTextEquals("seq"u8);
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.String)
                     {
                         if (isRef) reference = reader.GetString();
                         else if (isId) id = reader.GetString();
                         else if (isSentAt && TryParseTime(reader.GetString(), out DateTime t)) sentAt = t;
+                        else if (isFrom) from = reader.GetString();
+                        else if (isTo) to = reader.GetString();
+                        else if (isText) text = reader.GetString();
+                    }
+                    else if (isSeq && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long s) && s > 0)
+                    {
+                        seq = s;
                     }
                     else
                     {
@@ -179,7 +191,10 @@ namespace Chatrm.Engine.Protocol.Native
                     }
                 }
 
-                messages.Add(new DeliveredMessage(reference, id, sentAt));
+                // A delivered frame's entry has a ref and no text; a history line has a from and a text.
+                messages.Add(from != null || text != null || seq != null
+                    ? new DeliveredMessage(id, from, to, text, sentAt, seq)
+                    : new DeliveredMessage(reference, id, sentAt));
             }
 
             frame.Messages = messages;

@@ -200,6 +200,7 @@ namespace Chatrm.Engine.Protocol.Native
             Unknown, Type, Protocol, User, Password, Ref, Id, From, To, Text, Status, Reason, Code, Message, Event,
             Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users, Presence, Batch, Through, Messages,
             Room, Seq, Recipients, Joined, MemberCount, Members, JoinedAt, Rooms,
+            With, Last, Before, After,
         }
 
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
@@ -225,18 +226,22 @@ namespace Chatrm.Engine.Protocol.Native
                     if (name.SequenceEqual("code"u8)) return Field.Code;
                     if (name.SequenceEqual("time"u8)) return Field.Time;
                     if (name.SequenceEqual("room"u8)) return Field.Room;
+                    if (name.SequenceEqual("with"u8)) return Field.With;
+                    if (name.SequenceEqual("last"u8)) return Field.Last;
                     break;
                 case 5:
                     if (name.SequenceEqual("event"u8)) return Field.Event;
                     if (name.SequenceEqual("users"u8)) return Field.Users;
                     if (name.SequenceEqual("batch"u8)) return Field.Batch;
                     if (name.SequenceEqual("rooms"u8)) return Field.Rooms;
+                    if (name.SequenceEqual("after"u8)) return Field.After;
                     break;
                 case 6:
                     if (name.SequenceEqual("status"u8)) return Field.Status;
                     if (name.SequenceEqual("reason"u8)) return Field.Reason;
                     if (name.SequenceEqual("sentAt"u8)) return Field.SentAt;
                     if (name.SequenceEqual("joined"u8)) return Field.Joined;
+                    if (name.SequenceEqual("before"u8)) return Field.Before;
                     break;
                 case 7:
                     if (name.SequenceEqual("message"u8)) return Field.Message;
@@ -365,6 +370,19 @@ namespace Chatrm.Engine.Protocol.Native
                 case Field.Rooms:
                     problem = ReadRooms(ref reader, frame);
                     break;
+                case Field.With: if (IsString(ref reader, "with", ref problem)) frame.With = reader.GetString(); break;
+                case Field.Last:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int last) && last > 0) frame.Last = last;
+                    else problem = "\"last\" must be a whole number above 0";
+                    break;
+                case Field.Before:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long before) && before > 0) frame.Before = before;
+                    else problem = "\"before\" must be a whole number above 0";
+                    break;
+                case Field.After:
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long after) && after >= 0) frame.After = after;
+                    else problem = "\"after\" must be a whole number, 0 or more";
+                    break;
             }
 
             // Whatever was not read (an unknown field's object or array, a value of the wrong kind) is stepped over.
@@ -421,9 +439,9 @@ namespace Chatrm.Engine.Protocol.Native
         private static readonly KnownWords FrameTypes = new KnownWords(
             FrameType.Send, FrameType.Ack, FrameType.Message, FrameType.Status, FrameType.Hello, FrameType.Welcome,
             FrameType.Who, FrameType.Users, FrameType.Presence, FrameType.Ping, FrameType.Pong, FrameType.Bye, FrameType.Error,
-            FrameType.Delivered, FrameType.Join, FrameType.Part, FrameType.Room, FrameType.Rooms);
+            FrameType.Delivered, FrameType.Join, FrameType.Part, FrameType.Room, FrameType.Rooms, FrameType.History);
 
-        private static readonly KnownWords Statuses = new KnownWords("delivered", "forwarded", "refused", PostedStatusText);
+        private static readonly KnownWords Statuses = new KnownWords("delivered", "forwarded", "refused", PostedStatusText, StoredStatusText);
 
         private static readonly KnownWords Events = new KnownWords("joined", "left");
 

@@ -57,6 +57,10 @@ namespace Chatrm.Engine.Protocol.Native
         private static readonly JsonEncodedText MembersField = JsonEncodedText.Encode("members");
         private static readonly JsonEncodedText JoinedAtField = JsonEncodedText.Encode("joinedAt");
         private static readonly JsonEncodedText RoomsField = JsonEncodedText.Encode("rooms");
+        private static readonly JsonEncodedText WithField = JsonEncodedText.Encode("with");
+        private static readonly JsonEncodedText LastField = JsonEncodedText.Encode("last");
+        private static readonly JsonEncodedText BeforeField = JsonEncodedText.Encode("before");
+        private static readonly JsonEncodedText AfterField = JsonEncodedText.Encode("after");
 
         public static string Format(NativeFrame frame)
         {
@@ -89,6 +93,7 @@ namespace Chatrm.Engine.Protocol.Native
             WriteIf(writer, IdField, frame.Id);
             WriteIf(writer, FromField, frame.From);
             WriteIf(writer, ToField, frame.To);
+            WriteIf(writer, WithField, frame.With);
             bool roomAfterEvent = frame.Event != null;
             bool seqAfterRoom = frame.Room != null && !roomAfterEvent;
             if (!roomAfterEvent)
@@ -102,6 +107,9 @@ namespace Chatrm.Engine.Protocol.Native
             if (frame.Members != null) WriteMembers(writer, frame.Members);
             if (frame.JoinedAt.HasValue) WriteTime(writer, JoinedAtField, frame.JoinedAt.Value);
             if (frame.Rooms != null) WriteRooms(writer, frame.Rooms);
+            if (frame.Last.HasValue) writer.WriteNumber(LastField, frame.Last.Value);
+            if (frame.Before.HasValue) writer.WriteNumber(BeforeField, frame.Before.Value);
+            if (frame.After.HasValue) writer.WriteNumber(AfterField, frame.After.Value);
             WriteIf(writer, TextField, frame.Text);
             if (frame.SentAt.HasValue) WriteTime(writer, SentAtField, frame.SentAt.Value);
             WriteIf(writer, StatusField, frame.Status);
@@ -142,7 +150,11 @@ namespace Chatrm.Engine.Protocol.Native
                     writer.WriteStartObject();
                     WriteIf(writer, RefField, message.Ref);
                     WriteIf(writer, IdField, message.Id);
+                    WriteIf(writer, FromField, message.From);
+                    WriteIf(writer, ToField, message.To);
+                    WriteIf(writer, TextField, message.Text);
                     if (message.SentAt.HasValue) WriteTime(writer, SentAtField, message.SentAt.Value);
+                    if (message.Seq.HasValue) writer.WriteNumber(SeqField, message.Seq.Value);
                     writer.WriteEndObject();
                 }
 

@@ -33,9 +33,14 @@ namespace Chatrm.Engine.Routing.Rooms
         private long _seq;
         private bool _ended;
 
-        public Room(string name)
+        private readonly IRoomHistory _history;
+
+        /// <param name="history">Where posts are kept, and the Seq the room starts after; none when null.</param>
+        public Room(string name, IRoomHistory history = null)
         {
             Name = name;
+            _history = history;
+            _seq = history?.LastSeq(name) ?? 0;
         }
 
         /// <summary>As the member who made the room wrote it.</summary>
@@ -168,6 +173,7 @@ namespace Chatrm.Engine.Routing.Rooms
                 }
 
                 envelope.Seq = ++_seq;
+                _history?.Append(envelope);
                 int recipients = 0;
                 IChatEndpoint[] members = _members;
                 for (int i = 0; i < members.Length; i++)

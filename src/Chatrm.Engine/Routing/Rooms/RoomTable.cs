@@ -25,9 +25,13 @@ namespace Chatrm.Engine.Routing.Rooms
         // Rooms in the table: counted up before a new one goes in, so MaxRooms holds however many joins race.
         private int _roomCount;
 
-        public RoomTable(RoomLimits limits = null)
+        private readonly IRoomHistory _history;
+
+        /// <param name="history">Where rooms keep their posts; none when null.</param>
+        public RoomTable(RoomLimits limits = null, IRoomHistory history = null)
         {
             Limits = limits ?? RoomLimits.Default;
+            _history = history;
         }
 
         public RoomLimits Limits { get; }
@@ -211,7 +215,7 @@ namespace Chatrm.Engine.Routing.Rooms
                         return RoomJoin.Refused(Refusal.NoMoreRooms, Limits.NoMoreRooms());
                     }
 
-                    var made = new Room(name);
+                    var made = new Room(name, _history);
                     if (!_rooms.TryAdd(name, made))
                     {
                         // Someone made it first: join theirs.

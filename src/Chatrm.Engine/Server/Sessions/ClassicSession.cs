@@ -3,6 +3,7 @@ using System.Text;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Protocol;
 using Chatrm.Engine.Protocol.Classic;
+using Chatrm.Engine.Protocol.Native;
 using Chatrm.Engine.Routing;
 using Chatrm.Engine.Transport;
 
@@ -152,6 +153,11 @@ namespace Chatrm.Engine.Server.Sessions
                 {
                     Server.Router.ReportForwarded(envelope);
                 }
+                else if (envelope.FromInbox)
+                {
+                    // A classic client cannot confirm: written is as delivered as it gets.
+                    Connection.ConfirmFromInbox(envelope);
+                }
 
                 return DeliveryStatus.Accepted;
             }
@@ -181,6 +187,9 @@ namespace Chatrm.Engine.Server.Sessions
             Transport.Send(ClassicProtocol.FormatNotice(to, refusal.ToCode(), text));
 
         internal override void TellRefused(ChatEnvelope envelope, Refusal refusal, string text) => Connection.Refuse(refusal, text);
+
+        // Unlike the other fates, this one tells a classic sender something it could not guess: the recipient is away.
+        internal override void TellStored(ChatEnvelope envelope) => SendNotice(NativeProtocol.StoredStatusText, SendRefusals.Stored(envelope.To));
 
         // A classic sender hears no statuses (its envelopes say so): forwarded, delivered and failed are silent.
         internal override void Forwarded(ChatEnvelope envelope)

@@ -168,6 +168,9 @@ namespace Chatrm.Engine.Server.Sessions
                 case FrameType.Rooms:
                     SendFrame(NativeProtocol.RoomsFrame(frame.Ref, Server.Router.ListRooms(Connection)));
                     return true;
+                case FrameType.History:
+                    OnHistory(frame);
+                    return true;
                 case FrameType.Ping:
                     SendFrame(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref });
                     return true;
@@ -236,15 +239,38 @@ namespace Chatrm.Engine.Server.Sessions
                     {
                         Server.Router.ReportDelivered(new ReadOnlySpan<ChatEnvelope>(_acked, start, end - start));
                     }
+                    else
+                    {
+                        // No sender to report to: room messages, and messages from this user's inbox.
+                        for (int i = start; i < end; i++)
+                        {
+                            if (_acked[i].FromInbox)
+                            {
+                                Connection.ConfirmFromInbox(_acked[i]);
+                            }
+                        }
+                    }
 
                     start = end;
                 }
 
                 Array.Clear(_acked, 0, count);
             }
-            else if (NativeProtocol.TryParseMessageId(frame.Id, out long id) && unconfirmed.TryTake(id, out ChatEnvelope envelope) && envelope.SenderHearsStatus)
+            else if (NativeProtocol.TryParseMessageId(frame.Id, out long id) && unconfirmed.TryTake(id, out ChatEnvelope envelope))
             {
-                Server.Router.ReportDelivered(envelope);
+                if (envelope.SenderHearsStatus)
+                {
+                    Server.Router.ReportDelivered(envelope);
+                }
+                else if (envelope.FromInbox)
+                {
+                    Connection.ConfirmFromInbox(envelope);
+                }
+            }
+
+            if (Connection.HasInboxLeft)
+            {
+                Connection.PumpInbox();
             }
         }
 
@@ -316,6 +342,63 @@ namespace Chatrm.Engine.Server.Sessions
             {
                 SendError(leave.Refusal, leave.Message, frame.Ref);
             }
+        }
+
+        /// <summary>A conversation's history: this user's own direct ones, and rooms it is a member of now.</summary>
+        private void OnHistory(NativeFrame frame)
+        {
+            Storage.IMessageStore store = Server.Store;
+            if (store == null || !store.KeepsHistory)
+            {
+                SendError(Refusal.HistoryOff, "this server keeps no history", frame.Ref);
+                return;
+            }
+
+            if ((frame.With == null) == (frame.Room == null))
+            {
+                RefuseFrame("a history request needs \"with\" (a user) or \"room\", one of them", frame.Ref);
+                return;
+            }
+
+            int last = frame.Last ?? NativeProtocol.DefaultHistoryLines;
+            if (last > NativeProtocol.MaxHistoryLines)
+            {
+                RefuseFrame("\"last\" is at most " + NativeProtocol.MaxHistoryLines, frame.Ref);
+                return;
+            }
+
+            string conversation;
+            if (frame.Room != null)
+            {
+                RoomInfo room = Server.Router.GetRoom(frame.Room, Connection);
+                if (room == null)
+                {
+                    SendError(Refusal.InvalidRoom, RoomNames.Problem(frame.Room), frame.Ref);
+                    return;
+                }
+
+                if (!room.IsMember)
+                {
+                    SendError(Refusal.AccessDenied, "only members of " + frame.Room + " may read its history; join it first", frame.Ref);
+                    return;
+                }
+
+                conversation = Storage.Conversations.Room(frame.Room);
+            }
+            else
+            {
+                if (!UserNames.IsValid(frame.With))
+                {
+                    SendError(Refusal.AccessDenied, "a direct conversation is with a user; " + SendRefusals.Printable(frame.With) + " is no user's name", frame.Ref);
+                    return;
+                }
+
+                // The asker is one of its two people by construction: its own name is half the key.
+                conversation = Storage.Conversations.Direct(Connection.UserName, frame.With);
+            }
+
+            IReadOnlyList<Storage.StoredMessage> lines = store.ReadHistory(conversation, last, frame.Before ?? 0, frame.After ?? 0);
+            SendFrame(NativeProtocol.HistoryFrame(frame.Ref, frame.With, frame.Room, lines));
         }
 
         private void OnWhoRoom(NativeFrame frame)
@@ -397,6 +480,10 @@ namespace Chatrm.Engine.Server.Sessions
         }
 
         internal override void Forwarded(ChatEnvelope envelope) => SendStatus(envelope, "forwarded");
+
+        internal override void TellStored(ChatEnvelope envelope) => SendStatus(envelope, NativeProtocol.StoredStatusText);
+
+        internal override int UnconfirmedCount => Volatile.Read(ref _unconfirmed)?.Count ?? 0;
 
         internal override void Delivered(ChatEnvelope envelope) =>
             Connection.Queued(Transport.Send(NativeProtocol.FormatDelivered(envelope)));

@@ -72,6 +72,12 @@ namespace Chatrm.Engine.Server.Sessions
         /// <summary>Tells this user that a message of theirs was refused, and the operator too.</summary>
         internal abstract void TellRefused(ChatEnvelope envelope, Refusal refusal, string text);
 
+        /// <summary>A message of this user's waits, committed, in its offline recipient's inbox.</summary>
+        internal abstract void TellStored(ChatEnvelope envelope);
+
+        /// <summary>Messages handed to this user that wait for its confirmation (0 for a protocol that cannot confirm).</summary>
+        internal virtual int UnconfirmedCount => 0;
+
         /// <summary>A message of this user's was queued for a recipient who cannot confirm.</summary>
         internal abstract void Forwarded(ChatEnvelope envelope);
 
