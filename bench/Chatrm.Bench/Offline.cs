@@ -216,7 +216,11 @@ public abstract class OfflineClient : IAsyncDisposable
 /// </summary>
 public static class Offline
 {
-    public static readonly string[] AllTargets = { Targets.ChatrmNativeStore, Targets.JetStream };
+    /// <summary>What runs by default: Chatrm with a store file, and JetStream.</summary>
+    public static readonly string[] DefaultTargets = { Targets.ChatrmNativeStore, Targets.JetStream };
+
+    /// <summary>Also Chatrm's default server, whose store is in memory: what the file costs.</summary>
+    public static readonly string[] AllTargets = { Targets.ChatrmNativeStore, Targets.ChatrmNative, Targets.JetStream };
 
     public static async Task<int> RunAsync(Options options)
     {
@@ -232,7 +236,7 @@ public static class Offline
             LimitSeconds = options.Double("limit", smoke ? 20 : 60),
         };
         int rounds = options.Int("rounds", smoke ? 1 : 3);
-        string[] wanted = (options.Get("targets") ?? string.Join(",", AllTargets)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string[] wanted = (options.Get("targets") ?? string.Join(",", DefaultTargets)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string resultsPath = options.Get("results", "out/bench/offline.json");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(resultsPath)));
         var results = new OfflineResults { StartedUtc = DateTime.UtcNow, Settings = settings, Rounds = rounds };

@@ -9,15 +9,20 @@ namespace Chatrm.Bench;
 public static class Serve
 {
     /// <summary>
-    /// Hosts a ChatServer with the defaults Start-ChatrmServer uses; --store PATH keeps messages in that file
-    /// (history on unless --no-history). Stdin takes commands: "gc" collects fully and answers "MEM rss managed";
+    /// Hosts a ChatServer with the defaults Start-ChatrmServer uses (a store in memory, history on); --store PATH
+    /// keeps messages in that file instead, and --no-history keeps no history. Stdin takes commands: "gc" collects fully and answers "MEM rss managed";
     /// "quit" or the end of stdin (the parent is gone) stops the server.
     /// </summary>
     public static async Task<int> RunAsync(Options options)
     {
-        var serverOptions = new ServerOptions { Address = IPAddress.Loopback, Port = options.Int("port", 0) };
-        SetStore(serverOptions, options.Get("store"), keepHistory: !options.Flag("no-history"));
-        var server = new ChatServer(serverOptions);
+        string store = options.Get("store");
+        var server = new ChatServer(new ServerOptions
+        {
+            Address = IPAddress.Loopback,
+            Port = options.Int("port", 0),
+            StorePath = store == null ? null : Path.GetFullPath(store),
+            KeepHistory = !options.Flag("no-history"),
+        });
         server.Start();
         Console.WriteLine("LISTENING " + server.LocalEndPoint.Port);
         Console.Out.Flush();
@@ -39,20 +44,6 @@ public static class Serve
 
         await server.StopAsync().WaitAsync(TimeSpan.FromSeconds(10));
         return 0;
-    }
-
-    /// <summary>
-    /// The store's settings by their names in the design of issue 16 (ServerOptions.StorePath, KeepHistory), set
-    /// by reflection until the engine this is built with has them.
-    /// </summary>
-    private static void SetStore(ServerOptions options, string path, bool keepHistory)
-    {
-        if (path == null && keepHistory) return;
-        var storePath = typeof(ServerOptions).GetProperty("StorePath");
-        var history = typeof(ServerOptions).GetProperty("KeepHistory");
-        if (storePath == null || history == null) throw new InvalidOperationException("this Chatrm.Engine has no message store (ServerOptions.StorePath, KeepHistory)");
-        storePath.SetValue(options, path == null ? null : Path.GetFullPath(path));
-        history.SetValue(options, keepHistory);
     }
 
     /// <summary>
