@@ -217,10 +217,10 @@ public abstract class OfflineClient : IAsyncDisposable
 public static class Offline
 {
     /// <summary>What runs by default: Chatrm with a store file, and JetStream.</summary>
-    public static readonly string[] DefaultTargets = { Targets.ChatrmNativeStore, Targets.JetStream };
+    public static readonly string[] DefaultTargets = { Targets.ChatrmNativeStore, Targets.JetStream, Targets.JetStreamWire };
 
     /// <summary>Also Chatrm's default server, whose store is in memory: what the file costs.</summary>
-    public static readonly string[] AllTargets = { Targets.ChatrmNativeStore, Targets.ChatrmNative, Targets.JetStream };
+    public static readonly string[] AllTargets = { Targets.ChatrmNativeStore, Targets.ChatrmNative, Targets.JetStream, Targets.JetStreamWire };
 
     public static async Task<int> RunAsync(Options options)
     {
@@ -288,9 +288,12 @@ public static class Offline
             using ServerProcess server = await ServerProcess.StartAsync(target, 2 * settings.Users + 200);
             record.ServerVersion = server.Version;
             var users = Enumerable.Range(1, settings.Users).Select(i => new OfflineUser(i, "r" + round, settings.MessagesPerUser)).ToList();
-            await using OfflineClient client = target == Targets.JetStream
-                ? new JetStreamOffline(server, settings, users)
-                : new ChatrmOffline(server, settings, users);
+            await using OfflineClient client = target switch
+            {
+                Targets.JetStream => new JetStreamOffline(server, settings, users),
+                Targets.JetStreamWire => new JetStreamWireOffline(server, settings, users),
+                _ => new ChatrmOffline(server, settings, users),
+            };
             record.Result = await MeasureAsync(client, server, settings, users);
             Print(record.Result);
         }

@@ -19,9 +19,13 @@ public sealed class JetStreamOffline : OfflineClient
     private readonly Dictionary<OfflineUser, NatsConnection> _senders = new Dictionary<OfflineUser, NatsConnection>();
     private readonly List<NatsConnection> _recipients = new List<NatsConnection>();
 
-    public JetStreamOffline(ServerProcess server, OfflineSettings settings, IReadOnlyList<OfflineUser> users)
+    private readonly bool _connectSenders;
+
+    /// <param name="senders">False for the stream, the consumers and the admin connection only (for <see cref="JetStreamWireOffline"/>).</param>
+    public JetStreamOffline(ServerProcess server, OfflineSettings settings, IReadOnlyList<OfflineUser> users, bool senders = true)
         : base(server, settings, users)
     {
+        _connectSenders = senders;
     }
 
     private NatsOpts Opts(string name) => NatsOpts.Default with { Url = $"nats://127.0.0.1:{Server.EndPoint.Port}", Name = name };
@@ -48,7 +52,7 @@ public sealed class JetStreamOffline : OfflineClient
             }, cancellationToken);
         }
 
-        foreach (OfflineUser user in Users)
+        foreach (OfflineUser user in Users.Where(_ => _connectSenders))
         {
             var sender = new NatsConnection(Opts(user.SenderName));
             _senders[user] = sender;

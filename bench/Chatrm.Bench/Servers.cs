@@ -82,7 +82,7 @@ public sealed class ServerProcess : IDisposable
     public static string Unavailable(string target) => target switch
     {
         Targets.Redis => Find("redis-server") == null ? "redis-server is not installed" : null,
-        Targets.Nats or Targets.JetStream => Find("nats-server") == null ? "nats-server is not installed" : null,
+        Targets.Nats or Targets.JetStream or Targets.JetStreamWire => Find("nats-server") == null ? "nats-server is not installed" : null,
         _ => null,
     };
 
@@ -130,6 +130,7 @@ public sealed class ServerProcess : IDisposable
                 version = Capture(Find("nats-server"), "--version");
                 break;
             case Targets.JetStream:
+            case Targets.JetStreamWire:
                 // File storage in a folder of its own, deleted when the server is.
                 start = new ProcessStartInfo(Find("nats-server"));
                 foreach (string a in new[] { "-a", "127.0.0.1", "-p", port.ToString(), "-js", "-sd", storeDir })

@@ -98,6 +98,9 @@ public static class Targets
     /// <summary>nats-server -js with file storage in a temporary folder: the offline workload's comparison.</summary>
     public const string JetStream = "nats-jetstream";
 
+    /// <summary>The same server, spoken to over its wire by this program's raw-socket client, as Chatrm is.</summary>
+    public const string JetStreamWire = "nats-jetstream-wire";
+
     public static readonly string[] All = { ChatrmClassic, ChatrmNative, Redis, Nats };
 
     /// <summary>What the live suite runs by default: every server, and Chatrm again with a store.</summary>
@@ -106,7 +109,7 @@ public static class Targets
     public static bool IsChatrm(string target) => target.StartsWith("chatrm", StringComparison.Ordinal);
 
     /// <summary>A server that keeps what it is sent on disk, in a temporary folder of its own.</summary>
-    public static bool Stores(string target) => target == ChatrmClassicStore || target == ChatrmNativeStore || target == JetStream;
+    public static bool Stores(string target) => target == ChatrmClassicStore || target == ChatrmNativeStore || target == JetStream || target == JetStreamWire;
 
     /// <summary>The same server without a store, for the ratio.</summary>
     public static string WithoutStore(string target) => target switch
