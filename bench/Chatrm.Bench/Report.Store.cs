@@ -47,11 +47,14 @@ public static partial class Report
             "Then every user connects and takes its messages, acking them; drained/s: from the first connect until every message arrived (acks sent as they come). " +
             "\"Acks shown\": from the first connect until the server showed it had every ack. One client program (bench/Chatrm.Bench) for both.");
         md.AppendLine();
-        md.AppendLine("- Chatrm: `serve --store` (an SQLite file, history on), native protocol: each user logs in once and says bye before the run; a sender's message is answered `stored`; " +
+        md.AppendLine("- Chatrm (`chatrm-native-store`): `serve --store` (an SQLite file, history on), native protocol: each user logs in once and says bye before the run; a sender's message is answered `stored`; " +
             "on connecting, the user's stored messages come as `message` frames after the welcome and it acks each read's with one `ack` `through` the last; its sender, still connected, hears a `delivered` receipt per message (\"acks shown\").");
-        md.AppendLine("- JetStream: `nats-server -js -sd` (file storage), NATS.Net (NATS.Client.JetStream) as its users would use it: one stream over `inbox.>`, work-queue retention (an acked message leaves it, as a confirmed one leaves a Chatrm inbox), " +
+        if (offline.Targets.Contains(Targets.ChatrmNative)) md.AppendLine("- `chatrm-native`: the same without `--store`: Chatrm's default store, in memory (it forgets at a restart), to show what the file costs.");
+        md.AppendLine("- JetStream (`nats-jetstream`): `nats-server -js -sd` (file storage), NATS.Net (NATS.Client.JetStream) as its users would use it: one stream over `inbox.>`, work-queue retention (an acked message leaves it, as a confirmed one leaves a Chatrm inbox), " +
             "one subject and one durable pull consumer (explicit acks) per user, made before the run; each sender, a connection of its own, publishes in order keeping a window of acked publishes in flight; each user, a connection of its own, " +
             "consumes its subject and acks every message. \"Acks shown\": every consumer has nothing pending or unacked and the stream is empty.");
+        md.AppendLine("- JetStream over its wire (`nats-jetstream-wire`): the same server, stream and consumers, spoken to by this program's raw-socket client, as Chatrm is: a sender `PUB`s each message with a reply subject and reads the publish acks; " +
+            "a user sends `MSG.NEXT` pull requests of 500 (a new one when at most 500 asked for have not come) and acks each message on its ack subject. NATS.Net costs its client more CPU than the server when publishing (the client CPU column), so this is the figure that compares the servers.");
         md.AppendLine("- What an answer means on disk: Chatrm answers `stored` after its commit (SQLite WAL, `synchronous=NORMAL`); JetStream acks a publish once it is written to its file store, which nats-server syncs to disk on an interval, not per message. Both survive a crash of the server process; the last moments before a power loss may not survive either.");
         md.AppendLine();
         md.AppendLine("| server | stored/s | drained/s | acks shown after s | storing: server / client / other CPU | draining: server / client / other CPU | on disk after storing | lost / dup / reordered | errors |");
@@ -83,12 +86,16 @@ public static partial class Report
         foreach (OfflineRecord run in offline.Runs.Where(r => r.Result?.FirstError != null).GroupBy(r => r.Target).Select(g => g.First())) md.AppendLine($"First error of {run.Target}: {run.Result.FirstError}");
         foreach (var v in offline.Versions) md.AppendLine($"{v.Key}: {v.Value.Split('\n')[0]}.");
         md.AppendLine();
-        if (medians.TryGetValue(Targets.ChatrmNativeStore, out var c) && medians.TryGetValue(Targets.JetStream, out var js))
+        // Against the better JetStream figure of the two clients: the goal must hold against the server, not a slow client.
+        var jetStreams = medians.Where(m => m.Key == Targets.JetStream || m.Key == Targets.JetStreamWire).ToList();
+        if (medians.TryGetValue(Targets.ChatrmNativeStore, out var c) && jetStreams.Count > 0)
         {
-            md.AppendLine("| goal (issue 16) | measured | met |");
+            var bestStored = jetStreams.OrderByDescending(m => m.Value.Stored).First();
+            var bestDrained = jetStreams.OrderByDescending(m => m.Value.Drained).First();
+            md.AppendLine("| goal (issue 16), against JetStream's better client | measured | met |");
             md.AppendLine("| --- | --- | --- |");
-            md.AppendLine($"| stored messages/s at least JetStream's | {N(c.Stored)} vs {N(js.Stored)} ({R(c.Stored, js.Stored)}) | {Yes(c.Stored >= js.Stored)} |");
-            md.AppendLine($"| drained messages/s at least JetStream's | {N(c.Drained)} vs {N(js.Drained)} ({R(c.Drained, js.Drained)}) | {Yes(c.Drained >= js.Drained)} |");
+            md.AppendLine($"| stored messages/s at least JetStream's | {N(c.Stored)} vs {N(bestStored.Value.Stored)} ({bestStored.Key}, {R(c.Stored, bestStored.Value.Stored)}) | {Yes(c.Stored >= bestStored.Value.Stored)} |");
+            md.AppendLine($"| drained messages/s at least JetStream's | {N(c.Drained)} vs {N(bestDrained.Value.Drained)} ({bestDrained.Key}, {R(c.Drained, bestDrained.Value.Drained)}) | {Yes(c.Drained >= bestDrained.Value.Drained)} |");
             md.AppendLine();
         }
 
