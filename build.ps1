@@ -96,8 +96,11 @@ function Invoke-Build {
 
     foreach ($framework in 'netstandard2.0', 'net10.0') {
         $target = New-Item -ItemType Directory -Force (Join-Path $moduleOut $framework)
-        Get-ChildItem (Join-Path $publish $framework) -Filter '*.dll' |
-            Where-Object Name -NE 'System.Management.Automation.dll' |
+        # The native SQLite library (libe_sqlite3.so, .dylib or e_sqlite3.dll) goes beside the assemblies: .NET
+        # looks for a P/Invoke's library in its assembly's folder, and pwsh's own deps.json knows nothing of ours.
+        # The net10.0 publish is for this runtime identifier, so it holds this OS and CPU's build of it.
+        Get-ChildItem (Join-Path $publish $framework) -File |
+            Where-Object { $_.Extension -in '.dll', '.so', '.dylib' -and $_.Name -ne 'System.Management.Automation.dll' } |
             Copy-Item -Destination $target
     }
 

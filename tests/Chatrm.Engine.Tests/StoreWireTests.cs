@@ -83,6 +83,24 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public void AHistoryAnswerTooLongLeavesOutTheOldestLinesAndStaysWithinItsBound()
+        {
+            var lines = new List<StoredMessage>();
+            for (int i = 1; i <= 100; i++)
+            {
+                lines.Add(new StoredMessage { Id = i, From = "alice", To = "bob", Text = new string('x', 1000), SentAt = SomeTime, Seq = i });
+            }
+
+            ReadOnlySpan<byte> written = NativeProtocol.FormatHistory("h1", "bob", null, lines, maxBytes: 20_000);
+
+            Assert.InRange(written.Length, 10_000, 20_000);
+            Assert.True(NativeProtocol.TryParse(written.Slice(0, written.Length - 1), out NativeFrame back, out string problem), problem);
+            Assert.Equal(100, back.Messages[back.Messages.Count - 1].Seq);
+            Assert.True(back.Messages.Count < 100);
+            Assert.Equal(100 - back.Messages.Count + 1, back.Messages[0].Seq);
+        }
+
+        [Fact]
         public void ARoomsHistoryAnswerNamesTheRoomAndAnEmptyOneListsNothing()
         {
             Assert.Equal(

@@ -11,11 +11,12 @@ namespace Chatrm.Engine.Tests
     {
         /// <param name="router">The server's router; its own local one when null.</param>
         /// <param name="clock">The server's clock; the system's when null.</param>
-        public TestServer(Action<ServerOptions> configure = null, IMessageRouter router = null, TimeProvider clock = null)
+        /// <param name="store">Opens the server's store instead of its options (a <see cref="HeldStore"/>, say).</param>
+        public TestServer(Action<ServerOptions> configure = null, IMessageRouter router = null, TimeProvider clock = null, Func<Chatrm.Engine.Storage.StoreLimits, Chatrm.Engine.Storage.IMessageStore> store = null)
         {
             var options = new ServerOptions { Address = IPAddress.Loopback, Port = 0 };
             configure?.Invoke(options);
-            Server = new ChatServer(options, router, clock);
+            Server = new ChatServer(options, router, clock) { StoreOpener = store };
             Server.EventRaised += (_, e) => Events.Enqueue(e);
             Server.Start();
         }

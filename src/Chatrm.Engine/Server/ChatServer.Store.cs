@@ -38,11 +38,14 @@ namespace Chatrm.Engine
             KeepHistory = Options.KeepHistory,
         };
 
+        /// <summary>For tests: opens the store instead of the options (a store that holds its commits back, say).</summary>
+        internal Func<StoreLimits, IMessageStore> StoreOpener { get; set; }
+
         /// <summary>Opens the store the options name, and takes the first block of ids above every id it has seen.</summary>
         private void OpenStore()
         {
-            IMessageStore store = Options.StorePath == null
-                ? new MemoryMessageStore(StoreLimits, Clock)
+            IMessageStore store = StoreOpener != null ? StoreOpener(StoreLimits)
+                : Options.StorePath == null ? new MemoryMessageStore(StoreLimits, Clock)
                 : OpenFileStore(Options.StorePath, StoreLimits);
             try
             {

@@ -107,7 +107,9 @@ namespace Chatrm.Engine.Tests.Storage
             Assert.Contains("full", full.Reason);
             Assert.Equal(StoreOutcome.Stored, (await StoreAsync(store, Message(4, "alice", "carol", "other inbox"))).Outcome);
 
+            // A confirm is queued like every write: it frees room once committed.
             store.ConfirmInbox("bob", 1);
+            Assert.True(store.Flush(Deadline));
             Assert.Equal(StoreOutcome.Stored, (await StoreAsync(store, Message(5, "alice", "bob", "room again"))).Outcome);
             Assert.True(store.Flush(Deadline));
             Assert.Equal(new long[] { 2, 5 }, store.ReadInbox("bob", 10).Select(m => m.Id));

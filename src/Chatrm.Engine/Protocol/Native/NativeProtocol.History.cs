@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Chatrm.Engine.Storage;
 
@@ -17,6 +18,9 @@ namespace Chatrm.Engine.Protocol.Native
 
         /// <summary>The most lines one history request may ask for.</summary>
         internal const int MaxHistoryLines = 1000;
+
+        /// <summary>The longest history answer: well inside the line a client reads (1 MiB by default).</summary>
+        internal const int MaxHistoryFrameBytes = 512 * 1024;
 
         /// <summary>
         /// <c>{"type":"history","ref":"h1","with":"bob","last":50,"before":120,"after":80}</c> (or <c>"room":"#ops"</c>
@@ -38,6 +42,29 @@ namespace Chatrm.Engine.Protocol.Native
             }
 
             return new NativeFrame { Type = FrameType.History, Ref = reference, With = with, Room = with == null ? room : null, Messages = messages };
+        }
+
+        /// <summary>
+        /// <see cref="HistoryFrame"/>'s bytes, in this thread's buffer (as <see cref="FormatUtf8"/>), at most
+        /// <paramref name="maxBytes"/>: lines that do not fit are left out from the oldest on (the asker pages back for them).
+        /// </summary>
+        internal static ReadOnlySpan<byte> FormatHistory(string reference, string with, string room, IReadOnlyList<StoredMessage> lines, int maxBytes = MaxHistoryFrameBytes)
+        {
+            NativeFrame frame = HistoryFrame(reference, with, room, lines);
+            while (true)
+            {
+                ReadOnlySpan<byte> written = FormatUtf8(frame);
+                List<DeliveredMessage> messages = frame.Messages;
+                if (written.Length <= maxBytes || messages.Count == 0)
+                {
+                    return written;
+                }
+
+                // Drop about the share that is too much, at least one line, and write it again.
+                long excess = written.Length - maxBytes;
+                int drop = (int)Math.Min(messages.Count, Math.Max(1, (excess * messages.Count / written.Length) + 1));
+                messages.RemoveRange(0, drop);
+            }
         }
     }
 }

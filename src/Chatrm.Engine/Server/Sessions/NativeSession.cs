@@ -398,7 +398,7 @@ namespace Chatrm.Engine.Server.Sessions
             }
 
             IReadOnlyList<Storage.StoredMessage> lines = store.ReadHistory(conversation, last, frame.Before ?? 0, frame.After ?? 0);
-            SendFrame(NativeProtocol.HistoryFrame(frame.Ref, frame.With, frame.Room, lines));
+            Connection.Queued(Transport.Send(NativeProtocol.FormatHistory(frame.Ref, frame.With, frame.Room, lines)));
         }
 
         private void OnWhoRoom(NativeFrame frame)

@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using Chatrm.Engine.Storage;
+
+namespace Chatrm.Engine.Tests
+{
+    /// <summary>
+    /// A store double over a real one that can hold back what a slow disk would: offline writes (neither kept nor
+    /// answered until released) and commits (tickets wait), so a test can put the server's steps in the order it wants.
+    /// </summary>
+    internal sealed class HeldStore : IMessageStore
+    {
+        private readonly IMessageStore _inner;
+        private readonly object _gate = new object();
+        private readonly List<Action> _heldOffline = new List<Action>();
+        private readonly List<Action> _heldCommits = new List<Action>();
+        private bool _holdingOffline;
+        private long _committedWhenHeld = -1;
+
+        public HeldStore(IMessageStore inner) => _inner = inner;
+
+        public int HeldOffline
+        {
+            get { lock (_gate) return _heldOffline.Count; }
+        }
+
+        public int HeldCommits
+        {
+            get { lock (_gate) return _heldCommits.Count; }
+        }
+
+        public void HoldOffline()
+        {
+            lock (_gate) _holdingOffline = true;
+        }
+
+        public void ReleaseOffline()
+        {
+            List<Action> held;
+            lock (_gate)
+            {
+                _holdingOffline = false;
+                held = new List<Action>(_heldOffline);
+                _heldOffline.Clear();
+            }
+
+            held.ForEach(a => a());
+        }
+
+        public void HoldCommits()
+        {
+            lock (_gate) _committedWhenHeld = _inner.CommittedTicket;
+        }
+
+        public void ReleaseCommits()
+        {
+            List<Action> held;
+            lock (_gate)
+            {
+                _committedWhenHeld = -1;
+                held = new List<Action>(_heldCommits);
+                _heldCommits.Clear();
+            }
+
+            held.ForEach(a => a());
+        }
+
+        public string Path => _inner.Path;
+
+        public bool KeepsHistory => _inner.KeepsHistory;
+
+        public long CommittedTicket
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _committedWhenHeld >= 0 ? _committedWhenHeld : _inner.CommittedTicket;
+                }
+            }
+        }
+
+        public long ReserveIds(long count) => _inner.ReserveIds(count);
+
+        public bool IsKnownUser(string name) => _inner.IsKnownUser(name);
+
+        public void RememberUser(string name) => _inner.RememberUser(name);
+
+        public void StoreOffline(StoredMessage message, Action<StoreResult> completed)
+        {
+            lock (_gate)
+            {
+                if (_holdingOffline)
+                {
+                    _heldOffline.Add(() => _inner.StoreOffline(message, completed));
+                    return;
+                }
+            }
+
+            _inner.StoreOffline(message, completed);
+        }
+
+        public IReadOnlyList<StoredMessage> ReadInbox(string user, int max) => _inner.ReadInbox(user, max);
+
+        public void ConfirmInbox(string user, long id) => _inner.ConfirmInbox(user, id);
+
+        public long AppendHistory(StoredMessage message) => _inner.AppendHistory(message);
+
+        public long LastRoomSeq(string room) => _inner.LastRoomSeq(room);
+
+        public IReadOnlyList<StoredMessage> ReadHistory(string conversation, int last, long before, long after) =>
+            _inner.ReadHistory(conversation, last, before, after);
+
+        public void WhenCommitted(long ticket, Action action)
+        {
+            lock (_gate)
+            {
+                if (_committedWhenHeld >= 0 && ticket > _committedWhenHeld)
+                {
+                    _heldCommits.Add(() => _inner.WhenCommitted(ticket, action));
+                    return;
+                }
+            }
+
+            _inner.WhenCommitted(ticket, action);
+        }
+
+        public bool Flush(TimeSpan timeout) => _inner.Flush(timeout);
+
+        public void Dispose() => _inner.Dispose();
+    }
+}

@@ -1,0 +1,321 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Chatrm.Engine.Storage;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace Chatrm.Engine.Tests.Storage
+{
+    /// <summary>The contract, against a store file in a temporary folder.</summary>
+    public sealed class SqliteMessageStoreContractTests : MessageStoreContract
+    {
+        private readonly StoreFolder folder = new StoreFolder();
+        private int files;
+
+        internal override IMessageStore Make(StoreLimits limits, TimeProvider time) =>
+            SqliteMessageStore.Open(folder.File("store" + (++files) + ".db"), limits, time);
+
+        public override void Dispose()
+        {
+            base.Dispose();
+            folder.Dispose();
+        }
+    }
+
+    /// <summary>What only a file does: it outlives the server, it is locked, it is checked, it can fill up.</summary>
+    public sealed class SqliteMessageStoreTests : IDisposable
+    {
+        private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+        private readonly StoreFolder folder = new StoreFolder();
+        private readonly string path;
+
+        public SqliteMessageStoreTests()
+        {
+            path = folder.File("chatrm.db");
+        }
+
+        public void Dispose() => folder.Dispose();
+
+        private static StoredMessage Message(long id, string from, string to, string text) =>
+            new StoredMessage { Id = id, From = from, To = to, Text = text, SentAt = DateTime.UtcNow, SenderRef = "ref" + id };
+
+        private static SqliteMessageStore Open(string file, StoreLimits limits = null) =>
+            SqliteMessageStore.Open(file, limits ?? new StoreLimits(), TimeProvider.System);
+
+        [Fact]
+        public async Task A_reopened_store_has_everything_it_committed()
+        {
+            long ids;
+            using (SqliteMessageStore store = Open(path))
+            {
+                ids = store.ReserveIds(1_000_000);
+                store.RememberUser("Alice");
+                await MessageStoreContract.StoreAsync(store, Message(7, "alice", "bob", "while you were away"));
+                for (int i = 1; i <= 600; i++)
+                {
+                    store.AppendHistory(Message(100 + i, "alice", "bob", "line " + i));
+                }
+
+                var post = Message(1000, "alice", "#ops", "room post");
+                post.Seq = 41;
+                store.AppendHistory(post);
+            }
+
+            using (SqliteMessageStore store = Open(path))
+            {
+                Assert.True(store.IsKnownUser("alice"));
+                StoredMessage waiting = Assert.Single(store.ReadInbox("bob", 10));
+                Assert.Equal(7, waiting.Id);
+                Assert.Equal("ref7", waiting.SenderRef);
+                Assert.True(store.ReserveIds(1_000_000) >= ids + 1_000_000);
+                Assert.Equal(41, store.LastRoomSeq("#OPS"));
+
+                string key = Conversations.Direct("alice", "bob");
+                Assert.Equal(Enumerable.Range(1, 600).Select(i => (long)i), store.ReadHistory(key, 1000, 0, 0).Select(m => m.Seq));
+                Assert.Equal(new long[] { 299, 300 }, store.ReadHistory(key, 2, 301, 0).Select(m => m.Seq));
+
+                var next = Message(2000, "bob", "alice", "carries on");
+                store.AppendHistory(next);
+                Assert.Equal(601, next.Seq);
+            }
+        }
+
+        [Fact]
+        public void History_is_kept_as_one_row_per_conversation_per_commit()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                // The held writer takes a first batch of one and waits; the hundred behind it go in one commit.
+                store.PauseWriter();
+                store.AppendHistory(Message(1000, "alice", "dave", "first"));
+                Assert.True(SpinWait.SpinUntil(() => store.QueuedBytes == 0, Deadline));
+                for (int i = 0; i < 100; i++)
+                {
+                    store.AppendHistory(Message(i, "alice", i % 2 == 0 ? "bob" : "carol", "line"));
+                }
+
+                store.ResumeWriter();
+                Assert.True(store.Flush(Deadline));
+            }
+
+            Assert.Equal(3, CountRows("history_chunk"));
+        }
+
+        [Fact]
+        public void A_second_open_of_the_same_file_fails_clearly()
+        {
+            using (Open(path))
+            {
+                var refused = Assert.Throws<StoreOpenException>(() => Open(path));
+                Assert.Contains("in use by another Chatrm server", refused.Message);
+                Assert.Equal(Path.GetFullPath(path), refused.Path);
+            }
+
+            using (Open(path))
+            {
+                // Free again once the first is closed.
+            }
+        }
+
+        [Fact]
+        public void A_file_that_is_not_sqlite_is_refused_and_left_as_it_was()
+        {
+            File.WriteAllText(path, "my notes, not a database\n");
+            byte[] before = File.ReadAllBytes(path);
+
+            var refused = Assert.Throws<StoreOpenException>(() => Open(path));
+
+            Assert.Contains("not a Chatrm message store", refused.Message);
+            Assert.Equal(before, File.ReadAllBytes(path));
+        }
+
+        [Fact]
+        public void Another_programs_sqlite_file_is_refused_and_left_as_it_was()
+        {
+            Raw(path, "CREATE TABLE orders(id INTEGER PRIMARY KEY, item TEXT); INSERT INTO orders(item) VALUES ('tea');");
+            byte[] before = File.ReadAllBytes(path);
+
+            var refused = Assert.Throws<StoreOpenException>(() => Open(path));
+
+            Assert.Contains("another program", refused.Message);
+            Assert.Equal(before, File.ReadAllBytes(path));
+        }
+
+        [Fact]
+        public void A_newer_schema_is_refused_and_left_byte_identical()
+        {
+            Raw(path, $"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER); PRAGMA application_id = {SqliteSchema.ApplicationId}; PRAGMA user_version = 99;");
+            byte[] before = File.ReadAllBytes(path);
+
+            var refused = Assert.Throws<StoreOpenException>(() => Open(path));
+
+            Assert.Contains("schema version 99", refused.Message);
+            Assert.Equal(before, File.ReadAllBytes(path));
+            Assert.False(File.Exists(path + "-wal"));
+        }
+
+        [Fact]
+        public void A_damaged_file_is_refused_and_left_as_it_was()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                for (int i = 0; i < 2000; i++)
+                {
+                    store.AppendHistory(Message(i, "alice", "user" + (i % 50), new string('x', 200)));
+                }
+            }
+
+            // Checkpointed and closed; now scribble over the pages after the first (the schema's).
+            byte[] bytes = File.ReadAllBytes(path);
+            Assert.True(bytes.Length > 16 * 4096);
+            var noise = new Random(16);
+            for (int i = 4096; i < bytes.Length; i += 512)
+            {
+                bytes[i + noise.Next(512)] = (byte)noise.Next(256);
+                bytes[i + 3] ^= 0x5A;
+            }
+
+            File.WriteAllBytes(path, bytes);
+
+            var refused = Assert.Throws<StoreOpenException>(() => Open(path));
+
+            Assert.Contains("damaged", refused.Message);
+            Assert.Equal(bytes, File.ReadAllBytes(path));
+        }
+
+        [Fact]
+        public async Task A_full_file_fails_that_batch_with_a_reason_and_the_writer_goes_on()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                store.LimitPages(store.PageCount() + 2);
+                var outcomes = new List<StoreResult>();
+                for (int i = 1; i <= 50 && !outcomes.Any(r => r.Outcome == StoreOutcome.Failed); i++)
+                {
+                    outcomes.Add(await MessageStoreContract.StoreAsync(store, Message(i, "alice", "bob", new string('x', 3000))));
+                }
+
+                StoreResult failed = outcomes.Last();
+                Assert.Equal(StoreOutcome.Failed, failed.Outcome);
+                Assert.Contains("full", failed.Reason);
+
+                // History and tickets still move, so a Delivered that waits on a commit is not held for ever.
+                long ticket = store.AppendHistory(Message(99, "alice", "carol", new string('y', 9000)));
+                var committed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                store.WhenCommitted(ticket, () => committed.SetResult(true));
+                Assert.True(await Task.WhenAny(committed.Task, Task.Delay(Deadline)) == committed.Task);
+
+                // Room again (space freed, as by an operator): the writer took the failure and goes on.
+                store.LimitPages(1_000_000);
+                Assert.Equal(StoreOutcome.Stored, (await MessageStoreContract.StoreAsync(store, Message(100, "alice", "bob", "after"))).Outcome);
+                Assert.Contains(store.ReadInbox("bob", 100), m => m.Id == 100);
+                Assert.DoesNotContain(store.ReadInbox("bob", 100), m => m.Id == outcomes.Count);
+            }
+        }
+
+        [Fact]
+        public void History_writes_wait_while_the_queue_is_over_its_bound()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                store.MaxQueuedBytes = 64 * 1024;
+                store.PauseWriter();
+                string text = new string('z', 1000);
+                int appended = 0;
+                var appender = new Thread(() =>
+                {
+                    for (int i = 0; i < 1000; i++)
+                    {
+                        store.AppendHistory(Message(i, "alice", "bob", text));
+                        Interlocked.Increment(ref appended);
+                    }
+                })
+                { IsBackground = true };
+                appender.Start();
+
+                // The first batch is taken by the held writer; after it the queue fills to its bound and the appender waits.
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                int seen = -1;
+                while (clock.Elapsed < Deadline)
+                {
+                    int now = Volatile.Read(ref appended);
+                    if (now == seen && store.QueuedBytes > store.MaxQueuedBytes)
+                    {
+                        break;
+                    }
+
+                    seen = now;
+                    Thread.Sleep(50);
+                }
+
+                Assert.True(store.QueuedBytes > store.MaxQueuedBytes, "the queue never reached its bound");
+                Assert.True(store.QueuedBytes <= store.MaxQueuedBytes + 2100 + 64, $"queued {store.QueuedBytes} bytes, past the bound by more than one write");
+                Assert.True(appended < 1000);
+                Assert.True(appender.IsAlive);
+
+                store.ResumeWriter();
+                Assert.True(appender.Join(Deadline), "the appender never went on");
+                Assert.True(store.Flush(Deadline));
+                Assert.Equal(1000, store.ReadHistory(Conversations.Direct("alice", "bob"), 1000, 0, 0).Count);
+            }
+        }
+
+        [Fact]
+        public async Task A_callback_that_throws_does_not_stop_the_writer()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                store.StoreOffline(Message(1, "alice", "bob", "one"), _ => throw new InvalidOperationException("caller's bug"));
+                Assert.Equal(StoreOutcome.Stored, (await MessageStoreContract.StoreAsync(store, Message(2, "alice", "bob", "two"))).Outcome);
+                Assert.Equal(2, store.ReadInbox("bob", 10).Count);
+            }
+        }
+
+        private long CountRows(string table)
+        {
+            using (var connection = new SqliteConnection(SqliteSchema.ConnectionString(path, readOnly: true)))
+            {
+                connection.Open();
+                return SqliteSchema.Scalar(connection, "SELECT count(*) FROM " + table);
+            }
+        }
+
+        private static void Raw(string file, string sql)
+        {
+            using (var connection = new SqliteConnection(SqliteSchema.ConnectionString(file, readOnly: false)))
+            {
+                connection.Open();
+                SqliteSchema.Command(connection, sql).ExecuteNonQuery();
+            }
+        }
+    }
+
+    /// <summary>A temporary folder for store files, deleted with everything in it.</summary>
+    internal sealed class StoreFolder : IDisposable
+    {
+        public StoreFolder()
+        {
+            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "chatrm-store-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(Path);
+        }
+
+        public string Path { get; }
+
+        public string File(string name) => System.IO.Path.Combine(Path, name);
+
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(Path, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
