@@ -465,4 +465,14 @@ namespace Chatrm.Engine.Tests
     {
         protected override void UseStore(ServerOptions options) => options.StorePath = null;
     }
+
+    /// <summary>The same behaviour with an SQLite file, made for each test and deleted after it.</summary>
+    public sealed class SqliteStoreServerTests : StoreServerTests, IDisposable
+    {
+        private readonly TempStoreFile _file = new TempStoreFile();
+
+        protected override void UseStore(ServerOptions options) => options.StorePath = _file.Path;
+
+        public void Dispose() => _file.Dispose();
+    }
 }

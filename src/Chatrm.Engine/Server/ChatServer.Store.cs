@@ -46,7 +46,7 @@ namespace Chatrm.Engine
         {
             IMessageStore store = StoreOpener != null ? StoreOpener(StoreLimits)
                 : Options.StorePath == null ? new MemoryMessageStore(StoreLimits, Clock)
-                : OpenFileStore(Options.StorePath, StoreLimits);
+                : SqliteMessageStore.Open(Options.StorePath, StoreLimits, Clock);
             try
             {
                 long end = store.ReserveIds(IdBlockSize);
@@ -61,9 +61,6 @@ namespace Chatrm.Engine
 
             _store = store;
         }
-
-        private IMessageStore OpenFileStore(string path, StoreLimits limits) =>
-            throw new StoreOpenException(path, "this build has no SQLite store yet: start the server without a store path");
 
         /// <summary>Commits what is queued and closes the store; the last thing a stop does.</summary>
         private void CloseStore()
