@@ -14,10 +14,10 @@ public static partial class Report
         md.AppendLine("### Live routing with a store (issue 16)");
         md.AppendLine();
         md.AppendLine("The same load against Chatrm started with a store file (`serve --store`, SQLite in a fresh temporary folder, history on: every routed message is appended) " +
-            "and without one, in the same interleaved rounds. The ratio is each round's with-store rate over the same round's rate without, and its median: " +
+            "and without one (Chatrm's default: its inbox and history in memory), in the same interleaved rounds. The ratio is each round's with-store rate over the same round's rate without, and its median: " +
             "runs of one round are minutes apart at most, so a drift of the machine falls on both.");
         md.AppendLine();
-        md.AppendLine("| Chatrm | messages/s without a store | with a store | with / without (per round) | p99 ms without | p99 ms with | lost / dup / reordered with | goal: at least 0.8× | ");
+        md.AppendLine("| Chatrm | messages/s without a store | with a store | with / without (per round) | p99 ms without | p99 ms with | lost / dup / reordered with | goal: at least 0.8× |");
         md.AppendLine("| --- | ---: | ---: | --- | ---: | ---: | ---: | --- |");
         foreach ((string plain, string stored) in pairs)
         {
