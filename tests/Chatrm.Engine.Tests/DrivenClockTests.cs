@@ -67,5 +67,53 @@ namespace Chatrm.Engine.Tests
             JsonObject error = await alice.ExpectAsync("error");
             Assert.Equal("keepalive-timeout", NativePeer.Str(error, "code"));
         }
+
+        [Fact]
+        public async Task AClientPingsAndGivesUpOnItsOwnClock()
+        {
+            var clock = new FakeTimeProvider();
+            using var fake = new FakeNativeServer();
+            var options = new ClientOptions { KeepAliveInterval = TimeSpan.FromMinutes(1), Clock = clock };
+            Task<ChatClient> connecting = ChatClient.ConnectAsync("127.0.0.1", fake.Port, "alice", ChatProtocol.Chatrm, options);
+            await fake.AcceptAndWelcomeAsync("alice");
+            using ChatClient alice = await connecting.WaitAsync(RawClient.Deadline);
+            var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            alice.Closed += (_, _) => closed.TrySetResult();
+
+            // Checks every half interval: the first starts the quiet time, the third finds an interval of it.
+            for (int i = 0; i < 3; i++)
+            {
+                clock.Advance(TimeSpan.FromSeconds(30));
+            }
+
+            Assert.Equal("ping", (string)JsonNode.Parse(await fake.ReadLineAsync())["type"]);
+            Assert.Equal(ConnectionState.Open, alice.State);
+
+            // The silent server never answers: an interval more and the client closes.
+            clock.Advance(TimeSpan.FromSeconds(30));
+            clock.Advance(TimeSpan.FromSeconds(30));
+            await closed.Task.WaitAsync(RawClient.Deadline);
+            Assert.Contains("keepalive", alice.CloseReason);
+        }
+
+        [Fact]
+        public async Task TheHandshakeTimeIsTheServersClock()
+        {
+            var clock = new FakeTimeProvider();
+            await using var server = new TestServer(o => o.HandshakeTimeout = TimeSpan.FromMinutes(5), clock: clock);
+            using RawClient early = await server.ConnectRawAsync();
+            using RawClient late = await server.ConnectRawAsync();
+            await Eventually.TrueAsync(() => server.Server.ConnectionCount == 2);
+
+            // Just short of the limit: both may still name themselves.
+            clock.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+            await early.SendAsync("early_\n");
+            await server.WaitForEventAsync(ServerEventKind.UserJoined, "early");
+
+            clock.Advance(TimeSpan.FromSeconds(2));
+            Assert.StartsWith("unnamed_chatrm_handshake-timeout: ", await late.ReadLineAsync());
+            Assert.True(await late.ClosedByServerAsync());
+            Assert.True(server.IsOnline("early"));
+        }
     }
 }

@@ -11,8 +11,8 @@ namespace Chatrm.Engine
         {
             // Checked every half interval: after an interval without a frame from the server, ping it; after an
             // interval more without one, give up (see KeepAlivePeer, and KeepAliveSchedule for late ticks).
-            _keepAliveSchedule = new KeepAliveSchedule(_options.KeepAliveInterval, KeepAliveSchedule.Now());
-            _keepAliveTimer = new Timer(_ => OnKeepAliveTick(), null, _keepAliveSchedule.Period, _keepAliveSchedule.Period);
+            _keepAliveSchedule = new KeepAliveSchedule(_options.KeepAliveInterval, KeepAliveSchedule.Now(_options.Clock));
+            _keepAliveTimer = _options.Clock.CreateTimer(_ => OnKeepAliveTick(), null, _keepAliveSchedule.Period, _keepAliveSchedule.Period);
         }
 
         private void OnKeepAliveTick()
@@ -31,7 +31,7 @@ namespace Chatrm.Engine
 
             try
             {
-                long now = KeepAliveSchedule.Now();
+                long now = KeepAliveSchedule.Now(_options.Clock);
                 bool onTime = _keepAliveSchedule.Check(now);
                 bool heard = _heard;
                 if (heard)

@@ -33,7 +33,7 @@ namespace Chatrm.Engine
         private readonly ConcurrentDictionary<string, TaskCompletionSource<RoomInfo>> _pendingRoom = new ConcurrentDictionary<string, TaskCompletionSource<RoomInfo>>();
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<RoomInfo>>> _pendingRooms = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<RoomInfo>>>();
         private long _nextRef;
-        private Timer _keepAliveTimer;
+        private ITimer _keepAliveTimer;
         // Set by every line from the server, cleared by the keepalive tick; the tick's state is the tick's alone.
         private volatile bool _heard = true;
         private KeepAliveSchedule _keepAliveSchedule;

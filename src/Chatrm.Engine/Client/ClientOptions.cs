@@ -21,6 +21,9 @@ namespace Chatrm.Engine
         /// <summary>Native: after this long without a frame from the server, ping it; as long again without one, give up.</summary>
         public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
 
+        /// <summary>What keepalive measures silence by: the system's clock, or one a test drives.</summary>
+        internal TimeProvider Clock { get; set; } = TimeProvider.System;
+
         /// <summary>Longest line accepted from the server.</summary>
         public int MaxLineBytes { get; set; } = 1024 * 1024;
 

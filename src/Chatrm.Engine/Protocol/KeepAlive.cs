@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 
 namespace Chatrm.Engine.Protocol
 {
@@ -37,10 +36,7 @@ namespace Chatrm.Engine.Protocol
         /// <summary>The keepalive interval, in ticks.</summary>
         public long Interval { get; }
 
-        /// <summary>Now, in TimeSpan ticks of a clock that never jumps (unlike the wall clock).</summary>
-        public static long Now() => (long)(Stopwatch.GetTimestamp() * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency));
-
-        /// <summary>As <see cref="Now()"/>, from <paramref name="clock"/>'s timestamp: the server's, which a test can drive.</summary>
+        /// <summary>Now on a monotonic clock, in ticks: <paramref name="clock"/>'s timestamp (the system's, or one a test drives).</summary>
         public static long Now(TimeProvider clock) => (long)(clock.GetTimestamp() * ((double)TimeSpan.TicksPerSecond / clock.TimestampFrequency));
 
         /// <summary>Records a check at <paramref name="now"/>; true when it came on time, a period (give or take a quarter) after the last.</summary>

@@ -20,7 +20,7 @@ namespace Chatrm.Engine.Server
     {
         private readonly ChatServer _server;
         private readonly LineTransport _transport;
-        private Timer _handshakeTimer;
+        private ITimer _handshakeTimer;
         private readonly object _handshakeLock = new object();
 
         // Held while registering and queueing the welcome, so no message overtakes the welcome.
@@ -75,10 +75,11 @@ namespace Chatrm.Engine.Server
             ServerOptions options = server.Options;
             _transport = transport;
             _transport.Clock = server.Clock;
-            _lastMessageTicks = server.Clock.GetUtcNow().UtcTicks;
+            ConnectedAt = server.Clock.GetUtcNow().UtcDateTime;
+            _lastMessageTicks = ConnectedAt.Ticks;
             _address = address;
             _session = new ClassicSession(this, server, transport);
-            _handshakeTimer = new Timer(_ => OnHandshakeTimeout(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
+            _handshakeTimer = server.Clock.CreateTimer(_ => OnHandshakeTimeout(), null, options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
         }
 
         public long Id { get; }
@@ -92,7 +93,7 @@ namespace Chatrm.Engine.Server
         /// <summary>Why the user left, as the UserLeft event says it; a session sets it when its user says goodbye.</summary>
         internal string LeaveReason { get; set; } = "disconnected";
 
-        public DateTime ConnectedAt { get; } = DateTime.UtcNow;
+        public DateTime ConnectedAt { get; }
 
         /// <summary>
         /// Serves the user until the connection ends. The server stops the reading when it stops (see
