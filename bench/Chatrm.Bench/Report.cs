@@ -448,7 +448,8 @@ public static partial class Report
         multiplot.AddPlots(3);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
         double[] positions = Enumerable.Range(0, rows.Count).Select(i => (double)i).ToArray();
-        string[] labels = rows.Select(r => r.Target).ToArray();
+        // Short labels, the store on a line of its own: six servers' full names overlap at this width.
+        string[] labels = rows.Select(r => r.Target.Replace("chatrm-", "chatrm\n", StringComparison.Ordinal).Replace("-store", " + store", StringComparison.Ordinal)).ToArray();
 
         Plot rate = multiplot.GetPlot(0);
         for (int i = 0; i < rows.Count; i++)
