@@ -25,6 +25,10 @@ public sealed class OfflineResult
     public long Refused { get; set; }
     public double StoreSeconds { get; set; }
     public double StoredPerSecond { get; set; }
+
+    /// <summary>From a send until its sender heard it stored.</summary>
+    public double StoredP50Ms { get; set; }
+    public double StoredP99Ms { get; set; }
     public double StoreServerCpuPercent { get; set; }
     public double StoreClientCpuPercent { get; set; }
     public double StoreOtherCpuPercent { get; set; }
@@ -78,6 +82,7 @@ public sealed class OfflineResults
 public sealed class OfflineUser
 {
     private readonly bool[] _seen;
+    private readonly long[] _sentAt;
     private TaskCompletionSource _credit;
     private int _waiting;
     private long _errors;
@@ -89,6 +94,7 @@ public sealed class OfflineUser
         SenderName = "so" + prefix + index;
         RecipientName = "ro" + prefix + index;
         _seen = new bool[messages + 1];
+        _sentAt = new long[messages + 1];
     }
 
     public int Index { get; }
@@ -110,6 +116,9 @@ public sealed class OfflineUser
     public long Reordered;
     public long MaxSequence;
     public readonly TaskCompletionSource AllReceived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>From a message's send until its sender heard it stored; one writer, the sender's reader.</summary>
+    public readonly Histogram StoredLatency = new Histogram();
 
     public long Errors => Interlocked.Read(ref _errors);
     public string FirstError => Volatile.Read(ref _firstError);
@@ -150,8 +159,15 @@ public sealed class OfflineUser
         if (Volatile.Read(ref Stored) == 0) AllReceived.TrySetResult();
     }
 
-    public void OnFate(bool stored)
+    public void MarkSent(long sequence, long timestamp)
     {
+        if (sequence > 0 && sequence < _sentAt.Length) _sentAt[sequence] = timestamp;
+    }
+
+    /// <summary>A message's fate heard at <paramref name="now"/>; its sequence, when the answer names it, times it.</summary>
+    public void OnFate(bool stored, long sequence = 0, long now = 0)
+    {
+        if (stored && sequence > 0 && sequence < _sentAt.Length && _sentAt[sequence] != 0) StoredLatency.RecordTicks(now - _sentAt[sequence]);
         if (stored) Interlocked.Increment(ref Stored);
         else Interlocked.Increment(ref Refused);
         Wake();
@@ -321,6 +337,10 @@ public static class Offline
         result.Stored = users.Sum(u => u.Stored);
         result.Refused = users.Sum(u => u.Refused);
         result.StoredPerSecond = result.Stored / store.Seconds;
+        var latency = new Histogram();
+        foreach (OfflineUser user in users) latency.Add(user.StoredLatency);
+        result.StoredP50Ms = latency.PercentileMs(0.50);
+        result.StoredP99Ms = latency.PercentileMs(0.99);
         result.StoreBytesOnDisk = server.StoreBytesOnDisk();
 
         var drainClock = Stopwatch.StartNew();
@@ -380,7 +400,7 @@ public static class Offline
     }
 
     private static void Print(OfflineResult r) =>
-        Console.WriteLine($"  stored {r.StoredPerSecond,10:N0} msg/s ({r.Stored:N0} in {r.StoreSeconds:0.000} s, server CPU {r.StoreServerCpuPercent:0}% client {r.StoreClientCpuPercent:0}% other {r.StoreOtherCpuPercent:0}%, {r.StoreBytesOnDisk / 1048576.0:0.0} MiB on disk)" +
+        Console.WriteLine($"  stored {r.StoredPerSecond,10:N0} msg/s ({r.Stored:N0} in {r.StoreSeconds:0.000} s, p50 {r.StoredP50Ms:0.00} p99 {r.StoredP99Ms:0.00} ms, server CPU {r.StoreServerCpuPercent:0}% client {r.StoreClientCpuPercent:0}% other {r.StoreOtherCpuPercent:0}%, {r.StoreBytesOnDisk / 1048576.0:0.0} MiB on disk)" +
             $"  drained {r.DrainedPerSecond,10:N0} msg/s ({r.Drained:N0} in {r.DrainSeconds:0.000} s, server CPU {r.DrainServerCpuPercent:0}% client {r.DrainClientCpuPercent:0}% other {r.DrainOtherCpuPercent:0}%)" +
             $"  every ack shown after {(r.ConfirmedSeconds.HasValue ? r.ConfirmedSeconds.Value.ToString("0.000") + " s" : "never")} ({r.Confirmed:N0})" +
             $"  sent {r.Sent} refused {r.Refused} lost {r.Lost} dup {r.Duplicated} reordered {r.Reordered} errors {r.Errors}" +

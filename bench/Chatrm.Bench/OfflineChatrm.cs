@@ -107,6 +107,7 @@ public sealed class ChatrmOffline : OfflineClient
                 middle.CopyTo(buffer.AsSpan(at));
                 at += middle.Length;
                 Payload.Write(buffer.AsSpan(at), sequence, timestamp, payload);
+                user.MarkSent(sequence, timestamp);
                 at += payload;
                 suffix.CopyTo(buffer.AsSpan(at));
                 at += suffix.Length;
@@ -146,6 +147,7 @@ public sealed class ChatrmOffline : OfflineClient
     {
         int used = 0;
         long receipts = 0;
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
         while (true)
         {
             int length = Wire.NextLine(data.Slice(used), out ReadOnlySpan<byte> line);
@@ -153,7 +155,11 @@ public sealed class ChatrmOffline : OfflineClient
             used += length;
             if (line.StartsWith("{\"type\":\"status\""u8))
             {
-                if (line.IndexOf("\"status\":\"stored\""u8) >= 0) user.OnFate(stored: true);
+                if (line.IndexOf("\"status\":\"stored\""u8) >= 0)
+                {
+                    long sequence = NativeWire.TryString(line, "\"ref\":\""u8, out ReadOnlySpan<byte> reference) && Payload.TryDigits(reference, out long s) ? s : 0;
+                    user.OnFate(stored: true, sequence, now);
+                }
                 else if (line.IndexOf("\"status\":\"delivered\""u8) >= 0) receipts++;
                 else
                 {

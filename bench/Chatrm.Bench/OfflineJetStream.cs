@@ -70,30 +70,49 @@ public sealed class JetStreamOffline : OfflineClient
     private async Task PublishLoopAsync(OfflineUser user, NatsJSContext js, CancellationToken cancellationToken)
     {
         string subject = Subject(user);
-        var pending = new Queue<Task<PubAckResponse>>();
+        var pending = new Queue<(long Sequence, Task<(PubAckResponse Ack, Exception Error, long At)> Fate)>();
         for (long sequence = 1; sequence <= Settings.MessagesPerUser; sequence++)
         {
-            if (pending.Count >= Settings.Window) Settle(user, await Complete(pending.Dequeue()));
+            if (pending.Count >= Settings.Window)
+            {
+                var (oldest, fate) = pending.Dequeue();
+                Settle(user, oldest, await fate);
+            }
+
             var payload = new byte[Settings.PayloadBytes];
-            Payload.Write(payload, sequence, System.Diagnostics.Stopwatch.GetTimestamp(), payload.Length);
-            pending.Enqueue(js.PublishAsync(subject, payload, cancellationToken: cancellationToken).AsTask());
+            long timestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+            Payload.Write(payload, sequence, timestamp, payload.Length);
+            user.MarkSent(sequence, timestamp);
+            pending.Enqueue((sequence, Complete(js.PublishAsync(subject, payload, cancellationToken: cancellationToken))));
             Volatile.Write(ref user.Sent, sequence);
         }
 
-        while (pending.Count > 0) Settle(user, await Complete(pending.Dequeue()));
+        while (pending.Count > 0)
+        {
+            var (sequence, fate) = pending.Dequeue();
+            Settle(user, sequence, await fate);
+        }
     }
 
-    private static async Task<(PubAckResponse Ack, Exception Error)> Complete(Task<PubAckResponse> publish)
+    /// <summary>The publish's ack or failure, and when it came (not when the loop got round to it).</summary>
+    private static async Task<(PubAckResponse Ack, Exception Error, long At)> Complete(ValueTask<PubAckResponse> publish)
     {
-        try { return (await publish, null); }
-        catch (Exception e) when (e is NatsException || e is TimeoutException) { return (null, e); }
+        try
+        {
+            PubAckResponse ack = await publish;
+            return (ack, null, System.Diagnostics.Stopwatch.GetTimestamp());
+        }
+        catch (Exception e) when (e is NatsException || e is TimeoutException)
+        {
+            return (null, e, System.Diagnostics.Stopwatch.GetTimestamp());
+        }
     }
 
-    private static void Settle(OfflineUser user, (PubAckResponse Ack, Exception Error) fate)
+    private static void Settle(OfflineUser user, long sequence, (PubAckResponse Ack, Exception Error, long At) fate)
     {
         string why = fate.Error?.Message ?? (fate.Ack.Error != null ? fate.Ack.Error.Description : fate.Ack.Duplicate ? "a duplicate" : null);
         if (why != null) user.Error("publish: " + why);
-        user.OnFate(stored: why == null);
+        user.OnFate(stored: why == null, sequence, fate.At);
     }
 
     public override async Task DrainAsync(CancellationToken cancellationToken)

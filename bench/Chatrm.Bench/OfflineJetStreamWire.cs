@@ -107,6 +107,7 @@ public sealed class JetStreamWireOffline : OfflineClient
                 size.CopyTo(buffer.AsSpan(at));
                 at += size.Length;
                 Payload.Write(buffer.AsSpan(at), sequence, timestamp, payload);
+                user.MarkSent(sequence, timestamp);
                 at += payload;
                 buffer[at++] = (byte)'\r';
                 buffer[at++] = (byte)'\n';
@@ -150,6 +151,7 @@ public sealed class JetStreamWireOffline : OfflineClient
     private int Parse(ReadOnlySpan<byte> data, OfflineUser user, bool sender, Puller pull, Outbox reply)
     {
         int used = 0;
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
         while (true)
         {
             ReadOnlySpan<byte> rest = data.Slice(used);
@@ -181,7 +183,12 @@ public sealed class JetStreamWireOffline : OfflineClient
                 {
                     bool stored = body.IndexOf("\"error\""u8) < 0 && body.IndexOf("\"duplicate\":true"u8) < 0;
                     if (!stored) user.Error("publish: " + Wire.Text(body));
-                    user.OnFate(stored);
+
+                    // MSG _INBOX.sender.SEQUENCE 1 SIZE: the reply subject names the message.
+                    ReadOnlySpan<byte> subject = line.Slice(4);
+                    subject = subject.Slice(0, Math.Max(0, subject.IndexOf((byte)' ')));
+                    long sequence = Payload.TryDigits(subject.Slice(subject.LastIndexOf((byte)'.') + 1), out long s) ? s : 0;
+                    user.OnFate(stored, sequence, now);
                     continue;
                 }
 

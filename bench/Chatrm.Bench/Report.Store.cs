@@ -57,8 +57,8 @@ public static partial class Report
             "a user sends `MSG.NEXT` pull requests of 500 (a new one when at most 500 asked for have not come) and acks each message on its ack subject. NATS.Net costs its client more CPU than the server when publishing (the client CPU column), so this is the figure that compares the servers.");
         md.AppendLine("- What an answer means on disk: Chatrm answers `stored` after its commit (SQLite WAL, `synchronous=NORMAL`); JetStream acks a publish once it is written to its file store, which nats-server syncs to disk on an interval, not per message. Both survive a crash of the server process; the last moments before a power loss may not survive either.");
         md.AppendLine();
-        md.AppendLine("| server | stored/s | drained/s | acks shown after s | storing: server / client / other CPU | draining: server / client / other CPU | on disk after storing | lost / dup / reordered | errors |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| server | stored/s | send to stored p50 / p99 ms | drained/s | acks shown after s | storing: server / client / other CPU | draining: server / client / other CPU | on disk after storing | lost / dup / reordered | errors |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         var medians = new Dictionary<string, (double Stored, double Drained)>();
         foreach (string target in Offline.AllTargets)
         {
@@ -68,13 +68,13 @@ public static partial class Report
             int failed = runs.Count(r => r.Result == null);
             if (results.Count == 0)
             {
-                md.AppendLine($"| {target} | failed: {runs[0].Failure} | | | | | | | |");
+                md.AppendLine($"| {target} | failed: {runs[0].Failure} | | | | | | | | |");
                 continue;
             }
 
             double stored = Median(results.Select(r => r.StoredPerSecond)), drained = Median(results.Select(r => r.DrainedPerSecond));
             medians[target] = (stored, drained);
-            md.AppendLine($"| {target} | {N(stored)} | {N(drained)} | {F(Median(results.Where(r => r.ConfirmedSeconds.HasValue).Select(r => r.ConfirmedSeconds.Value)))} | " +
+            md.AppendLine($"| {target} | {N(stored)} | {F(Median(results.Select(r => r.StoredP50Ms)))} / {F(Median(results.Select(r => r.StoredP99Ms)))} | {N(drained)} | {F(Median(results.Where(r => r.ConfirmedSeconds.HasValue).Select(r => r.ConfirmedSeconds.Value)))} | " +
                 $"{Median(results.Select(r => r.StoreServerCpuPercent)):0} / {Median(results.Select(r => r.StoreClientCpuPercent)):0} / {Median(results.Select(r => r.StoreOtherCpuPercent)):0} % | " +
                 $"{Median(results.Select(r => r.DrainServerCpuPercent)):0} / {Median(results.Select(r => r.DrainClientCpuPercent)):0} / {Median(results.Select(r => r.DrainOtherCpuPercent)):0} % | " +
                 $"{Median(results.Select(r => r.StoreBytesOnDisk / 1048576.0)):0.0} MiB | {results.Sum(r => r.Lost)} / {results.Sum(r => r.Duplicated)} / {results.Sum(r => r.Reordered)} | {results.Sum(r => r.Errors) + failed} |");
