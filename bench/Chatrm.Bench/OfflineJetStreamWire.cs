@@ -8,7 +8,8 @@ namespace Chatrm.Bench;
 /// <see cref="JetStreamOffline"/> makes them (with NATS.Net, not timed). A sender PUBs each message with a reply
 /// subject of its own and reads the publish acks; a user pulls from its consumer with MSG.NEXT requests of a
 /// batch at a time (a new one when half of what it asked for has come, as NATS.Net's consume does) and acks every
-/// message on its ack subject.
+/// message on its ack subject, all of a read's acks in one write: a work-queue stream takes explicit acks only
+/// (it refuses AckPolicy All, the form of Chatrm's one ack "through" the last).
 /// </summary>
 public sealed class JetStreamWireOffline : OfflineClient
 {
