@@ -404,6 +404,37 @@ namespace Chatrm.Engine.Tests
             }
         }
 
+        [Theory]
+        [InlineData("{\"type\":\"ack\",\"through\":\"42\"}", true)]
+        [InlineData("{\"type\":\"ack\",\"id\":\"7.42\"}", true)]
+        [InlineData("{\"type\":\"ack\",\"through\":\"\"}", true)]
+        [InlineData("{\"type\":\"ack\",\"through\":42}", false)]
+        [InlineData("{\"type\":\"ack\",\"through\":\"4\\u0032\"}", false)]
+        [InlineData("{\"type\":\"ack\", \"through\":\"42\"}", false)]
+        [InlineData("{\"type\":\"ack\",\"through\":\"42\",\"id\":\"43\"}", false)]
+        [InlineData("{\"type\":\"ack\",\"ref\":\"1\",\"id\":\"43\"}", false)]
+        [InlineData("{\"type\":\"ack\",\"through\":\"42\"} ", false)]
+        [InlineData("{\"type\":\"ack\",\"thru\":\"42\"}", false)]
+        [InlineData("{\"type\":\"acked\",\"id\":\"42\"}", false)]
+        public void APlainAckIsReadWithoutTheReaderAndAsTheReaderReadsIt(string line, bool plain)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(line);
+            Assert.Equal(plain, NativeProtocol.TryReadPlainAck(bytes, new NativeFrame { KeepsWireBytes = true }));
+
+            var routing = new NativeFrame { KeepsWireBytes = true };
+            var general = new NativeFrame();
+            bool routed = NativeProtocol.TryParse(bytes, routing, out string routedProblem);
+            bool read = NativeProtocol.TryParse(bytes, general, out string problem);
+            Assert.Equal(read, routed);
+            Assert.Equal(problem, routedProblem);
+            if (read)
+            {
+                Assert.Equal(
+                    (general.Type, general.Ref, general.To, general.Text, general.Id, general.Through),
+                    (routing.Type, routing.Ref, routing.To, routing.Text, routing.Id, routing.Through));
+            }
+        }
+
         [Fact]
         public void PrintableAsciiIsToldFromEveryOtherByteWhereverItStands()
         {

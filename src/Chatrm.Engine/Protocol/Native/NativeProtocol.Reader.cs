@@ -30,7 +30,7 @@ namespace Chatrm.Engine.Protocol.Native
         /// <summary>Reads one frame into <paramref name="frame"/>, which is emptied first.</summary>
         internal static bool TryParse(ReadOnlySpan<byte> line, NativeFrame frame, out string problem)
         {
-            if (frame.KeepsWireBytes && TryReadPlainSend(line, frame))
+            if (frame.KeepsWireBytes && (TryReadPlainSend(line, frame) || TryReadPlainAck(line, frame)))
             {
                 problem = null;
                 return true;

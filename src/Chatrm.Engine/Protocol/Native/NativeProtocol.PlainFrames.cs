@@ -2,7 +2,10 @@ using System;
 
 namespace Chatrm.Engine.Protocol.Native
 {
-    /// <summary>The fast path for the frame a server reads most: a send written exactly as clients write it, read without the JSON reader.</summary>
+    /// <summary>
+    /// The fast paths for the frames a server reads most, sends and acks, written exactly as clients write them:
+    /// read without the JSON reader.
+    /// </summary>
     internal static partial class NativeProtocol
     {
         /// <summary>
@@ -65,6 +68,48 @@ namespace Chatrm.Engine.Protocol.Native
             ReadOnlySpan<byte> name = line.Slice(toAt + 1, toLength - 2);
             frame.To = frame.PreviousRecipient(name) ?? frame.RememberRecipient(name, Utf8.GetString(name.ToArray()));
             frame.SetTextJson(line.Slice(textAt, at - textAt).ToArray());
+            return true;
+        }
+
+        /// <summary>
+        /// Reads an ack written exactly as clients write them, {"type":"ack","through":"…"} or {"type":"ack","id":"…"},
+        /// the id printable ASCII and nothing escaped, without the JSON reader: every message a native user receives
+        /// brings one (or a share of one), so in a room each post brings one from every member. Anything else is
+        /// left to <see cref="TryRead"/>, as for sends.
+        /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        internal static bool TryReadPlainAck(ReadOnlySpan<byte> line, NativeFrame frame)
+        {
+            int at = 0;
+            if (!Skip(line, ref at, "{\"type\":\"ack\",\""u8))
+            {
+                return false;
+            }
+
+            bool through = Skip(line, ref at, "through\":"u8);
+            if (!through && !Skip(line, ref at, "id\":"u8))
+            {
+                return false;
+            }
+
+            int valueAt = at;
+            if (!SkipPlainString(line, ref at) || at != line.Length - 1 || line[at] != (byte)'}')
+            {
+                return false;
+            }
+
+            frame.Clear();
+            frame.Type = FrameType.Ack;
+            string id = Utf8.GetString(line.Slice(valueAt + 1, at - valueAt - 2).ToArray());
+            if (through)
+            {
+                frame.Through = id;
+            }
+            else
+            {
+                frame.Id = id;
+            }
+
             return true;
         }
 
