@@ -15,9 +15,11 @@
            protocols, Redis and NATS, which it installs with apt-get when missing, then
            bench/Measure-PowerShell.ps1; each round also times every server's first million messages after a fresh
            start, Chatrm's started by Start-ChatrmServer in a fresh pwsh; then the fan-out workload of rooms,
-           bench/Chatrm.Bench fanout) and rewrites docs/performance.md and docs/performance.png. It takes
-           about a quarter of an hour (five interleaved rounds). With -Smoke: a few seconds against Chatrm only,
-           written under out/bench.
+           bench/Chatrm.Bench fanout; Chatrm with a store file beside without; the offline workload of stored
+           messages against NATS JetStream, bench/Chatrm.Bench offline) and rewrites docs/performance.md and
+           docs/performance.png. It takes about twenty minutes (five interleaved rounds). With -Smoke: a few
+           seconds against Chatrm only (and JetStream's offline run when nats-server is there), written under
+           out/bench.
     Fuzz   fuzzes the protocols' parsers and the line framing with afl-fuzz and SharpFuzz (fuzz/Invoke-Fuzz.ps1;
            installs afl++ with apt-get when missing) for -FuzzSeconds per target; findings go to fuzz/findings.
     Soak   runs bench/Chatrm.Soak for -SoakSeconds: 300 reconnecting users, every confirmed message checked,
@@ -256,9 +258,14 @@ function Invoke-Bench {
         # The fan-out workload too, small (a room of 20, 50 rooms of 10), a second a run.
         & dotnet $bench fanout --smoke --targets 'chatrm-classic,chatrm-native' --results (Join-Path $benchOut 'smoke-fanout.json')
         $fanoutExit = $LASTEXITCODE
-        Invoke-Native dotnet @($bench, 'report', '--results', $results, '--fanout', (Join-Path $benchOut 'smoke-fanout.json'), '--powershell', (Join-Path $benchOut 'none.json'), '--out', (Join-Path $benchOut 'smoke.md'), '--command', './build.ps1 Bench -Smoke')
+        # The offline workload too, small (4 users, 500 messages each); JetStream is skipped where nats-server is missing.
+        & dotnet $bench offline --smoke --results (Join-Path $benchOut 'smoke-offline.json')
+        $offlineExit = $LASTEXITCODE
+        Invoke-Native dotnet @($bench, 'report', '--results', $results, '--fanout', (Join-Path $benchOut 'smoke-fanout.json'), '--offline', (Join-Path $benchOut 'smoke-offline.json'),
+            '--powershell', (Join-Path $benchOut 'none.json'), '--out', (Join-Path $benchOut 'smoke.md'), '--command', './build.ps1 Bench -Smoke')
         if ($suiteExit -ne 0) { throw 'The benchmark smoke run lost, duplicated or reordered messages, or failed; see above.' }
         if ($fanoutExit -ne 0) { throw 'The fan-out smoke run lost, duplicated or reordered messages, or failed; see above.' }
+        if ($offlineExit -ne 0) { throw 'The offline smoke run lost, duplicated or reordered messages, or failed; see above.' }
         return
     }
 
@@ -275,13 +282,18 @@ function Invoke-Bench {
     $fanout = Join-Path $benchOut 'fanout.json'
     & dotnet $bench fanout --results $fanout --priority high
     $fanoutExit = $LASTEXITCODE
+    # The offline workload of issue 16: 50 away users, 2,000 messages each, stored then drained; Chatrm against JetStream.
+    $offline = Join-Path $benchOut 'offline.json'
+    & dotnet $bench offline --results $offline --priority high
+    $offlineExit = $LASTEXITCODE
     & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File (Join-Path $root 'bench/Measure-PowerShell.ps1') `
         -ModulePath $moduleOut -BenchPath $bench -OutFile $powershell
     $powershellExit = $LASTEXITCODE
-    Invoke-Native dotnet @($bench, 'report', '--results', $results, '--fanout', $fanout, '--powershell', $powershell,
+    Invoke-Native dotnet @($bench, 'report', '--results', $results, '--fanout', $fanout, '--offline', $offline, '--powershell', $powershell,
         '--out', (Join-Path $root 'docs/performance.md'), '--png', (Join-Path $root 'docs/performance.png'), '--command', 'dotnet pwsh ./build.ps1 Bench')
     if ($suiteExit -ne 0) { throw 'The benchmark lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
     if ($fanoutExit -ne 0) { throw 'The fan-out workload lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
+    if ($offlineExit -ne 0) { throw 'The offline workload lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
     if ($powershellExit -ne 0) { throw 'The PowerShell measurements failed; see above.' }
 }
 

@@ -8,11 +8,14 @@ using Chatrm.Bench;
 //            --module out/Chatrm --pwsh .../pwsh.dll for the server users start; --host serve for this program's)
 //   fanout   the fan-out workload of docs/performance.md: rooms of members and one sender each, against every
 //            server (--targets, --rounds, --shapes one-room,many-rooms, --smoke: a second a run)
+//   offline  the offline workload of docs/performance.md: messages stored for users that are away, then drained
+//            as they connect, Chatrm native with a store against NATS JetStream (--users, --messages, --rounds,
+//            --targets, --smoke: a few thousand messages)
 //   load     one load run against a server already running (--target, --port, --pid), for profiling
 //   produce  fills a user's inbox over the native protocol (for the PowerShell pipeline measurement)
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Chatrm.Bench suite|fanout|report|serve|load|cold|produce [--option value ...]");
+    Console.Error.WriteLine("usage: Chatrm.Bench suite|fanout|offline|report|serve|load|cold|produce [--option value ...]");
     return 2;
 }
 
@@ -23,6 +26,7 @@ return args[0] switch
     "report" => Report.Write(options),
     "serve" => await Serve.RunAsync(options),
     "fanout" => await Fanout.RunAsync(options),
+    "offline" => await Offline.RunAsync(options),
     "load" => await Suite.LoadAsync(options),
     "cold" => await Suite.ColdAsync(options),
     "produce" => await Serve.ProduceAsync(options),
@@ -31,6 +35,6 @@ return args[0] switch
 
 static int Usage(string mode)
 {
-    Console.Error.WriteLine("unknown mode " + mode + "; use suite, fanout, report, serve, load, cold or produce");
+    Console.Error.WriteLine("unknown mode " + mode + "; use suite, fanout, offline, report, serve, load, cold or produce");
     return 2;
 }

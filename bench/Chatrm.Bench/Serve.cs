@@ -9,12 +9,20 @@ namespace Chatrm.Bench;
 public static class Serve
 {
     /// <summary>
-    /// Hosts a ChatServer with the defaults Start-ChatrmServer uses. Stdin takes commands: "gc" collects fully and
-    /// answers "MEM rss managed"; "quit" or the end of stdin (the parent is gone) stops the server.
+    /// Hosts a ChatServer with the defaults Start-ChatrmServer uses (a store in memory, history on); --store PATH
+    /// keeps messages in that file instead, and --no-history keeps no history. Stdin takes commands: "gc" collects fully and answers "MEM rss managed";
+    /// "quit" or the end of stdin (the parent is gone) stops the server.
     /// </summary>
     public static async Task<int> RunAsync(Options options)
     {
-        var server = new ChatServer(new ServerOptions { Address = IPAddress.Loopback, Port = options.Int("port", 0) });
+        string store = options.Get("store");
+        var server = new ChatServer(new ServerOptions
+        {
+            Address = IPAddress.Loopback,
+            Port = options.Int("port", 0),
+            StorePath = store == null ? null : Path.GetFullPath(store),
+            KeepHistory = !options.Flag("no-history"),
+        });
         server.Start();
         Console.WriteLine("LISTENING " + server.LocalEndPoint.Port);
         Console.Out.Flush();

@@ -14,6 +14,9 @@ public sealed record MemorySample(long RssBytes, long? ManagedBytes);
 public sealed class ServerProcess : IDisposable
 {
     private static readonly List<Process> Started = new List<Process>();
+
+    /// <summary>Store folders of servers still running: deleted at exit too, after their servers are killed.</summary>
+    private static readonly List<string> StoreDirs = new List<string>();
     private readonly Process _process;
 
     private static readonly List<System.Runtime.InteropServices.PosixSignalRegistration> Signals = new List<System.Runtime.InteropServices.PosixSignalRegistration>();
@@ -29,13 +32,17 @@ public sealed class ServerProcess : IDisposable
         }
     }
 
-    private ServerProcess(string target, Process process, IPEndPoint endPoint, string version)
+    private ServerProcess(string target, Process process, IPEndPoint endPoint, string version, string storeDir)
     {
         Target = target;
         _process = process;
         EndPoint = endPoint;
         Version = version;
+        _storeDir = storeDir;
     }
+
+    /// <summary>The temporary folder of a server that stores (a Chatrm store file, JetStream's -sd); deleted with it.</summary>
+    private readonly string _storeDir;
 
     /// <summary>
     /// The built module (its folder, as out/Chatrm) and PowerShell's pwsh.dll, for a Chatrm server started as users
@@ -75,13 +82,14 @@ public sealed class ServerProcess : IDisposable
     public static string Unavailable(string target) => target switch
     {
         Targets.Redis => Find("redis-server") == null ? "redis-server is not installed" : null,
-        Targets.Nats => Find("nats-server") == null ? "nats-server is not installed" : null,
+        Targets.Nats or Targets.JetStream or Targets.JetStreamWire => Find("nats-server") == null ? "nats-server is not installed" : null,
         _ => null,
     };
 
     /// <summary>
     /// Starts a server on loopback. Chatrm runs in this program's serve mode, or with <paramref name="viaModule"/> in a
-    /// fresh pwsh that imports the built module and calls Start-ChatrmServer -Port 0, as a user does.
+    /// fresh pwsh that imports the built module and calls Start-ChatrmServer -Port 0, as a user does. A target
+    /// that stores (see <see cref="Targets.Stores"/>) gets a fresh temporary folder for its store.
     /// </summary>
     public static async Task<ServerProcess> StartAsync(string target, int maxClients, bool viaModule = false)
     {
@@ -89,6 +97,13 @@ public sealed class ServerProcess : IDisposable
         var endPoint = new IPEndPoint(IPAddress.Loopback, port);
         ProcessStartInfo start;
         string version;
+        string storeDir = null;
+        if (Targets.Stores(target))
+        {
+            if (viaModule) throw new InvalidOperationException("a server with a store runs in this program's serve mode, not through the module");
+            storeDir = Directory.CreateTempSubdirectory("chatrm-bench-store-").FullName;
+        }
+
         switch (target)
         {
             case Targets.Redis:
@@ -114,6 +129,17 @@ public sealed class ServerProcess : IDisposable
 
                 version = Capture(Find("nats-server"), "--version");
                 break;
+            case Targets.JetStream:
+            case Targets.JetStreamWire:
+                // File storage in a folder of its own, deleted when the server is.
+                start = new ProcessStartInfo(Find("nats-server"));
+                foreach (string a in new[] { "-a", "127.0.0.1", "-p", port.ToString(), "-js", "-sd", storeDir })
+                {
+                    start.ArgumentList.Add(a);
+                }
+
+                version = Capture(Find("nats-server"), "--version") + " with JetStream (file storage)";
+                break;
             default:
                 if (viaModule)
                 {
@@ -122,7 +148,10 @@ public sealed class ServerProcess : IDisposable
                 }
                 else
                 {
-                    start = SelfStart("serve", "--port", port.ToString());
+                    var arguments = new List<string> { "serve", "--port", port.ToString() };
+                    // With history on, as users run it: the store's full cost.
+                    if (storeDir != null) arguments.AddRange(new[] { "--store", Path.Combine(storeDir, "chatrm.db") });
+                    start = SelfStart(arguments.ToArray());
                     version = "Chatrm.Engine " + typeof(Chatrm.Engine.ChatServer).Assembly.GetName().Version;
                 }
 
@@ -134,9 +163,24 @@ public sealed class ServerProcess : IDisposable
         start.RedirectStandardInput = true;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
-        Process process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + start.FileName);
-        lock (Started) Started.Add(process);
-        var server = new ServerProcess(target, process, endPoint, version);
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + start.FileName);
+        }
+        catch
+        {
+            DeleteStore(storeDir);
+            throw;
+        }
+
+        lock (Started)
+        {
+            Started.Add(process);
+            if (storeDir != null) StoreDirs.Add(storeDir);
+        }
+
+        var server = new ServerProcess(target, process, endPoint, version, storeDir);
         try
         {
             // Keep its output flowing so a chatty server never blocks on a full pipe; show it only if it dies.
@@ -223,8 +267,29 @@ public sealed class ServerProcess : IDisposable
         {
         }
 
-        lock (Started) Started.Remove(_process);
+        lock (Started)
+        {
+            Started.Remove(_process);
+            StoreDirs.Remove(_storeDir);
+        }
+
         _process.Dispose();
+        DeleteStore(_storeDir);
+    }
+
+    /// <summary>What the server's store folder holds now, in bytes; 0 for a server without one.</summary>
+    public long StoreBytesOnDisk()
+    {
+        if (_storeDir == null || !Directory.Exists(_storeDir)) return 0;
+        return new DirectoryInfo(_storeDir).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => { try { return f.Length; } catch (IOException) { return 0; } });
+    }
+
+    private static void DeleteStore(string dir)
+    {
+        if (dir == null) return;
+        try { Directory.Delete(dir, recursive: true); }
+        catch (IOException e) { Console.Error.WriteLine($"  could not delete the store folder {dir}: {e.Message}"); }
+        catch (UnauthorizedAccessException e) { Console.Error.WriteLine($"  could not delete the store folder {dir}: {e.Message}"); }
     }
 
     /// <summary>
@@ -317,6 +382,8 @@ public sealed class ServerProcess : IDisposable
             }
 
             Started.Clear();
+            foreach (string dir in StoreDirs) DeleteStore(dir);
+            StoreDirs.Clear();
         }
     }
 }

@@ -18,8 +18,8 @@ public abstract class Wire
 
     public static Wire For(string target) => target switch
     {
-        Targets.ChatrmClassic => new ClassicWire(),
-        Targets.ChatrmNative => new NativeWire(),
+        Targets.ChatrmClassic or Targets.ChatrmClassicStore => new ClassicWire(),
+        Targets.ChatrmNative or Targets.ChatrmNativeStore => new NativeWire(),
         Targets.Redis => new RedisWire(),
         Targets.Nats => new NatsWire(),
         _ => throw new ArgumentException("unknown target " + target),
@@ -91,9 +91,33 @@ public static class Targets
     public const string Redis = "redis";
     public const string Nats = "nats";
 
+    /// <summary>Chatrm with a store file and history on (issue 16): the live suite's runs beside the ones without.</summary>
+    public const string ChatrmClassicStore = "chatrm-classic-store";
+    public const string ChatrmNativeStore = "chatrm-native-store";
+
+    /// <summary>nats-server -js with file storage in a temporary folder: the offline workload's comparison.</summary>
+    public const string JetStream = "nats-jetstream";
+
+    /// <summary>The same server, spoken to over its wire by this program's raw-socket client, as Chatrm is.</summary>
+    public const string JetStreamWire = "nats-jetstream-wire";
+
     public static readonly string[] All = { ChatrmClassic, ChatrmNative, Redis, Nats };
 
+    /// <summary>What the live suite runs by default: every server, and Chatrm again with a store.</summary>
+    public static readonly string[] Suite = { ChatrmClassic, ChatrmNative, Redis, Nats, ChatrmClassicStore, ChatrmNativeStore };
+
     public static bool IsChatrm(string target) => target.StartsWith("chatrm", StringComparison.Ordinal);
+
+    /// <summary>A server that keeps what it is sent on disk, in a temporary folder of its own.</summary>
+    public static bool Stores(string target) => target == ChatrmClassicStore || target == ChatrmNativeStore || target == JetStream || target == JetStreamWire;
+
+    /// <summary>The same server without a store, for the ratio.</summary>
+    public static string WithoutStore(string target) => target switch
+    {
+        ChatrmClassicStore => ChatrmClassic,
+        ChatrmNativeStore => ChatrmNative,
+        _ => target,
+    };
 }
 
 /// <summary>Chatrm classic: NAME_ then SOURCE_DEST_TEXT lines; DEST_SOURCE_TEXT comes back.</summary>
