@@ -114,7 +114,11 @@ namespace Chatrm.Engine.Messaging
 
         /// <summary>This message as the store keeps it: with the sender's ref for an inbox (its receipt names it), without for history.</summary>
         internal Storage.StoredMessage ToStored(bool forInbox) =>
-            new Storage.StoredMessage { Id = Number, From = From, To = To, Text = Text, SentAt = SentAt, Seq = Seq, SenderRef = forInbox ? SenderRef : null };
+            new Storage.StoredMessage
+            {
+                Id = Number, From = From, To = To, Text = TextJson == null ? Text : null, TextJson = TextJson, SentAt = SentAt, Seq = Seq,
+                SenderRef = forInbox ? SenderRef : null,
+            };
 
         /// <summary><see cref="From"/> encoded for a native frame, when the sender's connection had it at hand.</summary>
         internal System.Text.Json.JsonEncodedText EncodedFrom { get; set; }

@@ -56,7 +56,15 @@ namespace Chatrm.Engine.Storage
                 WriteInt64(message.SentAt.Ticks);
                 WriteVarint(names[message.From ?? string.Empty]);
                 WriteVarint(names[message.To ?? string.Empty]);
-                WriteString(message.Text);
+                if (message.TextJson != null)
+                {
+                    // ASCII as it came: its bytes are its UTF-8, between the quotes.
+                    WriteBytes(message.TextJson, 1, message.TextJson.Length - 2);
+                }
+                else
+                {
+                    WriteString(message.Text);
+                }
             }
         }
 
@@ -140,6 +148,14 @@ namespace Chatrm.Engine.Storage
             length = lengthAt;
             WriteVarintPadded(bytes, varintBytes);
             length += bytes;
+        }
+
+        private void WriteBytes(byte[] bytes, int offset, int count)
+        {
+            Ensure(count + 5);
+            WriteVarint(count);
+            System.Buffer.BlockCopy(bytes, offset, buffer, length, count);
+            length += count;
         }
 
         // A varint stretched to a fixed width with continuation bytes of 0x80, which decode the same.

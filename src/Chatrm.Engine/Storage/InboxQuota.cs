@@ -18,7 +18,7 @@ namespace Chatrm.Engine.Storage
         }
 
         public static long BytesOf(StoredMessage message) =>
-            message.Text == null ? 0 : Encoding.UTF8.GetByteCount(message.Text);
+            message.TextJson != null ? message.TextJson.Length - 2 : message.Text == null ? 0 : Encoding.UTF8.GetByteCount(message.Text);
 
         /// <summary>Counts a message in, or says in words a user reads why its recipient's inbox cannot take it.</summary>
         public string TryTake(string user, long bytes)

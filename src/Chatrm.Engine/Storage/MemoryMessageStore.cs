@@ -319,8 +319,8 @@ namespace Chatrm.Engine.Storage
 
             public StoredMessage this[int index] => lines[first + index];
 
-            /// <summary>What a line counts towards the history's bytes: its text as .NET holds it, and the object around it.</summary>
-            public static long BytesOf(StoredMessage message) => 2L * (message.Text?.Length ?? 0) + 128;
+            /// <summary>What a line counts towards the history's bytes: its text as it is held (UTF-16, or the bytes it came as), and the object around it.</summary>
+            public static long BytesOf(StoredMessage message) => (message.TextJson?.Length ?? 2L * message.TextLength) + 128;
 
             public void Add(StoredMessage message)
             {

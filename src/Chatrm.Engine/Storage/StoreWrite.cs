@@ -40,6 +40,6 @@ namespace Chatrm.Engine.Storage
         public Action<StoreResult> Completed { get; }
 
         /// <summary>About what the write holds in memory while queued, for the queue's bound.</summary>
-        public long QueuedBytes => 64 + (Message?.Text == null ? 0 : Message.Text.Length * 2L);
+        public long QueuedBytes => 64 + (Message == null ? 0 : Message.TextLength * 2L);
     }
 }

@@ -13,7 +13,23 @@ namespace Chatrm.Engine.Storage
         /// <summary>A user name, or a room's name.</summary>
         public string To { get; set; }
 
-        public string Text { get; set; }
+        private string _text;
+
+        /// <summary>The text; made from <see cref="TextJson"/> only when something asks.</summary>
+        public string Text
+        {
+            get => _text ?? (TextJson == null ? null : _text = Protocol.Native.NativeProtocol.TextOfJson(TextJson));
+            set => _text = value;
+        }
+
+        /// <summary>
+        /// The text as a native sender wrote it (see <see cref="Messaging.ChatEnvelope.TextJson"/>: printable ASCII, in
+        /// quotes, nothing escaped), when it came so: kept as it came, so a line of history costs no string until read.
+        /// </summary>
+        internal byte[] TextJson { get; set; }
+
+        /// <summary>The text's length in characters, without making it.</summary>
+        internal int TextLength => _text?.Length ?? (TextJson == null ? 0 : TextJson.Length - 2);
 
         /// <summary>When the server accepted it, UTC.</summary>
         public DateTime SentAt { get; set; }

@@ -36,6 +36,26 @@ namespace Chatrm.Engine.Tests.Storage
         }
 
         [Fact]
+        public void A_text_kept_as_its_wire_bytes_is_written_as_the_same_text_would_be()
+        {
+            var at = new DateTime(2026, 6, 1, 12, 0, 0, DateTimeKind.Utc);
+            byte[] quoted = System.Text.Encoding.ASCII.GetBytes("\"hi <b> & 'you' ~\"");
+            var asBytes = new StoredMessage { Seq = 1, Id = 7, From = "alice", To = "bob", TextJson = quoted, SentAt = at };
+            var asText = new StoredMessage { Seq = 1, Id = 7, From = "alice", To = "bob", Text = "hi <b> & 'you' ~", SentAt = at };
+            var chunk = new HistoryChunk();
+
+            chunk.Encode(new List<StoredMessage> { asBytes }, 0, 1);
+            byte[] fromBytes = chunk.Buffer.Take(chunk.Length).ToArray();
+            chunk.Encode(new List<StoredMessage> { asText }, 0, 1);
+            Assert.Equal(chunk.Buffer.Take(chunk.Length).ToArray(), fromBytes);
+
+            var decoded = new List<StoredMessage>();
+            HistoryChunk.Decode(fromBytes, decoded);
+            Assert.Equal("hi <b> & 'you' ~", Assert.Single(decoded).Text);
+            Assert.Equal(16, asBytes.TextLength);
+        }
+
+        [Fact]
         public void A_chunk_of_an_unknown_format_is_refused()
         {
             Assert.Throws<System.IO.InvalidDataException>(() => HistoryChunk.Decode(new byte[] { 9, 0, 0 }, new List<StoredMessage>()));
