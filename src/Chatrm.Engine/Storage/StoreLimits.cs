@@ -9,7 +9,7 @@ namespace Chatrm.Engine.Storage
 
         public const int DefaultDays = 30;
 
-        public const long DefaultMaxMemoryHistoryBytes = 64L * 1024 * 1024;
+        public const long DefaultMaxMemoryHistoryBytes = 8L * 1024 * 1024;
 
         /// <summary>Messages one user's offline inbox may hold.</summary>
         public int MaxInboxMessages { get; set; } = DefaultMaxInboxMessages;
