@@ -1,6 +1,4 @@
 using System;
-using System.Collections;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
 
@@ -9,9 +7,9 @@ namespace Chatrm.Engine.Storage
     /// <summary>
     /// The store of a server started without a file: the same rules as the SQLite store, forgotten at a restart.
     /// Every write is committed when it returns, so callbacks run at once on the caller's thread (outside the
-    /// store's lock) and every ticket is committed. History is held to <see cref="StoreLimits.MaxMemoryHistoryBytes"/>,
-    /// the oldest lines going first (as a NATS memory stream keeps to its max_bytes), so a busy server that was
-    /// given no file cannot fill its memory; each conversation has its own lock, as every message is appended.
+    /// store's lock) and every ticket is committed. History (<see cref="MemoryHistory"/>) is held to
+    /// <see cref="StoreLimits.MaxMemoryHistoryBytes"/>, the oldest lines going first, so a busy server that was given
+    /// no file cannot fill its memory.
     /// </summary>
     internal sealed class MemoryMessageStore : IMessageStore
     {
@@ -23,11 +21,7 @@ namespace Chatrm.Engine.Storage
         private readonly InboxQuota quota;
         private readonly Dictionary<string, List<StoredMessage>> inboxes = new Dictionary<string, List<StoredMessage>>(UserNames.Comparer);
         private readonly HashSet<string> known = new HashSet<string>(UserNames.Comparer);
-        private readonly ConcurrentDictionary<string, Conversation> history = new ConcurrentDictionary<string, Conversation>(StringComparer.Ordinal);
-
-        // One entry per line appended, in the order appended: whose line goes first when history is over its bytes.
-        private readonly ConcurrentQueue<Conversation> appendOrder = new ConcurrentQueue<Conversation>();
-        private long historyBytes;
+        private readonly MemoryHistory history;
         private long reservedIds;
         private long ticket;
         private long lastSweepTicks;
@@ -37,6 +31,7 @@ namespace Chatrm.Engine.Storage
             this.limits = limits ?? throw new ArgumentNullException(nameof(limits));
             this.time = time ?? throw new ArgumentNullException(nameof(time));
             quota = new InboxQuota(limits);
+            history = new MemoryHistory(limits.MaxMemoryHistoryBytes);
             lastSweepTicks = Now.Ticks;
         }
 
@@ -47,7 +42,7 @@ namespace Chatrm.Engine.Storage
         public long CommittedTicket => Interlocked.Read(ref ticket);
 
         /// <summary>What the history holds now, in the bytes it counts (for tests).</summary>
-        internal long HistoryBytes => Interlocked.Read(ref historyBytes);
+        internal long HistoryBytes => history.Bytes;
 
         private DateTime Now => time.GetUtcNow().UtcDateTime;
 
@@ -164,31 +159,12 @@ namespace Chatrm.Engine.Storage
                 return 0;
             }
 
-            bool room = RoomNames.IsRoom(message.To);
-            Conversation conversation = history.GetOrAdd(Conversations.Of(message), _ => new Conversation());
-            long bytes = Conversation.BytesOf(message);
-            lock (conversation)
-            {
-                if (!room)
-                {
-                    message.Seq = conversation.LastSeq + 1;
-                }
-
-                conversation.Add(message);
-            }
-
-            appendOrder.Enqueue(conversation);
-            if (Interlocked.Add(ref historyBytes, bytes) > limits.MaxMemoryHistoryBytes)
-            {
-                DropOldest();
-            }
-
+            history.Append(message);
             SweepIfDue();
             return Interlocked.Increment(ref ticket);
         }
 
-        public long LastRoomSeq(string room) =>
-            history.TryGetValue(Conversations.Room(room), out Conversation conversation) ? conversation.LastSeqLocked : 0;
+        public long LastRoomSeq(string room) => history.LastSeq(Conversations.Room(room));
 
         public IReadOnlyList<StoredMessage> ReadHistory(string conversation, int last, long before, long after)
         {
@@ -198,30 +174,7 @@ namespace Chatrm.Engine.Storage
             }
 
             DateTime notBefore = Now.AddDays(-limits.HistoryDays);
-            if (!history.TryGetValue(conversation, out Conversation kept))
-            {
-                return new List<StoredMessage>();
-            }
-
-            lock (kept)
-            {
-                return HistoryRange.Select(kept, last, before, after, notBefore);
-            }
-        }
-
-        /// <summary>Drops the oldest lines of history, whichever conversation they are in, until it is within its bytes.</summary>
-        private void DropOldest()
-        {
-            while (Interlocked.Read(ref historyBytes) > limits.MaxMemoryHistoryBytes && appendOrder.TryDequeue(out Conversation oldest))
-            {
-                long freed;
-                lock (oldest)
-                {
-                    freed = oldest.DropOldest();
-                }
-
-                Interlocked.Add(ref historyBytes, -freed);
-            }
+            return HistoryRange.Select(history.Read(conversation, notBefore), last, before, after, notBefore);
         }
 
         public void WhenCommitted(long ticket, Action action) => action();
@@ -250,17 +203,7 @@ namespace Chatrm.Engine.Storage
                 }
             }
 
-            DateTime historyCutoff = now.AddDays(-limits.HistoryDays);
-            foreach (Conversation conversation in history.Values)
-            {
-                long freed;
-                lock (conversation)
-                {
-                    freed = conversation.Expire(historyCutoff);
-                }
-
-                Interlocked.Add(ref historyBytes, -freed);
-            }
+            history.Expire(now.AddDays(-limits.HistoryDays));
         }
 
         /// <summary>Drops a user's messages older than the inbox's days; true if any went.</summary>
@@ -288,106 +231,6 @@ namespace Chatrm.Engine.Storage
             }
 
             return removed > 0;
-        }
-
-        /// <summary>
-        /// One conversation's lines, ascending by Seq, and the last Seq it ever had (kept when lines go). Lines leave
-        /// from the front only, so they are a list read from an offset, compacted now and then. Locked by its users.
-        /// </summary>
-        private sealed class Conversation : IReadOnlyList<StoredMessage>
-        {
-            private readonly List<StoredMessage> lines = new List<StoredMessage>();
-            private int first;
-
-            // Entries of the store's append order that stand for lines already gone by age: skipped, not dropped twice.
-            private int expiredEntries;
-
-            public long LastSeq { get; private set; }
-
-            public long LastSeqLocked
-            {
-                get
-                {
-                    lock (this)
-                    {
-                        return LastSeq;
-                    }
-                }
-            }
-
-            public int Count => lines.Count - first;
-
-            public StoredMessage this[int index] => lines[first + index];
-
-            /// <summary>What a line counts towards the history's bytes: its text as it is held (UTF-16, or the bytes it came as), and the object around it.</summary>
-            public static long BytesOf(StoredMessage message) => (message.TextJson?.Length ?? 2L * message.TextLength) + 128;
-
-            public void Add(StoredMessage message)
-            {
-                // A room's posts can reach the store a little out of order (Seq is given before the append).
-                int at = lines.Count;
-                while (at > first && lines[at - 1].Seq > message.Seq)
-                {
-                    at--;
-                }
-
-                lines.Insert(at, message);
-                LastSeq = Math.Max(LastSeq, message.Seq);
-            }
-
-            /// <summary>Drops the oldest line for one entry of the append order; returns the bytes it freed.</summary>
-            public long DropOldest()
-            {
-                if (expiredEntries > 0)
-                {
-                    expiredEntries--;
-                    return 0;
-                }
-
-                if (Count == 0)
-                {
-                    return 0;
-                }
-
-                long freed = BytesOf(lines[first]);
-                lines[first++] = null;
-                Compact();
-                return freed;
-            }
-
-            /// <summary>Drops lines older than <paramref name="cutoff"/>; returns the bytes freed.</summary>
-            public long Expire(DateTime cutoff)
-            {
-                long freed = 0;
-                while (Count > 0 && lines[first].SentAt < cutoff)
-                {
-                    freed += BytesOf(lines[first]);
-                    lines[first++] = null;
-                    expiredEntries++;
-                }
-
-                Compact();
-                return freed;
-            }
-
-            public IEnumerator<StoredMessage> GetEnumerator()
-            {
-                for (int i = first; i < lines.Count; i++)
-                {
-                    yield return lines[i];
-                }
-            }
-
-            IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-            private void Compact()
-            {
-                if (first > 1024 && first > lines.Count / 2)
-                {
-                    lines.RemoveRange(0, first);
-                    first = 0;
-                }
-            }
         }
     }
 }

@@ -1,0 +1,294 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Text;
+using System.Threading;
+
+namespace Chatrm.Engine.Storage
+{
+    /// <summary>
+    /// The memory store's history: each conversation's lines encoded as bytes in segments (no object per line, so
+    /// the collector has a few arrays to look at instead of every line a busy server kept), held to a number of
+    /// bytes by dropping the oldest segment of all, as a NATS memory stream keeps to its max_bytes. A lock per
+    /// conversation; the only shared work is when a segment fills.
+    /// </summary>
+    internal sealed class MemoryHistory
+    {
+        private const int MaxSegmentBytes = 64 * 1024;
+        private static readonly Encoding Utf8 = new UTF8Encoding(false);
+
+        private readonly ConcurrentDictionary<string, Conversation> _conversations = new ConcurrentDictionary<string, Conversation>(StringComparer.Ordinal);
+
+        // Every segment, in the order made: the first is the oldest whichever conversation it is in.
+        private readonly ConcurrentQueue<Segment> _segments = new ConcurrentQueue<Segment>();
+        private readonly long _maxBytes;
+        private readonly int _segmentBytes;
+        private long _bytes;
+
+        public MemoryHistory(long maxBytes)
+        {
+            _maxBytes = maxBytes;
+            _segmentBytes = (int)Math.Max(256, Math.Min(MaxSegmentBytes, maxBytes / 16));
+        }
+
+        /// <summary>The bytes the segments hold now.</summary>
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        /// <summary>Adds a line to its conversation; a direct one's Seq is given here (see <see cref="IMessageStore.AppendHistory"/>).</summary>
+        public void Append(StoredMessage message)
+        {
+            bool room = RoomNames.IsRoom(message.To);
+            Conversation conversation = _conversations.GetOrAdd(Conversations.Of(message), _ => new Conversation());
+            Segment made = null;
+            lock (conversation)
+            {
+                if (!room)
+                {
+                    message.Seq = conversation.LastSeq + 1;
+                }
+
+                conversation.LastSeq = Math.Max(conversation.LastSeq, message.Seq);
+                int most = Segment.MostBytes(message);
+                Segment last = conversation.Segments.Count == 0 ? null : conversation.Segments[conversation.Segments.Count - 1];
+                if (last == null || last.Room < most)
+                {
+                    made = last = new Segment(conversation, Math.Max(_segmentBytes, most));
+                    conversation.Segments.Add(last);
+                }
+
+                last.Write(message);
+            }
+
+            if (made != null)
+            {
+                _segments.Enqueue(made);
+                if (Interlocked.Add(ref _bytes, made.Capacity) > _maxBytes)
+                {
+                    DropOldest();
+                }
+            }
+        }
+
+        public long LastSeq(string conversation)
+        {
+            if (!_conversations.TryGetValue(conversation, out Conversation kept))
+            {
+                return 0;
+            }
+
+            lock (kept)
+            {
+                return kept.LastSeq;
+            }
+        }
+
+        /// <summary>A conversation's lines not older than <paramref name="notBefore"/>, ascending by Seq.</summary>
+        public List<StoredMessage> Read(string conversation, DateTime notBefore)
+        {
+            var lines = new List<StoredMessage>();
+            if (_conversations.TryGetValue(conversation, out Conversation kept))
+            {
+                lock (kept)
+                {
+                    foreach (Segment segment in kept.Segments)
+                    {
+                        if (segment.Newest >= notBefore)
+                        {
+                            segment.ReadInto(lines, notBefore);
+                        }
+                    }
+                }
+            }
+
+            // A room's posts can reach the history a little out of order (Seq is given before the append).
+            for (int i = 1; i < lines.Count; i++)
+            {
+                if (lines[i - 1].Seq > lines[i].Seq)
+                {
+                    lines.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+                    break;
+                }
+            }
+
+            return lines;
+        }
+
+        /// <summary>Drops every segment whose newest line is older than <paramref name="cutoff"/>.</summary>
+        public void Expire(DateTime cutoff)
+        {
+            foreach (Conversation conversation in _conversations.Values)
+            {
+                long freed = 0;
+                lock (conversation)
+                {
+                    while (conversation.Segments.Count > 0 && conversation.Segments[0].Newest < cutoff)
+                    {
+                        Segment gone = conversation.Segments[0];
+                        conversation.Segments.RemoveAt(0);
+                        gone.Dropped = true;
+                        freed += gone.Capacity;
+                    }
+                }
+
+                Interlocked.Add(ref _bytes, -freed);
+            }
+        }
+
+        private void DropOldest()
+        {
+            while (Interlocked.Read(ref _bytes) > _maxBytes && _segments.TryDequeue(out Segment oldest))
+            {
+                Conversation owner = oldest.Owner;
+                lock (owner)
+                {
+                    if (oldest.Dropped)
+                    {
+                        // Gone by age already: its bytes were counted off then.
+                        continue;
+                    }
+
+                    owner.Segments.Remove(oldest);
+                    oldest.Dropped = true;
+                }
+
+                Interlocked.Add(ref _bytes, -oldest.Capacity);
+            }
+        }
+
+        private sealed class Conversation
+        {
+            public List<Segment> Segments { get; } = new List<Segment>();
+
+            // The last Seq it ever had, kept when its lines go.
+            public long LastSeq { get; set; }
+        }
+
+        /// <summary>Lines one after another: Seq, id and time as 8 bytes each, then from, to and text as length and UTF-8.</summary>
+        private sealed class Segment
+        {
+            private readonly byte[] _bytes;
+            private int _used;
+
+            public Segment(Conversation owner, int capacity)
+            {
+                Owner = owner;
+                _bytes = new byte[capacity];
+            }
+
+            public Conversation Owner { get; }
+
+            public int Capacity => _bytes.Length;
+
+            public int Room => _bytes.Length - _used;
+
+            public DateTime Newest { get; private set; } = DateTime.MinValue;
+
+            public bool Dropped { get; set; }
+
+            public static int MostBytes(StoredMessage message) =>
+                24 + 15 + Utf8.GetMaxByteCount((message.From?.Length ?? 0) + (message.To?.Length ?? 0)) +
+                (message.TextJson != null ? message.TextJson.Length : Utf8.GetMaxByteCount(message.TextLength));
+
+            public void Write(StoredMessage message)
+            {
+                WriteInt64(message.Seq);
+                WriteInt64(message.Id);
+                WriteInt64(message.SentAt.Ticks);
+                WriteString(message.From);
+                WriteString(message.To);
+                if (message.TextJson != null)
+                {
+                    // ASCII as it came: its bytes are its UTF-8, between the quotes.
+                    int count = message.TextJson.Length - 2;
+                    WriteLength(count);
+                    Buffer.BlockCopy(message.TextJson, 1, _bytes, _used, count);
+                    _used += count;
+                }
+                else
+                {
+                    WriteString(message.Text);
+                }
+
+                if (message.SentAt > Newest)
+                {
+                    Newest = message.SentAt;
+                }
+            }
+
+            public void ReadInto(List<StoredMessage> lines, DateTime notBefore)
+            {
+                int at = 0;
+                while (at < _used)
+                {
+                    long seq = ReadInt64(ref at);
+                    long id = ReadInt64(ref at);
+                    var sentAt = new DateTime(ReadInt64(ref at), DateTimeKind.Utc);
+                    string from = ReadString(ref at);
+                    string to = ReadString(ref at);
+                    string text = ReadString(ref at);
+                    if (sentAt >= notBefore)
+                    {
+                        lines.Add(new StoredMessage { Seq = seq, Id = id, SentAt = sentAt, From = from, To = to, Text = text });
+                    }
+                }
+            }
+
+            private void WriteInt64(long value)
+            {
+                for (int i = 0; i < 8; i++)
+                {
+                    _bytes[_used++] = (byte)(value >> (8 * i));
+                }
+            }
+
+            private void WriteLength(int value)
+            {
+                uint v = (uint)value;
+                while (v >= 0x80)
+                {
+                    _bytes[_used++] = (byte)(v | 0x80);
+                    v >>= 7;
+                }
+
+                _bytes[_used++] = (byte)v;
+            }
+
+            private void WriteString(string text)
+            {
+                text = text ?? string.Empty;
+                int count = Utf8.GetByteCount(text);
+                WriteLength(count);
+                _used += Utf8.GetBytes(text, 0, text.Length, _bytes, _used);
+            }
+
+            private long ReadInt64(ref int at)
+            {
+                long value = 0;
+                for (int i = 0; i < 8; i++)
+                {
+                    value |= (long)_bytes[at++] << (8 * i);
+                }
+
+                return value;
+            }
+
+            private string ReadString(ref int at)
+            {
+                uint count = 0;
+                int shift = 0;
+                byte b;
+                do
+                {
+                    b = _bytes[at++];
+                    count |= (uint)(b & 0x7F) << shift;
+                    shift += 7;
+                }
+                while ((b & 0x80) != 0);
+
+                string text = Utf8.GetString(_bytes, at, (int)count);
+                at += (int)count;
+                return text;
+            }
+        }
+    }
+}
