@@ -40,8 +40,8 @@ namespace Chatrm.Engine.Storage
             length = 0;
             Ensure(16);
             buffer[length++] = Format;
-            WriteVarint(count);
-            WriteVarint(nameList.Count);
+            WriteVarint(buffer, ref length, count);
+            WriteVarint(buffer, ref length, nameList.Count);
             foreach (string name in nameList)
             {
                 WriteString(name);
@@ -51,11 +51,11 @@ namespace Chatrm.Engine.Storage
             {
                 StoredMessage message = messages[i];
                 Ensure(24 + 10);
-                WriteInt64(message.Seq);
-                WriteInt64(message.Id);
-                WriteInt64(message.SentAt.Ticks);
-                WriteVarint(names[message.From ?? string.Empty]);
-                WriteVarint(names[message.To ?? string.Empty]);
+                WriteInt64(buffer, ref length, message.Seq);
+                WriteInt64(buffer, ref length, message.Id);
+                WriteInt64(buffer, ref length, message.SentAt.Ticks);
+                WriteVarint(buffer, ref length, names[message.From ?? string.Empty]);
+                WriteVarint(buffer, ref length, names[message.To ?? string.Empty]);
                 if (message.TextJson != null)
                 {
                     // ASCII as it came: its bytes are its UTF-8, between the quotes.
@@ -115,24 +115,25 @@ namespace Chatrm.Engine.Storage
             }
         }
 
-        private void WriteInt64(long value)
+        // The pieces a line is made of, shared with the memory store's segments (MemoryHistory), which hold lines the same way.
+        internal static void WriteInt64(byte[] into, ref int at, long value)
         {
             for (int i = 0; i < 8; i++)
             {
-                buffer[length++] = (byte)(value >> (8 * i));
+                into[at++] = (byte)(value >> (8 * i));
             }
         }
 
-        private void WriteVarint(int value)
+        internal static void WriteVarint(byte[] into, ref int at, int value)
         {
             uint v = (uint)value;
             while (v >= 0x80)
             {
-                buffer[length++] = (byte)(v | 0x80);
+                into[at++] = (byte)(v | 0x80);
                 v >>= 7;
             }
 
-            buffer[length++] = (byte)v;
+            into[at++] = (byte)v;
         }
 
         private void WriteString(string text)
@@ -153,7 +154,7 @@ namespace Chatrm.Engine.Storage
         private void WriteBytes(byte[] bytes, int offset, int count)
         {
             Ensure(count + 5);
-            WriteVarint(count);
+            WriteVarint(buffer, ref length, count);
             System.Buffer.BlockCopy(bytes, offset, buffer, length, count);
             length += count;
         }
@@ -171,7 +172,7 @@ namespace Chatrm.Engine.Storage
             buffer[length++] = (byte)v;
         }
 
-        private static long ReadInt64(byte[] body, ref int at)
+        internal static long ReadInt64(byte[] body, ref int at)
         {
             long value = 0;
             for (int i = 0; i < 8; i++)
@@ -182,7 +183,7 @@ namespace Chatrm.Engine.Storage
             return value;
         }
 
-        private static int ReadVarint(byte[] body, ref int at)
+        internal static int ReadVarint(byte[] body, ref int at)
         {
             uint value = 0;
             int shift = 0;
@@ -198,7 +199,7 @@ namespace Chatrm.Engine.Storage
             return (int)value;
         }
 
-        private static string ReadString(byte[] body, ref int at)
+        internal static string ReadString(byte[] body, ref int at)
         {
             int bytes = ReadVarint(body, ref at);
             string text = Encoding.UTF8.GetString(body, at, bytes);

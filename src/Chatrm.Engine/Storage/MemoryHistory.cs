@@ -163,7 +163,7 @@ namespace Chatrm.Engine.Storage
             public long LastSeq { get; set; }
         }
 
-        /// <summary>Lines one after another: Seq, id and time as 8 bytes each, then from, to and text as length and UTF-8.</summary>
+        /// <summary>Lines one after another, in <see cref="HistoryChunk"/>'s pieces: Seq, id and time as 8 bytes each, then from, to and text as a length and UTF-8.</summary>
         private sealed class Segment
         {
             private readonly byte[] _bytes;
@@ -191,16 +191,16 @@ namespace Chatrm.Engine.Storage
 
             public void Write(StoredMessage message)
             {
-                WriteInt64(message.Seq);
-                WriteInt64(message.Id);
-                WriteInt64(message.SentAt.Ticks);
+                HistoryChunk.WriteInt64(_bytes, ref _used, message.Seq);
+                HistoryChunk.WriteInt64(_bytes, ref _used, message.Id);
+                HistoryChunk.WriteInt64(_bytes, ref _used, message.SentAt.Ticks);
                 WriteString(message.From);
                 WriteString(message.To);
                 if (message.TextJson != null)
                 {
                     // ASCII as it came: its bytes are its UTF-8, between the quotes.
                     int count = message.TextJson.Length - 2;
-                    WriteLength(count);
+                    HistoryChunk.WriteVarint(_bytes, ref _used, count);
                     Buffer.BlockCopy(message.TextJson, 1, _bytes, _used, count);
                     _used += count;
                 }
@@ -220,12 +220,12 @@ namespace Chatrm.Engine.Storage
                 int at = 0;
                 while (at < _used)
                 {
-                    long seq = ReadInt64(ref at);
-                    long id = ReadInt64(ref at);
-                    var sentAt = new DateTime(ReadInt64(ref at), DateTimeKind.Utc);
-                    string from = ReadString(ref at);
-                    string to = ReadString(ref at);
-                    string text = ReadString(ref at);
+                    long seq = HistoryChunk.ReadInt64(_bytes, ref at);
+                    long id = HistoryChunk.ReadInt64(_bytes, ref at);
+                    var sentAt = new DateTime(HistoryChunk.ReadInt64(_bytes, ref at), DateTimeKind.Utc);
+                    string from = HistoryChunk.ReadString(_bytes, ref at);
+                    string to = HistoryChunk.ReadString(_bytes, ref at);
+                    string text = HistoryChunk.ReadString(_bytes, ref at);
                     if (sentAt >= notBefore)
                     {
                         lines.Add(new StoredMessage { Seq = seq, Id = id, SentAt = sentAt, From = from, To = to, Text = text });
@@ -233,61 +233,12 @@ namespace Chatrm.Engine.Storage
                 }
             }
 
-            private void WriteInt64(long value)
-            {
-                for (int i = 0; i < 8; i++)
-                {
-                    _bytes[_used++] = (byte)(value >> (8 * i));
-                }
-            }
-
-            private void WriteLength(int value)
-            {
-                uint v = (uint)value;
-                while (v >= 0x80)
-                {
-                    _bytes[_used++] = (byte)(v | 0x80);
-                    v >>= 7;
-                }
-
-                _bytes[_used++] = (byte)v;
-            }
-
             private void WriteString(string text)
             {
                 text = text ?? string.Empty;
                 int count = Utf8.GetByteCount(text);
-                WriteLength(count);
+                HistoryChunk.WriteVarint(_bytes, ref _used, count);
                 _used += Utf8.GetBytes(text, 0, text.Length, _bytes, _used);
-            }
-
-            private long ReadInt64(ref int at)
-            {
-                long value = 0;
-                for (int i = 0; i < 8; i++)
-                {
-                    value |= (long)_bytes[at++] << (8 * i);
-                }
-
-                return value;
-            }
-
-            private string ReadString(ref int at)
-            {
-                uint count = 0;
-                int shift = 0;
-                byte b;
-                do
-                {
-                    b = _bytes[at++];
-                    count |= (uint)(b & 0x7F) << shift;
-                    shift += 7;
-                }
-                while ((b & 0x80) != 0);
-
-                string text = Utf8.GetString(_bytes, at, (int)count);
-                at += (int)count;
-                return text;
             }
         }
     }
