@@ -25,7 +25,7 @@ namespace Chatrm.Engine.Storage
 
         /// <summary>
         /// The memory store's history at most (a file's is held by its days alone): past this the oldest lines go,
-        /// counted as the text .NET holds and about 128 bytes a line.
+        /// counted as the bytes of the segments that hold the lines (see MemoryHistory).
         /// </summary>
         public long MaxMemoryHistoryBytes { get; set; } = DefaultMaxMemoryHistoryBytes;
 
