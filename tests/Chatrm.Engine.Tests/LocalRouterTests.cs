@@ -95,6 +95,7 @@ namespace Chatrm.Engine.Tests
             public string Protocol => ProtocolNames.Chatrm;
 
             public DateTime ConnectedAt { get; } = DateTime.UtcNow;
+            public string ResumeToken => null;
 
             public SenderAddress Address { get; }
 

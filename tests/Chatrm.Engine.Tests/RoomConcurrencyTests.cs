@@ -294,6 +294,7 @@ namespace Chatrm.Engine.Tests
             public string Protocol => ProtocolNames.Chatrm;
 
             public DateTime ConnectedAt => default;
+            public string ResumeToken => null;
 
             public SenderAddress Address { get; }
 

@@ -37,6 +37,9 @@ namespace Chatrm.Engine
         /// <summary>As the wire carries it.</summary>
         internal DateTime? JoinedAtUtc { get; }
 
+        /// <summary>The room's last Seq when this answer was made (a room frame's seq): later posts reach a member live.</summary>
+        internal long LastSeq { get; set; }
+
         public override string ToString() => Name;
     }
 }

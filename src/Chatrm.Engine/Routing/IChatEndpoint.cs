@@ -13,6 +13,12 @@ namespace Chatrm.Engine.Routing
 
         DateTime ConnectedAt { get; }
 
+        /// <summary>
+        /// The token the client's hello carried (null: none): a later hello for the name with the same token is the
+        /// same client coming back, and takes this session over.
+        /// </summary>
+        string ResumeToken { get; }
+
         /// <summary>Where reports about this user's messages go.</summary>
         SenderAddress Address { get; }
 

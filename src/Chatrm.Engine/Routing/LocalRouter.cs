@@ -69,7 +69,18 @@ namespace Chatrm.Engine.Routing
             }
             else if (!_online.TryAdd(endpoint.UserName, endpoint))
             {
-                return false;
+                // The same client coming back (its token) takes its own old session over; anyone else is refused.
+                string token = endpoint.ResumeToken;
+                if (token == null || !_online.TryGetValue(endpoint.UserName, out IChatEndpoint held)
+                    || !string.Equals(held.ResumeToken, token, StringComparison.Ordinal)
+                    || !_online.TryUpdate(endpoint.UserName, endpoint, held))
+                {
+                    return false;
+                }
+
+                displaced = held;
+                _byConnection[endpoint.Address.ConnectionId] = endpoint;
+                return true;
             }
             else
             {

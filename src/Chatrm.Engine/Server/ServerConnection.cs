@@ -95,6 +95,9 @@ namespace Chatrm.Engine.Server
 
         public DateTime ConnectedAt { get; }
 
+        /// <summary>The native hello's resume token, set before the name is registered; classic has none.</summary>
+        public string ResumeToken { get; internal set; }
+
         /// <summary>
         /// Serves the user until the connection ends. The server stops the reading when it stops (see
         /// <see cref="StopReading"/>); <paramref name="stopping"/> only tells this why reading ended.

@@ -41,6 +41,12 @@ namespace Chatrm.Engine.Storage
         /// <summary>Takes one message out of a user's inbox: its client confirmed it. Queued; unknown ids are ignored.</summary>
         void ConfirmInbox(string user, long id);
 
+        /// <summary>
+        /// The scope within which message ids never repeat: kept in a store file, so it outlives restarts; new for
+        /// every memory store. A welcome carries it, so a client knows when ids it has seen may come again.
+        /// </summary>
+        string IdScope { get; }
+
         /// <summary>False when history is off: <see cref="AppendHistory"/> keeps nothing, <see cref="ReadHistory"/> returns nothing.</summary>
         bool KeepsHistory { get; }
 

@@ -39,6 +39,9 @@ namespace Chatrm.Engine.Storage
 
         public bool KeepsHistory => limits.KeepHistory;
 
+        // Nothing survives a restart here, ids included: every memory store is a scope of its own.
+        public string IdScope { get; } = Guid.NewGuid().ToString("N");
+
         public long CommittedTicket => Interlocked.Read(ref ticket);
 
         /// <summary>What the history holds now, in the bytes it counts (for tests).</summary>

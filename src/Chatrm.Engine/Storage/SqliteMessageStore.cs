@@ -58,6 +58,8 @@ namespace Chatrm.Engine.Storage
 
         public bool KeepsHistory => limits.KeepHistory;
 
+        public string IdScope => idScope;
+
         private DateTime Now => time.GetUtcNow().UtcDateTime;
 
         /// <summary>
@@ -313,6 +315,21 @@ namespace Chatrm.Engine.Storage
                     lastSeq[row.GetString(0)] = row.GetInt64(1);
                 }
             }
+
+            // The file's id scope: made once (a new file, or one from before scopes) and kept, so it outlives restarts.
+            long scope = SqliteSchema.Scalar(writeConnection, "SELECT coalesce(max(value), 0) FROM meta WHERE key = 'ids_scope'");
+            if (scope == 0)
+            {
+                byte[] random = Guid.NewGuid().ToByteArray();
+                scope = BitConverter.ToInt64(random, 0) & long.MaxValue | 1;
+                using (SqliteCommand command = SqliteSchema.Command(writeConnection, "INSERT INTO meta(key, value) VALUES ('ids_scope', $v)"))
+                {
+                    command.Parameters.AddWithValue("$v", scope);
+                    command.ExecuteNonQuery();
+                }
+            }
+
+            idScope = scope.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
             // Ids in the file are all below the reserved mark; the max guards a file whose mark was lost.
             reservedIds = Math.Max(

@@ -72,6 +72,8 @@ namespace Chatrm.Engine.Tests
 
         public bool KeepsHistory => _inner.KeepsHistory;
 
+        public string IdScope => _inner.IdScope;
+
         public long CommittedTicket
         {
             get

@@ -26,6 +26,15 @@ namespace Chatrm.Engine.Protocol.Native
         /// </summary>
         public bool? Batch { get; set; }
 
+        /// <summary>In a hello: the client's resume token (see <see cref="Resume"/>); a live session of the name with the same token is taken over.</summary>
+        public string ResumeToken { get; set; }
+
+        /// <summary>In a welcome: true when this server deduplicates repeated refs and writes seq in room frames.</summary>
+        public bool? Resume { get; set; }
+
+        /// <summary>In a welcome: the scope within which message ids never repeat (a store file's, or one server run's).</summary>
+        public string Ids { get; set; }
+
         /// <summary>In an ack: this message id and every message the server sent this client before it.</summary>
         public string Through { get; set; }
 
@@ -164,7 +173,8 @@ namespace Chatrm.Engine.Protocol.Native
             Type = Protocol = User = Password = Ref = Id = From = To = Text = Through = null;
             Status = Reason = Message = Code = Event = null;
             Version = null;
-            Presence = Batch = null;
+            Presence = Batch = Resume = null;
+            ResumeToken = Ids = null;
             MaxFrameBytes = null;
             SentAt = Time = null;
             KeepAlive = null;

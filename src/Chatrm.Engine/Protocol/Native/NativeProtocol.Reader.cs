@@ -200,7 +200,7 @@ namespace Chatrm.Engine.Protocol.Native
             Unknown, Type, Protocol, User, Password, Ref, Id, From, To, Text, Status, Reason, Code, Message, Event,
             Version, KeepAlive, MaxFrameBytes, SentAt, Time, Users, Presence, Batch, Through, Messages,
             Room, Seq, Recipients, Joined, MemberCount, Members, JoinedAt, Rooms,
-            With, Last, Before, After,
+            With, Last, Before, After, Resume, Ids,
         }
 
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
@@ -217,6 +217,7 @@ namespace Chatrm.Engine.Protocol.Native
                 case 3:
                     if (name.SequenceEqual("ref"u8)) return Field.Ref;
                     if (name.SequenceEqual("seq"u8)) return Field.Seq;
+                    if (name.SequenceEqual("ids"u8)) return Field.Ids;
                     break;
                 case 4:
                     if (name.SequenceEqual("type"u8)) return Field.Type;
@@ -239,6 +240,7 @@ namespace Chatrm.Engine.Protocol.Native
                 case 6:
                     if (name.SequenceEqual("status"u8)) return Field.Status;
                     if (name.SequenceEqual("reason"u8)) return Field.Reason;
+                    if (name.SequenceEqual("resume"u8)) return Field.Resume;
                     if (name.SequenceEqual("sentAt"u8)) return Field.SentAt;
                     if (name.SequenceEqual("joined"u8)) return Field.Joined;
                     if (name.SequenceEqual("before"u8)) return Field.Before;
@@ -338,6 +340,16 @@ namespace Chatrm.Engine.Protocol.Native
                 case Field.Batch:
                     if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Batch = reader.GetBoolean();
                     else problem = "\"batch\" must be true or false";
+                    break;
+                case Field.Resume:
+                    // A string in a hello (the token), true in a welcome (what the server does).
+                    if (reader.TokenType == JsonTokenType.String) frame.ResumeToken = reader.GetString();
+                    else if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Resume = reader.GetBoolean();
+                    else problem = "\"resume\" must be a token or true or false";
+                    break;
+                case Field.Ids:
+                    if (reader.TokenType == JsonTokenType.String) frame.Ids = reader.GetString();
+                    else problem = "\"ids\" must be a string";
                     break;
                 case Field.Presence:
                     if (reader.TokenType == JsonTokenType.True || reader.TokenType == JsonTokenType.False) frame.Presence = reader.GetBoolean();

@@ -52,6 +52,7 @@ namespace Chatrm.Engine.Protocol.Native
                 MemberCount = room.MemberCount,
                 Members = listMembers ? room.Members : null,
                 JoinedAt = room.IsMember ? room.JoinedAtUtc : null,
+                Seq = room.LastSeq > 0 ? room.LastSeq : (long?)null, // absent: 0, no post yet (a seq is never 0 on the wire)
             };
 
         /// <summary>The answer to a rooms frame: <c>{"type":"rooms","ref":…,"rooms":[{"name":…,"memberCount":…,"joined":…},…]}</c>.</summary>

@@ -30,6 +30,8 @@ namespace Chatrm.Engine.Protocol.Native
         private static readonly JsonEncodedText PasswordField = JsonEncodedText.Encode("password");
         private static readonly JsonEncodedText PresenceField = JsonEncodedText.Encode("presence");
         private static readonly JsonEncodedText BatchField = JsonEncodedText.Encode("batch");
+        private static readonly JsonEncodedText ResumeField = JsonEncodedText.Encode("resume");
+        private static readonly JsonEncodedText IdsField = JsonEncodedText.Encode("ids");
         private static readonly JsonEncodedText ThroughField = JsonEncodedText.Encode("through");
         private static readonly JsonEncodedText MessagesField = JsonEncodedText.Encode("messages");
         private static readonly JsonEncodedText RefField = JsonEncodedText.Encode("ref");
@@ -88,6 +90,9 @@ namespace Chatrm.Engine.Protocol.Native
             WriteIf(writer, PasswordField, frame.Password);
             if (frame.Presence.HasValue) writer.WriteBoolean(PresenceField, frame.Presence.Value);
             if (frame.Batch.HasValue) writer.WriteBoolean(BatchField, frame.Batch.Value);
+            WriteIf(writer, ResumeField, frame.ResumeToken);
+            if (frame.Resume.HasValue) writer.WriteBoolean(ResumeField, frame.Resume.Value);
+            WriteIf(writer, IdsField, frame.Ids);
             WriteIf(writer, ThroughField, frame.Through);
             WriteIf(writer, RefField, frame.Ref);
             WriteIf(writer, IdField, frame.Id);

@@ -77,7 +77,7 @@ namespace Chatrm.Engine.Routing.Rooms
                 if (_joinedAt.TryGetValue(member, out DateTime since))
                 {
                     wasMember = true;
-                    joined = new RoomInfo(Name, _members.Length, Names(), isMember: true, joinedAt: since);
+                    joined = new RoomInfo(Name, _members.Length, Names(), isMember: true, joinedAt: since) { LastSeq = _seq };
                     return true;
                 }
 
@@ -104,7 +104,7 @@ namespace Chatrm.Engine.Routing.Rooms
                     }
                 }
 
-                joined = new RoomInfo(Name, after.Length, Names(), isMember: true, joinedAt: now);
+                joined = new RoomInfo(Name, after.Length, Names(), isMember: true, joinedAt: now) { LastSeq = _seq };
                 return true;
             }
         }
@@ -204,7 +204,7 @@ namespace Chatrm.Engine.Routing.Rooms
 
                 DateTime since = default;
                 bool isMember = asking != null && _joinedAt.TryGetValue(asking, out since);
-                return new RoomInfo(Name, _members.Length, withMembers ? Names() : null, isMember, isMember ? since : (DateTime?)null);
+                return new RoomInfo(Name, _members.Length, withMembers ? Names() : null, isMember, isMember ? since : (DateTime?)null) { LastSeq = _seq };
             }
         }
 

@@ -92,7 +92,7 @@ namespace Chatrm.Engine.Routing.Rooms
                             Forget(member, mine);
                         }
 
-                        return RoomLeave.Done(new RoomInfo(room.Name, left));
+                        return RoomLeave.Done(new RoomInfo(room.Name, left) { LastSeq = room.LastSeq });
                     }
                 }
             }

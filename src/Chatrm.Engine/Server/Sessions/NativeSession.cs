@@ -102,6 +102,13 @@ namespace Chatrm.Engine.Server.Sessions
                 authenticated = true;
             }
 
+            // A token is the client's own secret-ish handle on its session; anything shorter is no token.
+            if (hello.ResumeToken != null && (hello.ResumeToken.Length < 16 || hello.ResumeToken.Length > 64))
+            {
+                return Connection.RefuseHandshake(hello.User, Refusal.MalformedFrame, "\"resume\" is a token of 16 to 64 characters");
+            }
+
+            Connection.ResumeToken = hello.ResumeToken;
             _batch = hello.Batch == true;
             _hearsPresence = hello.Presence != false;
             if (!Connection.Register(hello.User, takeOver: authenticated))
@@ -124,6 +131,8 @@ namespace Chatrm.Engine.Server.Sessions
                 KeepAlive = Server.Options.KeepAliveInterval.TotalSeconds,
                 MaxFrameBytes = Server.Options.MaxLineBytes,
                 Batch = _batch ? true : (bool?)null,
+                Resume = true,
+                Ids = Server.Store?.IdScope,
             });
         }
 
