@@ -44,7 +44,7 @@ namespace Chatrm.Engine
         {
             // "chatrm_native" holds a '_', so an original server takes this line for a handshake instead of crashing.
             // Queued before reading starts, as the classic opening is.
-            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password,
+            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password, ResumeToken = _resumeToken,
                 Presence = _options.ReceivePresence ? (bool?)null : false, Batch = _options.BatchConfirmations ? true : (bool?)null }));
             _ = Task.Run(ReadLoopAsync);
 

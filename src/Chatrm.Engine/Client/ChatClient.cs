@@ -36,6 +36,9 @@ namespace Chatrm.Engine
         // start with a prefix of its own, so such a ref never names a send of this one, in this process or another.
         private readonly string _refPrefix = Guid.NewGuid().ToString("N").Substring(0, 6) + ".";
         private long _nextRef;
+        // Sent on every hello of this object: a server that still holds our old session (a half-open link) hands it
+        // over to the new connection instead of refusing the name (issue 17's resume token).
+        private readonly string _resumeToken = Guid.NewGuid().ToString("N");
         private ITimer _keepAliveTimer;
         // Set by every line from the server, cleared by the keepalive tick; the tick's state is the tick's alone.
         private volatile bool _heard = true;
