@@ -314,6 +314,30 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task AWriteThatFailsInAnyWayEndsTheOutputSoLaterSendsAreRefusedClosed()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using var transport = new LineTransport(pair.Near, 64, long.MaxValue, new StreamThatCannotWrite());
+            Assert.Equal(SendResult.Queued, transport.Send("first\n"));
+            await Eventually.TrueAsync(() => transport.Send("later\n") == SendResult.Closed, Deadline);
+        }
+
+        /// <summary>A stream whose writes fail with neither a socket nor an I/O error, as a broken TLS stream's can.</summary>
+        private sealed class StreamThatCannotWrite : Stream
+        {
+            public override bool CanRead => true;
+            public override bool CanSeek => false;
+            public override bool CanWrite => true;
+            public override long Length => throw new NotSupportedException();
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+            public override void Flush() => throw new InvalidOperationException("this stream cannot write");
+            public override int Read(byte[] buffer, int offset, int count) => 0;
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new InvalidOperationException("this stream cannot write");
+        }
+
+        [Fact]
         public async Task CancellingTheTokenStopsEveryIdleReadUnderIt()
         {
             using var stopping = new CancellationTokenSource();

@@ -149,9 +149,11 @@ namespace Chatrm.Engine.Transport
                     batch.Clear();
                 }
             }
-            catch (Exception e) when (e is SocketException || e is ObjectDisposedException || e is IOException)
+            catch (Exception)
             {
-                // The peer is gone; the reader side sees it too and ends the session.
+                // The peer is gone (or the stream broke in some other way, as a TLS stream can with an
+                // InvalidOperationException): either way nothing more can be written, so the output ends here.
+                // Leaving _draining set would make every later send queue behind a drain that never runs.
                 lock (_sendLock)
                 {
                     _outputCompleted = true;
