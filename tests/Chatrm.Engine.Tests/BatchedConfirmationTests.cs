@@ -145,7 +145,7 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
-        public async Task WhatARecipientLeavesUnackedIsRefusedRecipientLeft()
+        public async Task WhatARecipientLeavesUnackedIsStoredInItsInbox()
         {
             await using var server = new TestServer();
             using NativePeer alice = await server.JoinNativeAsync("alice", batch: true);
@@ -160,7 +160,7 @@ namespace Chatrm.Engine.Tests
             for (int i = 0; i < 2; i++)
             {
                 JsonObject status = await alice.ExpectAsync("status");
-                Assert.Equal(("refused", "recipient-left"), (Str(status, "status"), Str(status, "reason")));
+                Assert.Equal(("stored", null), (Str(status, "status"), Str(status, "reason")));
                 refused.Add(Str(status, "ref"));
             }
 

@@ -114,6 +114,8 @@ namespace Chatrm.Engine.Tests
             public void Refused(ChatEnvelope envelope, Refusal reason, string message) => Told.Add("refused " + reason.ToCode());
 
             public void Failed(ChatEnvelope envelope, Refusal reason, string message) => Told.Add("failed " + reason.ToCode());
+
+            public void Stored(ChatEnvelope envelope) => Told.Add("stored");
         }
     }
 }

@@ -664,12 +664,15 @@ namespace Chatrm.Engine.Tests
         }
 
         [Theory]
-        [InlineData("close")]
-        [InlineData("bye")]
-        [InlineData("reset")]
-        public async Task ARecipientThatLeavesWithoutAckingMakesItRecipientLeft(string howBobLeaves)
+        [InlineData("close", false)]
+        [InlineData("bye", false)]
+        [InlineData("reset", false)]
+        [InlineData("close", true)]
+        [InlineData("reset", true)]
+        public async Task ARecipientThatLeavesWithoutAckingHasThemKeptInItsInboxInOrder(string howBobLeaves, bool storeFile)
         {
-            await using var server = new TestServer();
+            using var file = new TempStoreFile();
+            await using var server = new TestServer(o => o.StorePath = storeFile ? file.Path : null);
             using NativePeer alice = await server.JoinNativeAsync("alice");
             NativePeer bob = await server.JoinNativeAsync("bob");
 
@@ -693,19 +696,34 @@ namespace Chatrm.Engine.Tests
 
             bob.Dispose();
 
+            // Each waits in bob's inbox, and alice hears stored (same id), not recipient-left.
             var statuses = new List<JsonObject>();
             for (int i = 0; i < 3; i++)
             {
                 statuses.Add(await alice.ExpectAsync("status"));
             }
 
-            Assert.All(statuses, s =>
-            {
-                Assert.Equal(("refused", "recipient-left"), (Str(s, "status"), Str(s, "reason")));
-                Assert.Contains("bob", Str(s, "message"));
-            });
+            Assert.All(statuses, s => Assert.Equal("stored", Str(s, "status")));
             Assert.Equal(new[] { "r1", "r2", "r3" }, statuses.Select(s => Str(s, "ref")).OrderBy(r => r));
             Assert.Equal(ids.OrderBy(i => i), statuses.Select(s => Str(s, "id")).OrderBy(i => i));
+
+            // One sent after bob left comes after them.
+            await Eventually.TrueAsync(() => !server.IsOnline("bob"), "bob is gone");
+            await alice.SendMessageAsync("bob", "after", "r4");
+            Assert.Equal("stored", Str(await alice.ExpectAsync("status"), "status"));
+
+            using NativePeer back = await server.JoinNativeAsync("bob");
+            var again = new List<JsonObject>();
+            for (int i = 0; i < 4; i++)
+            {
+                again.Add(await back.ExpectAsync("message"));
+            }
+
+            Assert.Equal(new[] { "unconfirmed 1", "unconfirmed 2", "unconfirmed 3", "after" }, again.Select(m => Str(m, "text")));
+            Assert.Equal(ids, again.Take(3).Select(m => Str(m, "id")));
+            await back.AckAsync(Str(again[0], "id"));
+            JsonObject receipt = await alice.ExpectAsync("status");
+            Assert.Equal(("delivered", ids[0]), (Str(receipt, "status"), Str(receipt, "id")));
         }
 
         [Fact]
@@ -880,8 +898,9 @@ namespace Chatrm.Engine.Tests
             await Eventually.TrueAsync(
                 () => watcher.Take(100, includePresence: true).OfType<PresenceEvent>().Any(p => p.Kind == PresenceChange.Left && p.UserName == "mute"),
                 "the watcher hears that mute left");
+            // Never confirmed: it waits in mute's inbox (every test server has a store), and the watcher is told so.
             SentMessage sent = await fate.WaitAsync(RawClient.Deadline);
-            Assert.Equal((SendStatus.Refused, Refusal.RecipientLeft), (sent.Status, sent.Refusal));
+            Assert.Equal(SendStatus.Stored, sent.Status);
 
             // The watcher answered its pings all along and is still here.
             Assert.Equal(ConnectionState.Open, watcher.State);
@@ -1027,7 +1046,7 @@ namespace Chatrm.Engine.Tests
             var reasons = new List<string>();
             Task reader = Task.Run(async () =>
             {
-                while (!reasons.Contains("recipient-left"))
+                while (!reasons.Contains("stored"))
                 {
                     JsonObject frame = await alice.ReadAsync();
                     if (Type(frame) == "status")
@@ -1057,8 +1076,8 @@ namespace Chatrm.Engine.Tests
             lock (reasons)
             {
                 Assert.Contains("recipient-too-slow", reasons);
-                // The messages bob was handed and never confirmed are reported too.
-                Assert.Contains("recipient-left", reasons);
+                // The messages bob was handed and never confirmed wait in his inbox, and alice is told so.
+                Assert.Contains("stored", reasons);
                 Assert.DoesNotContain("delivered", reasons);
                 Assert.DoesNotContain("forwarded", reasons);
             }

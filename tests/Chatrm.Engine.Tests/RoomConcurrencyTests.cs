@@ -331,6 +331,10 @@ namespace Chatrm.Engine.Tests
             public void Failed(ChatEnvelope envelope, Refusal reason, string message)
             {
             }
+
+            public void Stored(ChatEnvelope envelope)
+            {
+            }
         }
     }
 }

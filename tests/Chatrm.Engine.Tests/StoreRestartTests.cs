@@ -79,6 +79,10 @@ namespace Chatrm.Engine.Tests
             using NativePeer alice2 = await second.JoinNativeAsync("alice");
             using NativePeer bob2 = await second.JoinNativeAsync("bob");
             await alice2.SendMessageAsync("bob", "two");
+
+            // bob never acked "one" before the stop: it waited in his inbox, and comes first with its own id.
+            JsonObject kept = await bob2.ExpectAsync("message");
+            Assert.Equal(("one", highest), (Str(kept, "text"), IdNumber(Str(kept, "id"))));
             Assert.True(IdNumber(Str(await bob2.ExpectAsync("message"), "id")) > highest);
         }
 

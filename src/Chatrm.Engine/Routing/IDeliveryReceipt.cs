@@ -23,5 +23,8 @@ namespace Chatrm.Engine.Routing
 
         /// <summary>It was handed on but never confirmed: the recipient left or was dropped first.</summary>
         void Failed(ChatEnvelope envelope, Refusal reason, string message);
+
+        /// <summary>The message's recipient left before confirming it, and it was kept in the recipient's inbox.</summary>
+        void Stored(ChatEnvelope envelope);
     }
 }

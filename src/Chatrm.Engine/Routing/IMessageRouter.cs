@@ -57,6 +57,9 @@ namespace Chatrm.Engine.Routing
         /// <summary>Reports to the envelope's sender that it was accepted but never confirmed.</summary>
         void ReportFailed(ChatEnvelope envelope, Refusal reason, string message);
 
+        /// <summary>Tells the sender its message, unconfirmed when its recipient left, waits in the recipient's inbox.</summary>
+        void ReportStored(ChatEnvelope envelope);
+
         /// <summary>
         /// Puts the session in the room, making the room when it does not exist: the room as the member sees it (with
         /// members and when it joined), the other members told. Already a member: the same answer, nobody told.

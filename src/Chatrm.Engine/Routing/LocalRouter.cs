@@ -212,6 +212,14 @@ namespace Chatrm.Engine.Routing
             }
         }
 
+        public void ReportStored(ChatEnvelope envelope)
+        {
+            if (TryResolve(envelope.Sender, out IChatEndpoint sender))
+            {
+                sender.Stored(envelope);
+            }
+        }
+
         // A sender of another server is not this table's to tell (a cluster router forwards those).
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private bool TryResolve(SenderAddress address, out IChatEndpoint sender)

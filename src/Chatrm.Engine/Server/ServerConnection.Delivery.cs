@@ -46,6 +46,8 @@ namespace Chatrm.Engine.Server
 
         void IDeliveryReceipt.Refused(ChatEnvelope envelope, Refusal reason, string message) => TellRefused(envelope, reason, message);
 
+        void IDeliveryReceipt.Stored(ChatEnvelope envelope) => _session.TellStored(envelope);
+
         // Delivered is durable too: a report waits until the message's line of history is committed (on the store's
         // writer then, which runs it once the commit is done).
         void IDeliveryReceipt.Delivered(ChatEnvelope envelope)

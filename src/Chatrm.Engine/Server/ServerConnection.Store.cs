@@ -48,6 +48,44 @@ namespace Chatrm.Engine.Server
             }
         }
 
+        /// <summary>
+        /// The recipient (this user) left without confirming a direct message: it goes into this user's inbox, and its
+        /// sender hears stored once committed, or the store's refusal. False when there is no store to keep it.
+        /// </summary>
+        internal bool KeepUnconfirmed(ChatEnvelope envelope)
+        {
+            IMessageStore store = _server.Store;
+            if (store == null || envelope.Room != null || envelope.FromInbox || !envelope.SenderHearsStatus)
+            {
+                return false;
+            }
+
+            _server.AppendDirectHistory(envelope);
+            StoredMessage stored = envelope.ToStored(forInbox: true);
+            // The store may answer at once, under this connection's send gate: its senders are told off it.
+            store.StoreOffline(stored, result => System.Threading.ThreadPool.UnsafeQueueUserWorkItem(_ => ReportKept(envelope, stored, result), null));
+            return true;
+        }
+
+        private void ReportKept(ChatEnvelope envelope, StoredMessage stored, StoreResult result)
+        {
+            switch (result.Outcome)
+            {
+                case StoreOutcome.Stored:
+                    _server.Router.ReportStored(envelope);
+
+                    // Back already (a resumed session read its inbox before this was kept): it goes now, same id.
+                    _server.Router.Deliver(ChatEnvelope.OfInbox(stored));
+                    break;
+                case StoreOutcome.InboxFull:
+                    _server.Router.ReportFailed(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
+                    break;
+                default:
+                    _server.Router.ReportFailed(envelope, Refusal.RecipientLeft, result.Reason ?? envelope.To + " left before confirming");
+                    break;
+            }
+        }
+
         /// <summary>At login, inside the welcome gate: reads the inbox and writes its first share.</summary>
         private void StartInbox(string name)
         {

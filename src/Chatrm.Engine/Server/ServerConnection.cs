@@ -133,14 +133,15 @@ namespace Chatrm.Engine.Server
                 LeaveReason = "connection failed";
             }
 
+            // Whatever waits on this user is settled (a native user's unconfirmed messages go to its inbox, or are
+            // reported failed): before the name is free, so a message sent after the user left is kept after those.
+            _session.Ended();
+
             if (_registered)
             {
                 _server.Router.Unregister(this);
                 _server.Raise(ServerEventKind.UserLeft, UserName, LeaveReason);
             }
-
-            // Whatever waits on this user is settled (a native user's unconfirmed messages are reported failed).
-            _session.Ended();
 
             await _transport.CloseAsync(_server.Options.CloseGrace).ConfigureAwait(false);
             _server.Router.Detach(this);

@@ -144,23 +144,27 @@ namespace Chatrm.Engine.Server
             }
         }
 
-        /// <summary>Takes every message that waits, in wire order: the recipient left.</summary>
-        public List<ChatEnvelope> TakeAll()
+        /// <summary>
+        /// Takes every message that waits, in wire order: the recipient left. <paramref name="keep"/> runs for each under
+        /// the gate, after the session is marked ended, so a message that comes later finds it ended and is kept after
+        /// these; it must not take another connection's gate. Returns the ones it did not keep.
+        /// </summary>
+        public List<ChatEnvelope> TakeAll(Func<ChatEnvelope, bool> keep = null)
         {
             lock (_gate)
             {
-                var all = new List<ChatEnvelope>(_byId.Count);
+                _ended = true;
+                var left = new List<ChatEnvelope>(_byId.Count);
                 foreach (ChatEnvelope envelope in _inOrder)
                 {
-                    if (_byId.Remove(envelope.Number))
+                    if (_byId.Remove(envelope.Number) && (keep == null || !keep(envelope)))
                     {
-                        all.Add(envelope);
+                        left.Add(envelope);
                     }
                 }
 
                 _inOrder.Clear();
-                _ended = true;
-                return all;
+                return left;
             }
         }
 

@@ -114,6 +114,8 @@ namespace Chatrm.Engine.Tests
 
         public void Failed(ChatEnvelope envelope, Refusal reason, string message) => throw new InvalidOperationException("a room message reports nothing to its sender");
 
+        public void Stored(ChatEnvelope envelope) => throw new InvalidOperationException("a room message reports nothing to its sender");
+
         public override string ToString() => UserName;
     }
 }

@@ -101,6 +101,8 @@ namespace Chatrm.Engine.Tests
 
         public void ReportFailed(ChatEnvelope envelope, Refusal reason, string message) => SenderOf(envelope)?.Failed(envelope, reason, message);
 
+        public void ReportStored(ChatEnvelope envelope) => SenderOf(envelope)?.Stored(envelope);
+
         public RoomJoin Join(IChatEndpoint member, string room)
         {
             Asked.Enqueue($"join {member.UserName} {room}");

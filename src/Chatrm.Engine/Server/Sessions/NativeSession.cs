@@ -534,7 +534,8 @@ namespace Chatrm.Engine.Server.Sessions
         {
             // Whatever this user never confirmed, its senders learn it was not delivered. (Made here if need be, so a
             // sender who found this user a moment ago hears "offline" instead of waiting for an ack forever.)
-            foreach (ChatEnvelope envelope in Unconfirmed.TakeAll())
+            // A known user's direct messages wait in its inbox, in the order sent; without a store, recipient-left.
+            foreach (ChatEnvelope envelope in Unconfirmed.TakeAll(Connection.KeepUnconfirmed))
             {
                 if (envelope.SenderHearsStatus)
                 {
