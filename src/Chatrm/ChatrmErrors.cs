@@ -57,6 +57,7 @@ namespace Chatrm.PowerShell
                 case Refusal.StoreFailed: return ErrorCategory.WriteError;
                 case Refusal.AccessDenied: return ErrorCategory.PermissionDenied;
                 case Refusal.HistoryOff: return ErrorCategory.NotEnabled;
+                case Refusal.NotConnected: return ErrorCategory.ConnectionError;
                 default: return ErrorCategory.NotSpecified;
             }
         }

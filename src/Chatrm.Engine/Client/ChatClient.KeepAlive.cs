@@ -11,15 +11,17 @@ namespace Chatrm.Engine
         {
             // Checked every half interval: after an interval without a frame from the server, ping it; after an
             // interval more without one, give up (see KeepAlivePeer, and KeepAliveSchedule for late ticks).
+            _keepAliveTimer?.Dispose();
+            _keepAlive = default;
+            _heard = true;
             _keepAliveSchedule = new KeepAliveSchedule(_options.KeepAliveInterval, KeepAliveSchedule.Now(_options.Clock));
             _keepAliveTimer = _options.Clock.CreateTimer(_ => OnKeepAliveTick(), null, _keepAliveSchedule.Period, _keepAliveSchedule.Period);
         }
 
         private void OnKeepAliveTick()
         {
-            if (_state == ConnectionState.Closed)
+            if (_state != ConnectionState.Open)
             {
-                _keepAliveTimer?.Dispose();
                 return;
             }
 
@@ -46,7 +48,7 @@ namespace Chatrm.Engine
                         break;
                     case KeepAliveStep.GiveUp:
                         // Pinged a whole interval ago and heard nothing since: the server is gone or stuck.
-                        CloseReason = CloseReason ?? "the server stopped answering (keepalive)";
+                        EndingBecause(Refusal.KeepaliveTimeout, "the server stopped answering (keepalive)");
                         _transport.StopReading();
                         break;
                 }

@@ -1,21 +1,86 @@
 using System;
+using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Chatrm.Engine.Client;
 using Chatrm.Engine.Protocol.Classic;
 using Chatrm.Engine.Protocol.Native;
+using Chatrm.Engine.Transport;
 
 namespace Chatrm.Engine
 {
-    /// <summary>The client's side of both handshakes.</summary>
+    /// <summary>The client's side of both handshakes, on a link of its own.</summary>
     public sealed partial class ChatClient
     {
+        /// <summary>
+        /// Makes a link (TCP, then TLS when asked) and opens it in the client's protocol. Throws as
+        /// <see cref="ConnectAsync"/> does; the link is then closed. The first link and every reconnect's come here.
+        /// </summary>
+        private async Task OpenLinkAsync(CancellationToken cancellationToken)
+        {
+            Socket socket = await ConnectSocketAsync(ComputerName, Port, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            System.IO.Stream secure = null;
+            if (_options.Tls != null)
+            {
+                try
+                {
+                    secure = await Transport.Tls.AuthenticateAsClientAsync(socket, ComputerName, _options.Tls, _options.ConnectTimeout).ConfigureAwait(false);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            }
+
+            var transport = new LineTransport(socket, _options.MaxLineBytes, _options.MaxQueuedBytes, secure);
+            lock (_sendGate)
+            {
+                // No send goes to the new link before it is open: sends wait while reconnecting (SendAsync).
+                _transport = transport;
+                _greeting = new TaskCompletionSource<Greeting>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _linkEnd = null;
+                _linkEndRefusal = Refusal.None;
+                _linkEnded = false;
+            }
+
+            try
+            {
+                if (Protocol == ChatProtocol.Chatrm)
+                {
+                    await OpenNativeAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await OpenClassicAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                MarkLinkUp();
+            }
+            catch
+            {
+                transport.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>The opening line, on the link being opened (a reconnect's too, which SendRaw would hold back).</summary>
+        private void SendOpening(string line)
+        {
+            if (_transport.Send(line) != SendResult.Queued)
+            {
+                throw new ChatException(Refusal.ConnectionClosed, "The connection closed before the opening could be sent.");
+            }
+        }
+
         private async Task OpenClassicAsync(CancellationToken cancellationToken)
         {
             // The opening is queued before reading starts: a server that answers and closes at once (a full one)
             // must not close us before our own opening is sent, or the failure reads as a closed connection.
-            SendRaw(ClassicProtocol.FormatHandshake(UserName));
-            _ = Task.Run(ReadLoopAsync);
+            SendOpening(ClassicProtocol.FormatHandshake(UserName));
+            LineTransport transport = _transport;
+            TaskCompletionSource<Greeting> opening = _greeting;
+            _ = Task.Run(() => ReadLoopAsync(transport, opening));
 
             Task delay = Task.Delay(_options.GreetingTimeout, cancellationToken);
             if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)
@@ -32,9 +97,9 @@ namespace Chatrm.Engine
                 throw new ChatException(greeting.Refusal, $"The server refused {UserName}: {greeting.Text}.");
             }
 
-            if (_state == ConnectionState.Closed)
+            if (_state == ConnectionState.Closed || _linkEnded)
             {
-                throw new ChatException(Refusal.ConnectionClosed, $"The server closed the connection: {CloseReason}.");
+                throw new ChatException(Refusal.ConnectionClosed, $"The server closed the connection: {CloseReason ?? _linkEnd ?? "closed"}.");
             }
 
             ServerIsChatrm |= greeting.Welcomed;
@@ -44,9 +109,11 @@ namespace Chatrm.Engine
         {
             // "chatrm_native" holds a '_', so an original server takes this line for a handshake instead of crashing.
             // Queued before reading starts, as the classic opening is.
-            SendRaw(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password, ResumeToken = _resumeToken,
+            SendOpening(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password, ResumeToken = _resumeToken,
                 Presence = _options.ReceivePresence ? (bool?)null : false, Batch = _options.BatchConfirmations ? true : (bool?)null }));
-            _ = Task.Run(ReadLoopAsync);
+            LineTransport transport = _transport;
+            TaskCompletionSource<Greeting> opening = _greeting;
+            _ = Task.Run(() => ReadLoopAsync(transport, opening));
 
             Task delay = Task.Delay(_options.NativeOpeningTimeout, cancellationToken);
             if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)

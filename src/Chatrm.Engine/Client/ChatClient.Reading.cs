@@ -12,14 +12,15 @@ namespace Chatrm.Engine
     /// <summary>The read loop, for both protocols: messages, notices, presence and confirmations into the inbox.</summary>
     public sealed partial class ChatClient
     {
-        private async Task ReadLoopAsync()
+        /// <summary>Reads one link until it ends; then the link is made again (ChatClient.Reconnecting.cs) or the client closes.</summary>
+        private async Task ReadLoopAsync(LineTransport transport, TaskCompletionSource<Greeting> greeting)
         {
-            ReadEnd end = await _transport.ReadLinesAsync(OnLine, () => { }, AckReceived, CancellationToken.None).ConfigureAwait(false);
-            MarkClosed(end == ReadEnd.Failed ? "the connection failed" : "the server closed the connection");
-            _greeting.TrySetException(new ChatException(Refusal.ConnectionClosed, "The server closed the connection before greeting " + UserName + "."));
+            ReadEnd end = await transport.ReadLinesAsync(OnLine, () => { }, AckReceived, CancellationToken.None).ConfigureAwait(false);
+            OnLinkEnded(transport, end == ReadEnd.Failed ? "the connection failed" : "the server closed the connection");
+            greeting.TrySetException(new ChatException(Refusal.ConnectionClosed, "The server closed the connection before greeting " + UserName + "."));
 
             // Our side closes too, so the socket is not held until the user disposes of us.
-            _transport.Dispose();
+            transport.Dispose();
         }
 
         private bool OnLine(ReadOnlySpan<byte> line)
@@ -83,13 +84,13 @@ namespace Chatrm.Engine
 
                 if (notice.Refusal == Refusal.ServerStopping)
                 {
-                    CloseReason = "the server is stopping";
+                    EndingBecause(Refusal.ServerStopping, "the server is stopping", overriding: true);
                     return true;
                 }
 
                 if (EndsSession(notice.Refusal))
                 {
-                    CloseReason = CloseReason ?? noticeText;
+                    EndingBecause(notice.Refusal, noticeText);
                 }
 
                 Enqueue(notice);
@@ -132,6 +133,7 @@ namespace Chatrm.Engine
                     }
 
                     _batchGranted = frame.Batch == true;
+                    ForgetShownIdsOfAnotherScope(frame.Ids);
                     _greeting.TrySetResult(Greeting.Welcome);
                     break;
                 case FrameType.Message:
@@ -140,15 +142,18 @@ namespace Chatrm.Engine
                     var message = new ChatMessage(
                         SameSender(frame.From), ToMe(frame.To),
                         textJson == null ? frame.Text ?? string.Empty : null, textJson, DateTime.UtcNow, frame.Id, frame.SentAt);
+                    bool held = false;
                     if (frame.Room != null)
                     {
-                        // A room's message: to the room, with its place in the room's one order.
+                        // A room's message: to the room, with its place in the room's one order. While a reconnect
+                        // fetches what the room said meanwhile, it waits behind that.
                         message.Room = frame.Room;
                         message.Seq = frame.Seq;
+                        held = _joinedRooms.HoldOrPass(message);
                     }
 
                     // A stored message comes again after a connection that did not confirm it: shown once, acked again.
-                    if (frame.Id == null || _shownIds.Add(frame.Id))
+                    if (!held && (frame.Id == null || _shownIds.Add(frame.Id)))
                     {
                         Enqueue(message);
                     }
@@ -206,7 +211,8 @@ namespace Chatrm.Engine
                     _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref }));
                     break;
                 case FrameType.Bye:
-                    CloseReason = frame.Reason == Refusal.ServerStopping.ToCode() ? "the server is stopping" : (frame.Message ?? "the server said goodbye");
+                    EndingBecause(Refusals.FromCode(frame.Reason),
+                        frame.Reason == Refusal.ServerStopping.ToCode() ? "the server is stopping" : (frame.Message ?? "the server said goodbye"), overriding: true);
                     break;
                 case FrameType.Error:
                     OnError(frame);
@@ -290,7 +296,7 @@ namespace Chatrm.Engine
 
             if (EndsSession(notice.Refusal))
             {
-                CloseReason = CloseReason ?? notice.Text;
+                EndingBecause(notice.Refusal, notice.Text);
             }
 
             if (frame.Ref != null && _pendingSends.TryRemove(frame.Ref, out PendingSend pending))

@@ -28,7 +28,22 @@ namespace Chatrm.Engine
                     $"Over the classic protocol a room is joined by sending to it: the first message to {room} joins it (Send-ChatrmMessage -To '{room}').");
             }
 
-            return AskForRoomAsync(reference => NativeProtocol.JoinFrame(reference, room), "join " + room, timeout, cancellationToken);
+            return Remembered(AskForRoomAsync(reference => NativeProtocol.JoinFrame(reference, room), "join " + room, timeout, cancellationToken), room);
+        }
+
+        // A joined room is remembered with its last Seq, so a reconnect joins it again and fetches what it said meanwhile.
+        private async Task<RoomInfo> Remembered(Task<RoomInfo> joining, string room)
+        {
+            RoomInfo joined = await joining.ConfigureAwait(false);
+            _joinedRooms.Joined(joined.Name ?? room, joined.LastSeq);
+            return joined;
+        }
+
+        private async Task<RoomInfo> Forgotten(Task<RoomInfo> leaving, string room)
+        {
+            RoomInfo left = await leaving.ConfigureAwait(false);
+            _joinedRooms.Left(room);
+            return left;
         }
 
         /// <summary>
@@ -44,7 +59,7 @@ namespace Chatrm.Engine
                     $"Over the classic protocol a room is left by sending it the text /part (Send-ChatrmMessage -To '{room}' -Text /part).");
             }
 
-            return AskForRoomAsync(reference => NativeProtocol.PartFrame(reference, room), "leave " + room, timeout, cancellationToken);
+            return Forgotten(AskForRoomAsync(reference => NativeProtocol.PartFrame(reference, room), "leave " + room, timeout, cancellationToken), room);
         }
 
         /// <summary>One room with its members; a room that does not exist is answered with no members.</summary>

@@ -21,10 +21,13 @@ namespace Chatrm.Engine
     /// </summary>
     public sealed partial class ChatClient : IDisposable
     {
-        private readonly LineTransport _transport;
         private readonly ClientOptions _options;
         private readonly ClientInbox _inbox;
-        private readonly TaskCompletionSource<Greeting> _greeting = new TaskCompletionSource<Greeting>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The link: one TCP (or TLS) connection and its opening. A reconnect makes a new one (ChatClient.Reconnecting.cs);
+        // everything else here lives as long as the client. Only the link's own reading thread and the opening swap them.
+        private LineTransport _transport;
+        private TaskCompletionSource<Greeting> _greeting;
         private readonly ConcurrentDictionary<string, PendingSend> _pendingSends = new ConcurrentDictionary<string, PendingSend>();
         private readonly ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>> _pendingWho = new ConcurrentDictionary<string, TaskCompletionSource<IReadOnlyList<UserInfo>>>();
 
@@ -62,13 +65,12 @@ namespace Chatrm.Engine
         // Native: every frame is read into this one, on the reading thread, which keeps texts as they came.
         private readonly NativeFrame _frame = new NativeFrame { KeepsWireBytes = true };
 
-        private ChatClient(Socket socket, System.IO.Stream secure, string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
+        private ChatClient(string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
         {
             _options = options;
             _shownIds = options.ShownIds ?? new ShownMessageIds();
             _inbox = new ClientInbox(options.InboxCapacity);
-            _transport = new LineTransport(socket, options.MaxLineBytes, options.MaxQueuedBytes, secure);
-            IsEncrypted = secure != null;
+            IsEncrypted = options.Tls != null;
             ComputerName = host;
             Port = port;
             UserName = userName;
@@ -123,33 +125,10 @@ namespace Chatrm.Engine
                 throw new ChatException(Refusal.AuthRequired, "A password needs Chatrm's native protocol; the classic protocol cannot carry one.");
             }
 
-            Socket socket = await ConnectSocketAsync(host, port, options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-            System.IO.Stream secure = null;
-            if (options.Tls != null)
-            {
-                try
-                {
-                    secure = await Transport.Tls.AuthenticateAsClientAsync(socket, host, options.Tls, options.ConnectTimeout).ConfigureAwait(false);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            }
-
-            var client = new ChatClient(socket, secure, host, port, userName, protocol, options);
+            var client = new ChatClient(host, port, userName, protocol, options);
             try
             {
-                if (protocol == ChatProtocol.Chatrm)
-                {
-                    await client.OpenNativeAsync(cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await client.OpenClassicAsync(cancellationToken).ConfigureAwait(false);
-                }
-
+                await client.OpenLinkAsync(cancellationToken).ConfigureAwait(false);
                 return client;
             }
             catch
@@ -197,11 +176,18 @@ namespace Chatrm.Engine
                     lines.Append(ClassicProtocol.FormatClientMessage(UserName, to, line));
                 }
 
+                if (_state == ConnectionState.Reconnecting)
+                {
+                    // Classic lines have no fate to wait for, so none is held for later.
+                    throw new ChatException(Refusal.NotConnected, "Not sent: the connection dropped and is reconnecting; send again once it is back.");
+                }
+
                 SendRaw(lines.ToString());
                 return Task.FromResult(new SentMessage(UserName, to, text, DateTime.UtcNow, SendStatus.Sent));
             }
 
-            string reference = NextRef();
+            long number = Interlocked.Increment(ref _nextRef);
+            string reference = RefOf(number);
             string frame = NativeProtocol.Format(new NativeFrame { Type = FrameType.Send, Ref = reference, To = to, Text = text });
             if (Encoding.UTF8.GetByteCount(frame) - 1 > MaxFrameBytes)
             {
@@ -209,16 +195,29 @@ namespace Chatrm.Engine
                     detail: $"the server takes frames of up to {MaxFrameBytes} bytes"));
             }
 
-            var pending = new PendingSend(to, text);
-            _pendingSends[reference] = pending;
-            try
+            var pending = new PendingSend(number, to, text);
+            lock (_sendGate)
             {
-                SendRaw(frame);
-            }
-            catch
-            {
-                _pendingSends.TryRemove(reference, out _);
-                throw;
+                _pendingSends[reference] = pending;
+
+                // While reconnecting it waits with the rest; the new link sends them all, in ref order (ChatClient.Reconnecting.cs).
+                if (_state != ConnectionState.Reconnecting)
+                {
+                    try
+                    {
+                        SendRaw(frame);
+                    }
+                    catch (ChatException e) when (e.Refusal == Refusal.ConnectionClosed && WillReconnect)
+                    {
+                        // The link is gone and its reader has not noticed yet: the send waits for the next link.
+                        _transport.StopReading();
+                    }
+                    catch
+                    {
+                        _pendingSends.TryRemove(reference, out _);
+                        throw;
+                    }
+                }
             }
 
             if (_state == ConnectionState.Closed)
@@ -286,21 +285,34 @@ namespace Chatrm.Engine
                 return;
             }
 
-            _transport.Send(Protocol == ChatProtocol.Chatrm
-                ? NativeProtocol.Format(new NativeFrame { Type = FrameType.Bye })
-                : ClassicProtocol.ExitLine + "\n");
+            StopReconnecting();
+            LineTransport transport = _transport;
+            bool up = _state == ConnectionState.Open;
+            if (up)
+            {
+                transport.Send(Protocol == ChatProtocol.Chatrm
+                    ? NativeProtocol.Format(new NativeFrame { Type = FrameType.Bye })
+                    : ClassicProtocol.ExitLine + "\n");
+            }
+
             MarkClosed("closed by this client");
-            await _transport.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            if (transport != null)
+            {
+                await transport.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            }
         }
 
         public void Dispose()
         {
             Interlocked.Exchange(ref _closing, 1);
+            StopReconnecting();
             MarkClosed("closed by this client");
-            _transport.Dispose();
+            _transport?.Dispose();
         }
 
-        private string NextRef() => _refPrefix + Interlocked.Increment(ref _nextRef).ToString(CultureInfo.InvariantCulture);
+        private string NextRef() => RefOf(Interlocked.Increment(ref _nextRef));
+
+        private string RefOf(long number) => _refPrefix + number.ToString(CultureInfo.InvariantCulture);
 
         /// <summary>What every ref this connection writes starts with; then 1, 2, ... (tests size frames by it).</summary>
         internal string RefPrefix => _refPrefix;
@@ -343,7 +355,7 @@ namespace Chatrm.Engine
                 return;
             }
 
-            CloseReason = CloseReason ?? reason;
+            CloseReason = _linkEnd ?? reason;
             _state = ConnectionState.Closed;
 
             _keepAliveTimer?.Dispose();
@@ -363,6 +375,12 @@ namespace Chatrm.Engine
                 }
             }
 
+            FailQuestions();
+        }
+
+        /// <summary>Questions (who, rooms, history) are the link's: a lost link fails them, and the caller may ask again.</summary>
+        private void FailQuestions()
+        {
             foreach (var pair in _pendingWho)
             {
                 pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
@@ -392,10 +410,15 @@ namespace Chatrm.Engine
                 throw new ChatException(Refusal.ConnectionClosed, $"The connection is closed: {CloseReason ?? "closed"}.");
             }
 
+            if (_state == ConnectionState.Reconnecting && !_resuming)
+            {
+                throw new ChatException(Refusal.NotConnected, $"The connection dropped ({_linkEnd ?? "closed"}) and is reconnecting; ask again once it is back.");
+            }
+
             switch (_transport.Send(line))
             {
                 case SendResult.Closed:
-                    throw new ChatException(Refusal.ConnectionClosed, $"The connection is closed: {CloseReason ?? "closed"}.");
+                    throw new ChatException(Refusal.ConnectionClosed, $"The connection is closed: {CloseReason ?? _linkEnd ?? "closed"}.");
                 case SendResult.QueueFull:
                     throw new ChatException(Refusal.RecipientTooSlow, "The server is not reading what this client sends.");
             }

@@ -101,6 +101,14 @@ namespace Chatrm.Engine.Client
                         _items.Enqueue(item);
                         passedOver++;
                     }
+                    else if (item is ConnectionEvent connection && connection.Change != ConnectionChange.Gap)
+                    {
+                        // Reconnecting and back, shown with presence; a gap always (the else below), as a loss is never silent.
+                        if (includePresence)
+                        {
+                            taken.Add(item);
+                        }
+                    }
                     else if (item is DeliveryReceipt)
                     {
                         if (includeReceipts)

@@ -52,6 +52,18 @@ namespace Chatrm.Engine
         /// </summary>
         public ShownMessageIds ShownIds { get; set; }
 
+        /// <summary>
+        /// Make a dropped connection again by itself (ChatClient.Reconnecting.cs): off unless asked for, so a program that
+        /// handles drops itself is not surprised; Connect-ChatrmServer turns it on.
+        /// </summary>
+        public bool Reconnect { get; set; }
+
+        /// <summary>How long reconnecting goes on before it gives up and the client closes.</summary>
+        public TimeSpan ReconnectTimeout { get; set; } = DefaultReconnectTimeout;
+
+        /// <summary>Five minutes: a server restart or a network's hiccup, not an outage of hours.</summary>
+        public static readonly TimeSpan DefaultReconnectTimeout = TimeSpan.FromMinutes(5);
+
         /// <summary>Speak TLS, checking the server's certificate as these say; null for plain TCP.</summary>
         public TlsClientOptions Tls { get; set; }
 
@@ -59,6 +71,7 @@ namespace Chatrm.Engine
         {
             if (InboxCapacity < 1) throw new ArgumentOutOfRangeException(nameof(InboxCapacity), InboxCapacity, "The inbox holds at least one message.");
             if (KeepAliveInterval < TimeSpan.FromMilliseconds(10)) throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "The keepalive interval is at least 10 ms.");
+            if (ReconnectTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ReconnectTimeout), ReconnectTimeout, "The reconnect timeout is 0 or more.");
             if (MaxLineBytes < 64) throw new ArgumentOutOfRangeException(nameof(MaxLineBytes), MaxLineBytes, "The longest line is at least 64 bytes.");
         }
     }

@@ -4,5 +4,8 @@ namespace Chatrm.Engine
     {
         Open,
         Closed,
+
+        /// <summary>The connection dropped and is being made again (ClientOptions.Reconnect).</summary>
+        Reconnecting,
     }
 }

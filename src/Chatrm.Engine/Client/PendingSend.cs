@@ -5,11 +5,15 @@ namespace Chatrm.Engine.Client
     /// <summary>A native send waiting for its status: what the SentMessage reports, and the task it settles.</summary>
     internal sealed class PendingSend
     {
-        public PendingSend(string to, string text)
+        public PendingSend(long number, string to, string text)
         {
+            Number = number;
             To = to;
             Text = text;
         }
+
+        /// <summary>The ref's number: a reconnect sends what still waits again in this order, with the same ref.</summary>
+        public long Number { get; }
 
         public string To { get; }
         public string Text { get; }

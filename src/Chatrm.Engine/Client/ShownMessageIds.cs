@@ -29,6 +29,17 @@ namespace Chatrm.Engine
             _ring = new string[capacity];
         }
 
+        /// <summary>Forgets every id: the server's ids started afresh (a new ids scope), so old ones may come again as new messages.</summary>
+        internal void Clear()
+        {
+            lock (_lock)
+            {
+                _seen.Clear();
+                System.Array.Clear(_ring, 0, _ring.Length);
+                _next = 0;
+            }
+        }
+
         /// <summary>True the first time an id is seen (it is remembered); false for one seen among the last ones.</summary>
         internal bool Add(string id)
         {

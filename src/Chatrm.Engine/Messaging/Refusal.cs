@@ -62,5 +62,7 @@ namespace Chatrm.Engine
         AccessDenied,
         /// <summary>The server keeps no history (started with history off).</summary>
         HistoryOff,
+        /// <summary>Client side: the connection dropped and is being made again; what waits for it is sent once it is back.</summary>
+        NotConnected,
     }
 }

@@ -43,6 +43,7 @@ namespace Chatrm.Engine
                 case Refusal.StoreFailed: return "store-failed";
                 case Refusal.AccessDenied: return "access-denied";
                 case Refusal.HistoryOff: return "history-off";
+                case Refusal.NotConnected: return "not-connected";
                 default: return "none";
             }
         }

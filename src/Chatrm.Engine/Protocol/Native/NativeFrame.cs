@@ -118,7 +118,7 @@ namespace Chatrm.Engine.Protocol.Native
 
         /// <summary>A room frame's fields as the room they describe (the answer a client hands to whoever asked).</summary>
         internal RoomInfo ToRoomInfo() =>
-            new RoomInfo(Room, MemberCount ?? Members?.Count ?? 0, Members, Joined == true, Joined == true ? JoinedAt : null);
+            new RoomInfo(Room, MemberCount ?? Members?.Count ?? 0, Members, Joined == true, Joined == true ? JoinedAt : null) { LastSeq = Seq ?? 0 };
 
         private string _text;
         private string _ref;

@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+
+namespace Chatrm.Engine.Client
+{
+    /// <summary>
+    /// The rooms a native client is in and the last Seq it took from each, so a reconnect can rejoin them and fetch
+    /// what each said meanwhile. While that fetch runs, the room's live posts are held behind it and released in Seq
+    /// order after it, each once. Thread-safe: the reading thread holds and passes, the reconnect releases.
+    /// </summary>
+    internal sealed class JoinedRooms
+    {
+        private readonly object _lock = new object();
+        private readonly Dictionary<string, Place> _places = new Dictionary<string, Place>(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>After a join's answer: the room's posts up to <paramref name="lastSeq"/> came before this member.</summary>
+        public void Joined(string room, long lastSeq)
+        {
+            lock (_lock)
+            {
+                if (!_places.ContainsKey(room))
+                {
+                    _places[room] = new Place { LastSeq = lastSeq };
+                }
+            }
+        }
+
+        public void Left(string room)
+        {
+            lock (_lock)
+            {
+                _places.Remove(room);
+            }
+        }
+
+        /// <summary>True when the message waits behind a fetch; otherwise it is taken as the room's newest.</summary>
+        public bool HoldOrPass(ChatMessage message)
+        {
+            lock (_lock)
+            {
+                if (!_places.TryGetValue(message.Room, out Place place))
+                {
+                    return false;
+                }
+
+                if (place.Held != null)
+                {
+                    place.Held.Add(message);
+                    return true;
+                }
+
+                if (message.Seq.HasValue && message.Seq.Value > place.LastSeq)
+                {
+                    place.LastSeq = message.Seq.Value;
+                }
+
+                return false;
+            }
+        }
+
+        /// <summary>The link dropped: every room's live posts wait until its fetch is done.</summary>
+        public void HoldAll()
+        {
+            lock (_lock)
+            {
+                foreach (Place place in _places.Values)
+                {
+                    place.Held = place.Held ?? new List<ChatMessage>();
+                }
+            }
+        }
+
+        /// <summary>Each room with the last Seq taken from it, to rejoin.</summary>
+        public List<KeyValuePair<string, long>> Snapshot()
+        {
+            lock (_lock)
+            {
+                var rooms = new List<KeyValuePair<string, long>>(_places.Count);
+                foreach (var pair in _places)
+                {
+                    rooms.Add(new KeyValuePair<string, long>(pair.Key, pair.Value.LastSeq));
+                }
+
+                return rooms;
+            }
+        }
+
+        /// <summary>
+        /// Ends a room's fetch: what to show, in order, is the fetched messages and then the held ones, each with a Seq
+        /// above the last one taken; a room the client left meanwhile gives nothing.
+        /// </summary>
+        public List<ChatMessage> Release(string room, IReadOnlyList<ChatMessage> fetched, long skipThrough = 0)
+        {
+            lock (_lock)
+            {
+                var release = new List<ChatMessage>();
+                if (!_places.TryGetValue(room, out Place place))
+                {
+                    return release;
+                }
+
+                place.LastSeq = Math.Max(place.LastSeq, skipThrough);
+                foreach (ChatMessage message in fetched)
+                {
+                    Take(place, message, release);
+                }
+
+                List<ChatMessage> held = place.Held ?? new List<ChatMessage>();
+                place.Held = null;
+                held.Sort((a, b) => (a.Seq ?? 0).CompareTo(b.Seq ?? 0));
+                foreach (ChatMessage message in held)
+                {
+                    Take(place, message, release);
+                }
+
+                return release;
+            }
+        }
+
+        /// <summary>A server that started afresh numbers its rooms from 1 again: the Seqs taken before mean nothing there.</summary>
+        public void ForgetSeqs()
+        {
+            lock (_lock)
+            {
+                foreach (Place place in _places.Values)
+                {
+                    place.LastSeq = 0;
+                }
+            }
+        }
+
+        private static void Take(Place place, ChatMessage message, List<ChatMessage> release)
+        {
+            // A message without a Seq (a server that numbers none) cannot be placed: it is shown as it came.
+            if (!message.Seq.HasValue)
+            {
+                release.Add(message);
+                return;
+            }
+
+            if (message.Seq.Value > place.LastSeq)
+            {
+                place.LastSeq = message.Seq.Value;
+                release.Add(message);
+            }
+        }
+
+        private sealed class Place
+        {
+            public long LastSeq;
+
+            // Non-null while a reconnect fetches what the room said meanwhile.
+            public List<ChatMessage> Held;
+        }
+    }
+}
