@@ -28,9 +28,6 @@ namespace Chatrm.Engine.Storage
         private readonly HistoryChunk encoder = new HistoryChunk();
         private readonly List<(string User, long Bytes)> released = new List<(string User, long Bytes)>();
         private long reservedIds;
-
-        // The file's id scope (see IdScope), read or made at open.
-        private string idScope;
         private DateTime lastSweep;
 
         // The queue: a write's ticket, its place in the queue and (for history) its Seq are given in one step.

@@ -58,7 +58,8 @@ namespace Chatrm.Engine.Storage
 
         public bool KeepsHistory => limits.KeepHistory;
 
-        public string IdScope => idScope;
+        // Read or made at open, and kept in the file.
+        public string IdScope { get; private set; }
 
         private DateTime Now => time.GetUtcNow().UtcDateTime;
 
@@ -329,7 +330,7 @@ namespace Chatrm.Engine.Storage
                 }
             }
 
-            idScope = scope.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+            IdScope = scope.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 
             // Ids in the file are all below the reserved mark; the max guards a file whose mark was lost.
             reservedIds = Math.Max(

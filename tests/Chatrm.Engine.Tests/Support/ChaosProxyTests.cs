@@ -25,6 +25,42 @@ namespace Chatrm.Engine.Tests.Support
             public void Dispose() => _listener.Stop();
         }
 
+        /// <summary>One client linked through a proxy to a target: the sockets at both ends and the link between.</summary>
+        private sealed class ProxiedPair : IAsyncDisposable
+        {
+            private ProxiedPair(EchoTarget target, ChaosProxy proxy, Socket client, Socket server)
+            {
+                Target = target;
+                Proxy = proxy;
+                Client = client;
+                Server = server;
+            }
+
+            public EchoTarget Target { get; }
+            public ChaosProxy Proxy { get; }
+            public Socket Client { get; }
+            public Socket Server { get; }
+            public ProxyLink Link => Proxy.Links[0];
+
+            public static async Task<ProxiedPair> OpenAsync(int? seed = null)
+            {
+                var target = new EchoTarget();
+                var proxy = new ChaosProxy(target.Port, seed);
+                Socket client = await ConnectAsync(proxy.Port);
+                Socket server = await Within(target.AcceptAsync(), "the proxy connects to the target");
+                await Eventually.TrueAsync(() => proxy.Links.Count == 1, "the link is open");
+                return new ProxiedPair(target, proxy, client, server);
+            }
+
+            public async ValueTask DisposeAsync()
+            {
+                Client.Dispose();
+                Server.Dispose();
+                await Proxy.DisposeAsync();
+                Target.Dispose();
+            }
+        }
+
         private static async Task<Socket> ConnectAsync(int port)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -97,10 +133,8 @@ namespace Chatrm.Engine.Tests.Support
         [Fact]
         public async Task ForwardsBothWaysUnchanged()
         {
-            using var target = new EchoTarget();
-            await using var proxy = new ChaosProxy(target.Port);
-            using Socket client = await ConnectAsync(proxy.Port);
-            using Socket server = await Within(target.AcceptAsync(), "the proxy connects to the target");
+            await using ProxiedPair pair = await ProxiedPair.OpenAsync();
+            (ChaosProxy proxy, Socket client, Socket server) = (pair.Proxy, pair.Client, pair.Server);
 
             byte[] up = Bytes(100_000, 1);
             byte[] down = Bytes(70_000, 2);
@@ -118,13 +152,10 @@ namespace Chatrm.Engine.Tests.Support
         [InlineData(ProxyDirection.ToClient, 40_000)]
         public async Task ACutForwardsExactlyTheBytesItWasToldThenEndsBothSides(ProxyDirection direction, int offset)
         {
-            using var target = new EchoTarget();
-            await using var proxy = new ChaosProxy(target.Port);
-            using Socket client = await ConnectAsync(proxy.Port);
-            using Socket server = await Within(target.AcceptAsync(), "the proxy connects to the target");
-            await Eventually.TrueAsync(() => proxy.Links.Count == 1, "the link is open");
+            await using ProxiedPair pair = await ProxiedPair.OpenAsync();
+            (ChaosProxy proxy, Socket client, Socket server) = (pair.Proxy, pair.Client, pair.Server);
 
-            proxy.Links[0].CutAfter(direction, offset);
+            pair.Link.CutAfter(direction, offset);
             (Socket writer, Socket reader, Socket other) = direction == ProxyDirection.ToServer ? (client, server, client) : (server, client, server);
             byte[] sent = Bytes(100_000, 3);
             Task<byte[]> reading = ReadToEndAsync(reader);
@@ -146,7 +177,6 @@ namespace Chatrm.Engine.Tests.Support
         [Fact]
         public async Task CutAtRandomIsRepeatableFromTheSeed()
         {
-            using var target = new EchoTarget();
             long Offset(int seed)
             {
                 var random = new Random(seed);
@@ -155,10 +185,8 @@ namespace Chatrm.Engine.Tests.Support
                 return random.Next(5000);
             }
 
-            await using var proxy = new ChaosProxy(target.Port, seed: 1234);
-            using Socket client = await ConnectAsync(proxy.Port);
-            using Socket server = await Within(target.AcceptAsync(), "the proxy connects to the target");
-            await Eventually.TrueAsync(() => proxy.Links.Count == 1, "the link is open");
+            await using ProxiedPair pair = await ProxiedPair.OpenAsync(seed: 1234);
+            (ChaosProxy proxy, Socket client, Socket server) = (pair.Proxy, pair.Client, pair.Server);
 
             Assert.NotNull(proxy.CutAtRandom(5000));
             Task<byte[]> toServer = ReadToEndAsync(server);
@@ -177,12 +205,8 @@ namespace Chatrm.Engine.Tests.Support
         [Fact]
         public async Task AHeldLinkStaysOpenAndForwardsNothingUntilReleasedThenEverythingInOrder()
         {
-            using var target = new EchoTarget();
-            await using var proxy = new ChaosProxy(target.Port);
-            using Socket client = await ConnectAsync(proxy.Port);
-            using Socket server = await Within(target.AcceptAsync(), "the proxy connects to the target");
-            await Eventually.TrueAsync(() => proxy.Links.Count == 1, "the link is open");
-            ProxyLink link = proxy.Links[0];
+            await using ProxiedPair pair = await ProxiedPair.OpenAsync();
+            (Socket client, Socket server, ProxyLink link) = (pair.Client, pair.Server, pair.Link);
 
             link.Hold();
             byte[] sent = Bytes(50_000, 4);
@@ -200,12 +224,8 @@ namespace Chatrm.Engine.Tests.Support
         [Fact]
         public async Task AHeldLinkClosesWhenOneEndGivesUp()
         {
-            using var target = new EchoTarget();
-            await using var proxy = new ChaosProxy(target.Port);
-            Socket client = await ConnectAsync(proxy.Port);
-            using Socket server = await Within(target.AcceptAsync(), "the proxy connects to the target");
-            await Eventually.TrueAsync(() => proxy.Links.Count == 1, "the link is open");
-            ProxyLink link = proxy.Links[0];
+            await using ProxiedPair pair = await ProxiedPair.OpenAsync();
+            (Socket client, Socket server, ProxyLink link) = (pair.Client, pair.Server, pair.Link);
 
             link.Hold();
             client.Dispose(); // as a client's keepalive does when it hears nothing
