@@ -1,0 +1,190 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Chatrm.Engine.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Chatrm.Engine.Tests
+{
+    /// <summary>
+    /// Issue 17's proof: 10,000 messages, direct both ways and in a room, through a proxy that cuts links at random
+    /// points (mid-frame included), with one server restart on its store file meanwhile. Every conversation's received
+    /// sequence equals its sent one: no duplicate, no gap. Bounded: 10,000 messages, two minutes at most.
+    /// </summary>
+    public sealed class ResumeChaosTests
+    {
+        private const int DirectEachWay = 4_000;
+        private const int RoomEach = 1_000;
+        private const int Total = 2 * DirectEachWay + 2 * RoomEach;
+        private const int MinCuts = 20;
+        private const int InFlight = 64;
+        private const string Room = "#chaos";
+        private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
+
+        private readonly ITestOutputHelper _output;
+
+        public ResumeChaosTests(ITestOutputHelper output) => _output = output;
+
+        [Fact]
+        public async Task TenThousandMessagesThroughCutsAndARestartArriveOnceAndInOrder()
+        {
+            int seed = Environment.GetEnvironmentVariable("CHATRM_CHAOS_SEED") is string given ? int.Parse(given) : 17;
+            using var file = new TempStoreFile();
+            var server = new TestServer(o => o.StorePath = file.Path);
+            await using var proxy = new ChaosProxy(server.EndPoint.Port, seed);
+            var options = new ClientOptions { Reconnect = true, ReconnectTimeout = TimeSpan.FromMinutes(1) };
+            using ChatClient alice = await ChatClient.ConnectAsync("127.0.0.1", proxy.Port, "alice", ChatProtocol.Chatrm, options);
+            using ChatClient bob = await ChatClient.ConnectAsync("127.0.0.1", proxy.Port, "bob", ChatProtocol.Chatrm, options);
+            await alice.JoinRoomAsync(Room, TimeSpan.FromSeconds(10));
+            await bob.JoinRoomAsync(Room, TimeSpan.FromSeconds(10));
+
+            using var stop = new CancellationTokenSource(Deadline);
+            var aliceGot = new List<ChatMessage>();
+            var bobGot = new List<ChatMessage>();
+            var aliceEvents = new ConcurrentQueue<ConnectionEvent>();
+            var bobEvents = new ConcurrentQueue<ConnectionEvent>();
+            Task aliceReading = ReadAsync(alice, aliceGot, aliceEvents, DirectEachWay + RoomEach, stop.Token);
+            Task bobReading = ReadAsync(bob, bobGot, bobEvents, DirectEachWay + RoomEach, stop.Token);
+
+            int settled = 0;
+            var fates = new ConcurrentQueue<SentMessage>();
+            void Settled(SentMessage fate)
+            {
+                fates.Enqueue(fate);
+                Interlocked.Increment(ref settled);
+            }
+
+            Task aliceSending = SendAsync(alice, "bob", "a", Settled, stop.Token);
+            Task bobSending = SendAsync(bob, "alice", "b", Settled, stop.Token);
+
+            // The chaos: a cut every Total / 28 settled messages, half at once and half armed to fall mid-frame; the
+            // server restarts on its store file halfway.
+            bool restarted = false;
+            int nextCut = Total / 28;
+            var clock = Stopwatch.StartNew();
+            while (!(aliceSending.IsCompleted && bobSending.IsCompleted) && !stop.IsCancellationRequested)
+            {
+                int now = Volatile.Read(ref settled);
+                if (!restarted && now >= Total / 2)
+                {
+                    restarted = true;
+                    await server.DisposeAsync();
+                    server = new TestServer(o => o.StorePath = file.Path);
+                    proxy.TargetPort = server.EndPoint.Port;
+                }
+                else if (now >= nextCut)
+                {
+                    nextCut += Total / 28;
+                    if (proxy.Next(2) == 0)
+                    {
+                        proxy.CutAtRandom(300);
+                    }
+                    else
+                    {
+                        proxy.Links.FirstOrDefault()?.Cut();
+                    }
+                }
+
+                await Task.WhenAny(aliceSending, bobSending, Task.Delay(5));
+            }
+
+            try
+            {
+                await Task.WhenAll(aliceSending, bobSending, aliceReading, bobReading);
+            }
+            finally
+            {
+                _output.WriteLine($"seed {seed}: {Volatile.Read(ref settled)} of {Total} sent with a fate, {proxy.Cuts} cuts, {proxy.Accepted} links, " +
+                    $"restarted {restarted}, alice took {aliceGot.Count}, bob took {bobGot.Count}, " +
+                    $"reconnects {aliceEvents.Count(e => e.Change == ConnectionChange.Reconnected)}+{bobEvents.Count(e => e.Change == ConnectionChange.Reconnected)}, " +
+                    $"gaps {aliceEvents.Count(e => e.Change == ConnectionChange.Gap) + bobEvents.Count(e => e.Change == ConnectionChange.Gap)}, {clock.Elapsed.TotalSeconds:0.0} s");
+                await server.DisposeAsync();
+            }
+
+            Assert.True(restarted);
+            Assert.True(proxy.Cuts >= MinCuts, $"only {proxy.Cuts} cuts");
+            Assert.All(fates, f => Assert.True(f.Status == SendStatus.Delivered || f.Status == SendStatus.Stored || f.Status == SendStatus.Posted, $"{f.To} {f.Text}: {f.Status} {f.Reason} {f.Detail}"));
+            Assert.DoesNotContain(aliceEvents, e => e.Change == ConnectionChange.Gap);
+            Assert.DoesNotContain(bobEvents, e => e.Change == ConnectionChange.Gap);
+            AssertSequence(bobGot, "a", DirectEachWay, RoomEach);
+            AssertSequence(aliceGot, "b", DirectEachWay, RoomEach);
+        }
+
+        /// <summary>One sender's messages: direct and room posts interleaved, at most <see cref="InFlight"/> without a fate.</summary>
+        private static async Task SendAsync(ChatClient client, string to, string tag, Action<SentMessage> settled, CancellationToken stop)
+        {
+            using var window = new SemaphoreSlim(InFlight);
+            var waiting = new List<Task>();
+            int direct = 0, room = 0;
+            while (direct < DirectEachWay || room < RoomEach)
+            {
+                await window.WaitAsync(stop);
+                bool toRoom = room < RoomEach && (direct >= DirectEachWay || (direct + room) % 5 == 4);
+                string text = toRoom ? $"{tag} room {room++}" : $"{tag} direct {direct++}";
+                Task<SentMessage> fate = client.SendAsync(toRoom ? Room : to, text);
+                waiting.Add(fate.ContinueWith(t =>
+                {
+                    settled(t.Result);
+                    window.Release();
+                }, TaskScheduler.Default));
+            }
+
+            await Task.WhenAll(waiting).WaitAsync(stop);
+        }
+
+        private static async Task ReadAsync(ChatClient client, List<ChatMessage> got, ConcurrentQueue<ConnectionEvent> events, int expected, CancellationToken stop)
+        {
+            while (got.Count < expected)
+            {
+                Task arrival = client.NextArrival();
+                List<object> items = client.Take(10_000, includePresence: true);
+                foreach (object item in items)
+                {
+                    if (item is ChatMessage message)
+                    {
+                        got.Add(message);
+                    }
+                    else if (item is ConnectionEvent change)
+                    {
+                        events.Enqueue(change);
+                    }
+                }
+
+                if (items.Count == 0)
+                {
+                    if (client.State == ConnectionState.Closed)
+                    {
+                        throw new InvalidOperationException($"{client.UserName} closed: {client.CloseReason}");
+                    }
+
+                    await arrival.WaitAsync(stop);
+                }
+            }
+        }
+
+        /// <summary>What one reader took from the other's conversation and room: exactly the numbers sent, in order.</summary>
+        private static void AssertSequence(List<ChatMessage> got, string from, int direct, int room)
+        {
+            List<string> directTexts = got.Where(m => m.Room.Length == 0).Select(m => m.Text).ToList();
+            List<string> roomTexts = got.Where(m => m.Room == Room).Select(m => m.Text).ToList();
+            AssertNumbered(directTexts, $"{from} direct ", direct);
+            AssertNumbered(roomTexts, $"{from} room ", room);
+            List<long> seqs = got.Where(m => m.Room == Room).Select(m => m.Seq ?? 0).ToList();
+            Assert.True(seqs.Zip(seqs.Skip(1), (a, b) => b > a).All(up => up), "room Seqs rise");
+        }
+
+        private static void AssertNumbered(List<string> texts, string prefix, int count)
+        {
+            var duplicates = texts.GroupBy(t => t).Where(g => g.Count() > 1).Select(g => g.Key).Take(5).ToList();
+            Assert.True(duplicates.Count == 0, $"duplicates of {prefix}: {string.Join(", ", duplicates)}");
+            var missing = Enumerable.Range(0, count).Select(i => prefix + i).Except(texts).Take(5).ToList();
+            Assert.True(missing.Count == 0, $"missing {prefix}: {string.Join(", ", missing)}");
+            Assert.Equal(Enumerable.Range(0, count).Select(i => prefix + i), texts);
+        }
+    }
+}
