@@ -149,6 +149,16 @@ namespace Chatrm.PowerShell
         [ValidateRange(64, long.MaxValue)]
         public long MaxInboxBytes { get; set; } = 16 * 1024 * 1024;
 
+        /// <summary>Seconds a native client's resend of a ref (with a resume token) is recognised and not delivered again.</summary>
+        [Parameter]
+        [ValidateRange(1.0, 31_536_000.0)]
+        public double ResendWindow { get; set; } = 600;
+
+        /// <summary>Refs remembered per resume token for -ResendWindow; past it the oldest is forgotten first.</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int MaxRememberedRefs { get; set; } = 10_000;
+
         /// <summary>How many events Receive-Job can have waiting; past this the oldest are dropped and counted.</summary>
         [Parameter]
         [ValidateRange(1, 1_000_000)]
@@ -182,6 +192,8 @@ namespace Chatrm.PowerShell
                 InboxDays = InboxDays,
                 MaxInboxMessages = MaxInboxMessages,
                 MaxInboxBytes = MaxInboxBytes,
+                ResendWindow = TimeSpan.FromSeconds(ResendWindow),
+                MaxRememberedRefs = MaxRememberedRefs,
             };
 
             if (MaxInboxBytes < MaxLineLength)

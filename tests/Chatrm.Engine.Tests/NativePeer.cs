@@ -29,8 +29,8 @@ namespace Chatrm.Engine.Tests
         public static string Hello(string user, int version = 1) =>
             new JsonObject { ["type"] = "hello", ["protocol"] = "chatrm_native", ["version"] = version, ["user"] = user }.ToJsonString();
 
-        /// <summary>Connects, says hello and reads the welcome, failing the test when anything else comes.</summary>
-        public static async Task<NativePeer> JoinAsync(IPEndPoint endPoint, string name, bool batch = false)
+        /// <summary>Connects, says hello (with a resume token when given) and reads the welcome, failing the test when anything else comes.</summary>
+        public static async Task<NativePeer> JoinAsync(IPEndPoint endPoint, string name, bool batch = false, string resume = null)
         {
             RawClient raw = await RawClient.ConnectAsync(endPoint);
             var peer = new NativePeer(raw, name);
@@ -38,6 +38,11 @@ namespace Chatrm.Engine.Tests
             if (batch)
             {
                 hello["batch"] = true;
+            }
+
+            if (resume != null)
+            {
+                hello["resume"] = resume;
             }
 
             await peer.SendFrameAsync(hello);
@@ -166,8 +171,8 @@ namespace Chatrm.Engine.Tests
     internal static class NativeTestServerExtensions
     {
         /// <summary>A raw native user: hello typed by hand, welcome read.</summary>
-        public static Task<NativePeer> JoinNativeAsync(this TestServer server, string name, bool batch = false) =>
-            NativePeer.JoinAsync(server.EndPoint, name, batch);
+        public static Task<NativePeer> JoinNativeAsync(this TestServer server, string name, bool batch = false, string resume = null) =>
+            NativePeer.JoinAsync(server.EndPoint, name, batch, resume);
 
         /// <summary>A ChatClient in the native protocol (the default).</summary>
         public static Task<ChatClient> ConnectNativeAsync(this TestServer server, string name, ClientOptions options = null) =>

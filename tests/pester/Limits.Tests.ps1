@@ -193,6 +193,8 @@ Describe 'Limits set on Start-ChatrmServer' {
         { Start-ChatrmServer -Port 0 -MaxConnections 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         { Start-ChatrmServer -Port 0 -MaxSendQueueBytes 10 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         { Start-ChatrmServer -Port 0 -MaxUnconfirmed 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { Start-ChatrmServer -Port 0 -ResendWindow 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { Start-ChatrmServer -Port 0 -MaxRememberedRefs 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         $server = $null
     }
 }

@@ -30,6 +30,15 @@ namespace Chatrm.Engine.Routing
         /// <summary>The endpoint's connection is closed: reports to its address go nowhere from now on.</summary>
         void Detach(IChatEndpoint endpoint);
 
+        /// <summary>
+        /// Reports to <paramref name="address"/> (one this server gave out, as it gives connection ids) reach
+        /// <paramref name="receipt"/> from now on: a resume token's state, which outlives the connections that send for it.
+        /// </summary>
+        void AttachReports(SenderAddress address, IDeliveryReceipt receipt);
+
+        /// <summary>Reports to <paramref name="address"/> go nowhere from now on, if they went to <paramref name="receipt"/>.</summary>
+        void DetachReports(SenderAddress address, IDeliveryReceipt receipt);
+
         /// <summary>Ends the session of the user holding this name, telling them why; false when nobody does.</summary>
         bool Disconnect(string userName, Refusal why, string text);
 

@@ -18,8 +18,9 @@ namespace Chatrm.Engine.Routing
         private readonly ConcurrentDictionary<string, IChatEndpoint> _online = new ConcurrentDictionary<string, IChatEndpoint>(UserNames.Comparer);
         private readonly ConcurrentDictionary<string, byte> _seen = new ConcurrentDictionary<string, byte>(UserNames.Comparer);
 
-        // Every registered session until its connection closes, by connection id: where reports to a sender go.
-        private readonly ConcurrentDictionary<long, IChatEndpoint> _byConnection = new ConcurrentDictionary<long, IChatEndpoint>();
+        // Every registered session until its connection closes, by connection id: where reports to a sender go. A
+        // resume token's state has an id of its own here too, for as long as the server remembers the token.
+        private readonly ConcurrentDictionary<long, IDeliveryReceipt> _byConnection = new ConcurrentDictionary<long, IDeliveryReceipt>();
 
         private readonly RoomTable _rooms;
 
@@ -108,8 +109,12 @@ namespace Chatrm.Engine.Routing
             }
         }
 
-        public void Detach(IChatEndpoint endpoint) =>
-            ((ICollection<KeyValuePair<long, IChatEndpoint>>)_byConnection).Remove(new KeyValuePair<long, IChatEndpoint>(endpoint.Address.ConnectionId, endpoint));
+        public void Detach(IChatEndpoint endpoint) => DetachReports(endpoint.Address, endpoint);
+
+        public void AttachReports(SenderAddress address, IDeliveryReceipt receipt) => _byConnection[address.ConnectionId] = receipt;
+
+        public void DetachReports(SenderAddress address, IDeliveryReceipt receipt) =>
+            ((ICollection<KeyValuePair<long, IDeliveryReceipt>>)_byConnection).Remove(new KeyValuePair<long, IDeliveryReceipt>(address.ConnectionId, receipt));
 
         public bool Disconnect(string userName, Refusal why, string text)
         {
@@ -164,7 +169,7 @@ namespace Chatrm.Engine.Routing
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void ReportForwarded(ChatEnvelope envelope)
         {
-            if (TryResolve(envelope.Sender, out IChatEndpoint sender))
+            if (TryResolve(envelope.Sender, out IDeliveryReceipt sender))
             {
                 sender.Forwarded(envelope);
             }
@@ -172,7 +177,7 @@ namespace Chatrm.Engine.Routing
 
         public void ReportDelivered(ChatEnvelope envelope)
         {
-            if (TryResolve(envelope.Sender, out IChatEndpoint sender))
+            if (TryResolve(envelope.Sender, out IDeliveryReceipt sender))
             {
                 sender.Delivered(envelope);
             }
@@ -182,7 +187,7 @@ namespace Chatrm.Engine.Routing
         public void ReportDelivered(ReadOnlySpan<ChatEnvelope> envelopes)
         {
             // One sender's: one lookup for the batch.
-            if (envelopes.Length > 0 && TryResolve(envelopes[0].Sender, out IChatEndpoint sender))
+            if (envelopes.Length > 0 && TryResolve(envelopes[0].Sender, out IDeliveryReceipt sender))
             {
                 sender.Delivered(envelopes);
             }
@@ -198,7 +203,7 @@ namespace Chatrm.Engine.Routing
 
         public void ReportRefused(ChatEnvelope envelope, Refusal reason, string message)
         {
-            if (TryResolve(envelope.Sender, out IChatEndpoint sender))
+            if (TryResolve(envelope.Sender, out IDeliveryReceipt sender))
             {
                 sender.Refused(envelope, reason, message);
             }
@@ -206,7 +211,7 @@ namespace Chatrm.Engine.Routing
 
         public void ReportFailed(ChatEnvelope envelope, Refusal reason, string message)
         {
-            if (TryResolve(envelope.Sender, out IChatEndpoint sender))
+            if (TryResolve(envelope.Sender, out IDeliveryReceipt sender))
             {
                 sender.Failed(envelope, reason, message);
             }
@@ -214,7 +219,7 @@ namespace Chatrm.Engine.Routing
 
         public void ReportStored(ChatEnvelope envelope)
         {
-            if (TryResolve(envelope.Sender, out IChatEndpoint sender))
+            if (TryResolve(envelope.Sender, out IDeliveryReceipt sender))
             {
                 sender.Stored(envelope);
             }
@@ -222,7 +227,7 @@ namespace Chatrm.Engine.Routing
 
         // A sender of another server is not this table's to tell (a cluster router forwards those).
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
-        private bool TryResolve(SenderAddress address, out IChatEndpoint sender)
+        private bool TryResolve(SenderAddress address, out IDeliveryReceipt sender)
         {
             if (address.IsNone || address.ServerId != ServerId)
             {

@@ -56,6 +56,7 @@ namespace Chatrm.Engine
             // Ids carry the server's identity, so two servers never hand out the same; a lone server's are 1, 2, ...
             _nextMessageId = Messaging.MessageIds.Compose(Router.ServerId, 0);
             Router.PresenceChanged += OnPresenceChanged;
+            ResumeStates = new Server.Resume.ResumeTable(this);
         }
 
         public ServerOptions Options { get; }
@@ -64,6 +65,12 @@ namespace Chatrm.Engine
         internal TimeProvider Clock { get; }
 
         internal IMessageRouter Router { get; }
+
+        /// <summary>What the server remembers of each resume token's sends, across its connections (see docs/protocol.md).</summary>
+        internal Server.Resume.ResumeTable ResumeStates { get; }
+
+        /// <summary>A number no connection and no resume state of this run has had: where reports to it go.</summary>
+        internal long NewConnectionId() => Interlocked.Increment(ref _nextConnectionId);
 
         /// <summary>The names of the users online, in no particular order.</summary>
         public IReadOnlyCollection<string> OnlineUsers => Router.OnlineUsers;
@@ -325,7 +332,7 @@ namespace Chatrm.Engine
                 return;
             }
 
-            long id = Interlocked.Increment(ref _nextConnectionId);
+            long id = NewConnectionId();
             try
             {
                 SocketTuning.Apply(socket, Options.TcpKeepAliveTime);
@@ -446,6 +453,9 @@ namespace Chatrm.Engine
                 {
                     pair.Value.SweepKeepAlive(_keepAliveSchedule, now, onTime);
                 }
+
+                // A quiet server forgets the tokens nobody came back for, too.
+                ResumeStates.ForgetExpired(Clock.GetUtcNow().UtcTicks);
             }
             finally
             {

@@ -1,6 +1,7 @@
 using System;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Routing;
+using Chatrm.Engine.Server.Resume;
 using Chatrm.Engine.Storage;
 using Chatrm.Engine.Transport;
 
@@ -41,20 +42,58 @@ namespace Chatrm.Engine.Server
             }
         }
 
-        // Fates of this user's own messages: only a native sender hears them (its session writes a status).
-        void IDeliveryReceipt.Forwarded(ChatEnvelope envelope) => _session.Forwarded(envelope);
+        // Fates of this user's own messages: only a native sender hears them (its session writes a status). With a
+        // resume token they go through its state, which records them and tells the connection holding the token now.
+        void IDeliveryReceipt.Forwarded(ChatEnvelope envelope)
+        {
+            ResumeState resume = _resume;
+            if (resume != null)
+            {
+                resume.Forwarded(envelope);
+                return;
+            }
 
-        void IDeliveryReceipt.Refused(ChatEnvelope envelope, Refusal reason, string message) => TellRefused(envelope, reason, message);
+            _session.Forwarded(envelope);
+        }
 
-        void IDeliveryReceipt.Stored(ChatEnvelope envelope) => _session.TellStored(envelope);
+        void IDeliveryReceipt.Refused(ChatEnvelope envelope, Refusal reason, string message)
+        {
+            ResumeState resume = _resume;
+            if (resume != null)
+            {
+                resume.Refused(envelope, reason, message);
+                return;
+            }
+
+            TellRefused(envelope, reason, message);
+        }
+
+        void IDeliveryReceipt.Stored(ChatEnvelope envelope)
+        {
+            ResumeState resume = _resume;
+            if (resume != null)
+            {
+                resume.Stored(envelope);
+                return;
+            }
+
+            _session.TellStored(envelope);
+        }
 
         // Delivered is durable too: a report waits until the message's line of history is committed (on the store's
         // writer then, which runs it once the commit is done).
         void IDeliveryReceipt.Delivered(ChatEnvelope envelope)
         {
+            ResumeState resume = _resume;
+            if (resume != null)
+            {
+                resume.Delivered(envelope);
+                return;
+            }
+
             IMessageStore store = _server.Store;
             long ticket = envelope.HistoryTicket;
-            if (ticket != 0 && store != null && ticket > store.CommittedTicket)
+            if (!IsCommitted(store, ticket))
             {
                 store.WhenCommitted(ticket, () => _session.Delivered(envelope));
                 return;
@@ -65,14 +104,16 @@ namespace Chatrm.Engine.Server
 
         void IDeliveryReceipt.Delivered(ReadOnlySpan<ChatEnvelope> envelopes)
         {
-            IMessageStore store = _server.Store;
-            long ticket = 0;
-            foreach (ChatEnvelope envelope in envelopes)
+            ResumeState resume = _resume;
+            if (resume != null)
             {
-                ticket = Math.Max(ticket, envelope.HistoryTicket);
+                resume.Delivered(envelopes);
+                return;
             }
 
-            if (ticket != 0 && store != null && ticket > store.CommittedTicket)
+            IMessageStore store = _server.Store;
+            long ticket = LastTicket(envelopes);
+            if (!IsCommitted(store, ticket))
             {
                 // The span is the acker's buffer, reused at its next ack: the wait keeps a copy.
                 ChatEnvelope[] waiting = envelopes.ToArray();
@@ -83,7 +124,32 @@ namespace Chatrm.Engine.Server
             _session.Delivered(envelopes);
         }
 
-        void IDeliveryReceipt.Failed(ChatEnvelope envelope, Refusal reason, string message) => _session.Failed(envelope, reason, message);
+        void IDeliveryReceipt.Failed(ChatEnvelope envelope, Refusal reason, string message)
+        {
+            ResumeState resume = _resume;
+            if (resume != null)
+            {
+                resume.Failed(envelope, reason, message);
+                return;
+            }
+
+            _session.Failed(envelope, reason, message);
+        }
+
+        /// <summary>Whether a delivered report for a line of history with this ticket (0: none) may be told now.</summary>
+        internal static bool IsCommitted(IMessageStore store, long ticket) => ticket == 0 || store == null || ticket <= store.CommittedTicket;
+
+        /// <summary>The highest history ticket of these messages: a report of all of them waits for it.</summary>
+        internal static long LastTicket(ReadOnlySpan<ChatEnvelope> envelopes)
+        {
+            long ticket = 0;
+            foreach (ChatEnvelope envelope in envelopes)
+            {
+                ticket = Math.Max(ticket, envelope.HistoryTicket);
+            }
+
+            return ticket;
+        }
 
         /// <summary>Whether a send was queued; a full queue drops this user as too slow.</summary>
         internal bool Queued(SendResult result)

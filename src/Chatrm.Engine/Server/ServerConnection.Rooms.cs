@@ -1,5 +1,6 @@
 using System;
 using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Server.Resume;
 using Chatrm.Engine.Routing;
 
 namespace Chatrm.Engine.Server
@@ -49,6 +50,7 @@ namespace Chatrm.Engine.Server
 
             if (post.Posted)
             {
+                _resume?.Record(envelope, RefFate.Posted(post.Seq, post.Recipients));
                 _session.TellPosted(envelope, post.Seq, post.Recipients);
             }
             else

@@ -1,5 +1,6 @@
 using System;
 using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Server.Resume;
 
 namespace Chatrm.Engine.Server
 {
@@ -50,9 +51,13 @@ namespace Chatrm.Engine.Server
 
         /// <summary>
         /// Tells this user that a message of theirs was refused, in its protocol (a native status frame, a classic
-        /// notice), and the operator too.
+        /// notice), and the operator too; recorded for a resend of its ref.
         /// </summary>
-        private void TellRefused(ChatEnvelope envelope, Refusal refusal, string text) => _session.TellRefused(envelope, refusal, text);
+        private void TellRefused(ChatEnvelope envelope, Refusal refusal, string text)
+        {
+            _resume?.Record(envelope, RefFate.Refused(refusal, text));
+            _session.TellRefused(envelope, refusal, text);
+        }
 
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private DeliveryStatus Route(ChatEnvelope envelope) =>

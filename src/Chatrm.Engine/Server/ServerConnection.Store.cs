@@ -33,17 +33,18 @@ namespace Chatrm.Engine.Server
             switch (result.Outcome)
             {
                 case StoreOutcome.Stored:
-                    _session.TellStored(envelope);
+                    // Through the receipt: with a token, its state records it and tells whichever connection holds it now.
+                    ((Routing.IDeliveryReceipt)this).Stored(envelope);
 
                     // Stored while its recipient was logging in, after its inbox was read: not stranded, it goes now
                     // (with its id; a client drops one it has shown already).
                     _server.Router.Deliver(ChatEnvelope.OfInbox(stored));
                     break;
                 case StoreOutcome.InboxFull:
-                    TellRefused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
+                    ((Routing.IDeliveryReceipt)this).Refused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
                     break;
                 default:
-                    TellRefused(envelope, Refusal.StoreFailed, result.Reason ?? "the server could not keep the message");
+                    ((Routing.IDeliveryReceipt)this).Refused(envelope, Refusal.StoreFailed, result.Reason ?? "the server could not keep the message");
                     break;
             }
         }

@@ -143,6 +143,9 @@ namespace Chatrm.Engine.Server
                 _server.Raise(ServerEventKind.UserLeft, UserName, LeaveReason);
             }
 
+            // Fates of the token's sends are recorded from now on, for the client to hear when it comes back and resends.
+            LetGoOfResumeState();
+
             await _transport.CloseAsync(_server.Options.CloseGrace).ConfigureAwait(false);
             _server.Router.Detach(this);
         }

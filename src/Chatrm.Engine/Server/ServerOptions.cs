@@ -113,6 +113,18 @@ namespace Chatrm.Engine
         /// <summary>Bytes of text (UTF-8) one offline user's inbox holds; one more message past it is refused inbox-full.</summary>
         public long MaxInboxBytes { get; set; } = DefaultMaxInboxBytes;
 
+        /// <summary>
+        /// How long a native session that gave a resume token has its refs remembered: a send repeating a ref of its
+        /// token within this time is not routed again, and its sender is told the first one's fate. Past it, a
+        /// repeated ref is a new message.
+        /// </summary>
+        public TimeSpan ResendWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+        /// <summary>Refs remembered for one resume token at most (see <see cref="ResendWindow"/>); past it the oldest is forgotten first.</summary>
+        public int MaxRememberedRefs { get; set; } = DefaultMaxRememberedRefs;
+
+        internal const int DefaultMaxRememberedRefs = 10_000;
+
         internal const int DefaultHistoryDays = Storage.StoreLimits.DefaultDays;
         internal const int DefaultInboxDays = Storage.StoreLimits.DefaultDays;
         internal const int DefaultMaxInboxMessages = Storage.StoreLimits.DefaultMaxInboxMessages;
@@ -140,6 +152,8 @@ namespace Chatrm.Engine
             if (HistoryDays < 1) throw new ArgumentOutOfRangeException(nameof(HistoryDays), HistoryDays, "History is kept at least one day (turn it off with KeepHistory).");
             if (InboxDays < 1) throw new ArgumentOutOfRangeException(nameof(InboxDays), InboxDays, "An inbox keeps a message at least one day.");
             if (MaxInboxMessages < 1) throw new ArgumentOutOfRangeException(nameof(MaxInboxMessages), MaxInboxMessages, "An inbox holds at least one message.");
+            if (ResendWindow <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ResendWindow), ResendWindow, "The resend window must be positive.");
+            if (MaxRememberedRefs < 1) throw new ArgumentOutOfRangeException(nameof(MaxRememberedRefs), MaxRememberedRefs, "At least one ref is remembered per resume token.");
             if (MaxInboxBytes < MaxLineBytes) throw new ArgumentOutOfRangeException(nameof(MaxInboxBytes), MaxInboxBytes, "An inbox holds at least one message of the longest line.");
         }
     }

@@ -14,6 +14,9 @@ namespace Chatrm.Engine.Tests
     {
         private readonly ConcurrentDictionary<long, IChatEndpoint> _byConnection = new ConcurrentDictionary<long, IChatEndpoint>();
 
+        // Resume states' addresses: reports to them reach the state, as the local router's do.
+        private readonly ConcurrentDictionary<long, IDeliveryReceipt> _reports = new ConcurrentDictionary<long, IDeliveryReceipt>();
+
         public RecordingRouter(int serverId = 0)
         {
             ServerId = serverId;
@@ -148,7 +151,24 @@ namespace Chatrm.Engine.Tests
 
         public IReadOnlyList<UserInfo> ListUsers() => _byConnection.Values.Select(e => new UserInfo(e.UserName, e.Protocol, e.ConnectedAt)).ToList();
 
-        private IChatEndpoint SenderOf(ChatEnvelope envelope) =>
-            envelope.Sender.ServerId == ServerId && _byConnection.TryGetValue(envelope.Sender.ConnectionId, out IChatEndpoint sender) ? sender : null;
+        public void AttachReports(SenderAddress address, IDeliveryReceipt receipt) => _reports[address.ConnectionId] = receipt;
+
+        public void DetachReports(SenderAddress address, IDeliveryReceipt receipt) =>
+            ((ICollection<KeyValuePair<long, IDeliveryReceipt>>)_reports).Remove(new KeyValuePair<long, IDeliveryReceipt>(address.ConnectionId, receipt));
+
+        private IDeliveryReceipt SenderOf(ChatEnvelope envelope)
+        {
+            if (envelope.Sender.ServerId != ServerId)
+            {
+                return null;
+            }
+
+            if (_byConnection.TryGetValue(envelope.Sender.ConnectionId, out IChatEndpoint sender))
+            {
+                return sender;
+            }
+
+            return _reports.TryGetValue(envelope.Sender.ConnectionId, out IDeliveryReceipt receipt) ? receipt : null;
+        }
     }
 }

@@ -116,6 +116,12 @@ namespace Chatrm.Engine.Server.Sessions
                 return Connection.RefuseHandshake(hello.User, Refusal.NameTaken, "the name " + hello.User + " is in use; choose another");
             }
 
+            // Before any send of this connection is read: resends of the token's refs are known from the first.
+            if (hello.ResumeToken != null)
+            {
+                Connection.HoldResumeState(hello.ResumeToken);
+            }
+
             return true;
         }
 
@@ -294,25 +300,31 @@ namespace Chatrm.Engine.Server.Sessions
             }
 
             long now = Transport.ReadTicks;
-            if (RoomNames.IsRoom(frame.To))
+            if (!Connection.AdmitSend(now, frame.To, frame.Ref))
             {
-                if (Connection.AdmitSend(now, frame.To, frame.Ref))
-                {
-                    // No sender address: a room's members do not confirm, so nobody reports per-member fates.
-                    ChatEnvelope post = ChatEnvelope.FromSend(frame, Connection.NextMessageId(), Connection.UserName, new DateTime(now, DateTimeKind.Utc), default);
-                    post.EncodedFrom = _encodedName;
-                    Connection.PostAndTell(post, joining: false);
-                }
-
                 return;
             }
 
-            if (Connection.AdmitSend(now, frame.To, frame.Ref))
+            // A resend of a ref this token sent within the window is answered, not routed (the id taken is skipped).
+            long number = Connection.NextMessageId();
+            if (Connection.IsRepeat(frame, number, now))
             {
-                ChatEnvelope envelope = ChatEnvelope.FromSend(frame, Connection.NextMessageId(), Connection.UserName, new DateTime(now, DateTimeKind.Utc), Connection.Address);
-                envelope.EncodedFrom = _encodedName;
-                Connection.RouteAndTell(envelope);
+                return;
             }
+
+            if (RoomNames.IsRoom(frame.To))
+            {
+                // No sender address: a room's members do not confirm, so nobody reports per-member fates.
+                ChatEnvelope post = ChatEnvelope.FromSend(frame, number, Connection.UserName, new DateTime(now, DateTimeKind.Utc), default);
+                post.EncodedFrom = _encodedName;
+                Connection.PostAndTell(post, joining: false);
+                return;
+            }
+
+            // Reports go to the token's state when there is one, so they reach this client on its next connection too.
+            ChatEnvelope envelope = ChatEnvelope.FromSend(frame, number, Connection.UserName, new DateTime(now, DateTimeKind.Utc), Connection.ReportAddress);
+            envelope.EncodedFrom = _encodedName;
+            Connection.RouteAndTell(envelope);
         }
 
         private void OnJoin(NativeFrame frame)
