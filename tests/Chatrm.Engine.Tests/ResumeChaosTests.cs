@@ -106,6 +106,14 @@ namespace Chatrm.Engine.Tests
                 await server.DisposeAsync();
             }
 
+            foreach (var (name, got) in new[] { ("alice", aliceGot), ("bob", bobGot) })
+            {
+                foreach (var dup in got.GroupBy(m => m.Text).Where(g => g.Count() > 1).Take(10))
+                {
+                    _output.WriteLine($"DUP {name}: {dup.Key} x{dup.Count()} ids {string.Join(",", dup.Select(m => m.Id))} seqs {string.Join(",", dup.Select(m => m.Seq))}");
+                }
+            }
+
             Assert.True(restarted);
             Assert.True(proxy.Cuts >= MinCuts, $"only {proxy.Cuts} cuts");
             Assert.All(fates, f => Assert.True(f.Status == SendStatus.Delivered || f.Status == SendStatus.Stored || f.Status == SendStatus.Posted, $"{f.To} {f.Text}: {f.Status} {f.Reason} {f.Detail}"));
