@@ -252,7 +252,8 @@ namespace Chatrm.Engine
                     ReportGap(room, after + 1, page[0].Seq.Value - 1, $"the history of {room} no longer holds them");
                 }
 
-                fetched.AddRange(page);
+                // The room's history holds this user's own posts too, which live it never gets back.
+                fetched.AddRange(page.Where(message => !UserNames.AreSame(message.From, UserName)));
                 after = page[page.Count - 1].Seq ?? upTo;
             }
 
