@@ -102,7 +102,9 @@ namespace Chatrm.Engine.Tests
                 _output.WriteLine($"seed {seed}: {Volatile.Read(ref settled)} of {Total} sent with a fate, {proxy.Cuts} cuts, {proxy.Accepted} links, " +
                     $"restarted {restarted}, alice took {aliceGot.Count}, bob took {bobGot.Count}, " +
                     $"reconnects {aliceEvents.Count(e => e.Change == ConnectionChange.Reconnected)}+{bobEvents.Count(e => e.Change == ConnectionChange.Reconnected)}, " +
-                    $"gaps {aliceEvents.Count(e => e.Change == ConnectionChange.Gap) + bobEvents.Count(e => e.Change == ConnectionChange.Gap)}, {clock.Elapsed.TotalSeconds:0.0} s");
+                    $"gaps {aliceEvents.Count(e => e.Change == ConnectionChange.Gap) + bobEvents.Count(e => e.Change == ConnectionChange.Gap)}, {clock.Elapsed.TotalSeconds:0.0} s; " +
+                    $"fates {string.Join(" ", fates.GroupBy(f => f.Status + (f.Reason == null ? string.Empty : "/" + f.Reason)).Select(g => g.Key + " " + g.Count()))}; " +
+                    $"alice {alice.State} {alice.MessagesWaiting} waiting, bob {bob.State} {bob.MessagesWaiting} waiting");
                 await server.DisposeAsync();
             }
 
