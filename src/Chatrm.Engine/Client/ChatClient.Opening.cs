@@ -13,10 +13,10 @@ namespace Chatrm.Engine
     public sealed partial class ChatClient
     {
         /// <summary>
-        /// Makes a link (TCP, then TLS when asked) and opens it in the client's protocol. Throws as
+        /// Makes a link (TCP, then TLS when asked), opens it in the client's protocol and returns it. Throws as
         /// <see cref="ConnectAsync"/> does; the link is then closed. The first link and every reconnect's come here.
         /// </summary>
-        private async Task OpenLinkAsync(CancellationToken cancellationToken)
+        private async Task<LineTransport> OpenLinkAsync(CancellationToken cancellationToken, bool resuming = false)
         {
             Socket socket = await ConnectSocketAsync(ComputerName, Port, _options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             System.IO.Stream secure = null;
@@ -58,7 +58,8 @@ namespace Chatrm.Engine
                     await OpenClassicAsync(cancellationToken).ConfigureAwait(false);
                 }
 
-                MarkLinkUp();
+                MarkLinkUp(resuming);
+                return transport;
             }
             catch
             {

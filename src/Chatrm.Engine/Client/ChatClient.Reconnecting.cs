@@ -57,8 +57,8 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>After the opening succeeded: the link is up unless it ended already.</summary>
-        private void MarkLinkUp()
+        /// <summary>After the opening succeeded: the link is up unless it ended already; a reconnect's then resumes.</summary>
+        private void MarkLinkUp(bool resuming)
         {
             lock (_sendGate)
             {
@@ -68,6 +68,7 @@ namespace Chatrm.Engine
                 }
 
                 _linkUp = true;
+                _resuming = resuming;
             }
         }
 
@@ -128,11 +129,11 @@ namespace Chatrm.Engine
                 }
 
                 TimeSpan wait = ReconnectBackoff.Wait(attempt, random.NextDouble());
+                LineTransport link;
                 try
                 {
                     await Task.Delay(wait < left ? wait : left, stop).ConfigureAwait(false);
-                    await OpenLinkAsync(stop).ConfigureAwait(false);
-                    _resuming = true;
+                    link = await OpenLinkAsync(stop, resuming: true).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -151,11 +152,21 @@ namespace Chatrm.Engine
 
                 if (Volatile.Read(ref _closing) != 0)
                 {
-                    _transport.Dispose();
+                    link.Dispose();
                     return;
                 }
 
-                await ResumeAsync(_transport, attempt + 1).ConfigureAwait(false);
+                try
+                {
+                    await ResumeAsync(link, attempt + 1).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // A resume that failed on a link still up (an answer that never came) must not leave the client
+                    // reconnecting for ever: the link is dropped, and the next reconnect resumes again.
+                    link.StopReading();
+                }
+
                 return;
             }
         }
