@@ -159,7 +159,7 @@ namespace Chatrm.PowerShell
 
         /// <summary>
         /// A native send held by a reconnecting connection: not lost, and not refused either. The client sends it once
-        /// the connection is back (the server drops a repeat); only if reconnecting gives up is it refused.
+        /// the connection is back; only if reconnecting gives up is it refused.
         /// </summary>
         private void ReportWaiting(InFlight waiting)
         {
