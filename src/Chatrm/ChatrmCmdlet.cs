@@ -19,8 +19,9 @@ namespace Chatrm.PowerShell
         public void Dispose() => _stopping.Dispose();
 
         /// <summary>
-        /// The connection given, or else this session's newest connection while it is open. Never an older one: a
-        /// user whose newest connection closed meant that one, not someone else's. An explicit null is an error.
+        /// The connection given, or else this session's newest connection while it is open or reconnecting (a bot's
+        /// pipeline goes on across a reconnect). Never an older one: a user whose newest connection closed meant that
+        /// one, not someone else's. An explicit null is an error.
         /// </summary>
         protected ChatrmConnection ResolveConnection(ChatrmConnection given)
         {
@@ -48,7 +49,7 @@ namespace Chatrm.PowerShell
                     null));
             }
 
-            if (newest.State != ConnectionState.Open)
+            if (newest.State == ConnectionState.Closed)
             {
                 ThrowTerminatingError(ChatrmErrors.Make(
                     ChatrmErrors.NoConnection,
@@ -101,7 +102,7 @@ namespace Chatrm.PowerShell
                     "if this is not a chat server (a TLS port, or another service), nothing you send arrives anywhere.");
             }
 
-            return ConnectionTable.Add(client);
+            return ConnectionTable.Add(client, options);
         }
 
         /// <summary>A case-insensitive wildcard; a terminating ChatrmInvalidWildcard error when it cannot be one.</summary>

@@ -8,10 +8,12 @@ namespace Chatrm.PowerShell
     {
         private long _reportedDrops;
 
-        internal ChatrmConnection(int id, ChatClient client)
+        internal ChatrmConnection(int id, ChatClient client, ClientOptions options)
         {
             Id = id;
             Client = client;
+            Reconnects = options.Reconnect;
+            ReconnectTimeout = options.Reconnect ? options.ReconnectTimeout : TimeSpan.Zero;
         }
 
         public int Id { get; }
@@ -30,6 +32,12 @@ namespace Chatrm.PowerShell
 
         /// <summary>Why the connection closed, once it has.</summary>
         public string CloseReason => Client.CloseReason;
+
+        /// <summary>Whether a dropped connection is made again by itself (State Reconnecting meanwhile); -NoReconnect turns it off.</summary>
+        public bool Reconnects { get; }
+
+        /// <summary>How long reconnecting goes on before the connection closes; zero when it does not reconnect.</summary>
+        public TimeSpan ReconnectTimeout { get; }
 
         internal ChatClient Client { get; }
 

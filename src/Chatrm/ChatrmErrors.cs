@@ -18,6 +18,7 @@ namespace Chatrm.PowerShell
         public const string InvalidWildcard = "ChatrmInvalidWildcard";
         public const string RoomNotFound = "ChatrmRoomNotFound";
         public const string InvalidHistoryQuestion = "ChatrmInvalidHistoryQuestion";
+        public const string ParameterConflict = "ChatrmParameterConflict";
 
         public static ErrorCategory CategoryOf(Refusal refusal)
         {

@@ -64,14 +64,30 @@ namespace Chatrm.PowerShell
         [Parameter]
         public SwitchParameter NoPresence { get; set; }
 
+        /// <summary>Do not make a dropped connection again: it closes, as before reconnecting was built.</summary>
+        [Parameter]
+        public SwitchParameter NoReconnect { get; set; }
+
+        /// <summary>Seconds reconnecting goes on after a drop before it gives up and the connection closes.</summary>
+        [Parameter]
+        [ValidateRange(1.0, 86400.0)]
+        public double ReconnectTimeout { get; set; } = ConnectionOptions.DefaultReconnectSeconds;
+
         protected override void ProcessRecord()
         {
+            if (NoReconnect && MyInvocation.BoundParameters.ContainsKey(nameof(ReconnectTimeout)))
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ParameterConflict, ErrorCategory.InvalidArgument,
+                    "-ReconnectTimeout says how long to reconnect and -NoReconnect says not to: give one of them.", ReconnectTimeout));
+            }
+
             var options = new ClientOptions
             {
                 InboxCapacity = InboxSize,
                 KeepAliveInterval = TimeSpan.FromSeconds(KeepAliveInterval),
                 ReceivePresence = !NoPresence,
             };
+            ConnectionOptions.ApplyReconnect(options, !NoReconnect, ReconnectTimeout);
             string userName = ConnectionOptions.ApplyCredential(options, UserName, Credential);
             options.Tls = ConnectionOptions.Tls(UseTls, CertificateThumbprint, SkipCertificateCheck);
             ChatrmConnection connection = ConnectUser(ComputerName, Port, userName, Protocol, options);

@@ -1,11 +1,25 @@
+using System;
 using System.Management.Automation;
 using Chatrm.Engine;
 
 namespace Chatrm.PowerShell
 {
-    /// <summary>What the cmdlets that connect share: a credential's name and password, and the TLS switches.</summary>
+    /// <summary>What the cmdlets that connect share: a credential's name and password, the TLS switches, reconnecting.</summary>
     internal static class ConnectionOptions
     {
+        /// <summary>The engine's default, five minutes: a server's restart or a network's hiccup, not an outage of hours.</summary>
+        public static readonly double DefaultReconnectSeconds = ClientOptions.DefaultReconnectTimeout.TotalSeconds;
+
+        /// <summary>
+        /// The cmdlets reconnect unless told not to (the engine does not unless asked): a person or a bot at a prompt
+        /// would rather wait out a server's restart than start again.
+        /// </summary>
+        public static void ApplyReconnect(ClientOptions options, bool reconnect, double timeoutSeconds)
+        {
+            options.Reconnect = reconnect;
+            options.ReconnectTimeout = TimeSpan.FromSeconds(timeoutSeconds);
+        }
+
         /// <summary>The user name to connect as: the credential's when one is given, its password going into the options.</summary>
         public static string ApplyCredential(ClientOptions options, string userName, PSCredential credential)
         {

@@ -16,9 +16,9 @@ namespace Chatrm.PowerShell
         private static readonly Dictionary<Guid, List<ChatrmConnection>> Tables = new Dictionary<Guid, List<ChatrmConnection>>();
         private static int s_nextId;
 
-        public static ChatrmConnection Add(Engine.ChatClient client)
+        public static ChatrmConnection Add(Engine.ChatClient client, Engine.ClientOptions options)
         {
-            var connection = new ChatrmConnection(Interlocked.Increment(ref s_nextId), client);
+            var connection = new ChatrmConnection(Interlocked.Increment(ref s_nextId), client, options);
             Runspace runspace = Runspace.DefaultRunspace;
             Guid key = runspace?.InstanceId ?? Guid.Empty;
             lock (Lock)

@@ -111,7 +111,7 @@ namespace Chatrm.PowerShell
             }
 
             // One of ours that closed at once is said in the chat, below, and still cleaned up; a given one is an error.
-            if (!ownConnection && _connection.State != ConnectionState.Open)
+            if (!ownConnection && _connection.State == ConnectionState.Closed)
             {
                 ThrowTerminatingError(ChatrmErrors.From(
                     new ChatException(Refusal.ConnectionClosed, $"Connection {_connection.Id} ({_connection.UserName}) is closed: {_connection.CloseReason}. Connect again with Connect-ChatrmServer."),
@@ -156,6 +156,7 @@ namespace Chatrm.PowerShell
         private ChatrmConnection Connect()
         {
             var options = new ClientOptions();
+            ConnectionOptions.ApplyReconnect(options, reconnect: true, ConnectionOptions.DefaultReconnectSeconds);
             string userName = ConnectionOptions.ApplyCredential(options, UserName, Credential);
             options.Tls = ConnectionOptions.Tls(UseTls, CertificateThumbprint, SkipCertificateCheck);
             return ConnectUser(ComputerName, Port, userName, Protocol, options);
@@ -296,8 +297,8 @@ namespace Chatrm.PowerShell
             }
             catch (ChatException e)
             {
-                ShowProblem(e.Message);
-                return _connection.State == ConnectionState.Open;
+                ShowProblem(TerminalText.Neutralise(e.Message));
+                return _connection.State != ConnectionState.Closed;
             }
 
             return true;
@@ -581,6 +582,16 @@ namespace Chatrm.PowerShell
                     case PresenceEvent presence:
                         WriteColored(ConsoleColor.DarkGray, ChatLines.Presence(presence));
                         break;
+                    case ConnectionEvent change:
+                        // The chat goes on across a reconnect: what is typed meanwhile waits and goes once back (native).
+                        string line = ChatLines.Connection(change);
+                        if (change.Change == ConnectionChange.Reconnecting)
+                        {
+                            line += _connection.Protocol == ChatProtocol.Chatrm ? "; lines you type meanwhile go once it is back" : "; lines you type meanwhile are not sent";
+                        }
+
+                        WriteColored(change.Change == ConnectionChange.Reconnected ? ConsoleColor.DarkGray : ConsoleColor.Yellow, line);
+                        break;
                 }
             }
 
@@ -616,15 +627,16 @@ namespace Chatrm.PowerShell
             }
         }
 
+        /// <summary>True while the connection is open or reconnecting; only a closed one ends the chat.</summary>
         private bool CheckOpen()
         {
-            if (_connection.State == ConnectionState.Open)
+            if (_connection.State != ConnectionState.Closed)
             {
                 return true;
             }
 
             ClearInputLine();
-            ShowProblem($"The connection closed: {_connection.CloseReason}.");
+            ShowProblem($"The connection closed: {TerminalText.Neutralise(_connection.CloseReason)}.");
             return false;
         }
 

@@ -78,10 +78,15 @@ namespace Chatrm.PowerShell
             }
             catch (ChatException e)
             {
-                _connectionClosed = e.Refusal == Refusal.ConnectionClosed;
+                // Closed for good: the rest of the pipeline is not tried. A link that dropped under a reconnecting
+                // connection is not closed for good (classic says NotConnected while it reconnects): each message tries.
+                _connectionClosed = e.Refusal == Refusal.ConnectionClosed && (!_connection.Reconnects || _connection.State == ConnectionState.Closed);
                 SentMessage refused = Refuse(to, Text, e.Refusal, e.Message.TrimEnd('.'));
                 string rest = _connectionClosed ? " No further messages of this pipeline are sent." : string.Empty;
-                WriteError(ChatrmErrors.From(new ChatException(e.Refusal, $"The message to {to} was not sent: {e.Message}{rest}", e), refused));
+                string why = e.Refusal == Refusal.NotConnected
+                    ? "the connection dropped and is reconnecting, and a classic line has no fate to wait for; send it again once the connection is back."
+                    : e.Message;
+                WriteError(ChatrmErrors.From(new ChatException(e.Refusal, $"The message to {to} was not sent: {why}{rest}", e), refused));
                 PassOn(refused);
                 return;
             }
@@ -131,12 +136,38 @@ namespace Chatrm.PowerShell
             while (_inFlight.Count > 0)
             {
                 InFlight unanswered = _inFlight.Dequeue();
+                if (unanswered.Fate.IsCompleted)
+                {
+                    // Settled while an earlier one was waited for.
+                    Report(unanswered.Fate.Result);
+                    continue;
+                }
+
+                if (_connection.State == ConnectionState.Reconnecting)
+                {
+                    ReportWaiting(unanswered);
+                    continue;
+                }
+
                 var message = new SentMessage(_connection.UserName, unanswered.To, unanswered.Text, DateTime.UtcNow, SendStatus.Sent, Refusal.NoAnswer.ToCode(),
                     detail: $"no answer from the server within {Timeout} seconds; whether it arrived is unknown");
                 var error = new ChatException(Refusal.NoAnswer, $"The message to {message.To} had {message.Detail}.");
                 WriteError(ChatrmErrors.From(error, message));
                 PassOn(message);
             }
+        }
+
+        /// <summary>
+        /// A native send held by a reconnecting connection: not lost, and not refused either. The client sends it once
+        /// the connection is back; only if reconnecting gives up is it refused.
+        /// </summary>
+        private void ReportWaiting(InFlight waiting)
+        {
+            var message = new SentMessage(_connection.UserName, waiting.To, waiting.Text, DateTime.UtcNow, SendStatus.Sent, Refusal.NotConnected.ToCode(),
+                detail: $"still waiting after {Timeout} seconds: the connection dropped and is reconnecting; it goes once the connection is back, unless reconnecting gives up");
+            var error = new ChatException(Refusal.NotConnected, $"The message to {message.To} is {message.Detail}.");
+            WriteError(ChatrmErrors.From(error, message));
+            PassOn(message);
         }
 
         private SentMessage Refuse(string to, string text, Refusal refusal, string detail) =>
@@ -179,10 +210,12 @@ namespace Chatrm.PowerShell
 
     /// <summary>
     /// Emits messages as they arrive. What the server says about this user's own lines (a classic server's
-    /// notices) comes out as non-terminating errors, in order with the messages.
+    /// notices) comes out as non-terminating errors, in order with the messages. -Wait goes on across a reconnect
+    /// and ends with an error only once the connection is closed; a gap (messages that cannot be fetched) is output
+    /// and warned about always.
     /// </summary>
     [Cmdlet(VerbsCommunications.Receive, "ChatrmMessage")]
-    [OutputType(typeof(ChatMessage), typeof(PresenceEvent), typeof(DeliveryReceipt))]
+    [OutputType(typeof(ChatMessage), typeof(PresenceEvent), typeof(DeliveryReceipt), typeof(ConnectionEvent))]
     public sealed class ReceiveChatrmMessageCommand : ChatrmCmdlet
     {
         // Items taken per lock: enough to amortise it, few enough to keep the first output quick.
@@ -245,6 +278,7 @@ namespace Chatrm.PowerShell
             bool wait = Wait.IsPresent || timed;
             DateTime deadline = timed ? DateTime.UtcNow + TimeSpan.FromSeconds(Timeout) : DateTime.MaxValue;
             int remaining = Count > 0 ? Count : int.MaxValue;
+            ConnectionState seen = client.State;
 
             while (true)
             {
@@ -267,6 +301,11 @@ namespace Chatrm.PowerShell
                         case ServerNotice notice:
                             WriteError(ChatrmErrors.From(notice, connection));
                             break;
+                        case ConnectionEvent gap when gap.Change == ConnectionChange.Gap:
+                            // A loss is never silent: the object for scripts, a warning for a person whose objects go elsewhere.
+                            WriteWarning($"Missed while {connection.UserName} was away: {TerminalText.Neutralise(gap.Reason)}.");
+                            WriteObject(gap);
+                            break;
                         default:
                             WriteObject(item);
                             break;
@@ -288,12 +327,15 @@ namespace Chatrm.PowerShell
                     return;
                 }
 
+                // Only a closed connection ends the wait; a reconnecting one is waited through.
                 if (client.State == ConnectionState.Closed)
                 {
                     ThrowTerminatingError(ChatrmErrors.From(
-                        new ChatException(Refusal.ConnectionClosed, $"The connection of {connection.UserName} to {connection.ComputerName}:{connection.Port} closed: {client.CloseReason}."),
+                        new ChatException(Refusal.ConnectionClosed, $"The connection of {connection.UserName} to {connection.ComputerName}:{connection.Port} closed: {TerminalText.Neutralise(client.CloseReason)}."),
                         connection));
                 }
+
+                seen = WarnOfReconnect(connection, seen);
 
                 TimeSpan left = timed ? deadline - DateTime.UtcNow : System.Threading.Timeout.InfiniteTimeSpan;
                 if (timed && left <= TimeSpan.Zero)
@@ -307,6 +349,31 @@ namespace Chatrm.PowerShell
                     return;
                 }
             }
+        }
+
+        /// <summary>
+        /// Without -IncludePresence a waiting reader sees no ConnectionEvent, so a person would not know why nothing comes:
+        /// a drop and a return are warned about as the wait sees them (a blip quicker than one look may go unseen).
+        /// </summary>
+        private ConnectionState WarnOfReconnect(ChatrmConnection connection, ConnectionState seen)
+        {
+            ConnectionState now = connection.State;
+            if (IncludePresence || now == seen)
+            {
+                return now;
+            }
+
+            string who = $"The connection of {connection.UserName} to {connection.ComputerName}:{connection.Port}";
+            if (now == ConnectionState.Reconnecting)
+            {
+                WriteWarning($"{who} dropped; reconnecting for up to {connection.ReconnectTimeout.TotalSeconds:0.#} s. The wait goes on.");
+            }
+            else if (now == ConnectionState.Open && seen == ConnectionState.Reconnecting)
+            {
+                WriteWarning($"{who} is back.");
+            }
+
+            return now;
         }
 
         private void ReportDrops(ChatrmConnection connection)

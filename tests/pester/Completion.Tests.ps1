@@ -94,8 +94,9 @@ Describe 'Completing user names with nobody to ask' {
     It 'offers nothing, quickly, when the connection given has closed' {
         $server = New-TestServer
         try {
-            $dave = Connect-TestUser $server dave
-            $null = Connect-TestUser $server erin
+            # Without reconnecting, so the stop leaves them Closed, not Reconnecting.
+            $dave = Connect-TestUser $server dave -Options @{ NoReconnect = $true }
+            $null = Connect-TestUser $server erin -Options @{ NoReconnect = $true }
             $server | Stop-ChatrmServer
             Wait-Until { $dave.State -eq 'Closed' } -Because "dave's connection to close"
 
@@ -147,7 +148,7 @@ Describe 'Completing -Connection' {
     It 'leaves out connections that have closed' {
         $other = New-TestServer
         try {
-            $gone = Connect-TestUser $other frank
+            $gone = Connect-TestUser $other frank -Options @{ NoReconnect = $true }
             $other | Stop-ChatrmServer
             Wait-Until { $gone.State -eq 'Closed' } -Because "frank's connection to close"
             # Still listed by Get-ChatrmConnection, but closed: nothing to use.

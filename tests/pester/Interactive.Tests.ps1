@@ -173,6 +173,52 @@ Describe 'Enter-ChatrmChat in a terminal' {
     }
 }
 
+Describe 'Enter-ChatrmChat across a restart of the server' {
+    BeforeAll {
+        $null = Test-RequiredTool tmux
+    }
+
+    BeforeEach {
+        $servers = [System.Collections.Generic.List[object]]::new()
+        $store = Join-Path ([IO.Path]::GetTempPath()) "chatrm-chat-restart-$([guid]::NewGuid().ToString('n')).db"
+        if ($TmuxMissing) {
+            Set-ItResult -Skipped -Because 'tmux is not installed (apt-get install tmux); .ci/run installs it'
+            return
+        }
+
+        $servers.Add((New-TestServer -Options @{ StorePath = $store }))
+        Start-ChatPair $servers[0]
+    }
+
+    AfterEach {
+        Stop-ChatPane alice
+        Stop-ChatPane bob
+        Disconnect-AllTestUsers
+        $servers | Remove-TestServer
+        Get-Item "$store*" -ErrorAction SilentlyContinue | Remove-Item -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'shows the drop and the return, and the chat goes on' {
+        $port = $servers[0].Port
+        Stop-Job -Job $servers[0]
+        Wait-Screen alice '* the connection dropped'
+        Wait-Screen alice 'lines you type meanwhile go once it is back'
+
+        # The old server's port and store file may take a moment to be let go: try again until the deadline.
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while ($servers.Count -lt 2) {
+            try { $servers.Add((Start-ChatrmServer -Port $port -Address 127.0.0.1 -StorePath $store -ErrorAction Stop)) }
+            catch { if ([DateTime]::UtcNow -ge $deadline) { throw } else { [System.Threading.Thread]::Sleep(50) } }
+        }
+
+        Wait-Screen alice "* connected again to 127.0.0.1:$port" -Timeout 30
+        Wait-Screen bob "* connected again to 127.0.0.1:$port" -Timeout 30
+        Send-Keys alice 'after the restart' -Enter
+        Wait-Screen bob '[alice>>] after the restart'
+        (Get-Screen alice).Contains('pane-done') | Should -BeFalse -Because 'the chat did not end on the drop'
+    }
+}
+
 Describe 'Enter-ChatrmChat line editing in a wide and a narrow terminal' {
     BeforeAll {
         $null = Test-RequiredTool tmux

@@ -106,7 +106,8 @@ Describe 'Limits set on Start-ChatrmServer' {
 
     It '-IdleTimeout: a user who sends nothing is told and disconnected' {
         $server = New-TestServer -Options @{ IdleTimeout = 0.5 }
-        $alice = Connect-TestUser $server alice
+        # Without reconnecting: an idled-out client that reconnects would only idle out again.
+        $alice = Connect-TestUser $server alice -Options @{ NoReconnect = $true }
         Wait-Until { $alice.State -eq 'Closed' } -Because 'alice idled out'
         Receive-ChatrmMessage -Connection $alice -ErrorAction SilentlyContinue -ErrorVariable problems
         $problems[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmIdleTimeout*'
@@ -114,7 +115,7 @@ Describe 'Limits set on Start-ChatrmServer' {
 
     It '-IdleTimeout: pings both ways do not count as sending, so a pinging user still idles out' {
         $server = New-TestServer -Options @{ IdleTimeout = 1; KeepAliveInterval = 0.1 }
-        $alice = Connect-TestUser $server alice -Options @{ KeepAliveInterval = 0.1 }
+        $alice = Connect-TestUser $server alice -Options @{ KeepAliveInterval = 0.1; NoReconnect = $true }
         Wait-Until { $alice.State -eq 'Closed' } -Timeout 10 -Because 'alice idled out though she and the server kept pinging'
         Receive-ChatrmMessage -Connection $alice -ErrorAction SilentlyContinue -ErrorVariable problems
         $problems[0].FullyQualifiedErrorId | Should -BeLike 'ChatrmIdleTimeout*'

@@ -94,6 +94,9 @@ Describe 'Chatting with the cmdlets (<Kind> protocol)' -ForEach @(
         }
 
         It 'gives a non-terminating ChatrmConnectionClosed error on a connection the server closed' {
+            # Without reconnecting, so the stop closes it for good.
+            Disconnect-ChatrmServer $alice
+            $alice = Connect-TestUser $server alice -Protocol $Protocol -Options @{ NoReconnect = $true }
             Stop-Job -Job $server
             Wait-Until { $alice.State -eq 'Closed' } -Timeout 10 -Because "alice's connection to close"
 

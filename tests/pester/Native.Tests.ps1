@@ -525,7 +525,7 @@ Describe 'A native server that welcomes and then goes silent (a fake)' {
 
     It 'is noticed by the client''s keepalive (-KeepAliveInterval 0.2): the connection closes' {
         $fake = Start-FakeServer -Mode WelcomeThenSilent
-        $alice = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $fake.Port -UserName alice -KeepAliveInterval 0.2 -ErrorAction Stop
+        $alice = Connect-ChatrmServer -ComputerName 127.0.0.1 -Port $fake.Port -UserName alice -KeepAliveInterval 0.2 -NoReconnect -ErrorAction Stop
         "$($alice.State)" | Should -Be 'Open'
 
         Wait-Until { $alice.State -eq 'Closed' } -Timeout 5 -Because 'the client to give up on a silent server'
@@ -583,9 +583,9 @@ Describe 'A native server that welcomes and then goes silent (a fake)' {
 Describe 'A native user when the server stops' {
     BeforeEach {
         $server = New-TestServer
-        # bob first, so the only presence alice hears of is bob leaving.
+        # bob first, so the only presence alice hears of is bob leaving. alice without reconnecting: the stop closes her connection.
         $bob = Connect-TestUser $server bob
-        $alice = Connect-TestUser $server alice
+        $alice = Connect-TestUser $server alice -Options @{ NoReconnect = $true }
     }
 
     AfterEach {

@@ -169,7 +169,8 @@ Describe 'Stopping and removing a server' {
     ) {
         $server = New-TestServer
         $port = $server.Port
-        $alice = Connect-TestUser $server alice -Protocol $Protocol
+        # Without reconnecting, so the stop closes the connection (a reconnecting one waits: Reconnect.Tests.ps1).
+        $alice = Connect-TestUser $server alice -Protocol $Protocol -Options @{ NoReconnect = $true }
         Test-PortFree $port | Should -BeFalse -Because 'the running server holds the port'
 
         Stop-Job -Job $server
@@ -208,7 +209,8 @@ Describe 'Stopping and removing a server' {
     It 'Stop-ChatrmServer -Job does what Stop-Job does' {
         $server = New-TestServer
         $port = $server.Port
-        $alice = Connect-TestUser $server alice
+        # Without reconnecting, so the stop closes the connection (a reconnecting one waits: Reconnect.Tests.ps1).
+        $alice = Connect-TestUser $server alice -Options @{ NoReconnect = $true }
 
         $out = Stop-ChatrmServer -Job $server -PassThru
 
@@ -224,7 +226,8 @@ Describe 'Stopping and removing a server' {
         $other = New-TestServer
         try {
             $server.Name | Should -Be $name
-            $alice = Connect-TestUser $server alice
+            # Without reconnecting, so the stop closes the connection (a reconnecting one waits: Reconnect.Tests.ps1).
+            $alice = Connect-TestUser $server alice -Options @{ NoReconnect = $true }
 
             Stop-ChatrmServer -Name $name
 
@@ -272,7 +275,8 @@ Describe 'Receive-ChatrmMessage -Wait when the server stops' {
         @{ Protocol = 'Classic'; Kind = 'classic' }
     ) {
         $server = New-TestServer
-        $alice = Connect-TestUser $server alice -Protocol $Protocol
+        # Without reconnecting, so the stop closes the connection (a reconnecting one waits: Reconnect.Tests.ps1).
+        $alice = Connect-TestUser $server alice -Protocol $Protocol -Options @{ NoReconnect = $true }
         $bob = Connect-TestUser $server bob
         Send-ChatrmMessage -Connection $bob -To alice -Text 'stop the server'
 

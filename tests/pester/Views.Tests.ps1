@@ -5,6 +5,13 @@ BeforeAll {
     . $PSScriptRoot/TestHelpers.ps1
     Import-ChatrmTestModule
 
+    # A ConnectionEvent as the client makes one (its constructor is the engine's own): a change, a reason, a time.
+    function New-TestConnectionEvent {
+        param([string] $Change, [string] $Reason, [datetime] $Time = [datetime]::UtcNow)
+        $constructor = [Chatrm.Engine.ConnectionEvent].GetConstructors([System.Reflection.BindingFlags] 'NonPublic, Instance')[0]
+        $constructor.Invoke(@([Chatrm.Engine.ConnectionChange] $Change, $Reason, $Time))
+    }
+
     # What a terminal could act on: C0 controls but the line break, DEL, C1 controls, bidirectional overrides.
     $script:RawControl = '[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]'
     # ESC (a screen clear and a retitle ending in BEL), CSI as one C1 character, and a right-to-left override.
@@ -32,6 +39,8 @@ Describe 'Someone else''s text in the default views' {
             @{ Kind = 'UserInfo'; Object = [Chatrm.Engine.UserInfo]::new("bob$Hostile", 'Chatrm', $now) }
             @{ Kind = 'RoomInfo'; Object = [Chatrm.Engine.RoomInfo]::new("#ops$Hostile", 2, [string[]] @('alice', "bob$Hostile"), $true, $now) }
             @{ Kind = 'DeliveryReceipt'; Object = [Chatrm.Engine.DeliveryReceipt]::new("42$Hostile", "bob$Hostile", $now) }
+            # A reconnect's reason is what the server said as the link ended.
+            @{ Kind = 'ConnectionEvent'; Object = New-TestConnectionEvent -Change Reconnecting -Reason $Hostile -Time $now }
             # A message as Get-ChatrmHistory writes it: with the type name its history view is chosen by.
             @{ Kind = 'History'; Object = & {
                     $line = [psobject]::new([Chatrm.Engine.ChatMessage]::new('alice', 'bob', $Hostile, $now, '7', $now))
@@ -43,7 +52,7 @@ Describe 'Someone else''s text in the default views' {
 
     It 'shows no raw control character of a <Kind> in a table, a list or the default view' -ForEach @(
         @{ Kind = 'ChatMessage' }, @{ Kind = 'SentMessage' }, @{ Kind = 'ServerNotice' }, @{ Kind = 'ServerEvent' }, @{ Kind = 'PresenceEvent' }, @{ Kind = 'UserInfo' }, @{ Kind = 'RoomInfo' }
-        @{ Kind = 'DeliveryReceipt' }, @{ Kind = 'History' }
+        @{ Kind = 'DeliveryReceipt' }, @{ Kind = 'History' }, @{ Kind = 'ConnectionEvent' }
     ) {
         $object = ($objects | Where-Object Kind -EQ $Kind).Object
         foreach ($as in 'Table', 'List', 'Default') {
@@ -127,6 +136,29 @@ Describe 'Messages and presence together' {
         $lines[0] | Should -Match '^ReceivedAt\s+From\s+To\s+Text'
         $lines[3] | Should -Match '\scarol\s+\(joined\)$'
         $lines[5] | Should -Match '\salice\s+\(left\)$'
+    }
+}
+
+Describe 'Reconnects and gaps' {
+    It 'sit in the messages'' table, as Receive-ChatrmMessage -IncludePresence emits them' {
+        $now = [datetime]::UtcNow
+        $stream = @(
+            [Chatrm.Engine.ChatMessage]::new('alice', 'bob', 'hello', $now)
+            New-TestConnectionEvent -Change Reconnecting -Reason 'server stopping' -Time $now
+            New-TestConnectionEvent -Change Reconnected -Reason 'connected again to 127.0.0.1:5555' -Time $now
+        )
+        $lines = @(($stream | Out-String -Width 200) -split "`n" | Where-Object { $_.Trim() })
+        $lines | Should -HaveCount 5 -Because 'one header, one rule and a row per object, with no list blocks'
+        $lines[3] | Should -Match '\(reconnecting\) server stopping$'
+        $lines[4] | Should -Match '\(reconnected\) connected again to 127\.0\.0\.1:5555$'
+    }
+
+    It 'shows a ConnectionEvent''s every property in its list view' {
+        $rendered = New-TestConnectionEvent -Change Gap -Reason 'the history no longer holds them' | Format-List | Out-String -Width 200
+        foreach ($label in 'Time', 'Change', 'Reason', 'Attempts', 'Room', 'MissedFrom', 'MissedTo') {
+            $rendered | Should -Match "(?m)^$label\s+:" -Because "the list view shows $label"
+        }
+        $rendered | Should -Match 'Change\s+: Gap'
     }
 }
 

@@ -41,6 +41,21 @@ namespace Chatrm.PowerShell
             $"* {TerminalText.Neutralise(presence.UserName)} {(presence.Kind == PresenceChange.Joined ? "joined" : "left")}" +
             (string.IsNullOrEmpty(presence.Room) ? string.Empty : " " + TerminalText.Neutralise(presence.Room));
 
+        /// <summary>A reconnect's start and end, and what could not be fetched (the reason may hold a server's words).</summary>
+        public static string Connection(ConnectionEvent change)
+        {
+            string reason = TerminalText.Neutralise(change.Reason);
+            switch (change.Change)
+            {
+                case ConnectionChange.Reconnecting:
+                    return $"* the connection dropped ({reason}); reconnecting";
+                case ConnectionChange.Reconnected:
+                    return $"* {reason} after {change.Attempts} attempt{(change.Attempts == 1 ? string.Empty : "s")}";
+                default:
+                    return $"* missed while away: {reason}";
+            }
+        }
+
         /// <summary>A room's members as a line says them: "2 members: alice, bob".</summary>
         public static string Members(RoomInfo room) =>
             $"{room.MemberCount} member{(room.MemberCount == 1 ? string.Empty : "s")}" +
