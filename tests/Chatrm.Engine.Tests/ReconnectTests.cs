@@ -287,13 +287,16 @@ namespace Chatrm.Engine.Tests
 
             proxy.TargetPort = server.EndPoint.Port;
             await TakeUntilAsync(alice, taken, t => Has(t, ConnectionChange.Reconnected), "the return");
+
+            // Her post went out on the new link before any send made after it; its fate comes before bob posts again.
+            SentMessage posted = await own.WaitAsync(Eventually.DefaultDeadline);
+            Assert.Equal(SendStatus.Posted, posted.Status);
+            Assert.Equal(7, posted.Seq);
             for (int i = 1; i <= 3; i++)
             {
                 await bob.SendAsync("#ops", "back " + i);
             }
 
-            Assert.Equal(SendStatus.Posted, (await own).Status);
-            Assert.Equal(7, (await own).Seq);
             await TakeUntilAsync(alice, taken, t => Texts(t, "#ops").Count >= 9, "every post");
             Assert.Equal(new[] { "before", "away 1", "away 2", "away 3", "away 4", "away 5", "back 1", "back 2", "back 3" }, Texts(taken, "#ops"));
             Assert.Equal(new long?[] { 1, 2, 3, 4, 5, 6, 8, 9, 10 }, taken.OfType<ChatMessage>().Select(m => m.Seq));
