@@ -161,6 +161,20 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task TheServersIdleCutIsFinal()
+        {
+            var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+            await using var server = new TestServer(o => o.IdleTimeout = TimeSpan.FromMinutes(5), clock: clock);
+            using ChatClient alice = await ConnectAsync(server.EndPoint.Port, "alice");
+            await Eventually.TrueAsync(() =>
+            {
+                clock.Advance(TimeSpan.FromMinutes(1));
+                return alice.State == ConnectionState.Closed;
+            }, "alice idled out");
+            Assert.DoesNotContain(alice.Take(100, includePresence: true), item => item is ConnectionEvent);
+        }
+
+        [Fact]
         public async Task ALoginElsewhereWithThePasswordIsFinal()
         {
             var credentials = new CredentialStore();

@@ -41,9 +41,12 @@ namespace Chatrm.Engine
         /// <summary>True when a dropped link would be made again now.</summary>
         private bool WillReconnect => _options.Reconnect && Volatile.Read(ref _closing) == 0 && !IsFinal(_linkEndRefusal);
 
-        /// <summary>Refusals that a new attempt would only hear again, or that the user must act on: no reconnect.</summary>
+        /// <summary>
+        /// Refusals that a new attempt would only hear again, or that the user must act on: no reconnect. An idle cut by
+        /// the server is its operator's policy for users who send nothing, which coming back would defeat.
+        /// </summary>
         internal static bool IsFinal(Refusal refusal) =>
-            refusal == Refusal.Replaced || refusal == Refusal.Disconnected || refusal == Refusal.AuthFailed ||
+            refusal == Refusal.Replaced || refusal == Refusal.Disconnected || refusal == Refusal.IdleTimeout || refusal == Refusal.AuthFailed ||
             refusal == Refusal.AuthRequired || refusal == Refusal.InvalidName || refusal == Refusal.NameTaken ||
             refusal == Refusal.ProtocolMismatch || refusal == Refusal.UnsupportedVersion || refusal == Refusal.TlsFailed;
 
