@@ -63,9 +63,10 @@ namespace Chatrm.Engine
             }
 
             _store = store;
+            RestoreResumeStates(store);
         }
 
-        /// <summary>Commits what is queued and closes the store; the last thing a stop does.</summary>
+        /// <summary>Commits what is queued, keeps the resend memory (a file only), and closes the store; the last thing a stop does.</summary>
         private void CloseStore()
         {
             IMessageStore store = Interlocked.Exchange(ref _store, null);
@@ -79,6 +80,7 @@ namespace Chatrm.Engine
                 Raise(ServerEventKind.ServerError, null, "the store did not commit everything within " + Durations.Describe(StoreFlushTime));
             }
 
+            KeepResumeStates(store);
             store.Dispose();
         }
 

@@ -64,8 +64,22 @@ namespace Chatrm.Engine.Server
             _server.AppendDirectHistory(envelope);
             StoredMessage stored = envelope.ToStored(forInbox: true);
             // The store may answer at once, under this connection's send gate: its senders are told off it.
-            store.StoreOffline(stored, result => System.Threading.ThreadPool.UnsafeQueueUserWorkItem(_ => ReportKept(envelope, stored, result), null));
+            // A stop waits for these reports, so the fates they tell are in the resend memory it keeps.
+            _server.KeptReportQueued();
+            store.StoreOffline(stored, result => System.Threading.ThreadPool.UnsafeQueueUserWorkItem(_ => ReportKeptThenCount(envelope, stored, result), null));
             return true;
+        }
+
+        private void ReportKeptThenCount(ChatEnvelope envelope, StoredMessage stored, StoreResult result)
+        {
+            try
+            {
+                ReportKept(envelope, stored, result);
+            }
+            finally
+            {
+                _server.KeptReportTold();
+            }
         }
 
         private void ReportKept(ChatEnvelope envelope, StoredMessage stored, StoreResult result)

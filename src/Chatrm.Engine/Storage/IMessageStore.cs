@@ -75,5 +75,23 @@ namespace Chatrm.Engine.Storage
 
         /// <summary>Waits until everything queued so far is committed (a clean stop), at most <paramref name="timeout"/>.</summary>
         bool Flush(TimeSpan timeout);
+
+        /// <summary>
+        /// The refs the last graceful stop kept (<see cref="KeepRefs"/>), read and taken out of the file when it was
+        /// opened: a start gets them once, and a crash after it finds none. None for the memory store.
+        /// </summary>
+        IReadOnlyList<KeptRef> TakeKeptRefs();
+
+        /// <summary>
+        /// A stop's last writes begin: takes no more writes, commits what is queued, and returns once every callback of
+        /// those commits has run (so every fate they tell is known). Only <see cref="KeepRefs"/> and Dispose may follow.
+        /// </summary>
+        void FinishWrites();
+
+        /// <summary>
+        /// After <see cref="FinishWrites"/>: keeps these refs for the next start, in one transaction (the memory store
+        /// keeps nothing). Throws when the file refuses the write (a full disk).
+        /// </summary>
+        void KeepRefs(IReadOnlyCollection<KeptRef> refs);
     }
 }

@@ -184,6 +184,17 @@ namespace Chatrm.Engine.Storage
 
         public bool Flush(TimeSpan timeout) => true;
 
+        // Memory ends with the process: nothing is kept for a next start.
+        public IReadOnlyList<KeptRef> TakeKeptRefs() => Array.Empty<KeptRef>();
+
+        public void FinishWrites()
+        {
+        }
+
+        public void KeepRefs(IReadOnlyCollection<KeptRef> refs)
+        {
+        }
+
         public void Dispose()
         {
         }

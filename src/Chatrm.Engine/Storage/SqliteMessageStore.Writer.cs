@@ -459,7 +459,7 @@ namespace Chatrm.Engine.Storage
             return freed.Count > 0;
         }
 
-        /// <summary>Stops taking writes, lets the writer commit what is queued, and waits for it; false if already stopped.</summary>
+        /// <summary>Stops taking writes, lets the writer commit what is queued (and run its callbacks), and waits for it; false if already stopped.</summary>
         private bool StopWriter()
         {
             lock (queueGate)

@@ -267,7 +267,9 @@ namespace Chatrm.Engine.Storage
 
         public void Dispose()
         {
-            if (!StopWriter())
+            // The writer may have been stopped already (FinishWrites); the connections are closed once either way.
+            StopWriter();
+            if (Interlocked.Exchange(ref disposed, 1) != 0)
             {
                 return;
             }
@@ -331,6 +333,7 @@ namespace Chatrm.Engine.Storage
             }
 
             IdScope = scope.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+            TakeKeptRefsFromFile();
 
             // Ids in the file are all below the reserved mark; the max guards a file whose mark was lost.
             reservedIds = Math.Max(

@@ -15,7 +15,7 @@ namespace Chatrm.Engine.Storage
         /// <summary>"Chtr": marks the file as a Chatrm store, where other programs' files have their own or 0.</summary>
         public const int ApplicationId = 0x43687472;
 
-        public const int Version = 1;
+        public const int Version = 2;
 
         private static readonly byte[] SqliteHeader = Encoding.ASCII.GetBytes("SQLite format 3\0");
 
@@ -31,6 +31,20 @@ CREATE TABLE history_chunk(conversation TEXT NOT NULL, first_seq INTEGER NOT NUL
 CREATE INDEX history_chunk_seq ON history_chunk(conversation, last_seq);
 INSERT INTO meta(key, value) VALUES ('reserved_ids', 0);
 ";
+
+        // Each step takes a file from the version before its index to its index, in one transaction.
+        private static readonly string[] Upgrades =
+        {
+            null,
+            null,
+
+            // 2: the resume tokens' refs a graceful stop keeps for the next start (KeptRef); empty while a server runs.
+            @"
+CREATE TABLE kept_ref(user_name TEXT NOT NULL, token_hash TEXT NOT NULL, ref TEXT NOT NULL, id INTEGER NOT NULL,
+    recipient TEXT NOT NULL, sent_at INTEGER NOT NULL, fate INTEGER NOT NULL, reason TEXT, message TEXT,
+    seq INTEGER NOT NULL, recipients INTEGER NOT NULL);
+",
+        };
 
         public static string ConnectionString(string path, bool readOnly) => new SqliteConnectionStringBuilder
         {
@@ -65,12 +79,14 @@ INSERT INTO meta(key, value) VALUES ('reserved_ids', 0);
                     throw new StoreOpenException(path, $"The message store '{path}' has schema version {version}, made by a newer Chatrm than this one (which knows up to {Version}); it was left as it is. Use that newer Chatrm.");
                 }
 
-                // No version before 1 exists; an upgrade step from N to N+1 goes here, in a transaction.
                 string check = (string)Command(connection, "PRAGMA quick_check(1)").ExecuteScalar();
                 if (check != "ok")
                 {
                     throw Damaged(path, check, null);
                 }
+
+                // Only a file that passed every check is upgraded (a new one was just made at version 1).
+                Upgrade(connection, Scalar(connection, "PRAGMA user_version"));
 
                 string mode = (string)Command(connection, "PRAGMA journal_mode=WAL").ExecuteScalar();
                 if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
@@ -140,13 +156,31 @@ INSERT INTO meta(key, value) VALUES ('reserved_ids', 0);
         {
             using (SqliteTransaction transaction = connection.BeginTransaction())
             {
-                using (SqliteCommand command = Command(connection, CreateVersion1 + $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {Version};"))
+                using (SqliteCommand command = Command(connection, CreateVersion1 + $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = 1;"))
                 {
                     command.Transaction = transaction;
                     command.ExecuteNonQuery();
                 }
 
                 transaction.Commit();
+            }
+        }
+
+        /// <summary>Takes the file from <paramref name="version"/> to <see cref="Version"/>, one version at a time, each in a transaction.</summary>
+        private static void Upgrade(SqliteConnection connection, long version)
+        {
+            for (long next = version + 1; next <= Version; next++)
+            {
+                using (SqliteTransaction transaction = connection.BeginTransaction())
+                {
+                    using (SqliteCommand command = Command(connection, Upgrades[next] + $"PRAGMA user_version = {next};"))
+                    {
+                        command.Transaction = transaction;
+                        command.ExecuteNonQuery();
+                    }
+
+                    transaction.Commit();
+                }
             }
         }
     }

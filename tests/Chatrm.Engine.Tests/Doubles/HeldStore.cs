@@ -138,6 +138,12 @@ namespace Chatrm.Engine.Tests
 
         public bool Flush(TimeSpan timeout) => _inner.Flush(timeout);
 
+        public IReadOnlyList<KeptRef> TakeKeptRefs() => _inner.TakeKeptRefs();
+
+        public void FinishWrites() => _inner.FinishWrites();
+
+        public void KeepRefs(IReadOnlyCollection<KeptRef> refs) => _inner.KeepRefs(refs);
+
         public void Dispose() => _inner.Dispose();
     }
 }

@@ -324,6 +324,84 @@ namespace Chatrm.Engine.Tests.Storage
             }
         }
 
+        [Fact]
+        public void Kept_refs_reach_the_next_open_once_as_they_were_kept()
+        {
+            DateTime sentAt = new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Utc).AddTicks(7);
+            using (SqliteMessageStore store = Open(path))
+            {
+                Assert.Empty(store.TakeKeptRefs());
+                store.FinishWrites();
+                store.KeepRefs(new[]
+                {
+                    new KeptRef { UserName = "Alice", TokenHash = "ab", Ref = "r1", Id = 42, To = "bob", SentAt = sentAt, Fate = 3 },
+                    new KeptRef { UserName = "Alice", TokenHash = "ab", Ref = "r2", Id = 43, To = "bob", SentAt = sentAt.AddSeconds(1), Fate = 5, Reason = "inbox-full", Message = "full" },
+                    new KeptRef { UserName = "carol", TokenHash = "cd", Ref = "p", Id = 44, To = "#ops", SentAt = sentAt.AddSeconds(-1), Fate = 4, Seq = 17, Recipients = 2 },
+                });
+            }
+
+            using (SqliteMessageStore store = Open(path))
+            {
+                IReadOnlyList<KeptRef> kept = store.TakeKeptRefs();
+                Assert.Equal(new[] { "p", "r1", "r2" }, kept.Select(k => k.Ref));
+                KeptRef refused = kept[2];
+                Assert.Equal(("Alice", "ab", 43L, "bob", sentAt.AddSeconds(1), 5, "inbox-full", "full"),
+                    (refused.UserName, refused.TokenHash, refused.Id, refused.To, refused.SentAt, refused.Fate, refused.Reason, refused.Message));
+                Assert.Equal((17L, 2, (string)null), (kept[0].Seq, kept[0].Recipients, kept[0].Reason));
+                Assert.Empty(store.TakeKeptRefs());
+            }
+
+            // Taken out of the file at open: a start that crashes leaves none for the one after it.
+            Assert.Equal(0, CountRows("kept_ref"));
+        }
+
+        [Fact]
+        public void FinishWrites_returns_once_every_queued_write_has_been_answered()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                StoreResult? answer = null;
+                store.PauseWriter();
+                store.StoreOffline(Message(1, "alice", "bob", "one"), r => answer = r);
+                Assert.False(answer.HasValue);
+                store.FinishWrites();
+                Assert.Equal(StoreOutcome.Stored, answer?.Outcome);
+
+                // Then no more writes: a late one is refused, not lost in silence.
+                StoreResult? late = null;
+                store.StoreOffline(Message(2, "alice", "bob", "two"), r => late = r);
+                Assert.Equal(StoreOutcome.Failed, late?.Outcome);
+            }
+        }
+
+        [Fact]
+        public void A_version_1_file_is_upgraded_in_place_and_keeps_what_it_held()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                store.RememberUser("alice");
+            }
+
+            Raw(path, "DROP TABLE kept_ref; PRAGMA user_version = 1;");
+            using (SqliteMessageStore store = Open(path))
+            {
+                Assert.True(store.IsKnownUser("alice"));
+                Assert.Empty(store.TakeKeptRefs());
+            }
+
+            Assert.Equal(SqliteSchema.Version, Scalar(path, "PRAGMA user_version"));
+            Assert.Equal(0, CountRows("kept_ref"));
+        }
+
+        private static long Scalar(string file, string sql)
+        {
+            using (var connection = new SqliteConnection(SqliteSchema.ConnectionString(file, readOnly: true)))
+            {
+                connection.Open();
+                return SqliteSchema.Scalar(connection, sql);
+            }
+        }
+
         private static void Raw(string file, string sql)
         {
             using (var connection = new SqliteConnection(SqliteSchema.ConnectionString(file, readOnly: false)))

@@ -83,6 +83,19 @@ namespace Chatrm.Engine.Server.Resume
 #endif
         }
 
+        /// <summary>The refs still within the window at <paramref name="now"/> whose fate is known, oldest first (a stop keeps these).</summary>
+        public void CopyKnown(long now, List<KeyValuePair<SentRef, RememberedRef>> into)
+        {
+            foreach (InOrder remembered in _inOrder)
+            {
+                if (now - remembered.At < _windowTicks &&
+                    _byRef.TryGetValue(remembered.Ref, out RememberedRef entry) && entry.Fate.Kind != FateKind.Pending)
+                {
+                    into.Add(new KeyValuePair<SentRef, RememberedRef>(remembered.Ref, entry));
+                }
+            }
+        }
+
         private void DropOldest() => _byRef.Remove(_inOrder.Dequeue().Ref);
 
         private readonly struct InOrder

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Routing;
@@ -51,6 +52,45 @@ namespace Chatrm.Engine.Server.Resume
                 {
                     return _refs.Count;
                 }
+            }
+        }
+
+        /// <summary>
+        /// Takes over the refs a store file kept for this token from the last run, oldest first, each at its own send
+        /// time: the window counts from the send, across the restart.
+        /// </summary>
+        internal void Restore(List<KeptRef> kept)
+        {
+            lock (_gate)
+            {
+                foreach (KeptRef row in kept)
+                {
+                    if (KeptRefs.TryFromKept(row, out SentRef sent, out RememberedRef entry))
+                    {
+                        _refs.TryRemember(sent, entry, entry.SentAt.Ticks, out _);
+                    }
+                }
+            }
+        }
+
+        /// <summary>This token's refs still within the window with a known fate, as rows for a store file (at a stop).</summary>
+        internal void Keep(long now, List<KeptRef> into)
+        {
+            var known = new List<KeyValuePair<SentRef, RememberedRef>>();
+            lock (_gate)
+            {
+                _refs.CopyKnown(now, known);
+            }
+
+            if (known.Count == 0)
+            {
+                return;
+            }
+
+            string tokenHash = KeptRefs.HashOf(Key.Token);
+            foreach (KeyValuePair<SentRef, RememberedRef> pair in known)
+            {
+                into.Add(KeptRefs.ToKept(Key.UserName, tokenHash, pair.Key, pair.Value));
             }
         }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Chatrm.Engine.Routing;
+using Chatrm.Engine.Storage;
 
 namespace Chatrm.Engine.Server.Resume
 {
@@ -8,7 +9,9 @@ namespace Chatrm.Engine.Server.Resume
     /// The server's resume states, by name and token: found or made at a hello, held by its connection, and forgotten
     /// once no connection has held it for the resend window. Their number is bounded: when full, the state let go
     /// longest ago goes first, so a flood of tokens cannot eat the server's memory. Only hellos, connection ends and
-    /// the keepalive sweep come here, never a send: one lock is enough.
+    /// the keepalive sweep come here, never a send: one lock is enough. A server with a store file starts with the
+    /// refs its last graceful stop kept (<see cref="Restore"/>), each token's waiting for its first hello, and keeps
+    /// what it remembers at its own stop (<see cref="Keep"/>).
     /// </summary>
     internal sealed class ResumeTable
     {
@@ -21,6 +24,11 @@ namespace Chatrm.Engine.Server.Resume
         private readonly Queue<Released> _released = new Queue<Released>();
         private readonly long _windowTicks;
         private readonly int _maxStates;
+
+        // The last run's refs, by name and token hash, until the token's first hello here takes them (or the window
+        // since the start passes): a restart counts as every token's connection ending at the start.
+        private Dictionary<ResumeKey, List<KeptRef>> _restored = new Dictionary<ResumeKey, List<KeptRef>>();
+        private long _restoredAt;
 
         public ResumeTable(ChatServer server)
         {
@@ -61,6 +69,18 @@ namespace Chatrm.Engine.Server.Resume
             }
         }
 
+        /// <summary>Tokens whose last run's refs wait for their first hello (for tests).</summary>
+        internal int RestoredCount
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _restored.Count;
+                }
+            }
+        }
+
         /// <summary>The most states kept at once.</summary>
         internal int MaxStates => _maxStates;
 
@@ -82,6 +102,8 @@ namespace Chatrm.Engine.Server.Resume
                     }
 
                     state = new ResumeState(_server, key, new SenderAddress(_server.Router.ServerId, _server.NewConnectionId()));
+                    TakeRestored(userName, token, state);
+
                     _states.Add(key, state);
                     _server.Router.AttachReports(state.Address, state);
                 }
@@ -106,11 +128,61 @@ namespace Chatrm.Engine.Server.Resume
             }
         }
 
+        /// <summary>
+        /// At start: the refs the last graceful stop kept, waiting for their tokens' hellos; at most as many tokens as
+        /// the table keeps states, and none already past the window.
+        /// </summary>
+        public void Restore(IReadOnlyList<KeptRef> kept, long now)
+        {
+            lock (_gate)
+            {
+                _restoredAt = now;
+                foreach (KeyValuePair<ResumeKey, List<KeptRef>> token in KeptRefs.ByToken(kept))
+                {
+                    List<KeptRef> rows = token.Value.FindAll(row => now - row.SentAt.Ticks < _windowTicks);
+                    if (rows.Count > 0 && _restored.Count < _maxStates)
+                    {
+                        _restored[token.Key] = rows;
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// At stop, once no connection is left and every fate is known: every ref still within the window whose fate
+        /// is known, as rows for the store file. Refs whose fate is not known are left out (a resend of one is routed
+        /// again after the restart).
+        /// </summary>
+        public List<KeptRef> Keep(long now)
+        {
+            var rows = new List<KeptRef>();
+            lock (_gate)
+            {
+                ForgetExpired(now);
+                foreach (ResumeState state in _states.Values)
+                {
+                    state.Keep(now, rows);
+                }
+
+                foreach (List<KeptRef> waiting in _restored.Values)
+                {
+                    rows.AddRange(waiting.FindAll(row => now - row.SentAt.Ticks < _windowTicks));
+                }
+            }
+
+            return rows;
+        }
+
         /// <summary>Forgets the states let go a whole window ago: the keepalive sweep calls this, so a quiet server forgets too.</summary>
         public void ForgetExpired(long now)
         {
             lock (_gate)
             {
+                if (_restored.Count > 0 && now - _restoredAt >= _windowTicks)
+                {
+                    _restored = new Dictionary<ResumeKey, List<KeptRef>>();
+                }
+
                 while (_released.Count > 0)
                 {
                     Released first = _released.Peek();
@@ -128,6 +200,22 @@ namespace Chatrm.Engine.Server.Resume
                     _released.Dequeue();
                     Forget(first.State);
                 }
+            }
+        }
+
+        /// <summary>A token's first hello since the start: the last run's refs of it, if kept, become the new state's.</summary>
+        private void TakeRestored(string userName, string token, ResumeState state)
+        {
+            if (_restored.Count == 0)
+            {
+                return;
+            }
+
+            var hashed = new ResumeKey(userName, KeptRefs.HashOf(token));
+            if (_restored.TryGetValue(hashed, out List<KeptRef> kept))
+            {
+                _restored.Remove(hashed);
+                state.Restore(kept);
             }
         }
 

@@ -45,6 +45,12 @@ namespace Chatrm.Engine.Server.Resume
             return new SentRef(json, json == null ? envelope.SenderRef : null);
         }
 
+        /// <summary>A ref as a store file kept it: its characters.</summary>
+        public static SentRef OfText(string text) => new SentRef(null, text);
+
+        /// <summary>The ref's characters, for a store file (at a stop only: this makes a string).</summary>
+        public string ToText() => Json != null ? System.Text.Encoding.ASCII.GetString(Json, 1, Json.Length - 2) : Text;
+
         private int Length => Json != null ? Json.Length - 2 : Text.Length;
 
         // Kept bytes are printable ASCII with nothing escaped: the i-th byte inside the quotes is the i-th character.
