@@ -48,7 +48,7 @@ namespace Chatrm.Engine
                         break;
                     case KeepAliveStep.GiveUp:
                         // Pinged a whole interval ago and heard nothing since: the server is gone or stuck.
-                        EndingBecause(Refusal.KeepaliveTimeout, "the server stopped answering (keepalive)");
+                        EndingBecause(null, Refusal.KeepaliveTimeout, "the server stopped answering (keepalive)");
                         _transport.StopReading();
                         break;
                 }

@@ -42,9 +42,6 @@ namespace Chatrm.Engine
                 _linkEnd = null;
                 _linkEndRefusal = Refusal.None;
                 _linkEnded = false;
-
-                // An ack the last link's reader owed is not the new one's: what it named comes again and is acked then.
-                _ackThrough = null;
             }
 
             try

@@ -15,7 +15,8 @@ namespace Chatrm.Engine
         /// <summary>Reads one link until it ends; then the link is made again (ChatClient.Reconnecting.cs) or the client closes.</summary>
         private async Task ReadLoopAsync(LineTransport transport, TaskCompletionSource<Greeting> greeting)
         {
-            ReadEnd end = await transport.ReadLinesAsync(OnLine, () => { }, AckReceived, CancellationToken.None).ConfigureAwait(false);
+            var link = new ReadingLink(transport, greeting);
+            ReadEnd end = await transport.ReadLinesAsync(line => OnLine(line, link), () => { }, () => AckReceived(link), CancellationToken.None).ConfigureAwait(false);
             OnLinkEnded(transport, end == ReadEnd.Failed ? "the connection failed" : "the server closed the connection");
             greeting.TrySetException(new ChatException(Refusal.ConnectionClosed, "The server closed the connection before greeting " + UserName + "."));
 
@@ -23,7 +24,7 @@ namespace Chatrm.Engine
             transport.Dispose();
         }
 
-        private bool OnLine(ReadOnlySpan<byte> line)
+        private bool OnLine(ReadOnlySpan<byte> line, ReadingLink link)
         {
             if (!_heard)
             {
@@ -32,13 +33,13 @@ namespace Chatrm.Engine
 
             if (Protocol == ChatProtocol.Chatrm && NativeProtocol.IsNativeOpening(line))
             {
-                return OnFrame(line);
+                return OnFrame(line, link);
             }
 
-            return OnClassicLine(LineTransport.Decode(line));
+            return OnClassicLine(LineTransport.Decode(line), link);
         }
 
-        private bool OnClassicLine(string line)
+        private bool OnClassicLine(string line, ReadingLink link)
         {
             if (!ClassicProtocol.TryParseDelivery(line, out string to, out string from, out string text))
             {
@@ -51,7 +52,7 @@ namespace Chatrm.Engine
             // refuses the "name" {"type":"hello",... as invalid). That is a protocol mismatch, not a bad name.
             // Except "server full" and "line too long", which a Chatrm server says before it knows the protocol
             // (an original server sends no notices).
-            if (Protocol == ChatProtocol.Chatrm && !_greeting.Task.IsCompleted)
+            if (Protocol == ChatProtocol.Chatrm && !link.Greeting.Task.IsCompleted)
             {
                 string earlyCode = null, earlyText = null;
                 bool notice = UserNames.AreSame(from, UserNames.Server) && ClassicProtocol.TryParseNotice(text, out earlyCode, out earlyText);
@@ -59,7 +60,7 @@ namespace Chatrm.Engine
                     : earlyCode == Refusal.ServerFull.ToCode() ? new Greeting(Refusal.ServerFull, earlyText)
                     : earlyCode == Refusal.LineTooLong.ToCode() ? new Greeting(Refusal.LineTooLong, "the opening line was too long (" + earlyText + ")")
                     : Greeting.ClassicAnswer;
-                if (_greeting.TrySetResult(early))
+                if (link.Greeting.TrySetResult(early))
                 {
                     return true;
                 }
@@ -73,24 +74,24 @@ namespace Chatrm.Engine
                 {
                     // A welcome that comes after the greeting wait still tells us what the server is.
                     ServerIsChatrm = true;
-                    _greeting.TrySetResult(Greeting.Welcome);
+                    link.Greeting.TrySetResult(Greeting.Welcome);
                     return true;
                 }
 
-                if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.InvalidName : notice.Refusal, noticeText)))
+                if (link.Greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.InvalidName : notice.Refusal, noticeText)))
                 {
                     return true;
                 }
 
                 if (notice.Refusal == Refusal.ServerStopping)
                 {
-                    EndingBecause(Refusal.ServerStopping, "the server is stopping", overriding: true);
+                    EndingBecause(link, Refusal.ServerStopping, "the server is stopping", overriding: true);
                     return true;
                 }
 
                 if (EndsSession(notice.Refusal))
                 {
-                    EndingBecause(notice.Refusal, noticeText);
+                    EndingBecause(link, notice.Refusal, noticeText);
                 }
 
                 Enqueue(notice);
@@ -98,7 +99,7 @@ namespace Chatrm.Engine
             }
 
             // A classic line to a native client is from an original server: it did not speak our protocol.
-            if (!_greeting.TrySetResult(Protocol == ChatProtocol.Chatrm ? Greeting.ClassicAnswer : Greeting.Silence) || Protocol != ChatProtocol.Chatrm)
+            if (!link.Greeting.TrySetResult(Protocol == ChatProtocol.Chatrm ? Greeting.ClassicAnswer : Greeting.Silence) || Protocol != ChatProtocol.Chatrm)
             {
                 // DEST_#room_FROM: TEXT is a room's message: from FROM, to the room.
                 Enqueue(ClassicProtocol.TryParseRoomText(from, text, out string room, out string sender, out string body)
@@ -115,9 +116,9 @@ namespace Chatrm.Engine
         // messages share it.
         private string ToMe(string to) => to == null || to == UserName ? UserName : to;
 
-        private bool OnFrame(ReadOnlySpan<byte> line)
+        private bool OnFrame(ReadOnlySpan<byte> line, ReadingLink link)
         {
-            NativeFrame frame = _frame;
+            NativeFrame frame = link.Frame;
             if (!NativeProtocol.TryParse(line, frame, out _))
             {
                 // A server that sends what we cannot read is not worth dying over: skip the frame.
@@ -132,9 +133,9 @@ namespace Chatrm.Engine
                         MaxFrameBytes = frame.MaxFrameBytes.Value;
                     }
 
-                    _batchGranted = frame.Batch == true;
+                    link.BatchGranted = frame.Batch == true;
                     ForgetShownIdsOfAnotherScope(frame.Ids);
-                    _greeting.TrySetResult(Greeting.Welcome);
+                    link.Greeting.TrySetResult(Greeting.Welcome);
                     break;
                 case FrameType.Message:
                     // The text stays as it came when it can (asking frame.Text would make the string now).
@@ -161,13 +162,13 @@ namespace Chatrm.Engine
                     if (frame.Id != null)
                     {
                         // The confirmation that makes the sender's status Delivered: now, or for the whole read.
-                        if (_batchGranted)
+                        if (link.BatchGranted)
                         {
-                            _ackThrough = frame.Id;
+                            link.AckThrough = frame.Id;
                         }
                         else
                         {
-                            _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
+                            link.Transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
                         }
                     }
 
@@ -208,14 +209,14 @@ namespace Chatrm.Engine
 
                     break;
                 case FrameType.Ping:
-                    _transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref }));
+                    link.Transport.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Pong, Ref = frame.Ref }));
                     break;
                 case FrameType.Bye:
-                    EndingBecause(Refusals.FromCode(frame.Reason),
+                    EndingBecause(link, Refusals.FromCode(frame.Reason),
                         frame.Reason == Refusal.ServerStopping.ToCode() ? "the server is stopping" : (frame.Message ?? "the server said goodbye"), overriding: true);
                     break;
                 case FrameType.Error:
-                    OnError(frame);
+                    OnError(frame, link);
                     break;
                 case FrameType.History:
                     OnHistory(frame);
@@ -226,12 +227,12 @@ namespace Chatrm.Engine
         }
 
         /// <summary>After each read: one ack for every message it brought, through the newest.</summary>
-        private void AckReceived()
+        private void AckReceived(ReadingLink link)
         {
-            if (_ackThrough != null)
+            if (link.AckThrough != null)
             {
-                _transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = _ackThrough }));
-                _ackThrough = null;
+                link.Transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = link.AckThrough }));
+                link.AckThrough = null;
             }
         }
 
@@ -286,17 +287,17 @@ namespace Chatrm.Engine
         private static bool SameRecipient(string one, string other) =>
             RoomNames.IsRoom(one) ? RoomNames.AreSame(one, other) : UserNames.AreSame(one, other);
 
-        private void OnError(NativeFrame frame)
+        private void OnError(NativeFrame frame, ReadingLink link)
         {
             var notice = new ServerNotice(frame.Code ?? "error", frame.Message ?? string.Empty, DateTime.UtcNow);
-            if (_greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text)))
+            if (link.Greeting.TrySetResult(new Greeting(notice.Refusal == Refusal.None ? Refusal.MalformedFrame : notice.Refusal, notice.Text)))
             {
                 return;
             }
 
             if (EndsSession(notice.Refusal))
             {
-                EndingBecause(notice.Refusal, notice.Text);
+                EndingBecause(link, notice.Refusal, notice.Text);
             }
 
             if (frame.Ref != null && _pendingSends.TryRemove(frame.Ref, out PendingSend pending))

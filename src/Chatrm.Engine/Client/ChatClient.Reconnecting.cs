@@ -50,9 +50,18 @@ namespace Chatrm.Engine
             refusal == Refusal.AuthRequired || refusal == Refusal.InvalidName || refusal == Refusal.NameTaken ||
             refusal == Refusal.ProtocolMismatch || refusal == Refusal.UnsupportedVersion || refusal == Refusal.TlsFailed;
 
-        /// <summary>What the server said as it ended the link; the first words stay unless <paramref name="overriding"/>.</summary>
-        private void EndingBecause(Refusal refusal, string text, bool overriding = false)
+        /// <summary>
+        /// What the server said as it ended <paramref name="link"/> (null: the current one); the first words stay unless
+        /// <paramref name="overriding"/>. A link given up on before its welcome may still read its end (a `replaced` from
+        /// the attempt that took its session over): that is not the current link's, and must not make it final.
+        /// </summary>
+        private void EndingBecause(ReadingLink link, Refusal refusal, string text, bool overriding = false)
         {
+            if (link != null && link.Transport != _transport)
+            {
+                return;
+            }
+
             if (overriding || _linkEnd == null)
             {
                 _linkEnd = text;
@@ -298,6 +307,33 @@ namespace Chatrm.Engine
             }
 
             _idsScope = scope ?? _idsScope;
+        }
+
+        /// <summary>
+        /// One link as its reader sees it: its transport (acks and pongs answer on the link the frame came on), its
+        /// opening's greeting and the frame it reads into. A link given up on may still be read for a moment beside the
+        /// next one, so none of these is the client's.
+        /// </summary>
+        private sealed class ReadingLink
+        {
+            public ReadingLink(LineTransport transport, TaskCompletionSource<Greeting> greeting)
+            {
+                Transport = transport;
+                Greeting = greeting;
+            }
+
+            public LineTransport Transport { get; }
+
+            public TaskCompletionSource<Greeting> Greeting { get; }
+
+            // Native: every frame is read into this one, on the link's reading thread, which keeps texts as they came.
+            public NativeFrame Frame { get; } = new NativeFrame { KeepsWireBytes = true };
+
+            // Native, once the welcome granted batched confirmations: the newest message id not yet acked. An ack owed
+            // on a link that dropped is not the next link's: what it named comes again from the inbox and is acked then.
+            public bool BatchGranted { get; set; }
+
+            public string AckThrough { get; set; }
         }
 
         private void GiveUp(string why)

@@ -51,19 +51,12 @@ namespace Chatrm.Engine
         private volatile ConnectionState _state = ConnectionState.Open;
         private int _closing;
 
-        // Native, once the welcome granted batched confirmations: the newest message id not yet acked. Only the
-        // reading thread touches it.
-        private bool _batchGranted;
-        private string _ackThrough;
-
         // Native: the ids of the last messages taken in, so one the server sends again is shown once.
         private readonly ShownMessageIds _shownIds;
 
         // The sender of the last message read: a burst from one sender shares one string while it waits.
         private string _lastSender;
 
-        // Native: every frame is read into this one, on the reading thread, which keeps texts as they came.
-        private readonly NativeFrame _frame = new NativeFrame { KeepsWireBytes = true };
 
         private ChatClient(string host, int port, string userName, ChatProtocol protocol, ClientOptions options)
         {
