@@ -219,9 +219,9 @@ namespace Chatrm.Engine
                     return;
                 }
 
-                foreach (var waiting in _pendingSends.OrderBy(pair => pair.Value.Number))
+                foreach (PendingSend waiting in _pendingSends.Values.OrderBy(pending => pending.Number))
                 {
-                    link.Send(NativeProtocol.Format(new NativeFrame { Type = FrameType.Send, Ref = waiting.Key, To = waiting.Value.To, Text = waiting.Value.Text }));
+                    link.Send(waiting.Frame);
                 }
 
                 _state = ConnectionState.Open;

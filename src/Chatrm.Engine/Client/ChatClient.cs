@@ -188,7 +188,7 @@ namespace Chatrm.Engine
                     detail: $"the server takes frames of up to {MaxFrameBytes} bytes"));
             }
 
-            var pending = new PendingSend(number, to, text);
+            var pending = new PendingSend(number, to, text, frame);
             lock (_sendGate)
             {
                 _pendingSends[reference] = pending;
