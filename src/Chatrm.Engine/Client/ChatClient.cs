@@ -374,22 +374,15 @@ namespace Chatrm.Engine
         /// <summary>Questions (who, rooms, history) are the link's: a lost link fails them, and the caller may ask again.</summary>
         private void FailQuestions()
         {
-            foreach (var pair in _pendingWho)
-            {
-                pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
-            }
+            FailAll(_pendingWho);
+            FailAll(_pendingRoom);
+            FailAll(_pendingRooms);
+            FailAll(_pendingHistory);
+        }
 
-            foreach (var pair in _pendingRoom)
-            {
-                pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
-            }
-
-            foreach (var pair in _pendingRooms)
-            {
-                pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
-            }
-
-            foreach (var pair in _pendingHistory)
+        private static void FailAll<T>(ConcurrentDictionary<string, TaskCompletionSource<T>> questions)
+        {
+            foreach (var pair in questions)
             {
                 pair.Value.TrySetException(new ChatException(Refusal.ConnectionClosed, "The connection closed."));
             }
