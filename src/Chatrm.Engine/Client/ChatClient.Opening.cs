@@ -65,23 +65,26 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>The opening line, on the link being opened (a reconnect's too, which SendRaw would hold back).</summary>
-        private void SendOpening(string line)
+        /// <summary>
+        /// Queues the opening line on the link being opened (a reconnect's too, which SendRaw would hold back), then starts
+        /// reading it: a server that answers and closes at once (a full one) must not close us before our own opening is
+        /// sent, or the failure reads as a closed connection.
+        /// </summary>
+        private void SendOpeningAndRead(string line)
         {
-            if (_transport.Send(line) != SendResult.Queued)
+            LineTransport transport = _transport;
+            TaskCompletionSource<Greeting> opening = _greeting;
+            if (transport.Send(line) != SendResult.Queued)
             {
                 throw new ChatException(Refusal.ConnectionClosed, "The connection closed before the opening could be sent.");
             }
+
+            _ = Task.Run(() => ReadLoopAsync(transport, opening));
         }
 
         private async Task OpenClassicAsync(CancellationToken cancellationToken)
         {
-            // The opening is queued before reading starts: a server that answers and closes at once (a full one)
-            // must not close us before our own opening is sent, or the failure reads as a closed connection.
-            SendOpening(ClassicProtocol.FormatHandshake(UserName));
-            LineTransport transport = _transport;
-            TaskCompletionSource<Greeting> opening = _greeting;
-            _ = Task.Run(() => ReadLoopAsync(transport, opening));
+            SendOpeningAndRead(ClassicProtocol.FormatHandshake(UserName));
 
             Task delay = Task.Delay(_options.GreetingTimeout, cancellationToken);
             if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)
@@ -109,13 +112,8 @@ namespace Chatrm.Engine
         private async Task OpenNativeAsync(CancellationToken cancellationToken)
         {
             // "chatrm_native" holds a '_', so an original server takes this line for a handshake instead of crashing.
-            // Queued before reading starts, as the classic opening is.
-            SendOpening(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password, ResumeToken = _resumeToken,
+            SendOpeningAndRead(NativeProtocol.Format(new NativeFrame { Type = FrameType.Hello, Protocol = NativeProtocol.ProtocolName, Version = NativeProtocol.Version, User = UserName, Password = _options.Password, ResumeToken = _resumeToken,
                 Presence = _options.ReceivePresence ? (bool?)null : false, Batch = _options.BatchConfirmations ? true : (bool?)null }));
-            LineTransport transport = _transport;
-            TaskCompletionSource<Greeting> opening = _greeting;
-            _ = Task.Run(() => ReadLoopAsync(transport, opening));
-
             Task delay = Task.Delay(_options.NativeOpeningTimeout, cancellationToken);
             if (await Task.WhenAny(_greeting.Task, delay).ConfigureAwait(false) != _greeting.Task)
             {
