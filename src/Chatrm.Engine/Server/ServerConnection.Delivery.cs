@@ -1,7 +1,6 @@
 using System;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Routing;
-using Chatrm.Engine.Server.Resume;
 using Chatrm.Engine.Storage;
 using Chatrm.Engine.Transport;
 
@@ -42,41 +41,21 @@ namespace Chatrm.Engine.Server
             }
         }
 
-        // Fates of this user's own messages: only a native sender hears them (its session writes a status). With a
-        // resume token they go through its state, which records them and tells the connection holding the token now.
+        // Fates of this user's own messages: only a native sender hears them (its session writes a status). They come by
+        // the envelope's sender address: with a resume token that is the token's state (ReportAddress), which records them
+        // and tells the connection holding the token now, so none of a token's reports come here.
         void IDeliveryReceipt.Forwarded(ChatEnvelope envelope)
         {
-            ResumeState resume = _resume;
-            if (resume != null)
-            {
-                resume.Forwarded(envelope);
-                return;
-            }
-
             _session.Forwarded(envelope);
         }
 
         void IDeliveryReceipt.Refused(ChatEnvelope envelope, Refusal reason, string message)
         {
-            ResumeState resume = _resume;
-            if (resume != null)
-            {
-                resume.Refused(envelope, reason, message);
-                return;
-            }
-
             TellRefused(envelope, reason, message);
         }
 
         void IDeliveryReceipt.Stored(ChatEnvelope envelope)
         {
-            ResumeState resume = _resume;
-            if (resume != null)
-            {
-                resume.Stored(envelope);
-                return;
-            }
-
             _session.TellStored(envelope);
         }
 
@@ -84,13 +63,6 @@ namespace Chatrm.Engine.Server
         // writer then, which runs it once the commit is done).
         void IDeliveryReceipt.Delivered(ChatEnvelope envelope)
         {
-            ResumeState resume = _resume;
-            if (resume != null)
-            {
-                resume.Delivered(envelope);
-                return;
-            }
-
             IMessageStore store = _server.Store;
             long ticket = envelope.HistoryTicket;
             if (!IsCommitted(store, ticket))
@@ -104,13 +76,6 @@ namespace Chatrm.Engine.Server
 
         void IDeliveryReceipt.Delivered(ReadOnlySpan<ChatEnvelope> envelopes)
         {
-            ResumeState resume = _resume;
-            if (resume != null)
-            {
-                resume.Delivered(envelopes);
-                return;
-            }
-
             IMessageStore store = _server.Store;
             long ticket = LastTicket(envelopes);
             if (!IsCommitted(store, ticket))
@@ -126,13 +91,6 @@ namespace Chatrm.Engine.Server
 
         void IDeliveryReceipt.Failed(ChatEnvelope envelope, Refusal reason, string message)
         {
-            ResumeState resume = _resume;
-            if (resume != null)
-            {
-                resume.Failed(envelope, reason, message);
-                return;
-            }
-
             _session.Failed(envelope, reason, message);
         }
 

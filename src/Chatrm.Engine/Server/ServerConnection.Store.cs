@@ -33,18 +33,19 @@ namespace Chatrm.Engine.Server
             switch (result.Outcome)
             {
                 case StoreOutcome.Stored:
-                    // Through the receipt: with a token, its state records it and tells whichever connection holds it now.
-                    ((Routing.IDeliveryReceipt)this).Stored(envelope);
+                    // Through the router, as every report goes: to the sender's address, which with a token is its state's,
+                    // which records the fate and tells whichever connection holds the token now.
+                    _server.Router.ReportStored(envelope);
 
                     // Stored while its recipient was logging in, after its inbox was read: not stranded, it goes now
                     // (with its id; a client drops one it has shown already).
                     _server.Router.Deliver(ChatEnvelope.OfInbox(stored));
                     break;
                 case StoreOutcome.InboxFull:
-                    ((Routing.IDeliveryReceipt)this).Refused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
+                    _server.Router.ReportRefused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
                     break;
                 default:
-                    ((Routing.IDeliveryReceipt)this).Refused(envelope, Refusal.StoreFailed, result.Reason ?? "the server could not keep the message");
+                    _server.Router.ReportRefused(envelope, Refusal.StoreFailed, result.Reason ?? "the server could not keep the message");
                     break;
             }
         }
