@@ -118,14 +118,6 @@ namespace Chatrm.Engine.Tests
                 await server.DisposeAsync();
             }
 
-            foreach (var (name, got) in new[] { ("alice", aliceGot), ("bob", bobGot) })
-            {
-                foreach (var dup in got.GroupBy(m => m.Text).Where(g => g.Count() > 1).Take(10))
-                {
-                    _output.WriteLine($"DUP {name}: {dup.Key} x{dup.Count()} ids {string.Join(",", dup.Select(m => m.Id))} seqs {string.Join(",", dup.Select(m => m.Seq))}");
-                }
-            }
-
             Assert.Equal(restart, restarted);
             Assert.True(proxy.Cuts >= MinCuts, $"only {proxy.Cuts} cuts");
             Assert.All(fates, f => Assert.True(f.Status == SendStatus.Delivered || f.Status == SendStatus.Stored || f.Status == SendStatus.Posted, $"{f.To} {f.Text}: {f.Status} {f.Reason} {f.Detail}"));
@@ -198,26 +190,24 @@ namespace Chatrm.Engine.Tests
         /// <summary>What one reader took from the other's conversation and room: exactly the numbers sent, in order.</summary>
         private static void AssertSequence(List<ChatMessage> got, string from, int direct, int room)
         {
-            List<string> directTexts = got.Where(m => m.Room.Length == 0).Select(m => m.Text).ToList();
-            List<string> directIds = got.Where(m => m.Room.Length == 0).Select(m => m.Id).ToList();
-            int firstWrong = Enumerable.Range(0, Math.Min(direct, directTexts.Count)).FirstOrDefault(i => directTexts[i] != $"{from} direct {i}", -1);
-            Assert.True(firstWrong < 0, firstWrong < 0 ? null : $"{from} direct out of order at {firstWrong}: " +
-                string.Join(", ", Enumerable.Range(Math.Max(0, firstWrong - 2), 8).Where(i => i < directTexts.Count).Select(i => directTexts[i] + " #" + directIds[i])));
-            List<string> roomTexts = got.Where(m => m.Room == Room).Select(m => m.Text).ToList();
-            AssertNumbered(directTexts, $"{from} direct ", direct);
-            AssertNumbered(roomTexts, $"{from} room ", room);
-            List<long> seqs = got.Where(m => m.Room == Room).Select(m => m.Seq ?? 0).ToList();
+            AssertNumbered(got.Where(m => m.Room.Length == 0).ToList(), $"{from} direct ", direct);
+            List<ChatMessage> posts = got.Where(m => m.Room == Room).ToList();
+            AssertNumbered(posts, $"{from} room ", room);
+            List<long> seqs = posts.Select(m => m.Seq ?? 0).ToList();
             Assert.True(seqs.Zip(seqs.Skip(1), (a, b) => b > a).All(up => up), "room Seqs rise");
         }
 
-        private static void AssertNumbered(List<string> texts, string prefix, int count)
+        /// <summary>Exactly prefix 0 to count - 1, in order; a failure names the messages with their ids, which say which server run and when.</summary>
+        private static void AssertNumbered(List<ChatMessage> messages, string prefix, int count)
         {
-            var duplicates = texts.GroupBy(t => t).Where(g => g.Count() > 1).Select(g => g.Key).Take(5).ToList();
+            static string Named(ChatMessage m) => m.Text + " #" + m.Id;
+            List<string> texts = messages.Select(m => m.Text).ToList();
+            var duplicates = messages.GroupBy(m => m.Text).Where(g => g.Count() > 1).Select(g => string.Join("/", g.Select(Named))).Take(5).ToList();
             Assert.True(duplicates.Count == 0, $"duplicates of {prefix}: {string.Join(", ", duplicates)}");
             var missing = Enumerable.Range(0, count).Select(i => prefix + i).Except(texts).Take(5).ToList();
             Assert.True(missing.Count == 0, $"missing {prefix}: {string.Join(", ", missing)}");
             int wrong = Enumerable.Range(0, count).FirstOrDefault(i => texts[i] != prefix + i, -1);
-            Assert.True(wrong < 0, wrong < 0 ? null : $"{prefix}out of order at {wrong}: {string.Join(", ", texts.Skip(Math.Max(0, wrong - 2)).Take(8))}");
+            Assert.True(wrong < 0, wrong < 0 ? null : $"{prefix}out of order at {wrong}: {string.Join(", ", messages.Skip(Math.Max(0, wrong - 2)).Take(8).Select(Named))}");
         }
     }
 }
