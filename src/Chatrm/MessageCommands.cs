@@ -278,7 +278,7 @@ namespace Chatrm.PowerShell
             bool wait = Wait.IsPresent || timed;
             DateTime deadline = timed ? DateTime.UtcNow + TimeSpan.FromSeconds(Timeout) : DateTime.MaxValue;
             int remaining = Count > 0 ? Count : int.MaxValue;
-            ConnectionState seen = client.State;
+            int dropsSeen = client.TimesDropped, returnsSeen = client.TimesReconnected;
 
             while (true)
             {
@@ -335,7 +335,7 @@ namespace Chatrm.PowerShell
                         connection));
                 }
 
-                seen = WarnOfReconnect(connection, seen);
+                WarnOfReconnect(connection, ref dropsSeen, ref returnsSeen);
 
                 TimeSpan left = timed ? deadline - DateTime.UtcNow : System.Threading.Timeout.InfiniteTimeSpan;
                 if (timed && left <= TimeSpan.Zero)
@@ -353,27 +353,29 @@ namespace Chatrm.PowerShell
 
         /// <summary>
         /// Without -IncludePresence a waiting reader sees no ConnectionEvent, so a person would not know why nothing comes:
-        /// a drop and a return are warned about as the wait sees them (a blip quicker than one look may go unseen).
+        /// a drop and a return since the last look are warned about. Counted, not read off the state, so a blip
+        /// quicker than one look is warned about too (its events woke the wait, though Take passed them over).
         /// </summary>
-        private ConnectionState WarnOfReconnect(ChatrmConnection connection, ConnectionState seen)
+        private void WarnOfReconnect(ChatrmConnection connection, ref int dropsSeen, ref int returnsSeen)
         {
-            ConnectionState now = connection.State;
-            if (IncludePresence || now == seen)
+            ChatClient client = connection.Client;
+            int drops = client.TimesDropped, returns = client.TimesReconnected;
+            if (!IncludePresence)
             {
-                return now;
+                string who = $"The connection of {connection.UserName} to {connection.ComputerName}:{connection.Port}";
+                if (drops != dropsSeen)
+                {
+                    WriteWarning($"{who} dropped; reconnecting for up to {connection.ReconnectTimeout.TotalSeconds:0.#} s. The wait goes on.");
+                }
+
+                if (returns != returnsSeen)
+                {
+                    WriteWarning($"{who} is back.");
+                }
             }
 
-            string who = $"The connection of {connection.UserName} to {connection.ComputerName}:{connection.Port}";
-            if (now == ConnectionState.Reconnecting)
-            {
-                WriteWarning($"{who} dropped; reconnecting for up to {connection.ReconnectTimeout.TotalSeconds:0.#} s. The wait goes on.");
-            }
-            else if (now == ConnectionState.Open && seen == ConnectionState.Reconnecting)
-            {
-                WriteWarning($"{who} is back.");
-            }
-
-            return now;
+            dropsSeen = drops;
+            returnsSeen = returns;
         }
 
         private void ReportDrops(ChatrmConnection connection)

@@ -61,6 +61,7 @@ namespace Chatrm.Engine.Tests
             ConnectionEvent lost = taken.OfType<ConnectionEvent>().First();
             Assert.Equal(ConnectionChange.Reconnecting, lost.Change);
             Assert.True(taken.OfType<ConnectionEvent>().Last().Attempts >= 1);
+            Assert.Equal((1, 1), (alice.TimesDropped, alice.TimesReconnected));
 
             SentMessage sent = await bob.SendAsync("alice", "after the cut");
             Assert.Equal(SendStatus.Delivered, sent.Status);

@@ -38,6 +38,15 @@ namespace Chatrm.Engine
         private string _idsScope;
         private volatile bool _scopeChanged;
 
+        private int _timesDropped;
+        private int _timesReconnected;
+
+        /// <summary>How often the connection dropped and began reconnecting; counted before its Reconnecting event is queued.</summary>
+        public int TimesDropped => Volatile.Read(ref _timesDropped);
+
+        /// <summary>How often a reconnect finished (Open again); counted before its Reconnected event is queued.</summary>
+        public int TimesReconnected => Volatile.Read(ref _timesReconnected);
+
         /// <summary>True when a dropped link would be made again now.</summary>
         private bool WillReconnect => _options.Reconnect && Volatile.Read(ref _closing) == 0 && !IsFinal(_linkEndRefusal);
 
@@ -121,6 +130,7 @@ namespace Chatrm.Engine
             string why = _linkEnd ?? reason;
             _joinedRooms.HoldAll();
             FailQuestions();
+            Interlocked.Increment(ref _timesDropped);
             Enqueue(new ConnectionEvent(ConnectionChange.Reconnecting, why, DateTime.UtcNow));
             _ = Task.Run(() => ReconnectAsync(why));
         }
@@ -228,6 +238,7 @@ namespace Chatrm.Engine
                 _resuming = false;
             }
 
+            Interlocked.Increment(ref _timesReconnected);
             Enqueue(new ConnectionEvent(ConnectionChange.Reconnected, $"connected again to {ComputerName}:{Port}", DateTime.UtcNow) { Attempts = attempts });
         }
 
