@@ -95,7 +95,14 @@ namespace Chatrm.Engine.Storage
                         inboxes.Add(message.To, inbox);
                     }
 
-                    inbox.Add(message);
+                    // In id order, as a file's inbox is read: one kept when its recipient left comes in after newer ones.
+                    int at = inbox.Count;
+                    while (at > 0 && inbox[at - 1].Id > message.Id)
+                    {
+                        at--;
+                    }
+
+                    inbox.Insert(at, message);
                     Interlocked.Increment(ref ticket);
                     SweepIfDue();
                 }

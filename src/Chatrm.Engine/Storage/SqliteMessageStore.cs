@@ -38,7 +38,7 @@ namespace Chatrm.Engine.Storage
             quota = new InboxQuota(limits);
             statements = new SqliteStatements(writeConnection);
             readInbox = SqliteSchema.Command(readConnection,
-                "SELECT id, sender, recipient, text, sent_at, ref FROM inbox WHERE user_key = $user AND sent_at >= $cutoff ORDER BY rowid LIMIT $max");
+                "SELECT id, sender, recipient, text, sent_at, ref FROM inbox WHERE user_key = $user AND sent_at >= $cutoff ORDER BY id LIMIT $max");
             readInbox.Parameters.Add(new SqliteParameter { ParameterName = "$user" });
             readInbox.Parameters.Add(new SqliteParameter { ParameterName = "$cutoff" });
             readInbox.Parameters.Add(new SqliteParameter { ParameterName = "$max" });
