@@ -143,20 +143,17 @@ namespace Chatrm.Engine
                     var message = new ChatMessage(
                         SameSender(frame.From), ToMe(frame.To),
                         textJson == null ? frame.Text ?? string.Empty : null, textJson, DateTime.UtcNow, frame.Id, frame.SentAt);
-                    bool held = false;
                     if (frame.Room != null)
                     {
                         // A room's message: to the room, with its place in the room's one order. While a reconnect
                         // fetches what the room said meanwhile, it waits behind that.
                         message.Room = frame.Room;
                         message.Seq = frame.Seq;
-                        held = _joinedRooms.HoldOrPass(message);
+                        _joinedRooms.HoldOrShow(message, _showOnce);
                     }
-
-                    // A stored message comes again after a connection that did not confirm it: shown once, acked again.
-                    if (!held && (frame.Id == null || _shownIds.Add(frame.Id)))
+                    else
                     {
-                        Enqueue(message);
+                        ShowOnce(message);
                     }
 
                     if (frame.Id != null)

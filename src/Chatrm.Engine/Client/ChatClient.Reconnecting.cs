@@ -25,6 +25,9 @@ namespace Chatrm.Engine
         private readonly CancellationTokenSource _reconnectStop = new CancellationTokenSource();
         private readonly JoinedRooms _joinedRooms = new JoinedRooms();
 
+        // ShowOnce as a delegate made once: the reader hands it over per room message.
+        private readonly Action<ChatMessage> _showOnce;
+
         // The current link's end: why (a bye's or an error's words) and the refusal that says whether it is final.
         private string _linkEnd;
         private Refusal _linkEndRefusal;
@@ -291,12 +294,15 @@ namespace Chatrm.Engine
                 after = page[page.Count - 1].Seq ?? upTo;
             }
 
-            foreach (ChatMessage message in _joinedRooms.Release(room, fetched))
+            _joinedRooms.Release(room, fetched, _showOnce);
+        }
+
+        /// <summary>A message with an id comes again after a connection that did not confirm it (from the inbox, from history): shown once.</summary>
+        private void ShowOnce(ChatMessage message)
+        {
+            if (message.Id == null || _shownIds.Add(message.Id))
             {
-                if (message.Id == null || _shownIds.Add(message.Id))
-                {
-                    Enqueue(message);
-                }
+                Enqueue(message);
             }
         }
 

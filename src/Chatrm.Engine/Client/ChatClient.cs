@@ -62,6 +62,7 @@ namespace Chatrm.Engine
         {
             _options = options;
             _shownIds = options.ShownIds ?? new ShownMessageIds();
+            _showOnce = ShowOnce;
             _inbox = new ClientInbox(options.InboxCapacity);
             IsEncrypted = options.Tls != null;
             ComputerName = host;

@@ -33,28 +33,29 @@ namespace Chatrm.Engine.Client
             }
         }
 
-        /// <summary>True when the message waits behind a fetch; otherwise it is taken as the room's newest.</summary>
-        public bool HoldOrPass(ChatMessage message)
+        /// <summary>
+        /// Holds the message while its room's fetch runs; otherwise takes it as the room's newest and hands it to
+        /// <paramref name="show"/>, under the lock, so it cannot come between the posts a fetch releases.
+        /// </summary>
+        public void HoldOrShow(ChatMessage message, Action<ChatMessage> show)
         {
             lock (_lock)
             {
-                if (!_places.TryGetValue(message.Room, out Place place))
+                if (_places.TryGetValue(message.Room, out Place place))
                 {
-                    return false;
+                    if (place.Held != null)
+                    {
+                        place.Held.Add(message);
+                        return;
+                    }
+
+                    if (message.Seq.HasValue && message.Seq.Value > place.LastSeq)
+                    {
+                        place.LastSeq = message.Seq.Value;
+                    }
                 }
 
-                if (place.Held != null)
-                {
-                    place.Held.Add(message);
-                    return true;
-                }
-
-                if (message.Seq.HasValue && message.Seq.Value > place.LastSeq)
-                {
-                    place.LastSeq = message.Seq.Value;
-                }
-
-                return false;
+                show(message);
             }
         }
 
@@ -86,23 +87,22 @@ namespace Chatrm.Engine.Client
         }
 
         /// <summary>
-        /// Ends a room's fetch: what to show, in order, is the fetched messages and then the held ones, each with a Seq
-        /// above the last one taken; a room the client left meanwhile gives nothing.
+        /// Ends a room's fetch: the fetched messages and then the held ones, each with a Seq above the last one taken, go
+        /// to <paramref name="show"/> in order, under the lock, so no live post comes between them; a room the client left
+        /// meanwhile shows nothing.
         /// </summary>
-        public List<ChatMessage> Release(string room, IReadOnlyList<ChatMessage> fetched, long skipThrough = 0)
+        public void Release(string room, IReadOnlyList<ChatMessage> fetched, Action<ChatMessage> show)
         {
             lock (_lock)
             {
-                var release = new List<ChatMessage>();
                 if (!_places.TryGetValue(room, out Place place))
                 {
-                    return release;
+                    return;
                 }
 
-                place.LastSeq = Math.Max(place.LastSeq, skipThrough);
                 foreach (ChatMessage message in fetched)
                 {
-                    Take(place, message, release);
+                    Take(place, message, show);
                 }
 
                 List<ChatMessage> held = place.Held ?? new List<ChatMessage>();
@@ -110,10 +110,8 @@ namespace Chatrm.Engine.Client
                 held.Sort((a, b) => (a.Seq ?? 0).CompareTo(b.Seq ?? 0));
                 foreach (ChatMessage message in held)
                 {
-                    Take(place, message, release);
+                    Take(place, message, show);
                 }
-
-                return release;
             }
         }
 
@@ -129,19 +127,19 @@ namespace Chatrm.Engine.Client
             }
         }
 
-        private static void Take(Place place, ChatMessage message, List<ChatMessage> release)
+        private static void Take(Place place, ChatMessage message, Action<ChatMessage> show)
         {
             // A message without a Seq (a server that numbers none) cannot be placed: it is shown as it came.
             if (!message.Seq.HasValue)
             {
-                release.Add(message);
+                show(message);
                 return;
             }
 
             if (message.Seq.Value > place.LastSeq)
             {
                 place.LastSeq = message.Seq.Value;
-                release.Add(message);
+                show(message);
             }
         }
 
