@@ -219,6 +219,106 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task AMessageStillBeingStoredAtLoginReachesItsRecipientBeforeALiveOneSentAfter()
+        {
+            HeldStore held = null;
+            await using TestServer server = Start(store: limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+            await KnownAndAwayAsync(server, "bob");
+
+            held.HoldOffline();
+            await alice.SendMessageAsync("bob", "older", "o1");
+            await Eventually.TrueAsync(() => held.HeldOffline == 1, "the write waits");
+            using NativePeer bob = await server.JoinNativeAsync("bob");
+            await alice.SendMessageAsync("bob", "newer", "n1");
+
+            // The live one waits behind the inbox, which waits for the write.
+            await bob.AssertNothingWaitingAsync();
+
+            held.ReleaseOffline();
+            Assert.Equal("older", Str(await bob.ExpectAsync("message"), "text"));
+            Assert.Equal("newer", Str(await bob.ExpectAsync("message"), "text"));
+        }
+
+        [Fact]
+        public async Task AMessageKeptWhenASessionIsTakenOverReachesTheNewSessionBeforeALiveOneSentAfter()
+        {
+            const string token = "0123456789abcdef0123456789abcdef";
+            HeldStore held = null;
+            await using TestServer server = Start(store: limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+            using NativePeer bob = await server.JoinNativeAsync("bob", resume: token);
+            await alice.SendMessageAsync("bob", "unconfirmed", "u1");
+            string id = Str(await bob.ExpectAsync("message"), "id");
+
+            // Bob comes back on a new connection before the server noticed the old one go; what the old one never
+            // confirmed is kept as it ends, slowly.
+            held.HoldOffline();
+            using NativePeer bobAgain = await server.JoinNativeAsync("bob", resume: token);
+            await Eventually.TrueAsync(() => held.HeldOffline == 1, "the kept message's write waits");
+            await alice.SendMessageAsync("bob", "after", "a1");
+            await bobAgain.AssertNothingWaitingAsync();
+
+            held.ReleaseOffline();
+            JsonObject first = await bobAgain.ExpectAsync("message");
+            Assert.Equal(("unconfirmed", id), (Str(first, "text"), Str(first, "id")));
+            Assert.Equal("after", Str(await bobAgain.ExpectAsync("message"), "text"));
+        }
+
+        [Fact]
+        public async Task LiveMessagesThatCameDuringALoginsInboxPastTheInboxLimitAreRefusedAndTheRestArriveInOrder()
+        {
+            HeldStore held = null;
+            await using TestServer server = Start(o => o.MaxInboxMessages = 2, limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+            await KnownAndAwayAsync(server, "bob");
+
+            held.HoldOffline();
+            await alice.SendMessageAsync("bob", "stored", "s1");
+            await Eventually.TrueAsync(() => held.HeldOffline == 1, "the write waits");
+            using NativePeer bob = await server.JoinNativeAsync("bob");
+            await alice.SendMessageAsync("bob", "live 1", "l1");
+            await alice.SendMessageAsync("bob", "live 2", "l2");
+            await alice.SendMessageAsync("bob", "live 3", "l3");
+            JsonObject refused = await alice.ExpectAsync("status");
+            Assert.Equal(("l3", "refused", "recipient-too-slow"), (Str(refused, "ref"), Str(refused, "status"), Str(refused, "reason")));
+
+            held.ReleaseOffline();
+            var texts = new List<string>();
+            for (int i = 0; i < 3; i++)
+            {
+                texts.Add(Str(await bob.ExpectAsync("message"), "text"));
+            }
+
+            Assert.Equal(new[] { "stored", "live 1", "live 2" }, texts);
+            await bob.AssertNothingWaitingAsync();
+        }
+
+        [Fact]
+        public async Task AClassicRecipientGetsAnInboxLargerThanHalfItsSendQueueWhole()
+        {
+            await using TestServer server = Start(o =>
+            {
+                o.MaxLineBytes = 1024;
+                o.MaxQueuedBytesPerConnection = 2048;
+            });
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+            await KnownAndAwayAsync(server, "bob");
+            const int count = 100;
+            for (int i = 0; i < count; i++)
+            {
+                await StoredAsync(alice, "bob", "waiting " + i + " " + new string('x', 40), "w" + i);
+            }
+
+            // A classic client confirms nothing: more of its inbox goes each time its send queue empties.
+            using RawClient bob = await server.JoinAsync("bob");
+            for (int i = 0; i < count; i++)
+            {
+                Assert.Equal("bob_alice_waiting " + i + " " + new string('x', 40), await bob.ReadLineAsync());
+            }
+        }
+
+        [Fact]
         public async Task AFailedWriteRefusesTheMessageStoreFailedWithTheStoresWordsAndLiveChatGoesOn()
         {
             HeldStore held = null;

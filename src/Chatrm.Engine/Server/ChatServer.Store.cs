@@ -28,6 +28,9 @@ namespace Chatrm.Engine
         private long _idBlockEnd = long.MaxValue;
         private volatile IMessageStore _store;
 
+        /// <summary>Per name, writes on their way into its inbox: a login reads the inbox once none are (see Server/Inbox/).</summary>
+        internal Server.Inbox.InboxWritesInFlight InboxWrites { get; } = new Server.Inbox.InboxWritesInFlight();
+
         /// <summary>The store, from <see cref="Start"/> on; null before (a session tested without a started server).</summary>
         internal IMessageStore Store => _store;
 

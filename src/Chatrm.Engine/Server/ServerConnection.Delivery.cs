@@ -1,6 +1,7 @@
 using System;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Routing;
+using Chatrm.Engine.Server.Inbox;
 using Chatrm.Engine.Storage;
 using Chatrm.Engine.Transport;
 
@@ -27,6 +28,20 @@ namespace Chatrm.Engine.Server
             {
                 // Before it is queued, so its ticket is set before any ack of it can ask for it.
                 _server.AppendDirectHistory(envelope);
+
+                // Logged in a moment ago: older messages from its inbox go first.
+                HeldDeliveries held = _held;
+                if (held != null && held.IsHolding)
+                {
+                    switch (held.TryHold(envelope))
+                    {
+                        case HoldResult.Held:
+                            return DeliveryStatus.Accepted;
+                        case HoldResult.Full:
+                            _server.Router.ReportRefused(envelope, Refusal.RecipientTooSlow, envelope.To + " has more waiting for it than it has read yet");
+                            return DeliveryStatus.Accepted;
+                    }
+                }
             }
 
             return _session.Deliver(envelope);

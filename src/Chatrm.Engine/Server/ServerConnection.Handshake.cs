@@ -58,10 +58,12 @@ namespace Chatrm.Engine.Server
                 _session.Welcome(name);
                 _server.Store?.RememberUser(name);
 
-                // What waited while this user was away comes first: deliveries from others wait on this gate.
-                StartInbox(name);
+                // What waited while this user was away comes first: direct messages from now on wait for it.
+                HoldDeliveriesForInbox();
                 _welcomed = true;
             }
+
+            CatchUp(displaced);
 
             // An authenticated login replaces an older session, so a stale one cannot lock its owner out.
             displaced?.Disconnect(Refusal.Replaced, name + " logged in again from elsewhere");

@@ -1,45 +1,72 @@
+using System;
 using System.Collections.Generic;
+using System.Threading;
 using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Routing;
+using Chatrm.Engine.Server.Inbox;
 using Chatrm.Engine.Storage;
 
 namespace Chatrm.Engine.Server
 {
     /// <summary>
-    /// This user and the store: its messages to offline users go to their inboxes, its own inbox comes to it at login
-    /// (a share at a time, so its send queue never fills with it), and what it confirms leaves its inbox with a receipt
-    /// to the sender.
+    /// This user and the store: its messages to offline users go to their inboxes; its own inbox comes to it at login,
+    /// once nothing is on its way into it, a share at a time (so its send queue never fills with it), ahead of the live
+    /// messages that came meanwhile; what it confirms leaves its inbox with a receipt to the sender.
     /// </summary>
     internal sealed partial class ServerConnection
     {
-        // This user's inbox as read at login, and how far it has been written; only this connection's reader uses them.
+        // This user's inbox as read at login, and how far it has been written; under _inboxGate (the login's callback,
+        // the reader after an ack and the send queue's drain all write more of it).
+        private readonly object _inboxGate = new object();
         private IReadOnlyList<StoredMessage> _inbox;
         private int _inboxNext;
+        private volatile bool _inboxLeft;
+
+        // With a store: direct messages that came while the inbox was read and written, to go after it. Set at login.
+        private volatile HeldDeliveries _held;
+
+        // Whether a login of this name waits for this session to end: 0 not asked, 1 waits, 2 ended (see HoldLoginUntilEnded).
+        private int _handover;
 
         /// <summary>Whether some of the inbox read at login is still to be written.</summary>
-        internal bool HasInboxLeft => _inbox != null;
+        internal bool HasInboxLeft => _inboxLeft;
 
         /// <summary>Keeps a message for its offline recipient; the sender hears stored once it is committed, or why not.</summary>
         private void StoreOffline(ChatEnvelope envelope)
         {
+            // Counted, then looked up once more: a login that read its inbox before the count was registered already.
+            InboxWritesInFlight writes = _server.InboxWrites;
+            writes.Add(envelope.To);
+            if (Route(envelope) == DeliveryStatus.Accepted)
+            {
+                writes.Done(envelope.To);
+                return;
+            }
+
             IMessageStore store = _server.Store;
             _server.AppendDirectHistory(envelope);
-            StoredMessage stored = envelope.ToStored(forInbox: true);
-            store.StoreOffline(stored, result => OnStored(envelope, stored, result));
+            store.StoreOffline(envelope.ToStored(forInbox: true), result =>
+            {
+                try
+                {
+                    OnStored(envelope, result);
+                }
+                finally
+                {
+                    writes.Done(envelope.To);
+                }
+            });
         }
 
         /// <summary>After the commit (on the store's writer), or at once when refused.</summary>
-        private void OnStored(ChatEnvelope envelope, StoredMessage stored, StoreResult result)
+        private void OnStored(ChatEnvelope envelope, StoreResult result)
         {
+            // Through the router, as every report goes: to the sender's address, which with a token is its state's, which
+            // records the fate and tells whichever connection holds the token now.
             switch (result.Outcome)
             {
                 case StoreOutcome.Stored:
-                    // Through the router, as every report goes: to the sender's address, which with a token is its state's,
-                    // which records the fate and tells whichever connection holds the token now.
                     _server.Router.ReportStored(envelope);
-
-                    // Stored while its recipient was logging in, after its inbox was read: not stranded, it goes now
-                    // (with its id; a client drops one it has shown already).
-                    _server.Router.Deliver(ChatEnvelope.OfInbox(stored));
                     break;
                 case StoreOutcome.InboxFull:
                     _server.Router.ReportRefused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
@@ -64,34 +91,45 @@ namespace Chatrm.Engine.Server
 
             _server.AppendDirectHistory(envelope);
             StoredMessage stored = envelope.ToStored(forInbox: true);
+
+            // Counted before this session lets go of its name: the next login reads its inbox after this is in it.
+            _server.InboxWrites.Add(UserName);
+
             // The store may answer at once, under this connection's send gate: its senders are told off it.
             // A stop waits for these reports, so the fates they tell are in the resend memory it keeps.
             _server.KeptReportQueued();
-            store.StoreOffline(stored, result => System.Threading.ThreadPool.UnsafeQueueUserWorkItem(_ => ReportKeptThenCount(envelope, stored, result), null));
+            store.StoreOffline(stored, result => ThreadPool.UnsafeQueueUserWorkItem(_ => ReportKeptThenCount(envelope, result), null));
             return true;
         }
 
-        private void ReportKeptThenCount(ChatEnvelope envelope, StoredMessage stored, StoreResult result)
+        /// <summary>Keeps a message this user will not confirm now, or tells its sender it left (see <see cref="KeepUnconfirmed"/>).</summary>
+        internal void KeepOrReportLeft(ChatEnvelope envelope)
+        {
+            if (!KeepUnconfirmed(envelope) && envelope.SenderHearsStatus)
+            {
+                _server.Router.ReportFailed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
+            }
+        }
+
+        private void ReportKeptThenCount(ChatEnvelope envelope, StoreResult result)
         {
             try
             {
-                ReportKept(envelope, stored, result);
+                ReportKept(envelope, result);
             }
             finally
             {
+                _server.InboxWrites.Done(UserName);
                 _server.KeptReportTold();
             }
         }
 
-        private void ReportKept(ChatEnvelope envelope, StoredMessage stored, StoreResult result)
+        private void ReportKept(ChatEnvelope envelope, StoreResult result)
         {
             switch (result.Outcome)
             {
                 case StoreOutcome.Stored:
                     _server.Router.ReportStored(envelope);
-
-                    // Back already (a resumed session read its inbox before this was kept): it goes now, same id.
-                    _server.Router.Deliver(ChatEnvelope.OfInbox(stored));
                     break;
                 case StoreOutcome.InboxFull:
                     _server.Router.ReportFailed(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
@@ -102,53 +140,141 @@ namespace Chatrm.Engine.Server
             }
         }
 
-        /// <summary>At login, inside the welcome gate: reads the inbox and writes its first share.</summary>
-        private void StartInbox(string name)
+        /// <summary>At registration, inside the welcome gate: with a store, direct messages wait until the inbox is written.</summary>
+        private void HoldDeliveriesForInbox()
         {
-            IMessageStore store = _server.Store;
-            if (store == null)
+            if (_server.Store != null)
             {
-                return;
+                _held = new HeldDeliveries(_server.Options.MaxInboxMessages);
             }
-
-            IReadOnlyList<StoredMessage> inbox = store.ReadInbox(name, _server.Options.MaxInboxMessages);
-            if (inbox.Count == 0)
-            {
-                return;
-            }
-
-            _inbox = inbox;
-            _inboxNext = 0;
-            PumpInbox();
         }
 
         /// <summary>
-        /// Writes more of the inbox while the send queue is under half its limit and, for a user who confirms, while
-        /// under half its unconfirmed limit; a native session calls this again after each ack.
+        /// After registration: once nothing is on its way into this user's inbox (the unconfirmed messages of a session
+        /// it displaced included), reads the inbox and writes it, then what was held.
         /// </summary>
-        internal void PumpInbox()
+        private void CatchUp(IChatEndpoint displaced)
         {
-            IReadOnlyList<StoredMessage> inbox = _inbox;
-            if (inbox == null)
+            if (_held == null)
             {
                 return;
             }
 
-            ServerOptions options = _server.Options;
-            while (_inboxNext < inbox.Count
-                && _transport.QueuedBytes < options.MaxQueuedBytesPerConnection / 2
-                && _session.UnconfirmedCount < options.MaxUnconfirmedPerConnection / 2)
+            (displaced as ServerConnection)?.HoldLoginUntilEnded();
+            _server.InboxWrites.WhenSettled(UserName, StartInbox);
+        }
+
+        /// <summary>A login displaced this session: its inbox read waits until this session has ended and kept what it held.</summary>
+        private void HoldLoginUntilEnded()
+        {
+            // Counted first, so the count is there before this session's end can settle it.
+            _server.InboxWrites.Add(UserName);
+            if (Interlocked.CompareExchange(ref _handover, 1, 0) != 0)
             {
-                if (_session.Deliver(ChatEnvelope.OfInbox(inbox[_inboxNext++])) != DeliveryStatus.Accepted)
+                // Ended already: what it kept is counted by itself.
+                _server.InboxWrites.Done(UserName);
+            }
+        }
+
+        /// <summary>As the session ends: what was held goes into the inbox (or its senders hear), then a login waiting for this goes on.</summary>
+        private void LetGoOfHeld()
+        {
+            try
+            {
+                HeldDeliveries held = _held;
+                if (held != null)
                 {
-                    // Gone: what is left stays in the inbox for the next login.
-                    _inboxNext = inbox.Count;
+                    foreach (ChatEnvelope envelope in held.TakeAll())
+                    {
+                        KeepOrReportLeft(envelope);
+                    }
                 }
             }
-
-            if (_inboxNext >= inbox.Count)
+            finally
             {
+                if (Interlocked.Exchange(ref _handover, 2) == 1)
+                {
+                    _server.InboxWrites.Done(UserName);
+                }
+            }
+        }
+
+        /// <summary>Reads the inbox and writes its first share; on the login's thread, or on the pool once the last write into it settled.</summary>
+        private void StartInbox()
+        {
+            lock (_inboxGate)
+            {
+                try
+                {
+                    IReadOnlyList<StoredMessage> inbox = _server.Store?.ReadInbox(UserName, _server.Options.MaxInboxMessages);
+                    if (inbox != null && inbox.Count > 0)
+                    {
+                        _inbox = inbox;
+                        _inboxNext = 0;
+                        _inboxLeft = true;
+                    }
+                }
+                catch (Exception e)
+                {
+                    // A store that cannot be read costs this login its waiting messages (they stay for the next), not its live ones.
+                    _server.Raise(ServerEventKind.ServerError, UserName, "the inbox could not be read: " + e.GetType().Name + ": " + e.Message);
+                }
+
+                PumpInboxHoldingGate();
+            }
+        }
+
+        /// <summary>
+        /// Writes more of the inbox while the send queue is under half its limit and, for a user who confirms, while under
+        /// half its unconfirmed limit; more goes when the queue has emptied, or after the next ack.
+        /// </summary>
+        internal void PumpInbox()
+        {
+            lock (_inboxGate)
+            {
+                PumpInboxHoldingGate();
+            }
+        }
+
+        private void PumpInboxHoldingGate()
+        {
+            IReadOnlyList<StoredMessage> inbox = _inbox;
+            if (inbox != null)
+            {
+                ServerOptions options = _server.Options;
+                while (_inboxNext < inbox.Count)
+                {
+                    if (_transport.QueuedBytes >= options.MaxQueuedBytesPerConnection / 2)
+                    {
+                        _transport.WhenQueueEmpty(PumpInbox);
+                        return;
+                    }
+
+                    if (_session.UnconfirmedCount >= options.MaxUnconfirmedPerConnection / 2)
+                    {
+                        return;
+                    }
+
+                    if (_session.Deliver(ChatEnvelope.OfInbox(inbox[_inboxNext++])) != DeliveryStatus.Accepted)
+                    {
+                        // Gone: what is left stays in the inbox for the next login.
+                        _inboxNext = inbox.Count;
+                    }
+                }
+
                 _inbox = null;
+                _inboxLeft = false;
+            }
+
+            // The inbox is written: what came meanwhile goes now, in the order it came, ahead of anything newer.
+            _held?.Release(DeliverReleased);
+        }
+
+        private void DeliverReleased(ChatEnvelope envelope)
+        {
+            if (_session.Deliver(envelope) != DeliveryStatus.Accepted)
+            {
+                KeepOrReportLeft(envelope);
             }
         }
 

@@ -135,7 +135,14 @@ namespace Chatrm.Engine.Server
 
             // Whatever waits on this user is settled (a native user's unconfirmed messages go to its inbox, or are
             // reported failed): before the name is free, so a message sent after the user left is kept after those.
-            _session.Ended();
+            try
+            {
+                _session.Ended();
+            }
+            finally
+            {
+                LetGoOfHeld();
+            }
 
             if (_registered)
             {

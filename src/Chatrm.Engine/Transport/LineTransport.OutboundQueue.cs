@@ -104,6 +104,7 @@ namespace Chatrm.Engine.Transport
         /// <summary>Sends what is queued, in gathered sends, until nothing is; then ends, holding nothing.</summary>
         private async Task DrainAsync()
         {
+            Action emptied = null;
             try
             {
                 long sent = 0;
@@ -129,7 +130,9 @@ namespace Chatrm.Engine.Transport
                                 _drained?.TrySetResult(true);
                             }
 
-                            return;
+                            emptied = _whenEmpty;
+                            _whenEmpty = null;
+                            break;
                         }
 
                         // Swap lists, so writers fill one while this sends the other.
@@ -164,7 +167,34 @@ namespace Chatrm.Engine.Transport
                 }
 
                 StopReading();
+                return;
             }
+
+            // Outside the lock: the callback queues more, as a user's inbox does a share at a time.
+            emptied?.Invoke();
+        }
+
+        /// <summary>
+        /// Runs <paramref name="then"/> once, when everything queued so far has been sent: at once when nothing is queued.
+        /// Never after the output has ended. One callback waits at a time; a second replaces the first.
+        /// </summary>
+        internal void WhenQueueEmpty(Action then)
+        {
+            lock (_sendLock)
+            {
+                if (_outputCompleted)
+                {
+                    return;
+                }
+
+                if (_draining)
+                {
+                    _whenEmpty = then;
+                    return;
+                }
+            }
+
+            then();
         }
 
         /// <summary>Drops what waits unsent (the connection is done), giving its buffers back. Under _sendLock.</summary>

@@ -67,6 +67,9 @@ namespace Chatrm.Engine.Transport
         private bool _outputCompleted;
         private TaskCompletionSource<bool> _drained;
 
+        // Run once when the queue next empties (see WhenQueueEmpty); under _sendLock.
+        private Action _whenEmpty;
+
         /// <summary>
         /// Longest incoming line from the next one on. Only a line handler may set it (it runs on the reading
         /// thread): a server lets the opening line be longer than the lines after it.
