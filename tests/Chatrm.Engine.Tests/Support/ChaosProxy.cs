@@ -47,7 +47,7 @@ namespace Chatrm.Engine.Tests.Support
 
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-        /// <summary>Where new connections go; connections already made stay where they are.</summary>
+        /// <summary>Where new connections go (0: nowhere, they end at once); connections already made stay where they are.</summary>
         public int TargetPort
         {
             get => _targetPort;
