@@ -75,10 +75,10 @@ namespace Chatrm.PowerShell
 
         protected override void ProcessRecord()
         {
-            if (NoReconnect && MyInvocation.BoundParameters.ContainsKey(nameof(ReconnectTimeout)))
+            ErrorRecord conflict = ConnectionOptions.ReconnectConflict(NoReconnect, MyInvocation.BoundParameters.ContainsKey(nameof(ReconnectTimeout)), ReconnectTimeout);
+            if (conflict != null)
             {
-                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ParameterConflict, ErrorCategory.InvalidArgument,
-                    "-ReconnectTimeout says how long to reconnect and -NoReconnect says not to: give one of them.", ReconnectTimeout));
+                ThrowTerminatingError(conflict);
             }
 
             var options = new ClientOptions

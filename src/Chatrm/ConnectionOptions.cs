@@ -20,6 +20,13 @@ namespace Chatrm.PowerShell
             options.ReconnectTimeout = TimeSpan.FromSeconds(timeoutSeconds);
         }
 
+        /// <summary>Null, or the error for a -NoReconnect given with a -ReconnectTimeout: the two say opposite things.</summary>
+        public static ErrorRecord ReconnectConflict(bool noReconnect, bool timeoutGiven, double timeoutSeconds) =>
+            noReconnect && timeoutGiven
+                ? ChatrmErrors.Make(ChatrmErrors.ParameterConflict, ErrorCategory.InvalidArgument,
+                    "-ReconnectTimeout says how long to reconnect and -NoReconnect says not to: give one of them.", timeoutSeconds)
+                : null;
+
         /// <summary>The user name to connect as: the credential's when one is given, its password going into the options.</summary>
         public static string ApplyCredential(ClientOptions options, string userName, PSCredential credential)
         {

@@ -35,6 +35,10 @@ namespace Chatrm.PowerShell
 
         // The last user chatted with directly: where /part of the room being chatted in goes back to.
         private string _lastUser;
+
+        // A room the chat opened on while the connection was reconnecting: joined when it is back.
+        private string _roomToJoinOnReturn;
+
         private bool _lineEditing;
         private bool _useAnsi;
 
@@ -83,6 +87,17 @@ namespace Chatrm.PowerShell
         public SwitchParameter SkipCertificateCheck { get; set; }
 
         /// <summary>A connection to chat through; it stays open afterwards.</summary>
+        /// <summary>A connection the chat makes itself: closes at its first drop instead of reconnecting.</summary>
+        [Parameter(ParameterSetName = ConnectSet)]
+        [Parameter(ParameterSetName = CredentialSet)]
+        public SwitchParameter NoReconnect { get; set; }
+
+        /// <summary>A connection the chat makes itself: seconds reconnecting goes on after a drop before it gives up.</summary>
+        [Parameter(ParameterSetName = ConnectSet)]
+        [Parameter(ParameterSetName = CredentialSet)]
+        [ValidateRange(1.0, 86400.0)]
+        public double ReconnectTimeout { get; set; } = ConnectionOptions.DefaultReconnectSeconds;
+
         [Parameter(ParameterSetName = ConnectionSet, Mandatory = true)]
         [ConnectionTransformation]
         [ArgumentCompleter(typeof(ConnectionCompleter))]
@@ -101,6 +116,12 @@ namespace Chatrm.PowerShell
             if (withProblem != null)
             {
                 ThrowTerminatingError(ChatrmErrors.From(new ChatException(Refusal.InvalidName, $"Cannot chat with '{With}': {withProblem}."), With));
+            }
+
+            ErrorRecord conflict = ConnectionOptions.ReconnectConflict(NoReconnect, MyInvocation.BoundParameters.ContainsKey(nameof(ReconnectTimeout)), ReconnectTimeout);
+            if (conflict != null)
+            {
+                ThrowTerminatingError(conflict);
             }
 
             bool ownConnection = Connection == null;
@@ -129,6 +150,11 @@ namespace Chatrm.PowerShell
                 {
                     JoinRoom(_peer);
                 }
+                else if (RoomNames.IsRoom(_peer) && _connection.State == ConnectionState.Reconnecting)
+                {
+                    // Not in the room yet, so the reconnect will not join it: the chat does, once it is back.
+                    _roomToJoinOnReturn = _peer;
+                }
                 else
                 {
                     ShowRecent(_peer);
@@ -156,7 +182,7 @@ namespace Chatrm.PowerShell
         private ChatrmConnection Connect()
         {
             var options = new ClientOptions();
-            ConnectionOptions.ApplyReconnect(options, reconnect: true, ConnectionOptions.DefaultReconnectSeconds);
+            ConnectionOptions.ApplyReconnect(options, !NoReconnect, ReconnectTimeout);
             string userName = ConnectionOptions.ApplyCredential(options, UserName, Credential);
             options.Tls = ConnectionOptions.Tls(UseTls, CertificateThumbprint, SkipCertificateCheck);
             return ConnectUser(ComputerName, Port, userName, Protocol, options);
@@ -591,6 +617,13 @@ namespace Chatrm.PowerShell
                         }
 
                         WriteColored(change.Change == ConnectionChange.Reconnected ? ConsoleColor.DarkGray : ConsoleColor.Yellow, line);
+                        if (change.Change == ConnectionChange.Reconnected && _roomToJoinOnReturn != null)
+                        {
+                            string room = _roomToJoinOnReturn;
+                            _roomToJoinOnReturn = null;
+                            JoinRoom(room);
+                        }
+
                         break;
                 }
             }

@@ -193,6 +193,7 @@ Describe 'Enter-ChatrmChat across a restart of the server' {
     AfterEach {
         Stop-ChatPane alice
         Stop-ChatPane bob
+        Stop-ChatPane carol
         Disconnect-AllTestUsers
         $servers | Remove-TestServer
         Get-Item "$store*" -ErrorAction SilentlyContinue | Remove-Item -Force -ErrorAction SilentlyContinue
@@ -216,6 +217,34 @@ Describe 'Enter-ChatrmChat across a restart of the server' {
         Send-Keys alice 'after the restart' -Enter
         Wait-Screen bob '[alice>>] after the restart'
         (Get-Screen alice).Contains('pane-done') | Should -BeFalse -Because 'the chat did not end on the drop'
+    }
+
+    It 'opened on a room while its connection reconnects, joins the room once the connection is back' {
+        $port = $servers[0].Port
+        # The pane's own poll for the state the chat opens in, bounded; the pane is killed after the test anyway.
+        Start-ChatPane carol (@(
+                "`$connection = Connect-ChatrmServer 127.0.0.1 $port carol"
+                "'carol-connected'"
+                "`$deadline = [DateTime]::UtcNow.AddSeconds(20)"
+                "while (`$connection.State -ne 'Reconnecting' -and [DateTime]::UtcNow -lt `$deadline) { Start-Sleep -Milliseconds 20 }"
+                "Enter-ChatrmChat -Connection `$connection -With '#ops'"
+            ) -join "`n")
+        Wait-Screen carol 'carol-connected'
+        Stop-Job -Job $servers[0]
+        Wait-Screen carol 'Chatting as carol in #ops'
+
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while ($servers.Count -lt 2) {
+            try { $servers.Add((Start-ChatrmServer -Port $port -Address 127.0.0.1 -StorePath $store -ErrorAction Stop)) }
+            catch { if ([DateTime]::UtcNow -ge $deadline) { throw } else { [System.Threading.Thread]::Sleep(50) } }
+        }
+
+        Wait-Screen carol "* connected again to 127.0.0.1:$port" -Timeout 30
+        Wait-Screen carol 'Joined #ops'
+        $dave = Connect-TestUser $servers[1] dave
+        $null = Join-ChatrmRoom -Connection $dave -Room '#ops' -ErrorAction Stop
+        Send-ChatrmMessage -Connection $dave -To '#ops' -Text 'the room is back' -ErrorAction Stop
+        Wait-Screen carol '[#ops dave>>] the room is back'
     }
 }
 

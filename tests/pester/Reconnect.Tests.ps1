@@ -263,4 +263,17 @@ Describe 'Connect-ChatrmServer''s reconnect parameters' {
             Should -Throw -ErrorId 'ChatrmParameterConflict,*'
         $server.Users | Should -Not -Contain 'both'
     }
+
+    It 'Enter-ChatrmChat refuses -NoReconnect with -ReconnectTimeout too, before connecting' {
+        { Enter-ChatrmChat 127.0.0.1 $server.Port both -With bob -NoReconnect -ReconnectTimeout 5 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChatrmParameterConflict,*'
+        $server.Users | Should -Not -Contain 'both'
+    }
+
+    It 'Enter-ChatrmChat binds -NoReconnect and -ReconnectTimeout for a connection it makes, not with -Connection' {
+        $command = Get-Command Enter-ChatrmChat
+        foreach ($name in 'NoReconnect', 'ReconnectTimeout') {
+            $command.Parameters[$name].ParameterSets.Keys | Sort-Object | Should -Be @('Connect', 'Credential')
+        }
+    }
 }
