@@ -139,16 +139,21 @@ namespace Chatrm.Engine.Storage
         private void WriteString(string text)
         {
             text = text ?? string.Empty;
-            int most = Encoding.UTF8.GetMaxByteCount(text.Length);
-            Ensure(most + 5);
+            Ensure(Encoding.UTF8.GetMaxByteCount(text.Length) + 5);
+            WriteUtf8(buffer, ref length, text);
+        }
 
-            // The length goes first, so it is written once the bytes are: room for a varint of up to 5 bytes is kept.
-            int lengthAt = length;
-            int varintBytes = most < 0x80 ? 1 : most < 0x4000 ? 2 : most < 0x200000 ? 3 : 5;
-            int bytes = Encoding.UTF8.GetBytes(text, 0, text.Length, buffer, lengthAt + varintBytes);
-            length = lengthAt;
-            WriteVarintPadded(bytes, varintBytes);
-            length += bytes;
+        /// <summary>
+        /// A length and the text's UTF-8 in one pass over the text: room for the length is kept as wide as the longest
+        /// the text could encode to, and the length written padded to that width once the bytes are.
+        /// </summary>
+        internal static void WriteUtf8(byte[] into, ref int at, string text)
+        {
+            int most = Encoding.UTF8.GetMaxByteCount(text.Length);
+            int width = most < 0x80 ? 1 : most < 0x4000 ? 2 : most < 0x200000 ? 3 : 5;
+            int bytes = Encoding.UTF8.GetBytes(text, 0, text.Length, into, at + width);
+            WriteVarintPadded(into, ref at, bytes, width);
+            at += bytes;
         }
 
         private void WriteBytes(byte[] bytes, int offset, int count)
@@ -160,16 +165,16 @@ namespace Chatrm.Engine.Storage
         }
 
         // A varint stretched to a fixed width with continuation bytes of 0x80, which decode the same.
-        private void WriteVarintPadded(int value, int width)
+        private static void WriteVarintPadded(byte[] into, ref int at, int value, int width)
         {
             uint v = (uint)value;
             for (int i = 0; i < width - 1; i++)
             {
-                buffer[length++] = (byte)((v & 0x7F) | 0x80);
+                into[at++] = (byte)((v & 0x7F) | 0x80);
                 v >>= 7;
             }
 
-            buffer[length++] = (byte)v;
+            into[at++] = (byte)v;
         }
 
         internal static long ReadInt64(byte[] body, ref int at)

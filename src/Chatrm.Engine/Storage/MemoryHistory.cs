@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Text;
@@ -34,11 +35,14 @@ namespace Chatrm.Engine.Storage
         /// <summary>The bytes the segments hold now.</summary>
         public long Bytes => Interlocked.Read(ref _bytes);
 
-        /// <summary>Adds a line to its conversation; a direct one's Seq is given here (see <see cref="IMessageStore.AppendHistory"/>).</summary>
-        public void Append(StoredMessage message)
+        /// <summary>
+        /// Adds a line to its conversation; a direct one's Seq is given here (see <see cref="IMessageStore.AppendHistory"/>).
+        /// True when it began a segment: the moment the store checks whether old lines are due to go.
+        /// </summary>
+        public bool Append(StoredMessage message)
         {
             bool room = RoomNames.IsRoom(message.To);
-            Conversation conversation = _conversations.GetOrAdd(Conversations.Of(message), _ => new Conversation());
+            Conversation conversation = ConversationOf(message);
             Segment made = null;
             lock (conversation)
             {
@@ -59,15 +63,48 @@ namespace Chatrm.Engine.Storage
                 last.Write(message);
             }
 
-            if (made != null)
+            if (made == null)
             {
-                _segments.Enqueue(made);
-                if (Interlocked.Add(ref _bytes, made.Capacity) > _maxBytes)
-                {
-                    DropOldest();
-                }
+                return false;
             }
+
+            _segments.Enqueue(made);
+            if (Interlocked.Add(ref _bytes, made.Capacity) > _maxBytes)
+            {
+                DropOldest();
+            }
+
+            return true;
         }
+
+        /// <summary>
+        /// The conversation's lines: a reader thread mostly carries one sender's messages to one recipient, whose key
+        /// (<see cref="Conversations.Direct"/>) is the same string each time, so the one found last on this thread is kept.
+        /// Conversations are never removed (each keeps its last Seq), so one kept is never stale.
+        /// </summary>
+        private Conversation ConversationOf(StoredMessage message)
+        {
+            string key = Conversations.Of(message);
+            if (ReferenceEquals(key, t_key) && ReferenceEquals(this, t_history))
+            {
+                return t_conversation;
+            }
+
+            Conversation conversation = _conversations.GetOrAdd(key, _ => new Conversation());
+            t_key = key;
+            t_history = this;
+            t_conversation = conversation;
+            return conversation;
+        }
+
+        [ThreadStatic]
+        private static string t_key;
+
+        [ThreadStatic]
+        private static MemoryHistory t_history;
+
+        [ThreadStatic]
+        private static Conversation t_conversation;
 
         public long LastSeq(string conversation)
         {
@@ -125,8 +162,8 @@ namespace Chatrm.Engine.Storage
                     {
                         Segment gone = conversation.Segments[0];
                         conversation.Segments.RemoveAt(0);
-                        gone.Dropped = true;
                         freed += gone.Capacity;
+                        gone.Drop();
                     }
                 }
 
@@ -148,10 +185,9 @@ namespace Chatrm.Engine.Storage
                     }
 
                     owner.Segments.Remove(oldest);
-                    oldest.Dropped = true;
+                    Interlocked.Add(ref _bytes, -oldest.Capacity);
+                    oldest.Drop();
                 }
-
-                Interlocked.Add(ref _bytes, -oldest.Capacity);
             }
         }
 
@@ -163,39 +199,55 @@ namespace Chatrm.Engine.Storage
             public long LastSeq { get; set; }
         }
 
-        /// <summary>Lines one after another, in <see cref="HistoryChunk"/>'s pieces: Seq, id and time as 8 bytes each, then from, to and text as a length and UTF-8.</summary>
+        /// <summary>
+        /// Lines one after another, in <see cref="HistoryChunk"/>'s pieces: Seq, id and time as 8 bytes each, then from,
+        /// to and text as a length and UTF-8. From and to are written as a length of 0 when they are the line before's
+        /// (a conversation is mostly one sender's run of lines), other lengths one more than the bytes. Its bytes are
+        /// pooled: given back when the segment leaves its conversation, under its lock, after which nobody reads it.
+        /// </summary>
         private sealed class Segment
         {
-            private readonly byte[] _bytes;
+            private byte[] _bytes;
             private int _used;
+            private string _lastFrom, _lastTo;
 
             public Segment(Conversation owner, int capacity)
             {
                 Owner = owner;
-                _bytes = new byte[capacity];
+                _bytes = ArrayPool<byte>.Shared.Rent(capacity);
+                Capacity = _bytes.Length;
             }
 
             public Conversation Owner { get; }
 
-            public int Capacity => _bytes.Length;
+            public int Capacity { get; }
 
-            public int Room => _bytes.Length - _used;
+            public int Room => Capacity - _used;
 
             public DateTime Newest { get; private set; } = DateTime.MinValue;
 
-            public bool Dropped { get; set; }
+            /// <summary>Out of its conversation (by age or for room), its bytes given back: the queue of all segments skips it.</summary>
+            public bool Dropped => _bytes == null;
 
             public static int MostBytes(StoredMessage message) =>
                 24 + 15 + Utf8.GetMaxByteCount((message.From?.Length ?? 0) + (message.To?.Length ?? 0)) +
                 (message.TextJson != null ? message.TextJson.Length : Utf8.GetMaxByteCount(message.TextLength));
+
+            /// <summary>Under the owner's lock, once out of its list.</summary>
+            public void Drop()
+            {
+                byte[] bytes = _bytes;
+                _bytes = null;
+                ArrayPool<byte>.Shared.Return(bytes);
+            }
 
             public void Write(StoredMessage message)
             {
                 HistoryChunk.WriteInt64(_bytes, ref _used, message.Seq);
                 HistoryChunk.WriteInt64(_bytes, ref _used, message.Id);
                 HistoryChunk.WriteInt64(_bytes, ref _used, message.SentAt.Ticks);
-                WriteString(message.From);
-                WriteString(message.To);
+                WriteName(message.From, ref _lastFrom);
+                WriteName(message.To, ref _lastTo);
                 if (message.TextJson != null)
                 {
                     // ASCII as it came: its bytes are its UTF-8, between the quotes.
@@ -206,7 +258,7 @@ namespace Chatrm.Engine.Storage
                 }
                 else
                 {
-                    WriteString(message.Text);
+                    HistoryChunk.WriteUtf8(_bytes, ref _used, message.Text ?? string.Empty);
                 }
 
                 if (message.SentAt > Newest)
@@ -218,13 +270,14 @@ namespace Chatrm.Engine.Storage
             public void ReadInto(List<StoredMessage> lines, DateTime notBefore)
             {
                 int at = 0;
+                string from = null, to = null;
                 while (at < _used)
                 {
                     long seq = HistoryChunk.ReadInt64(_bytes, ref at);
                     long id = HistoryChunk.ReadInt64(_bytes, ref at);
                     var sentAt = new DateTime(HistoryChunk.ReadInt64(_bytes, ref at), DateTimeKind.Utc);
-                    string from = HistoryChunk.ReadString(_bytes, ref at);
-                    string to = HistoryChunk.ReadString(_bytes, ref at);
+                    from = ReadName(ref at, from);
+                    to = ReadName(ref at, to);
                     string text = HistoryChunk.ReadString(_bytes, ref at);
                     if (sentAt >= notBefore)
                     {
@@ -233,12 +286,43 @@ namespace Chatrm.Engine.Storage
                 }
             }
 
-            private void WriteString(string text)
+            private void WriteName(string name, ref string last)
             {
-                text = text ?? string.Empty;
-                int count = Utf8.GetByteCount(text);
-                HistoryChunk.WriteVarint(_bytes, ref _used, count);
-                _used += Utf8.GetBytes(text, 0, text.Length, _bytes, _used);
+                name = name ?? string.Empty;
+                if (last != null && (ReferenceEquals(name, last) || string.Equals(name, last, StringComparison.Ordinal)))
+                {
+                    _bytes[_used++] = 0;
+                    return;
+                }
+
+                last = name;
+                int count = Utf8.GetBytes(name, 0, name.Length, _bytes, _used + 1);
+                if (count >= 0x7F)
+                {
+                    // A name is at most 32 letters (and a room's 33): room for a one-byte length always. Anything longer
+                    // takes the general way, a length one more than its bytes.
+                    int lengthAt = _used;
+                    HistoryChunk.WriteVarint(_bytes, ref lengthAt, count + 1);
+                    _used = lengthAt;
+                    _used += Utf8.GetBytes(name, 0, name.Length, _bytes, _used);
+                    return;
+                }
+
+                _bytes[_used] = (byte)(count + 1);
+                _used += 1 + count;
+            }
+
+            private string ReadName(ref int at, string last)
+            {
+                int count = HistoryChunk.ReadVarint(_bytes, ref at);
+                if (count == 0)
+                {
+                    return last;
+                }
+
+                string name = Utf8.GetString(_bytes, at, count - 1);
+                at += count - 1;
+                return name;
             }
         }
     }

@@ -227,6 +227,22 @@ namespace Chatrm.Engine.Tests.Storage
         }
 
         [Fact]
+        public void A_conversations_lines_keep_each_name_as_it_was_written_whoever_wrote_the_line_before()
+        {
+            IMessageStore store = Open(new StoreLimits());
+            var sent = new[] { ("alice", "Bob", "one"), ("alice", "Bob", "two"), ("bob", "alice", "three"), ("Alice", "bob", ""), ("alice", "bob", "five") };
+            long id = 1;
+            foreach ((string from, string to, string text) in sent)
+            {
+                store.AppendHistory(Message(id++, from, to, text));
+            }
+
+            Assert.True(store.Flush(Deadline));
+            IReadOnlyList<StoredMessage> read = store.ReadHistory(Conversations.Direct("alice", "bob"), 50, 0, 0);
+            Assert.Equal(sent, read.Select(m => (m.From, m.To, m.Text)));
+        }
+
+        [Fact]
         public void With_history_off_nothing_is_kept()
         {
             IMessageStore store = Open(new StoreLimits { KeepHistory = false });
