@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using Chatrm.Engine.Storage;
 
 namespace Chatrm.Engine.Tests
@@ -16,6 +17,7 @@ namespace Chatrm.Engine.Tests
         private readonly List<Action> _heldCommits = new List<Action>();
         private bool _holdingOffline;
         private long _committedWhenHeld = -1;
+        private long _ticket;
 
         public HeldStore(IMessageStore inner) => _inner = inner;
 
@@ -52,7 +54,7 @@ namespace Chatrm.Engine.Tests
 
         public void HoldCommits()
         {
-            lock (_gate) _committedWhenHeld = _inner.CommittedTicket;
+            lock (_gate) _committedWhenHeld = Interlocked.Read(ref _ticket);
         }
 
         public void ReleaseCommits()
@@ -80,7 +82,7 @@ namespace Chatrm.Engine.Tests
             {
                 lock (_gate)
                 {
-                    return _committedWhenHeld >= 0 ? _committedWhenHeld : _inner.CommittedTicket;
+                    return _committedWhenHeld >= 0 ? _committedWhenHeld : Interlocked.Read(ref _ticket);
                 }
             }
         }
@@ -115,7 +117,9 @@ namespace Chatrm.Engine.Tests
 
         public void ConfirmInbox(string user, long id) => _inner.ConfirmInbox(user, id);
 
-        public long AppendHistory(StoredMessage message) => _inner.AppendHistory(message);
+        // Its own tickets, one per line, so commits can be held back from a given line on (the memory store inside has one
+        // ticket for all, every write being committed when it returns).
+        public long AppendHistory(StoredMessage message) => _inner.AppendHistory(message) == 0 ? 0 : Interlocked.Increment(ref _ticket);
 
         public long LastRoomSeq(string room) => _inner.LastRoomSeq(room);
 
@@ -128,12 +132,12 @@ namespace Chatrm.Engine.Tests
             {
                 if (_committedWhenHeld >= 0 && ticket > _committedWhenHeld)
                 {
-                    _heldCommits.Add(() => _inner.WhenCommitted(ticket, action));
+                    _heldCommits.Add(action);
                     return;
                 }
             }
 
-            _inner.WhenCommitted(ticket, action);
+            action();
         }
 
         public bool Flush(TimeSpan timeout) => _inner.Flush(timeout);
