@@ -12,17 +12,17 @@ namespace Chatrm.Engine.Server
     {
         /// <summary>
         /// Takes a token for a message to <paramref name="to"/> read at <paramref name="now"/>; when over the limit the
-        /// sender is told, and false.
+        /// sender is told (a native one by its frame's ref, made into a string only then), and false.
         /// </summary>
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
-        internal bool AdmitSend(long now, string to, string senderRef)
+        internal bool AdmitSend(long now, string to, Protocol.Native.NativeFrame send = null)
         {
             if (WithinRate(now))
             {
                 return true;
             }
 
-            TellRefused(new ChatEnvelope(null, UserName, to, null, DateTime.UtcNow, senderRef), Refusal.RateLimited, SendRefusals.RateLimited(_server.Options.MaxMessagesPerSecond));
+            TellRefused(new ChatEnvelope(null, UserName, to, null, DateTime.UtcNow, send?.Ref), Refusal.RateLimited, SendRefusals.RateLimited(_server.Options.MaxMessagesPerSecond));
             return false;
         }
 

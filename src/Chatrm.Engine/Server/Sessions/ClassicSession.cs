@@ -83,7 +83,7 @@ namespace Chatrm.Engine.Server.Sessions
                 return true;
             }
 
-            if (Connection.AdmitSend(now, parsed.To, null))
+            if (Connection.AdmitSend(now, parsed.To))
             {
                 // A classic sender cannot hear confirmations, only refusals.
                 Connection.RouteAndTell(new ChatEnvelope(Connection.NextMessageId(), user, parsed.To, parsed.Text, null, new DateTime(now, DateTimeKind.Utc), sender: Connection.Address));
@@ -109,7 +109,7 @@ namespace Chatrm.Engine.Server.Sessions
                 return;
             }
 
-            if (Connection.AdmitSend(now, parsed.To, null))
+            if (Connection.AdmitSend(now, parsed.To))
             {
                 // No sender address: a room's members do not confirm, so nobody reports per-member fates.
                 Connection.PostAndTell(new ChatEnvelope(Connection.NextMessageId(), Connection.UserName, parsed.To, parsed.Text, null, new DateTime(now, DateTimeKind.Utc)), joining: true);

@@ -300,7 +300,7 @@ namespace Chatrm.Engine.Server.Sessions
             }
 
             long now = Transport.ReadTicks;
-            if (!Connection.AdmitSend(now, frame.To, frame.Ref))
+            if (!Connection.AdmitSend(now, frame.To, frame))
             {
                 return;
             }
