@@ -118,10 +118,9 @@ namespace Chatrm.Engine.Storage
         // The pieces a line is made of, shared with the memory store's segments (MemoryHistory), which hold lines the same way.
         internal static void WriteInt64(byte[] into, ref int at, long value)
         {
-            for (int i = 0; i < 8; i++)
-            {
-                into[at++] = (byte)(value >> (8 * i));
-            }
+            // Little-endian, as the loop of eight byte stores it replaced wrote: one store instead, in the hot path of every line.
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(new Span<byte>(into, at, 8), value);
+            at += 8;
         }
 
         internal static void WriteVarint(byte[] into, ref int at, int value)
@@ -179,12 +178,8 @@ namespace Chatrm.Engine.Storage
 
         internal static long ReadInt64(byte[] body, ref int at)
         {
-            long value = 0;
-            for (int i = 0; i < 8; i++)
-            {
-                value |= (long)body[at++] << (8 * i);
-            }
-
+            long value = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(body, at, 8));
+            at += 8;
             return value;
         }
 
