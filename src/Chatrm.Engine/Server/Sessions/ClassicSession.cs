@@ -130,7 +130,7 @@ namespace Chatrm.Engine.Server.Sessions
                 // DEST_#room_FROM: TEXT, a line per line of the text; all but DEST made once per post.
                 sent = Transport.Send(ClassicProtocol.FormatRoomDelivery(Connection.UserName, envelope));
             }
-            else if (envelope.Text.IndexOf('\n') < 0 && envelope.Text.IndexOf('\r') < 0)
+            else if (envelope.Text.AsSpan().IndexOfAny('\n', '\r') < 0)
             {
                 // The usual case, written as ClassicProtocol.FormatDelivery would write it, without making the string.
                 sent = Transport.SendJoined(ClassicProtocol.Separator, Connection.UserName, envelope.From, envelope.Text);
