@@ -25,6 +25,23 @@ namespace Chatrm.Engine.Tests
                 configure?.Invoke(o);
             }, store: store);
 
+        /// <summary>A server whose store, a memory one inside a <see cref="HeldStore"/>, holds back what the test says.</summary>
+        private TestServer StartHeld(out HeldStore held, Action<ServerOptions> configure = null)
+        {
+            HeldStore made = null;
+            TestServer server = Start(configure, limits => made = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            held = made;
+            return server;
+        }
+
+        /// <summary>Sends a message to a user who is away, and waits until its write into the inbox is held.</summary>
+        private static async Task SendWithItsWriteHeldAsync(HeldStore held, NativePeer sender, string to, string text, string reference)
+        {
+            held.HoldOffline();
+            await sender.SendMessageAsync(to, text, reference);
+            await Eventually.TrueAsync(() => held.HeldOffline == 1, "the write waits");
+        }
+
         private static async Task LeaveAsync(TestServer server, NativePeer peer)
         {
             await peer.SendAsync("{\"type\":\"bye\"}");
@@ -195,15 +212,12 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task AMessageStoredWhileItsRecipientLogsInIsNotStrandedInTheInbox()
         {
-            HeldStore held = null;
-            await using TestServer server = Start(store: limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            await using TestServer server = StartHeld(out HeldStore held);
             using NativePeer alice = await server.JoinNativeAsync("alice");
             await KnownAndAwayAsync(server, "bob");
 
             // The write is slow: bob logs in, and his inbox is read, before it is committed.
-            held.HoldOffline();
-            await alice.SendMessageAsync("bob", "just in time", "t1");
-            await Eventually.TrueAsync(() => held.HeldOffline == 1, "the write waits");
+            await SendWithItsWriteHeldAsync(held, alice, "bob", "just in time", "t1");
             using NativePeer bob = await server.JoinNativeAsync("bob");
             await bob.AssertNothingWaitingAsync();
 
@@ -221,14 +235,11 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task AMessageStillBeingStoredAtLoginReachesItsRecipientBeforeALiveOneSentAfter()
         {
-            HeldStore held = null;
-            await using TestServer server = Start(store: limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            await using TestServer server = StartHeld(out HeldStore held);
             using NativePeer alice = await server.JoinNativeAsync("alice");
             await KnownAndAwayAsync(server, "bob");
 
-            held.HoldOffline();
-            await alice.SendMessageAsync("bob", "older", "o1");
-            await Eventually.TrueAsync(() => held.HeldOffline == 1, "the write waits");
+            await SendWithItsWriteHeldAsync(held, alice, "bob", "older", "o1");
             using NativePeer bob = await server.JoinNativeAsync("bob");
             await alice.SendMessageAsync("bob", "newer", "n1");
 
@@ -244,8 +255,7 @@ namespace Chatrm.Engine.Tests
         public async Task AMessageKeptWhenASessionIsTakenOverReachesTheNewSessionBeforeALiveOneSentAfter()
         {
             const string token = "0123456789abcdef0123456789abcdef";
-            HeldStore held = null;
-            await using TestServer server = Start(store: limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            await using TestServer server = StartHeld(out HeldStore held);
             using NativePeer alice = await server.JoinNativeAsync("alice");
             using NativePeer bob = await server.JoinNativeAsync("bob", resume: token);
             await alice.SendMessageAsync("bob", "unconfirmed", "u1");
@@ -268,14 +278,11 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task LiveMessagesThatCameDuringALoginsInboxPastTheInboxLimitAreRefusedAndTheRestArriveInOrder()
         {
-            HeldStore held = null;
-            await using TestServer server = Start(o => o.MaxInboxMessages = 2, limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            await using TestServer server = StartHeld(out HeldStore held, o => o.MaxInboxMessages = 2);
             using NativePeer alice = await server.JoinNativeAsync("alice");
             await KnownAndAwayAsync(server, "bob");
 
-            held.HoldOffline();
-            await alice.SendMessageAsync("bob", "stored", "s1");
-            await Eventually.TrueAsync(() => held.HeldOffline == 1, "the write waits");
+            await SendWithItsWriteHeldAsync(held, alice, "bob", "stored", "s1");
             using NativePeer bob = await server.JoinNativeAsync("bob");
             await alice.SendMessageAsync("bob", "live 1", "l1");
             await alice.SendMessageAsync("bob", "live 2", "l2");
@@ -321,8 +328,7 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task AFailedWriteRefusesTheMessageStoreFailedWithTheStoresWordsAndLiveChatGoesOn()
         {
-            HeldStore held = null;
-            await using TestServer server = Start(store: limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            await using TestServer server = StartHeld(out HeldStore held);
             using NativePeer alice = await server.JoinNativeAsync("alice");
             using RawClient carol = await server.JoinAsync("carol");
             await KnownAndAwayAsync(server, "bob");
@@ -343,8 +349,7 @@ namespace Chatrm.Engine.Tests
         [Fact]
         public async Task DeliveredIsToldOnlyOnceTheMessagesHistoryIsCommitted()
         {
-            HeldStore held = null;
-            await using TestServer server = Start(store: limits => held = new HeldStore(new MemoryMessageStore(limits, TimeProvider.System)));
+            await using TestServer server = StartHeld(out HeldStore held);
             using NativePeer alice = await server.JoinNativeAsync("alice");
             using NativePeer bob = await server.JoinNativeAsync("bob");
 
