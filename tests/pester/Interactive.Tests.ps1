@@ -205,12 +205,7 @@ Describe 'Enter-ChatrmChat across a restart of the server' {
         Wait-Screen alice '* the connection dropped'
         Wait-Screen alice 'lines you type meanwhile go once it is back'
 
-        # The old server's port and store file may take a moment to be let go: try again until the deadline.
-        $deadline = [DateTime]::UtcNow.AddSeconds(20)
-        while ($servers.Count -lt 2) {
-            try { $servers.Add((Start-ChatrmServer -Port $port -Address 127.0.0.1 -StorePath $store -ErrorAction Stop)) }
-            catch { if ([DateTime]::UtcNow -ge $deadline) { throw } else { [System.Threading.Thread]::Sleep(50) } }
-        }
+        $servers.Add((Start-ServerOnPort -Port $port -StorePath $store))
 
         Wait-Screen alice "* connected again to 127.0.0.1:$port" -Timeout 30
         Wait-Screen bob "* connected again to 127.0.0.1:$port" -Timeout 30
@@ -233,11 +228,7 @@ Describe 'Enter-ChatrmChat across a restart of the server' {
         Stop-Job -Job $servers[0]
         Wait-Screen carol 'Chatting as carol in #ops'
 
-        $deadline = [DateTime]::UtcNow.AddSeconds(20)
-        while ($servers.Count -lt 2) {
-            try { $servers.Add((Start-ChatrmServer -Port $port -Address 127.0.0.1 -StorePath $store -ErrorAction Stop)) }
-            catch { if ([DateTime]::UtcNow -ge $deadline) { throw } else { [System.Threading.Thread]::Sleep(50) } }
-        }
+        $servers.Add((Start-ServerOnPort -Port $port -StorePath $store))
 
         Wait-Screen carol "* connected again to 127.0.0.1:$port" -Timeout 30
         Wait-Screen carol 'Joined #ops'

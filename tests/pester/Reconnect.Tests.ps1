@@ -15,27 +15,6 @@ BeforeAll {
         if ($Path) { Get-Item "$Path*" -ErrorAction SilentlyContinue | Remove-Item -Force -ErrorAction SilentlyContinue }
     }
 
-    <#
-        A server on a given port (a restart's): the old one's port and store file may take a moment to be let go,
-        so a start that fails is tried again until the deadline.
-    #>
-    function Start-ServerOnPort {
-        param([Parameter(Mandatory)] [int] $Port, [string] $StorePath, [double] $Timeout = 20)
-        $options = @{ Port = $Port; Address = '127.0.0.1'; ErrorAction = 'Stop' }
-        if ($StorePath) { $options.StorePath = $StorePath }
-        $deadline = [DateTime]::UtcNow.AddSeconds($Timeout)
-        while ($true) {
-            try {
-                return Start-ChatrmServer @options
-            }
-            catch {
-                if ([DateTime]::UtcNow -ge $deadline) { throw "No server on port $Port within $Timeout s: $($_.Exception.Message)" }
-                # The poll interval of a retry, not a synchronisation sleep.
-                [System.Threading.Thread]::Sleep(50)
-            }
-        }
-    }
-
     # The bot: answers every message to its sender, and does nothing about the connection itself.
     $script:EchoBot = {
         param([string] $ModulePath, [int] $Port, [int] $Count)
