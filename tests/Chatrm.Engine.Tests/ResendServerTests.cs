@@ -33,6 +33,19 @@ namespace Chatrm.Engine.Tests
             return status;
         }
 
+        /// <summary>The sender's next status, for <paramref name="reference"/>: delivered, and with the id of <paramref name="message"/> when one is given.</summary>
+        private static async Task<JsonObject> DeliveredAsync(NativePeer sender, string reference, JsonObject message = null)
+        {
+            JsonObject status = await StatusAsync(sender, reference);
+            Assert.Equal("delivered", NativePeer.Str(status, "status"));
+            if (message != null)
+            {
+                Assert.Equal(NativePeer.Str(message, "id"), NativePeer.Str(status, "id"));
+            }
+
+            return status;
+        }
+
         /// <summary>Bob reads one message and acks it; returns it.</summary>
         private static async Task<JsonObject> ReceiveAndAckAsync(NativePeer bob)
         {
@@ -50,13 +63,10 @@ namespace Chatrm.Engine.Tests
 
             await alice.SendMessageAsync("bob", "hi", "r1");
             JsonObject message = await ReceiveAndAckAsync(bob);
-            JsonObject first = await StatusAsync(alice, "r1");
-            Assert.Equal("delivered", NativePeer.Str(first, "status"));
+            JsonObject first = await DeliveredAsync(alice, "r1");
 
             await alice.SendMessageAsync("bob", "hi", "r1");
-            JsonObject again = await StatusAsync(alice, "r1");
-            Assert.Equal("delivered", NativePeer.Str(again, "status"));
-            Assert.Equal(NativePeer.Str(message, "id"), NativePeer.Str(again, "id"));
+            JsonObject again = await DeliveredAsync(alice, "r1", message);
             Assert.Equal(NativePeer.Str(first, "sentAt"), NativePeer.Str(again, "sentAt"));
             Assert.Equal("bob", NativePeer.Str(again, "to"));
             await bob.AssertNothingWaitingAsync();
@@ -78,9 +88,7 @@ namespace Chatrm.Engine.Tests
             await bob.AssertNothingWaitingAsync();
 
             await bob.AckAsync(NativePeer.Str(message, "id"));
-            JsonObject status = await StatusAsync(alice, "r1");
-            Assert.Equal("delivered", NativePeer.Str(status, "status"));
-            Assert.Equal(NativePeer.Str(message, "id"), NativePeer.Str(status, "id"));
+            await DeliveredAsync(alice, "r1", message);
             await alice.AssertNothingWaitingAsync();
         }
 
@@ -94,10 +102,10 @@ namespace Chatrm.Engine.Tests
             // Escaped, the ref is read as a string; plain, it is kept as its bytes.
             await alice.SendAsync("{\"type\":\"send\",\"ref\":\"r\\u0031\",\"to\":\"bob\",\"text\":\"hi\"}");
             await ReceiveAndAckAsync(bob);
-            Assert.Equal("delivered", NativePeer.Str(await StatusAsync(alice, "r1"), "status"));
+            await DeliveredAsync(alice, "r1");
 
             await alice.SendMessageAsync("bob", "hi", "r1");
-            Assert.Equal("delivered", NativePeer.Str(await StatusAsync(alice, "r1"), "status"));
+            await DeliveredAsync(alice, "r1");
             await bob.AssertNothingWaitingAsync();
         }
 
@@ -113,8 +121,8 @@ namespace Chatrm.Engine.Tests
             JsonObject first = await ReceiveAndAckAsync(bob);
             JsonObject second = await ReceiveAndAckAsync(bob);
             Assert.NotEqual(NativePeer.Str(first, "id"), NativePeer.Str(second, "id"));
-            Assert.Equal("delivered", NativePeer.Str(await StatusAsync(alice, "r1"), "status"));
-            Assert.Equal("delivered", NativePeer.Str(await StatusAsync(alice, "r1"), "status"));
+            await DeliveredAsync(alice, "r1");
+            await DeliveredAsync(alice, "r1");
         }
 
         [Fact]
@@ -126,7 +134,7 @@ namespace Chatrm.Engine.Tests
             {
                 await alice.SendMessageAsync("bob", "hi", "r1");
                 await ReceiveAndAckAsync(bob);
-                Assert.Equal("delivered", NativePeer.Str(await StatusAsync(alice, "r1"), "status"));
+                await DeliveredAsync(alice, "r1");
                 await alice.SendFrameAsync(new JsonObject { ["type"] = "bye" });
                 await server.WaitForEventAsync(ServerEventKind.UserLeft, "alice");
             }
@@ -134,7 +142,7 @@ namespace Chatrm.Engine.Tests
             using NativePeer other = await server.JoinNativeAsync("alice", resume: OtherToken);
             await other.SendMessageAsync("bob", "hi", "r1");
             await ReceiveAndAckAsync(bob);
-            Assert.Equal("delivered", NativePeer.Str(await StatusAsync(other, "r1"), "status"));
+            await DeliveredAsync(other, "r1");
         }
 
         [Fact]
@@ -230,9 +238,7 @@ namespace Chatrm.Engine.Tests
 
             using NativePeer back = await server.JoinNativeAsync("alice", resume: Token);
             await back.SendMessageAsync("bob", "hi", "r1");
-            JsonObject status = await StatusAsync(back, "r1");
-            Assert.Equal("delivered", NativePeer.Str(status, "status"));
-            Assert.Equal(NativePeer.Str(message, "id"), NativePeer.Str(status, "id"));
+            await DeliveredAsync(back, "r1", message);
             await bob.AssertNothingWaitingAsync();
         }
 
@@ -252,9 +258,7 @@ namespace Chatrm.Engine.Tests
             await fresh.AssertNothingWaitingAsync();
 
             await bob.AckAsync(NativePeer.Str(message, "id"));
-            JsonObject status = await StatusAsync(fresh, "r1");
-            Assert.Equal("delivered", NativePeer.Str(status, "status"));
-            Assert.Equal(NativePeer.Str(message, "id"), NativePeer.Str(status, "id"));
+            await DeliveredAsync(fresh, "r1", message);
             await bob.AssertNothingWaitingAsync();
         }
 
