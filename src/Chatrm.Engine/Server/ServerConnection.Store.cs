@@ -105,7 +105,16 @@ namespace Chatrm.Engine.Server
         /// <summary>Keeps a message this user will not confirm now, or tells its sender it left (see <see cref="KeepUnconfirmed"/>).</summary>
         internal void KeepOrReportLeft(ChatEnvelope envelope)
         {
-            if (!KeepUnconfirmed(envelope) && envelope.SenderHearsStatus)
+            if (!KeepUnconfirmed(envelope))
+            {
+                ReportLeft(envelope);
+            }
+        }
+
+        /// <summary>A message this user never confirmed and nothing keeps: its sender, if it hears fates, hears recipient-left.</summary>
+        internal void ReportLeft(ChatEnvelope envelope)
+        {
+            if (envelope.SenderHearsStatus)
             {
                 _server.Router.ReportFailed(envelope, Refusal.RecipientLeft, UserName + " left before confirming");
             }

@@ -549,10 +549,7 @@ namespace Chatrm.Engine.Server.Sessions
             // A known user's direct messages wait in its inbox, in the order sent; without a store, recipient-left.
             foreach (ChatEnvelope envelope in Unconfirmed.TakeAll(Connection.KeepUnconfirmed))
             {
-                if (envelope.SenderHearsStatus)
-                {
-                    Server.Router.ReportFailed(envelope, Refusal.RecipientLeft, Connection.UserName + " left before confirming");
-                }
+                Connection.ReportLeft(envelope);
             }
         }
 
