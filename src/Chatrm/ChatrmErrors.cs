@@ -59,6 +59,7 @@ namespace Chatrm.PowerShell
                 case Refusal.AccessDenied: return ErrorCategory.PermissionDenied;
                 case Refusal.HistoryOff: return ErrorCategory.NotEnabled;
                 case Refusal.NotConnected: return ErrorCategory.ConnectionError;
+                case Refusal.ClusterUnavailable: return ErrorCategory.ResourceUnavailable;
                 default: return ErrorCategory.NotSpecified;
             }
         }
@@ -106,6 +107,8 @@ namespace Chatrm.PowerShell
                     return "Join the room first (Join-ChatrmRoom); only members post to a room.";
                 case Refusal.InboxFull:
                     return "The recipient's inbox is full until they connect and read it; the server's operator sets its size (-MaxInboxMessages, -MaxInboxBytes).";
+                case Refusal.ClusterUnavailable:
+                    return "The recipient is on another server of the cluster, which this server cannot reach now; send again once the cluster is back (Get-Job shows its state).";
                 default:
                     return null;
             }

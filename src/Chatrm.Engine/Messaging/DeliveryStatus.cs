@@ -12,5 +12,7 @@ namespace Chatrm.Engine.Messaging
         UnknownUser,
         /// <summary>The user was here, and is gone.</summary>
         UserOffline,
+        /// <summary>The user is on another server, which cannot be reached: the cluster is unavailable.</summary>
+        ClusterUnavailable,
     }
 }

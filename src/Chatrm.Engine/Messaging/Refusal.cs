@@ -64,5 +64,7 @@ namespace Chatrm.Engine
         HistoryOff,
         /// <summary>Client side: the connection dropped and is being made again; what waits for it is sent once it is back.</summary>
         NotConnected,
+        /// <summary>The recipient is on another server of the cluster, and this server cannot reach the cluster now.</summary>
+        ClusterUnavailable,
     }
 }

@@ -44,6 +44,7 @@ namespace Chatrm.Engine
                 case Refusal.AccessDenied: return "access-denied";
                 case Refusal.HistoryOff: return "history-off";
                 case Refusal.NotConnected: return "not-connected";
+                case Refusal.ClusterUnavailable: return "cluster-unavailable";
                 default: return "none";
             }
         }

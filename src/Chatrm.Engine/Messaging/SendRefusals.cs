@@ -8,6 +8,7 @@ namespace Chatrm.Engine.Messaging
             switch (status)
             {
                 case DeliveryStatus.UserOffline: return Refusal.UserOffline;
+                case DeliveryStatus.ClusterUnavailable: return Refusal.ClusterUnavailable;
                 default: return Refusal.UnknownUser;
             }
         }
@@ -17,6 +18,7 @@ namespace Chatrm.Engine.Messaging
             switch (status)
             {
                 case DeliveryStatus.UserOffline: return to + " is offline";
+                case DeliveryStatus.ClusterUnavailable: return to + " is on another server, and the cluster is unavailable";
                 default: return "no user named " + Printable(to) + " is known here";
             }
         }

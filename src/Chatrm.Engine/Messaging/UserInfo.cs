@@ -15,6 +15,9 @@ namespace Chatrm.Engine
 
         public string Name { get; }
 
+        /// <summary>The cluster node the user is connected to; null on a server that is not in a cluster.</summary>
+        public string Node { get; internal set; }
+
         /// <summary>Chatrm or Classic, as ChatrmConnection.Protocol says; null for a protocol this client does not know.</summary>
         public ChatProtocol? Protocol =>
             ProtocolName == ProtocolNames.Chatrm ? ChatProtocol.Chatrm : ProtocolName == ProtocolNames.Classic ? ChatProtocol.Classic : (ChatProtocol?)null;

@@ -15,6 +15,16 @@ namespace Chatrm.Engine.Routing
         int ServerId { get; }
 
         /// <summary>
+        /// Asks the other servers whose the endpoint's name is, before <see cref="TryRegister"/>: true when it may be
+        /// registered here (TryRegister can still refuse it for a holder on this server), false when a session on another
+        /// server holds it. Null when there is nothing to ask: a lone server's names are all its own.
+        /// </summary>
+        System.Threading.Tasks.Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver);
+
+        /// <summary>A name <see cref="ClaimName"/> granted will not be registered after all (the connection ended first).</summary>
+        void AbandonClaim(IChatEndpoint endpoint);
+
+        /// <summary>
         /// Adds the user, or returns false when the name is held by someone else (the holder keeps it); with
         /// <paramref name="takeOver"/> (an authenticated login) a holder of the name is displaced and returned, so
         /// the caller can end its session. From now on, reports to the endpoint's address reach it.

@@ -53,6 +53,13 @@ namespace Chatrm.Engine.Routing
             }
         }
 
+        // Every name is this table's to give.
+        public System.Threading.Tasks.Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver) => null;
+
+        public void AbandonClaim(IChatEndpoint endpoint)
+        {
+        }
+
         public bool TryRegister(IChatEndpoint endpoint, bool takeOver, out IChatEndpoint displaced)
         {
             displaced = null;
@@ -126,6 +133,12 @@ namespace Chatrm.Engine.Routing
             endpoint.Disconnect(why, text);
             return true;
         }
+
+        /// <summary>The session holding the name on this server, if any.</summary>
+        internal bool TryGetOnline(string userName, out IChatEndpoint endpoint) => _online.TryGetValue(userName, out endpoint);
+
+        /// <summary>Whether the name was ever registered here (as far as the table remembers).</summary>
+        internal bool HasSeen(string userName) => _seen.ContainsKey(userName);
 
         public IReadOnlyList<UserInfo> ListUsers()
         {

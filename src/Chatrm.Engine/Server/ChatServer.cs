@@ -47,12 +47,26 @@ namespace Chatrm.Engine
         /// <summary>A server whose users are found through <paramref name="router"/> (a local table when null).</summary>
         /// <param name="clock">The time for the idle limit, the rate limit and the sweeps; the system's when null.</param>
         internal ChatServer(ServerOptions options, IMessageRouter router, TimeProvider clock = null)
+            : this(options, router == null ? (Func<ChatServer, IMessageRouter>)null : _ => router, clock)
+        {
+        }
+
+        /// <summary>
+        /// A server of a cluster: its own users are in a local table numbered <paramref name="serverId"/>, which
+        /// <paramref name="spanServers"/> wraps in a router that reaches the other servers.
+        /// </summary>
+        internal ChatServer(ServerOptions options, int serverId, Func<LocalRouter, IMessageRouter> spanServers)
+            : this(options, server => spanServers(server.NewLocalRouter(serverId)), null)
+        {
+        }
+
+        private ChatServer(ServerOptions options, Func<ChatServer, IMessageRouter> makeRouter, TimeProvider clock)
         {
             Clock = clock ?? TimeProvider.System;
             options = options ?? new ServerOptions();
             options.Validate();
             Options = options;
-            Router = router ?? new LocalRouter(roomLimits: Routing.Rooms.RoomLimits.From(options), roomHistory: new RoomHistory(this));
+            Router = makeRouter?.Invoke(this) ?? NewLocalRouter(0);
             // Ids carry the server's identity, so two servers never hand out the same; a lone server's are 1, 2, ...
             _nextMessageId = Messaging.MessageIds.Compose(Router.ServerId, 0);
             Router.PresenceChanged += OnPresenceChanged;
@@ -60,6 +74,9 @@ namespace Chatrm.Engine
         }
 
         public ServerOptions Options { get; }
+
+        private LocalRouter NewLocalRouter(int serverId) =>
+            new LocalRouter(serverId, Routing.Rooms.RoomLimits.From(Options), new RoomHistory(this));
 
         /// <summary>The server's clock, for whatever limit reads the time: a test can drive it.</summary>
         internal TimeProvider Clock { get; }

@@ -30,10 +30,73 @@ namespace Chatrm.Engine.Server
         internal void ForgetLoginFailures() => _server.ForgetLoginFailures(_address);
 
         /// <summary>
-        /// Registers the user as <paramref name="name"/> and welcomes it in its protocol; false when the name is
-        /// taken. <paramref name="takeOver"/> (an authenticated login) displaces an older session of the name.
+        /// Registers the user as <paramref name="name"/> and welcomes it in its protocol, or refuses the opening
+        /// name-taken (false). <paramref name="takeOver"/> (an authenticated login) displaces an older session of the name.
+        /// A router that spans servers may first have to ask them whose the name is: then this returns true at once, the
+        /// lines read meanwhile wait (see <see cref="HeldLines"/>), and the answer registers or refuses.
         /// </summary>
         internal bool Register(string name, bool takeOver = false)
+        {
+            UserName = name;
+            Task<bool> claim = _server.Router.ClaimName(this, takeOver);
+            if (claim == null)
+            {
+                return RegisterClaimed(name, takeOver);
+            }
+
+            if (claim.IsCompleted)
+            {
+                return ClaimAnswered(claim, name, takeOver);
+            }
+
+            _heldLines = new HeldLines();
+            claim.ContinueWith(answered => OnClaimAnswered(answered, name, takeOver), TaskScheduler.Default);
+            return true;
+        }
+
+        private void OnClaimAnswered(Task<bool> claim, string name, bool takeOver)
+        {
+            lock (_handshakeLock)
+            {
+                if (_handshakeTimedOut)
+                {
+                    // Timed out, or the connection ended, while the cluster answered: the name is not this session's.
+                    if (claim.Status == TaskStatus.RanToCompletion && claim.Result)
+                    {
+                        _server.Router.AbandonClaim(this);
+                    }
+
+                    _heldLines.Drop();
+                    return;
+                }
+
+                if (!ClaimAnswered(claim, name, takeOver))
+                {
+                    _heldLines.Drop();
+                    _transport.StopReading();
+                    return;
+                }
+
+                // What the client sent after its opening, in order, before anything read from now on.
+                if (!_heldLines.Drain(_session.OnLine))
+                {
+                    _transport.StopReading();
+                }
+            }
+        }
+
+        private bool ClaimAnswered(Task<bool> claim, string name, bool takeOver)
+        {
+            if (claim.Status != TaskStatus.RanToCompletion)
+            {
+                UserName = null;
+                return RefuseHandshake(name, Refusal.ClusterUnavailable, "the cluster did not say whether the name " + name + " is free; try again");
+            }
+
+            return claim.Result ? RegisterClaimed(name, takeOver) : RefuseTaken(name);
+        }
+
+        private bool RegisterClaimed(string name, bool takeOver)
         {
             IChatEndpoint displaced;
             lock (_welcomeGate)
@@ -42,7 +105,7 @@ namespace Chatrm.Engine.Server
                 if (!_server.Router.TryRegister(this, takeOver, out displaced))
                 {
                     UserName = null;
-                    return false;
+                    return RefuseTaken(name);
                 }
 
                 if (_session.HearsPresence)
@@ -68,8 +131,17 @@ namespace Chatrm.Engine.Server
             // An authenticated login replaces an older session, so a stale one cannot lock its owner out.
             displaced?.Disconnect(Refusal.Replaced, name + " logged in again from elsewhere");
             _server.Raise(ServerEventKind.UserJoined, name, _transport.RemoteEndPoint?.ToString());
+
+            // Before any send of this connection is read: resends of the token's refs are known from the first.
+            if (ResumeToken != null)
+            {
+                HoldResumeState(ResumeToken);
+            }
+
             return true;
         }
+
+        private bool RefuseTaken(string name) => RefuseHandshake(name, Refusal.NameTaken, "the name " + name + " is in use; choose another");
 
         /// <summary>Tells an opening why it was refused, in its protocol, and the operator too; always false.</summary>
         internal bool RefuseHandshake(string name, Refusal refusal, string text)

@@ -42,6 +42,9 @@ namespace Chatrm.Engine.Server
 
         // A refused login is answered after a delay that grows with the address's failures; lines meanwhile are ignored.
         private volatile bool _refusing;
+
+        // Set while a router that spans servers decides whose the opening's name is (see Register).
+        private volatile HeldLines _heldLines;
         private readonly bool _classicOnly;
         private readonly System.Net.IPAddress _address;
 
@@ -212,6 +215,13 @@ namespace Chatrm.Engine.Server
             }
 
             if (_refusing)
+            {
+                return true;
+            }
+
+            // The cluster has not yet said whether the opening's name is free: the line waits, in order.
+            HeldLines held = _heldLines;
+            if (held != null && held.TryHold(line))
             {
                 return true;
             }

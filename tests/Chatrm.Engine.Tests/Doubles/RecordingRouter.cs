@@ -49,6 +49,12 @@ namespace Chatrm.Engine.Tests
 
         public event EventHandler<PresenceEventArgs> PresenceChanged;
 
+        public System.Threading.Tasks.Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver) => null;
+
+        public void AbandonClaim(IChatEndpoint endpoint)
+        {
+        }
+
         public bool TryRegister(IChatEndpoint endpoint, bool takeOver, out IChatEndpoint displaced)
         {
             Asked.Enqueue($"register {endpoint.UserName} takeOver={takeOver}");

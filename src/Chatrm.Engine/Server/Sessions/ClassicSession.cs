@@ -50,7 +50,7 @@ namespace Chatrm.Engine.Server.Sessions
                 return Connection.RefuseHandshake(name, Refusal.AuthRequired, "the name " + name + " needs a password; log in with Chatrm's native protocol");
             }
 
-            return Connection.Register(name) || Connection.RefuseHandshake(name, Refusal.NameTaken, "the name " + name + " is in use; choose another");
+            return Connection.Register(name);
         }
 
         internal override void Welcome(string name) => SendNotice(ClassicProtocol.WelcomeCode, "you are " + name + " on this Chatrm server");

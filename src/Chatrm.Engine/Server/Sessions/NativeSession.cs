@@ -111,18 +111,7 @@ namespace Chatrm.Engine.Server.Sessions
             Connection.ResumeToken = hello.ResumeToken;
             _batch = hello.Batch == true;
             _hearsPresence = hello.Presence != false;
-            if (!Connection.Register(hello.User, takeOver: authenticated))
-            {
-                return Connection.RefuseHandshake(hello.User, Refusal.NameTaken, "the name " + hello.User + " is in use; choose another");
-            }
-
-            // Before any send of this connection is read: resends of the token's refs are known from the first.
-            if (hello.ResumeToken != null)
-            {
-                Connection.HoldResumeState(hello.ResumeToken);
-            }
-
-            return true;
+            return Connection.Register(hello.User, takeOver: authenticated);
         }
 
         internal override void Welcome(string name)

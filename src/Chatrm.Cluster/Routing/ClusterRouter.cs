@@ -1,0 +1,417 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using Chatrm.Cluster.Names;
+using Chatrm.Cluster.Nodes;
+using Chatrm.Cluster.Wire;
+using Chatrm.Engine;
+using Chatrm.Engine.Messaging;
+using Chatrm.Engine.Routing;
+
+namespace Chatrm.Cluster.Routing
+{
+    /// <summary>
+    /// The router of a server in a cluster: its own users are in the <see cref="LocalRouter"/> it wraps, and a user on
+    /// another server is one frame away on that server's subject. Names are claimed in the cluster's bucket before
+    /// they are registered here. Reports about a message go to its sender's server, named in its sender address.
+    /// Rooms are this server's own for now: a room spans the members connected to one server.
+    /// </summary>
+    internal sealed class ClusterRouter : IMessageRouter
+    {
+        private readonly LocalRouter _local;
+        private readonly NameDirectory _names;
+        private readonly NodeDirectory _nodes;
+        private readonly NodeLink _link;
+
+        // Names registered here while NATS was away: claimed in the bucket once it is back.
+        private readonly ConcurrentDictionary<string, byte> _unclaimed = new ConcurrentDictionary<string, byte>(UserNames.Comparer);
+        private long _badFrames;
+
+        public ClusterRouter(LocalRouter local, NameDirectory names, NodeDirectory nodes, NodeLink link)
+        {
+            _local = local;
+            _names = names;
+            _nodes = nodes;
+            _link = link;
+            _local.PresenceChanged += OnLocalPresence;
+            _names.Changed += OnNameChanged;
+        }
+
+        public int ServerId => _local.ServerId;
+
+        /// <summary>Frames from other nodes that could not be read (a newer version, or a bug): dropped, counted.</summary>
+        public long BadFrames => Interlocked.Read(ref _badFrames);
+
+        public event EventHandler<PresenceEventArgs> PresenceChanged;
+
+        public IReadOnlyCollection<string> OnlineUsers
+        {
+            get
+            {
+                var names = new HashSet<string>(_local.OnlineUsers, UserNames.Comparer);
+                foreach (NameEntry entry in _names.Remote())
+                {
+                    names.Add(entry.Name);
+                }
+
+                return names;
+            }
+        }
+
+        public Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver)
+        {
+            if (!_link.IsConnected)
+            {
+                // Cut off from the cluster: the server keeps serving its own users, and claims the name when NATS is back.
+                _unclaimed[endpoint.UserName] = 0;
+                return Task.FromResult(true);
+            }
+
+            var claim = new NameEntry(endpoint.UserName, _nodes.Self, endpoint.Protocol, endpoint.ConnectedAt, NameEntry.DigestOf(endpoint.ResumeToken));
+            return ClaimAsync(claim, takeOver);
+        }
+
+        public void AbandonClaim(IChatEndpoint endpoint)
+        {
+            if (!_local.TryGetOnline(endpoint.UserName, out _))
+            {
+                _names.Release(endpoint.UserName);
+            }
+        }
+
+        public bool TryRegister(IChatEndpoint endpoint, bool takeOver, out IChatEndpoint displaced) =>
+            _local.TryRegister(endpoint, takeOver, out displaced);
+
+        public void Unregister(IChatEndpoint endpoint)
+        {
+            _local.Unregister(endpoint);
+            if (!_local.TryGetOnline(endpoint.UserName, out _))
+            {
+                _unclaimed.TryRemove(endpoint.UserName, out _);
+                _names.Release(endpoint.UserName);
+            }
+        }
+
+        public void Detach(IChatEndpoint endpoint) => _local.Detach(endpoint);
+
+        public void AttachReports(SenderAddress address, IDeliveryReceipt receipt) => _local.AttachReports(address, receipt);
+
+        public void DetachReports(SenderAddress address, IDeliveryReceipt receipt) => _local.DetachReports(address, receipt);
+
+        public bool Disconnect(string userName, Refusal why, string text)
+        {
+            if (_local.Disconnect(userName, why, text))
+            {
+                return true;
+            }
+
+            return userName != null && _names.TryGetRemote(userName, out NameEntry entry)
+                && _link.TrySend(entry.Node, ClusterFrame.Disconnect(entry.Name, why, text));
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public DeliveryStatus Deliver(ChatEnvelope envelope)
+        {
+            DeliveryStatus here = _local.Deliver(envelope);
+            if (here == DeliveryStatus.Accepted)
+            {
+                return here;
+            }
+
+            if (_names.TryGetRemote(envelope.To, out NameEntry holder))
+            {
+                return _link.TrySend(holder.Node, ClusterFrame.Deliver(envelope)) ? DeliveryStatus.Accepted : DeliveryStatus.ClusterUnavailable;
+            }
+
+            // Held by a server that is gone, or by nobody now: known names are offline, the rest unknown.
+            return here == DeliveryStatus.UnknownUser && _names.IsKnown(envelope.To) ? DeliveryStatus.UserOffline : here;
+        }
+
+        public void ReportForwarded(ChatEnvelope envelope)
+        {
+            if (IsHere(envelope.Sender))
+            {
+                _local.ReportForwarded(envelope);
+            }
+            else
+            {
+                _link.TrySend(envelope.Sender.ServerId, ClusterFrame.Report(ReportKind.Forwarded, envelope));
+            }
+        }
+
+        public void ReportDelivered(ChatEnvelope envelope)
+        {
+            if (IsHere(envelope.Sender))
+            {
+                _local.ReportDelivered(envelope);
+            }
+            else
+            {
+                _link.TrySend(envelope.Sender.ServerId, ClusterFrame.Report(ReportKind.Delivered, envelope));
+            }
+        }
+
+        public void ReportDelivered(ReadOnlySpan<ChatEnvelope> envelopes)
+        {
+            if (envelopes.Length == 0)
+            {
+                return;
+            }
+
+            if (IsHere(envelopes[0].Sender))
+            {
+                _local.ReportDelivered(envelopes);
+            }
+            else
+            {
+                _link.TrySend(envelopes[0].Sender.ServerId, ClusterFrame.Delivered(envelopes));
+            }
+        }
+
+        public void ReportReceipt(string senderName, ChatEnvelope envelope)
+        {
+            if (senderName == null)
+            {
+                return;
+            }
+
+            if (_local.TryGetOnline(senderName, out _))
+            {
+                _local.ReportReceipt(senderName, envelope);
+            }
+            else if (_names.TryGetRemote(senderName, out NameEntry holder))
+            {
+                _link.TrySend(holder.Node, ClusterFrame.Receipt(senderName, envelope));
+            }
+        }
+
+        public void ReportRefused(ChatEnvelope envelope, Refusal reason, string message) => Report(ReportKind.Refused, envelope, reason, message);
+
+        public void ReportFailed(ChatEnvelope envelope, Refusal reason, string message) => Report(ReportKind.Failed, envelope, reason, message);
+
+        public void ReportStored(ChatEnvelope envelope) => Report(ReportKind.Stored, envelope, Refusal.None, null);
+
+        public RoomJoin Join(IChatEndpoint member, string room) => _local.Join(member, room);
+
+        public RoomLeave Leave(IChatEndpoint member, string room) => _local.Leave(member, room);
+
+        public RoomPost Post(ChatEnvelope envelope) => _local.Post(envelope);
+
+        public IReadOnlyList<RoomInfo> ListRooms(IChatEndpoint asking) => _local.ListRooms(asking);
+
+        public RoomInfo GetRoom(string room, IChatEndpoint asking) => _local.GetRoom(room, asking);
+
+        public IReadOnlyList<UserInfo> ListUsers()
+        {
+            var users = new List<UserInfo>();
+            foreach (UserInfo user in _local.ListUsers())
+            {
+                user.Node = _nodes.SelfName;
+                users.Add(user);
+            }
+
+            foreach (NameEntry entry in _names.Remote())
+            {
+                if (!_local.TryGetOnline(entry.Name, out _))
+                {
+                    users.Add(new UserInfo(entry.Name, entry.Protocol, entry.Since) { Node = _nodes.NameOf(entry.Node) });
+                }
+            }
+
+            return users;
+        }
+
+        /// <summary>A frame from another node, in the order that node sent it. A frame that cannot be read costs only itself.</summary>
+        public void OnFrame(byte[] frame)
+        {
+            try
+            {
+                using BinaryReader r = ClusterFrame.Open(frame);
+                switch (ClusterFrame.KindOf(frame))
+                {
+                    case FrameKind.Deliver:
+                        ChatEnvelope envelope = ClusterFrame.ReadEnvelope(r);
+                        if (_local.Deliver(envelope) != DeliveryStatus.Accepted)
+                        {
+                            // Gone from here since the sender's server looked: the sender hears so.
+                            ReportRefused(envelope, Refusal.UserOffline, SendRefusals.TextOf(DeliveryStatus.UserOffline, envelope.To));
+                        }
+
+                        break;
+                    case FrameKind.Report:
+                        OnReport(r);
+                        break;
+                    case FrameKind.Receipt:
+                        string senderName = r.ReadString();
+                        _local.ReportReceipt(senderName, ClusterFrame.ReadEnvelope(r));
+                        break;
+                    case FrameKind.Disconnect:
+                        string user = r.ReadString();
+                        Refusal why = ClusterFrame.ReadRefusal(r);
+                        _local.Disconnect(user, why == Refusal.None ? Refusal.Disconnected : why, r.ReadString());
+                        break;
+                    default:
+                        Interlocked.Increment(ref _badFrames);
+                        break;
+                }
+            }
+            catch (Exception e) when (e is IOException || e is InvalidDataException || e is ArgumentException || e is FormatException)
+            {
+                Interlocked.Increment(ref _badFrames);
+            }
+        }
+
+        /// <summary>
+        /// NATS is back after an outage: every name held here is claimed again. One claimed elsewhere meanwhile stays
+        /// with that server (it was in the bucket first); the session here ends, told why.
+        /// </summary>
+        public async Task ReconcileAsync(CancellationToken cancellationToken)
+        {
+            foreach (UserInfo user in _local.ListUsers())
+            {
+                if (!_local.TryGetOnline(user.Name, out IChatEndpoint endpoint))
+                {
+                    continue;
+                }
+
+                var claim = new NameEntry(endpoint.UserName, _nodes.Self, endpoint.Protocol, endpoint.ConnectedAt, NameEntry.DigestOf(endpoint.ResumeToken));
+                try
+                {
+                    if (await _names.ClaimAsync(claim, takeOver: false, cancellationToken).ConfigureAwait(false))
+                    {
+                        _unclaimed.TryRemove(user.Name, out _);
+                    }
+                    else
+                    {
+                        endpoint.Disconnect(Refusal.NameTaken, "the name " + endpoint.UserName + " was taken on another server while this one was cut off from the cluster");
+                    }
+                }
+                catch (Exception e) when (e is NATS.Client.Core.NatsException || e is TimeoutException || e is OperationCanceledException)
+                {
+                    // Cut off again: the next reconnect tries again.
+                    return;
+                }
+            }
+        }
+
+        private async Task<bool> ClaimAsync(NameEntry claim, bool takeOver)
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                return await _names.ClaimAsync(claim, takeOver, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is NATS.Client.Core.NatsException || e is TimeoutException || e is OperationCanceledException)
+            {
+                // NATS went away during the claim: as when it is away, the name is served here and claimed later.
+                _unclaimed[claim.Name] = 0;
+                return true;
+            }
+        }
+
+        private void OnReport(BinaryReader r)
+        {
+            var kind = (ReportKind)r.ReadByte();
+            Refusal reason = ClusterFrame.ReadRefusal(r);
+            string message = ClusterFrame.ReadNullable(r);
+            int count = r.ReadInt32();
+            if (count <= 0 || count > 1_000_000)
+            {
+                throw new InvalidDataException("a report of no messages");
+            }
+
+            if (kind == ReportKind.Delivered && count > 1)
+            {
+                var envelopes = new ChatEnvelope[count];
+                for (int i = 0; i < count; i++)
+                {
+                    envelopes[i] = ClusterFrame.ReadEnvelope(r);
+                }
+
+                _local.ReportDelivered(envelopes);
+                return;
+            }
+
+            ChatEnvelope envelope = ClusterFrame.ReadEnvelope(r);
+            switch (kind)
+            {
+                case ReportKind.Forwarded:
+                    _local.ReportForwarded(envelope);
+                    break;
+                case ReportKind.Delivered:
+                    _local.ReportDelivered(envelope);
+                    break;
+                case ReportKind.Refused:
+                    _local.ReportRefused(envelope, reason, message ?? reason.ToCode());
+                    break;
+                case ReportKind.Failed:
+                    _local.ReportFailed(envelope, reason, message ?? reason.ToCode());
+                    break;
+                case ReportKind.Stored:
+                    _local.ReportStored(envelope);
+                    break;
+                default:
+                    throw new InvalidDataException("a report of an unknown kind");
+            }
+        }
+
+        private void Report(ReportKind kind, ChatEnvelope envelope, Refusal reason, string message)
+        {
+            if (IsHere(envelope.Sender))
+            {
+                switch (kind)
+                {
+                    case ReportKind.Refused:
+                        _local.ReportRefused(envelope, reason, message);
+                        break;
+                    case ReportKind.Failed:
+                        _local.ReportFailed(envelope, reason, message);
+                        break;
+                    default:
+                        _local.ReportStored(envelope);
+                        break;
+                }
+            }
+            else
+            {
+                _link.TrySend(envelope.Sender.ServerId, ClusterFrame.Report(kind, envelope, reason, message));
+            }
+        }
+
+        private bool IsHere(SenderAddress sender) => sender.IsNone || sender.ServerId == _local.ServerId;
+
+        // The name left here, but a login on another server holds it: to everyone else it never went offline.
+        private void OnLocalPresence(object sender, PresenceEventArgs e)
+        {
+            if (e.Change == PresenceChange.Left && _names.TryGetRemote(e.UserName, out _))
+            {
+                return;
+            }
+
+            PresenceChanged?.Invoke(this, e);
+        }
+
+        private void OnNameChanged(NameEntry now, NameEntry before)
+        {
+            if (now != null && now.Node != _nodes.Self)
+            {
+                if (_local.TryGetOnline(now.Name, out IChatEndpoint here))
+                {
+                    // Taken over from another server (a password login, or the same client back through it).
+                    here.Disconnect(Refusal.Replaced, now.Name + " logged in again from elsewhere");
+                }
+                else if (before == null)
+                {
+                    PresenceChanged?.Invoke(this, new PresenceEventArgs(PresenceChange.Joined, now.Name));
+                }
+            }
+            else if (now == null && before != null && before.Node != _nodes.Self && !_local.TryGetOnline(before.Name, out _))
+            {
+                PresenceChanged?.Invoke(this, new PresenceEventArgs(PresenceChange.Left, before.Name));
+            }
+        }
+    }
+}
