@@ -26,6 +26,21 @@ namespace Chatrm.Engine.Tests
             }
         }
 
+        /// <summary>The same, for a condition that has to ask something (a send whose fate it awaits, say).</summary>
+        public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan deadline, string what = null)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!await condition())
+            {
+                if (clock.Elapsed > deadline)
+                {
+                    Assert.Fail($"Not true within {deadline.TotalSeconds:0.###} s: {what ?? "condition"}");
+                }
+
+                await Task.Delay(PollInterval);
+            }
+        }
+
         public static Task TrueAsync(Func<bool> condition, string what = null) =>
             TrueAsync(condition, DefaultDeadline, what);
     }
