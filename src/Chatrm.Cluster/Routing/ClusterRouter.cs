@@ -61,6 +61,10 @@ namespace Chatrm.Cluster.Routing
             }
         }
 
+        // Until the cluster's store is shared (JetStream), a recipient who comes back through another server would
+        // never see what this one kept: an offline recipient is refused user-offline instead.
+        public bool KeepsInboxes => false;
+
         public Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver)
         {
             if (!_link.IsConnected)

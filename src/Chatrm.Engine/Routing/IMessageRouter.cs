@@ -21,6 +21,12 @@ namespace Chatrm.Engine.Routing
         /// </summary>
         System.Threading.Tasks.Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver);
 
+        /// <summary>
+        /// Whether this server's store may keep a message for an offline recipient: a lone server's may; a cluster's
+        /// recipient may come back through any server, which this server's store does not reach.
+        /// </summary>
+        bool KeepsInboxes { get; }
+
         /// <summary>A name <see cref="ClaimName"/> granted will not be registered after all (the connection ended first).</summary>
         void AbandonClaim(IChatEndpoint endpoint);
 

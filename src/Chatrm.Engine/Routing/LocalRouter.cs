@@ -53,6 +53,8 @@ namespace Chatrm.Engine.Routing
             }
         }
 
+        public bool KeepsInboxes => true;
+
         // Every name is this table's to give.
         public System.Threading.Tasks.Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver) => null;
 

@@ -41,7 +41,7 @@ namespace Chatrm.Engine.Server
 
             // A recipient on a server that cannot be reached is online there: refused at once, never kept here.
             if (status != DeliveryStatus.ClusterUnavailable && UserNames.IsValid(envelope.To) && !UserNames.IsReserved(envelope.To)
-                && _server.Store != null && _server.IsKnownUser(envelope.To))
+                && _server.KeepsInboxes && _server.IsKnownUser(envelope.To))
             {
                 // Offline, or never here in this run, but known: it waits in the recipient's inbox.
                 StoreOffline(envelope);

@@ -84,7 +84,7 @@ namespace Chatrm.Engine.Server
         internal bool KeepUnconfirmed(ChatEnvelope envelope)
         {
             IMessageStore store = _server.Store;
-            if (store == null || envelope.Room != null || envelope.FromInbox || !envelope.SenderHearsStatus)
+            if (!_server.KeepsInboxes || envelope.Room != null || envelope.FromInbox || !envelope.SenderHearsStatus)
             {
                 return false;
             }

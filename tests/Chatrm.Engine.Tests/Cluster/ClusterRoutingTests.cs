@@ -81,6 +81,21 @@ namespace Chatrm.Engine.Tests.Cluster
         }
 
         [Fact]
+        public async Task AMessageForAnOfflineUserIsRefusedNotKeptWhereItsRecipientMightNeverLookForIt()
+        {
+            // A lone server would keep it in bob's inbox; in a cluster bob may come back through the other server.
+            await using TestCluster cluster = await TestCluster.StartAsync(2);
+            using ChatClient alice = await cluster[0].ConnectAsync("alice");
+            ChatClient bob = await cluster[0].ConnectAsync("bob");
+            await bob.CloseAsync();
+            bob.Dispose();
+            await Eventually.TrueAsync(() => !cluster[0].Server.OnlineUsers.Contains("bob", UserNames.Comparer), Deadline, "bob gone");
+
+            SentMessage sent = await Fate(alice.SendAsync("bob", "for later"));
+            Assert.Equal((SendStatus.Refused, "user-offline"), (sent.Status, sent.Reason));
+        }
+
+        [Fact]
         public async Task EveryServerListsTheWholeClustersUsersWithEachOnesNode()
         {
             await using TestCluster cluster = await TestCluster.StartAsync(3);

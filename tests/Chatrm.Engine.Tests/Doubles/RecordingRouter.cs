@@ -49,6 +49,8 @@ namespace Chatrm.Engine.Tests
 
         public event EventHandler<PresenceEventArgs> PresenceChanged;
 
+        public bool KeepsInboxes => true;
+
         public System.Threading.Tasks.Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver) => null;
 
         public void AbandonClaim(IChatEndpoint endpoint)
