@@ -101,6 +101,10 @@ namespace Chatrm.Engine.Tests
 
             public DeliveryStatus Deliver(ChatEnvelope envelope) => DeliveryStatus.Accepted;
 
+            public void PostAnswered(ChatEnvelope envelope, RoomPost post)
+            {
+            }
+
             public void Disconnect(Refusal why, string text) => Disconnects.Add("disconnect " + why.ToCode());
 
             public void RoomPresence(string room, string userName, PresenceChange change, DateTime time) => Told.Add($"presence {room} {userName} {change}");

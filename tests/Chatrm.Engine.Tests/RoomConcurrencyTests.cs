@@ -308,6 +308,10 @@ namespace Chatrm.Engine.Tests
             {
             }
 
+            public void PostAnswered(ChatEnvelope envelope, RoomPost post)
+            {
+            }
+
             public void Disconnect(Refusal why, string text)
             {
             }

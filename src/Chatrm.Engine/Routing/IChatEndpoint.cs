@@ -35,6 +35,9 @@ namespace Chatrm.Engine.Routing
         /// </summary>
         void RoomPresence(string room, string userName, PresenceChange change, DateTime time);
 
+        /// <summary>The answer to a post that another server's room gave later (<see cref="RoomPost.IsPending"/>): tell the sender.</summary>
+        void PostAnswered(ChatEnvelope envelope, RoomPost post);
+
         /// <summary>Ends the user's session, telling them why.</summary>
         void Disconnect(Refusal why, string text);
     }

@@ -6,8 +6,9 @@ namespace Chatrm.Engine.Routing
     /// </summary>
     internal readonly struct RoomPost
     {
-        private RoomPost(Refusal refusal, string message, long seq, int recipients)
+        private RoomPost(Refusal refusal, string message, long seq, int recipients, bool pending = false)
         {
+            IsPending = pending;
             Refusal = refusal;
             Message = message;
             Seq = seq;
@@ -26,7 +27,12 @@ namespace Chatrm.Engine.Routing
         /// <summary>The other members whose sessions took the message (those too slow or gone are not counted).</summary>
         public int Recipients { get; }
 
-        public bool Posted => Refusal == Refusal.None;
+        public bool Posted => Refusal == Refusal.None && !IsPending;
+
+        /// <summary>The room is another server's: the answer comes later, to the sender's <see cref="IChatEndpoint.PostAnswered"/>.</summary>
+        public bool IsPending { get; }
+
+        internal static RoomPost Pending => new RoomPost(Refusal.None, null, 0, 0, pending: true);
 
         internal static RoomPost Done(long seq, int recipients) => new RoomPost(Refusal.None, null, seq, recipients);
 

@@ -49,7 +49,7 @@ namespace Chatrm.Engine.Server
                 return ClaimAnswered(claim, name, takeOver);
             }
 
-            _heldLines = new HeldLines();
+            HoldLines().Wait();
             claim.ContinueWith(answered => OnClaimAnswered(answered, name, takeOver), TaskScheduler.Default);
             return true;
         }
@@ -78,7 +78,7 @@ namespace Chatrm.Engine.Server
                 }
 
                 // What the client sent after its opening, in order, before anything read from now on.
-                if (!_heldLines.Drain(_session.OnLine))
+                if (!_heldLines.Release(_session.OnLine))
                 {
                     _transport.StopReading();
                 }

@@ -39,13 +39,36 @@ namespace Chatrm.Engine.Server
             {
                 // Post first and join only when refused: the usual line, from a member, pays for no member list.
                 RoomJoin join = _server.Router.Join(this, envelope.To);
-                if (!join.Joined)
+                if (join.IsPending)
                 {
-                    TellRefused(envelope, join.Refusal, join.Message);
+                    AfterAnswer(join.Answer, joined => PostJoined(envelope, joined));
                     return;
                 }
 
-                post = _server.Router.Post(envelope);
+                PostJoined(envelope, join);
+                return;
+            }
+
+            PostAnswered(envelope, post);
+        }
+
+        private void PostJoined(ChatEnvelope envelope, RoomJoin join)
+        {
+            if (!join.Joined)
+            {
+                TellRefused(envelope, join.Refusal, join.Message);
+                return;
+            }
+
+            PostAnswered(envelope, _server.Router.Post(envelope));
+        }
+
+        /// <summary>Tells the sender what became of its post; a post another server's room answers later comes here then.</summary>
+        public void PostAnswered(ChatEnvelope envelope, RoomPost post)
+        {
+            if (post.IsPending)
+            {
+                return;
             }
 
             if (post.Posted)

@@ -43,7 +43,7 @@ namespace Chatrm.Engine.Server
         // A refused login is answered after a delay that grows with the address's failures; lines meanwhile are ignored.
         private volatile bool _refusing;
 
-        // Set while a router that spans servers decides whose the opening's name is (see Register).
+        // Made at the first wait for another server's answer (see AfterAnswer); null on a lone server.
         private volatile HeldLines _heldLines;
         private readonly bool _classicOnly;
         private readonly System.Net.IPAddress _address;
@@ -221,7 +221,7 @@ namespace Chatrm.Engine.Server
 
             // The cluster has not yet said whether the opening's name is free: the line waits, in order.
             HeldLines held = _heldLines;
-            if (held != null && held.TryHold(line))
+            if (held != null && held.IsActive && held.TryHold(line))
             {
                 return true;
             }

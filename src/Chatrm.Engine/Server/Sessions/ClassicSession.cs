@@ -96,14 +96,26 @@ namespace Chatrm.Engine.Server.Sessions
         /// A line to a room: the original client joins a room by writing to it (the server joins it at its first line)
         /// and leaves it with the text /part.
         /// </summary>
+        private void AnswerPart(RoomLeave leave)
+        {
+            if (!leave.Left)
+            {
+                Connection.Refuse(leave.Refusal, leave.Message);
+            }
+        }
+
         private void OnRoomLine(ClassicLine parsed, long now)
         {
             if (ClassicProtocol.IsPart(parsed.Text))
             {
                 RoomLeave leave = Server.Router.Leave(Connection, parsed.To);
-                if (!leave.Left)
+                if (leave.IsPending)
                 {
-                    Connection.Refuse(leave.Refusal, leave.Message);
+                    Connection.AfterAnswer(leave.Answer, AnswerPart);
+                }
+                else
+                {
+                    AnswerPart(leave);
                 }
 
                 return;

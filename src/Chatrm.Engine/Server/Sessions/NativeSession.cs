@@ -325,6 +325,17 @@ namespace Chatrm.Engine.Server.Sessions
             }
 
             RoomJoin join = Server.Router.Join(Connection, frame.Room);
+            if (join.IsPending)
+            {
+                Connection.AfterAnswer(join.Answer, answer => AnswerJoin(frame, answer));
+                return;
+            }
+
+            AnswerJoin(frame, join);
+        }
+
+        private void AnswerJoin(NativeFrame frame, RoomJoin join)
+        {
             if (join.Joined)
             {
                 SendFrame(NativeProtocol.RoomFrame(frame.Ref, join.Room, listMembers: true));
@@ -344,6 +355,17 @@ namespace Chatrm.Engine.Server.Sessions
             }
 
             RoomLeave leave = Server.Router.Leave(Connection, frame.Room);
+            if (leave.IsPending)
+            {
+                Connection.AfterAnswer(leave.Answer, answer => AnswerPart(frame, answer));
+                return;
+            }
+
+            AnswerPart(frame, leave);
+        }
+
+        private void AnswerPart(NativeFrame frame, RoomLeave leave)
+        {
             if (leave.Left)
             {
                 SendFrame(NativeProtocol.RoomFrame(frame.Ref, leave.Room, listMembers: false));
