@@ -16,8 +16,9 @@
            bench/Measure-PowerShell.ps1; each round also times every server's first million messages after a fresh
            start, Chatrm's started by Start-ChatrmServer in a fresh pwsh; then the fan-out workload of rooms,
            bench/Chatrm.Bench fanout; Chatrm with a store file beside without; the offline workload of stored
-           messages against NATS JetStream, bench/Chatrm.Bench offline) and rewrites docs/performance.md and
-           docs/performance.png. It takes about twenty minutes (five interleaved rounds). With -Smoke: a few
+           messages against NATS JetStream, bench/Chatrm.Bench offline; the cluster workload, pairs across two
+           servers of a cluster on NATS beside one server and NATS itself, bench/Chatrm.Bench cluster) and rewrites
+           docs/performance.md and docs/performance.png. It takes about twenty-five minutes (five interleaved rounds). With -Smoke: a few
            seconds against Chatrm only (and JetStream's offline run when nats-server is there), written under
            out/bench.
     Fuzz   fuzzes the protocols' parsers and the line framing with afl-fuzz and SharpFuzz (fuzz/Invoke-Fuzz.ps1;
@@ -261,11 +262,16 @@ function Invoke-Bench {
         # The offline workload too, small (4 users, 500 messages each); JetStream is skipped where nats-server is missing.
         & dotnet $bench offline --smoke --results (Join-Path $benchOut 'smoke-offline.json')
         $offlineExit = $LASTEXITCODE
+        # The cluster workload too, small (4 pairs, 2 s a run); its across-servers runs are skipped where nats-server is missing.
+        & dotnet $bench cluster --smoke --results (Join-Path $benchOut 'smoke-cluster.json')
+        $clusterExit = $LASTEXITCODE
         Invoke-Native dotnet @($bench, 'report', '--results', $results, '--fanout', (Join-Path $benchOut 'smoke-fanout.json'), '--offline', (Join-Path $benchOut 'smoke-offline.json'),
+            '--cluster', (Join-Path $benchOut 'smoke-cluster.json'), '--cluster-command', 'Chatrm.Bench cluster --smoke',
             '--powershell', (Join-Path $benchOut 'none.json'), '--out', (Join-Path $benchOut 'smoke.md'), '--command', './build.ps1 Bench -Smoke')
         if ($suiteExit -ne 0) { throw 'The benchmark smoke run lost, duplicated or reordered messages, or failed; see above.' }
         if ($fanoutExit -ne 0) { throw 'The fan-out smoke run lost, duplicated or reordered messages, or failed; see above.' }
         if ($offlineExit -ne 0) { throw 'The offline smoke run lost, duplicated or reordered messages, or failed; see above.' }
+        if ($clusterExit -ne 0) { throw 'The cluster smoke run lost, duplicated or reordered messages, or failed; see above.' }
         return
     }
 
@@ -286,14 +292,20 @@ function Invoke-Bench {
     $offline = Join-Path $benchOut 'offline.json'
     & dotnet $bench offline --results $offline --priority high
     $offlineExit = $LASTEXITCODE
+    # The cluster workload of issue 19: the suite's pairs across two servers of a cluster on one nats-server -js,
+    # beside the same pairs on one server and NATS pub/sub, three interleaved rounds.
+    $cluster = Join-Path $benchOut 'cluster.json'
+    & dotnet $bench cluster --results $cluster --wait-quiet 60 --priority high
+    $clusterExit = $LASTEXITCODE
     & dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File (Join-Path $root 'bench/Measure-PowerShell.ps1') `
         -ModulePath $moduleOut -BenchPath $bench -OutFile $powershell
     $powershellExit = $LASTEXITCODE
-    Invoke-Native dotnet @($bench, 'report', '--results', $results, '--fanout', $fanout, '--offline', $offline, '--powershell', $powershell,
+    Invoke-Native dotnet @($bench, 'report', '--results', $results, '--fanout', $fanout, '--offline', $offline, '--cluster', $cluster, '--powershell', $powershell,
         '--out', (Join-Path $root 'docs/performance.md'), '--png', (Join-Path $root 'docs/performance.png'), '--command', 'dotnet pwsh ./build.ps1 Bench')
     if ($suiteExit -ne 0) { throw 'The benchmark lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
     if ($fanoutExit -ne 0) { throw 'The fan-out workload lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
     if ($offlineExit -ne 0) { throw 'The offline workload lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
+    if ($clusterExit -ne 0) { throw 'The cluster workload lost, duplicated or reordered messages, or a run failed; see docs/performance.md.' }
     if ($powershellExit -ne 0) { throw 'The PowerShell measurements failed; see above.' }
 }
 

@@ -50,6 +50,12 @@ public sealed class LoadResult
     /// <summary>CPU used on the machine by everything but this server and this client, in percent of one core.</summary>
     public double OtherCpuPercent { get; set; }
     public long ServerRssBytes { get; set; }
+
+    /// <summary>
+    /// CPU of the processes the servers lean on (a cluster's nats-server), in the same window and unit, apart from
+    /// <see cref="ServerCpuPercent"/>; null when there are none.
+    /// </summary>
+    public double? BackendCpuPercent { get; set; }
 }
 
 /// <summary>
@@ -76,6 +82,24 @@ public sealed class LoadRun
         _serverPid = serverPid;
     }
 
+    /// <summary>
+    /// Where a pair's sender and its receiver connect, when not both to the one endpoint: servers of a cluster,
+    /// with the two on different ones.
+    /// </summary>
+    public Func<Pair, (IPEndPoint Sender, IPEndPoint Receiver)> Placement { get; init; }
+
+    /// <summary>
+    /// Awaited once every user is connected and before the first message: a cluster's servers must all see every
+    /// user first, or a message to a user on another server is refused as unknown.
+    /// </summary>
+    public Func<IReadOnlyList<Pair>, Task> BeforeSending { get; init; }
+
+    /// <summary>More server processes whose CPU and memory count as the server's: a cluster's other members.</summary>
+    public int[] MoreServerPids { get; init; } = Array.Empty<int>();
+
+    /// <summary>Processes the servers lean on, measured apart (<see cref="LoadResult.BackendCpuPercent"/>): a cluster's NATS.</summary>
+    public int[] BackendPids { get; init; } = Array.Empty<int>();
+
     public Phase Phase => _phase;
 
     public int Window => _settings.Window;
@@ -97,22 +121,24 @@ public sealed class LoadRun
             // Receivers first, so no message goes to someone not there yet.
             await Task.WhenAll(_pairs.Select(async p =>
             {
-                p.Receiver = await Conn.ConnectAsync(_endPoint, 64 * 1024, CancellationToken.None);
+                p.Receiver = await Conn.ConnectAsync(Placement?.Invoke(p).Receiver ?? _endPoint, 64 * 1024, CancellationToken.None);
                 await _wire.OpenReceiverAsync(p.Receiver, p.ReceiverName);
             }));
             await Task.WhenAll(_pairs.Select(async p =>
             {
-                p.Sender = await Conn.ConnectAsync(_endPoint, 64 * 1024, CancellationToken.None);
+                p.Sender = await Conn.ConnectAsync(Placement?.Invoke(p).Sender ?? _endPoint, 64 * 1024, CancellationToken.None);
                 await _wire.OpenSenderAsync(p.Sender, p.SenderName);
             }));
+            if (BeforeSending != null) await BeforeSending(_pairs);
 
             bool cold = _settings.FirstMessages > 0;
-            double serverCpu0 = 0, clientCpu0 = 0, machineCpu0 = 0;
+            double serverCpu0 = 0, clientCpu0 = 0, machineCpu0 = 0, backendCpu0 = 0;
             Stopwatch clock = null;
             if (cold)
             {
                 // From the first message on: what a server does before it is warm is what this measures.
-                serverCpu0 = Proc.CpuSeconds(_serverPid);
+                serverCpu0 = ServerCpuSeconds();
+                backendCpu0 = BackendPids.Sum(Proc.CpuSeconds);
                 clientCpu0 = Proc.CpuSeconds(Environment.ProcessId);
                 machineCpu0 = Proc.MachineBusySeconds();
                 clock = Stopwatch.StartNew();
@@ -142,7 +168,8 @@ public sealed class LoadRun
             else
             {
                 await Task.Delay(TimeSpan.FromSeconds(_settings.WarmupSeconds));
-                serverCpu0 = Proc.CpuSeconds(_serverPid);
+                serverCpu0 = ServerCpuSeconds();
+                backendCpu0 = BackendPids.Sum(Proc.CpuSeconds);
                 clientCpu0 = Proc.CpuSeconds(Environment.ProcessId);
                 machineCpu0 = Proc.MachineBusySeconds();
                 clock = Stopwatch.StartNew();
@@ -152,10 +179,11 @@ public sealed class LoadRun
                 seconds = clock.Elapsed.TotalSeconds;
             }
 
-            double serverCpu = Proc.CpuSeconds(_serverPid) - serverCpu0;
+            double serverCpu = ServerCpuSeconds() - serverCpu0;
+            double backendCpu = BackendPids.Sum(Proc.CpuSeconds) - backendCpu0;
             double clientCpu = Proc.CpuSeconds(Environment.ProcessId) - clientCpu0;
-            double otherCpu = Proc.MachineBusySeconds() - machineCpu0 - serverCpu - clientCpu;
-            long serverRss = Proc.RssBytes(_serverPid);
+            double otherCpu = Proc.MachineBusySeconds() - machineCpu0 - serverCpu - backendCpu - clientCpu;
+            long serverRss = Proc.RssBytes(_serverPid) + MoreServerPids.Sum(Proc.RssBytes);
             foreach (Pair pair in _pairs) pair.Wake();
 
             // Let every message in flight land, so what is missing is really lost.
@@ -167,6 +195,7 @@ public sealed class LoadRun
 
             LoadResult result = Summarise(seconds, serverCpu, clientCpu, serverRss);
             result.OtherCpuPercent = Math.Max(0, 100 * otherCpu / seconds);
+            if (BackendPids.Length > 0) result.BackendCpuPercent = 100 * backendCpu / seconds;
             return result;
         }
         finally
@@ -183,6 +212,8 @@ public sealed class LoadRun
             catch (Exception) { }
         }
     }
+
+    private double ServerCpuSeconds() => Proc.CpuSeconds(_serverPid) + MoreServerPids.Sum(Proc.CpuSeconds);
 
     /// <summary>Messages that arrived while measuring, over every pair (each count has one writer).</summary>
     private long Arrived()

@@ -74,6 +74,10 @@ public static partial class Report
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(markdownPath)));
         File.WriteAllText(markdownPath, text);
         Console.WriteLine($"wrote {markdownPath} and {pngPath}");
+
+        // The cluster workload's section (issue 19), between its own markers, when it was measured.
+        string clusterPath = options.Get("cluster", Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resultsPath)), "cluster.json"));
+        if (File.Exists(clusterPath)) WriteClusterSection(clusterPath, markdownPath, options.Get("cluster-command", "Chatrm.Bench cluster"));
         return 0;
     }
 

@@ -10,19 +10,31 @@ public static class Serve
 {
     /// <summary>
     /// Hosts a ChatServer with the defaults Start-ChatrmServer uses (a store in memory, history on); --store PATH
-    /// keeps messages in that file instead, and --no-history keeps no history. Stdin takes commands: "gc" collects fully and answers "MEM rss managed";
+    /// keeps messages in that file instead, and --no-history keeps no history. --cluster nats://host:port (with
+    /// --node-name NAME) makes it a server of a cluster that shares that NATS system (Chatrm.Cluster): its users
+    /// reach the users of the other servers. Stdin takes commands: "gc" collects fully and answers "MEM rss managed";
     /// "quit" or the end of stdin (the parent is gone) stops the server.
     /// </summary>
     public static async Task<int> RunAsync(Options options)
     {
         string store = options.Get("store");
-        var server = new ChatServer(new ServerOptions
+        var serverOptions = new ServerOptions
         {
             Address = IPAddress.Loopback,
             Port = options.Int("port", 0),
             StorePath = store == null ? null : Path.GetFullPath(store),
             KeepHistory = !options.Flag("no-history"),
-        });
+        };
+        string cluster = options.Get("cluster");
+        Chatrm.Cluster.ClusterNode node = null;
+        if (cluster != null)
+        {
+            var join = new Chatrm.Cluster.ClusterOptions { NodeName = options.Get("node-name") };
+            foreach (string url in cluster.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) join.Urls.Add(url);
+            node = await Chatrm.Cluster.ClusterNode.JoinAsync(join);
+        }
+
+        ChatServer server = node != null ? node.CreateServer(serverOptions) : new ChatServer(serverOptions);
         server.Start();
         Console.WriteLine("LISTENING " + server.LocalEndPoint.Port);
         Console.Out.Flush();
@@ -43,6 +55,7 @@ public static class Serve
         }
 
         await server.StopAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        if (node != null) await node.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         return 0;
     }
 

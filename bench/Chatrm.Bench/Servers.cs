@@ -82,7 +82,7 @@ public sealed class ServerProcess : IDisposable
     public static string Unavailable(string target) => target switch
     {
         Targets.Redis => Find("redis-server") == null ? "redis-server is not installed" : null,
-        Targets.Nats or Targets.JetStream or Targets.JetStreamWire => Find("nats-server") == null ? "nats-server is not installed" : null,
+        Targets.Nats or Targets.JetStream or Targets.JetStreamWire or Targets.ChatrmNativeCross or Targets.ChatrmClassicCross => Find("nats-server") == null ? "nats-server is not installed" : null,
         _ => null,
     };
 
@@ -90,14 +90,16 @@ public sealed class ServerProcess : IDisposable
     /// Starts a server on loopback. Chatrm runs in this program's serve mode, or with <paramref name="viaModule"/> in a
     /// fresh pwsh that imports the built module and calls Start-ChatrmServer -Port 0, as a user does. A target
     /// that stores (see <see cref="Targets.Stores"/>) gets a fresh temporary folder for its store.
+    /// <paramref name="serveArguments"/> go to Chatrm's serve mode after its own (--cluster URL --node-name NAME).
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(string target, int maxClients, bool viaModule = false)
+    public static async Task<ServerProcess> StartAsync(string target, int maxClients, bool viaModule = false, IReadOnlyList<string> serveArguments = null)
     {
         int port = FreePort();
         var endPoint = new IPEndPoint(IPAddress.Loopback, port);
         ProcessStartInfo start;
         string version;
         string storeDir = null;
+        if (viaModule && serveArguments != null) throw new InvalidOperationException("serve arguments are for this program's serve mode, not the module");
         if (Targets.Stores(target))
         {
             if (viaModule) throw new InvalidOperationException("a server with a store runs in this program's serve mode, not through the module");
@@ -151,6 +153,7 @@ public sealed class ServerProcess : IDisposable
                     var arguments = new List<string> { "serve", "--port", port.ToString() };
                     // With history on, as users run it: the store's full cost.
                     if (storeDir != null) arguments.AddRange(new[] { "--store", Path.Combine(storeDir, "chatrm.db") });
+                    if (serveArguments != null) arguments.AddRange(serveArguments);
                     start = SelfStart(arguments.ToArray());
                     version = "Chatrm.Engine " + typeof(Chatrm.Engine.ChatServer).Assembly.GetName().Version;
                 }

@@ -399,7 +399,7 @@ public static class Suite
         }
     }
 
-    private static void Print(string what, LoadResult r) =>
+    internal static void Print(string what, LoadResult r) =>
         Console.WriteLine($"  {what}: {r.MessagesPerSecond,10:N0} msg/s  p50 {r.P50Ms:0.00} p99 {r.P99Ms:0.00} p999 {r.P999Ms:0.00} ms" +
             (r.DeliveredP99Ms.HasValue ? $"  delivered p50 {r.DeliveredP50Ms:0.00} p99 {r.DeliveredP99Ms:0.00} ms" : string.Empty) +
             $"  server CPU {r.ServerCpuPercent:0}% client CPU {r.ClientCpuPercent:0}% other {r.OtherCpuPercent:0}%  sent {r.Sent} lost {r.Lost} dup {r.Duplicated} reordered {r.Reordered} errors {r.Errors}" +

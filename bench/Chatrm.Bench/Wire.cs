@@ -18,8 +18,8 @@ public abstract class Wire
 
     public static Wire For(string target) => target switch
     {
-        Targets.ChatrmClassic or Targets.ChatrmClassicStore => new ClassicWire(),
-        Targets.ChatrmNative or Targets.ChatrmNativeStore => new NativeWire(),
+        Targets.ChatrmClassic or Targets.ChatrmClassicStore or Targets.ChatrmClassicCross => new ClassicWire(),
+        Targets.ChatrmNative or Targets.ChatrmNativeStore or Targets.ChatrmNativeCross => new NativeWire(),
         Targets.Redis => new RedisWire(),
         Targets.Nats => new NatsWire(),
         _ => throw new ArgumentException("unknown target " + target),
@@ -101,6 +101,13 @@ public static class Targets
     /// <summary>The same server, spoken to over its wire by this program's raw-socket client, as Chatrm is.</summary>
     public const string JetStreamWire = "nats-jetstream-wire";
 
+    /// <summary>
+    /// Two Chatrm servers of one cluster (serve --cluster) on one nats-server -js, each pair's sender and receiver on
+    /// different servers (issue 19).
+    /// </summary>
+    public const string ChatrmNativeCross = "chatrm-native-cross";
+    public const string ChatrmClassicCross = "chatrm-classic-cross";
+
     public static readonly string[] All = { ChatrmClassic, ChatrmNative, Redis, Nats };
 
     /// <summary>What the live suite runs by default: every server, and Chatrm again with a store.</summary>
@@ -110,6 +117,17 @@ public static class Targets
 
     /// <summary>A server that keeps what it is sent on disk, in a temporary folder of its own.</summary>
     public static bool Stores(string target) => target == ChatrmClassicStore || target == ChatrmNativeStore || target == JetStream || target == JetStreamWire;
+
+    /// <summary>Pairs across the servers of a cluster.</summary>
+    public static bool Crosses(string target) => target == ChatrmNativeCross || target == ChatrmClassicCross;
+
+    /// <summary>The same protocol on one server, for the ratio.</summary>
+    public static string OneServer(string target) => target switch
+    {
+        ChatrmNativeCross => ChatrmNative,
+        ChatrmClassicCross => ChatrmClassic,
+        _ => target,
+    };
 
     /// <summary>The same server without a store, for the ratio.</summary>
     public static string WithoutStore(string target) => target switch
