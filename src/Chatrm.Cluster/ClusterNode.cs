@@ -104,7 +104,7 @@ namespace Chatrm.Cluster
                 }
 
                 node._link = new NodeLink(nats, node._nodes.Self);
-                await node._link.StartAsync(frame => node._router?.OnFrame(frame)).ConfigureAwait(false);
+                await node._link.StartAsync((buffer, offset, count) => node._router?.OnFrame(buffer, offset, count)).ConfigureAwait(false);
                 nats.ConnectionDisconnected += node.OnDisconnected;
                 nats.ConnectionOpened += node.OnOpened;
                 return node;

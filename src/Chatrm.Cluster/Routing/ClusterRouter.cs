@@ -229,12 +229,12 @@ namespace Chatrm.Cluster.Routing
         }
 
         /// <summary>A frame from another node, in the order that node sent it. A frame that cannot be read costs only itself.</summary>
-        public void OnFrame(byte[] frame)
+        public void OnFrame(byte[] buffer, int offset, int count)
         {
             try
             {
-                using BinaryReader r = ClusterFrame.Open(frame);
-                switch (ClusterFrame.KindOf(frame))
+                using BinaryReader r = ClusterFrame.Open(buffer, offset, count);
+                switch (ClusterFrame.KindOf(buffer.AsSpan(offset, count)))
                 {
                     case FrameKind.Deliver:
                         ChatEnvelope envelope = ClusterFrame.ReadEnvelope(r);

@@ -1,4 +1,6 @@
 using System;
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading;
@@ -11,12 +13,17 @@ namespace Chatrm.Cluster.Routing
     /// <summary>
     /// Frames to and from the other nodes over core NATS, each node listening on a subject named by its number alone.
     /// Frames to one node leave in the order they were handed over (one queue and one publisher per node), which NATS
-    /// keeps to the receiver: so a sender's messages to a user on another node arrive in the order sent.
+    /// keeps to the receiver: so a sender's messages to a user on another node arrive in the order sent. What waits
+    /// for a node goes in one NATS message, each frame behind its length, as a socket's writes are coalesced: a
+    /// publish per frame would cost more than the frame.
     /// </summary>
     internal sealed class NodeLink : IAsyncDisposable
     {
         // A node that cannot take what is sent to it: past this many frames waiting, sends are refused, never queued.
         private const int MaxWaitingPerNode = 65_536;
+
+        // One NATS message carries frames up to about this many bytes (nats-server takes 1 MiB by default).
+        private const int MaxBatchBytes = 256 * 1024;
 
         private readonly INatsConnection _nats;
         private readonly int _self;
@@ -37,28 +44,41 @@ namespace Chatrm.Cluster.Routing
         public bool IsConnected => _nats.ConnectionState == NatsConnectionState.Open;
 
         /// <summary>Starts taking the frames sent to this node, one at a time, in the order they came.</summary>
-        public async Task StartAsync(Action<byte[]> onFrame)
+        public async Task StartAsync(Action<byte[], int, int> onFrame)
         {
             INatsSub<byte[]> sub = await _nats.SubscribeCoreAsync<byte[]>(SubjectOf(_self), cancellationToken: _stopping.Token).ConfigureAwait(false);
-            _inbound = Task.Run(async () =>
+            _inbound = Task.Factory.StartNew(() => Receive(sub, onFrame), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        // On a thread of its own: behind a busy server's socket work in the pool's queue, every batch would wait its turn.
+        private void Receive(INatsSub<byte[]> sub, Action<byte[], int, int> onFrame)
+        {
+            ChannelReader<NatsMsg<byte[]>> msgs = sub.Msgs;
+            try
             {
-                await using (sub)
+                while (true)
                 {
-                    try
+                    while (msgs.TryRead(out NatsMsg<byte[]> msg))
                     {
-                        await foreach (NatsMsg<byte[]> msg in sub.Msgs.ReadAllAsync(_stopping.Token).ConfigureAwait(false))
+                        if (msg.Data != null)
                         {
-                            if (msg.Data != null && msg.Data.Length > 0)
-                            {
-                                onFrame(msg.Data);
-                            }
+                            Split(msg.Data, onFrame);
                         }
                     }
-                    catch (OperationCanceledException)
+
+                    if (!msgs.WaitToReadAsync(_stopping.Token).AsTask().GetAwaiter().GetResult())
                     {
+                        break;
                     }
                 }
-            });
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                sub.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
         }
 
         /// <summary>Queues a frame for the node; false when it cannot go now (NATS is away, or too much waits for that node).</summary>
@@ -98,21 +118,52 @@ namespace Chatrm.Cluster.Routing
                 SingleReader = true,
                 FullMode = BoundedChannelFullMode.DropWrite,
             });
-            _pumps[node] = Task.Run(() => PumpAsync(node, queue.Reader));
+            _pumps[node] = Task.Factory.StartNew(() => Pump(node, queue.Reader), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             return queue;
         }
 
-        private async Task PumpAsync(int node, ChannelReader<byte[]> frames)
+        /// <summary>Hands on each frame of a batch: a 4-byte little-endian length, then the frame. A torn batch ends where it tears.</summary>
+        internal static void Split(byte[] batch, Action<byte[], int, int> onFrame)
+        {
+            int at = 0;
+            while (batch.Length - at >= 4)
+            {
+                int length = BinaryPrimitives.ReadInt32LittleEndian(batch.AsSpan(at));
+                at += 4;
+                if (length <= 0 || length > batch.Length - at)
+                {
+                    return;
+                }
+
+                onFrame(batch, at, length);
+                at += length;
+            }
+        }
+
+        // On a thread of its own, for the reason Receive is.
+        private void Pump(int node, ChannelReader<byte[]> frames)
         {
             string subject = SubjectOf(node);
+            var batch = new ArrayBufferWriter<byte>(MaxBatchBytes + 64 * 1024);
             try
             {
-                while (await frames.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+                while (frames.WaitToReadAsync(_stopping.Token).AsTask().GetAwaiter().GetResult())
                 {
-                    while (frames.TryRead(out byte[] frame))
+                    batch.ResetWrittenCount();
+                    while (batch.WrittenCount < MaxBatchBytes && frames.TryRead(out byte[] frame))
                     {
-                        await _nats.PublishAsync(subject, frame, cancellationToken: _stopping.Token).ConfigureAwait(false);
+                        BinaryPrimitives.WriteInt32LittleEndian(batch.GetSpan(4), frame.Length);
+                        batch.Advance(4);
+                        frame.CopyTo(batch.GetSpan(frame.Length));
+                        batch.Advance(frame.Length);
                     }
+
+                    ValueTask published = _nats.PublishAsync(subject, batch.WrittenMemory, cancellationToken: _stopping.Token);
+                    if (!published.IsCompletedSuccessfully)
+                    {
+                        published.AsTask().GetAwaiter().GetResult();
+                    }
+
                 }
             }
             catch (OperationCanceledException)

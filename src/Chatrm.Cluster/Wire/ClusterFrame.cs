@@ -84,11 +84,9 @@ namespace Chatrm.Cluster.Wire
 
         public static FrameKind KindOf(ReadOnlySpan<byte> frame) => frame.Length == 0 ? 0 : (FrameKind)frame[0];
 
-        public static BinaryReader Open(byte[] frame)
-        {
-            var reader = new BinaryReader(new MemoryStream(frame, 1, frame.Length - 1, writable: false), Encoding.UTF8);
-            return reader;
-        }
+        /// <summary>A reader of the frame's body, after its kind.</summary>
+        public static BinaryReader Open(byte[] buffer, int offset, int count) =>
+            new BinaryReader(new MemoryStream(buffer, offset + 1, count - 1, writable: false), Encoding.UTF8);
 
         public static ChatEnvelope ReadEnvelope(BinaryReader r)
         {
