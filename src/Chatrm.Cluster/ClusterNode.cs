@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Chatrm.Cluster.Names;
 using Chatrm.Cluster.Nodes;
+using Chatrm.Cluster.Rooms;
 using Chatrm.Cluster.Routing;
 using Chatrm.Engine;
 using NATS.Client.Core;
@@ -24,6 +25,7 @@ namespace Chatrm.Cluster
         private readonly CancellationTokenSource _stopping = new CancellationTokenSource();
         private NodeDirectory _nodes;
         private NameDirectory _names;
+        private RoomHomes _rooms;
         private NodeLink _link;
         private ClusterRouter _router;
         private int _state = (int)ClusterState.Connected;
@@ -93,6 +95,7 @@ namespace Chatrm.Cluster
                 {
                     node._nodes = await NodeDirectory.JoinAsync(kv, nodeName, options.Lease, timeout.Token).ConfigureAwait(false);
                     node._names = await NameDirectory.OpenAsync(kv, node._nodes, options.Lease, timeout.Token).ConfigureAwait(false);
+                    node._rooms = await RoomHomes.OpenAsync(kv, node._nodes, timeout.Token).ConfigureAwait(false);
                 }
                 catch (NatsJSException e)
                 {
@@ -104,7 +107,7 @@ namespace Chatrm.Cluster
                 }
 
                 node._link = new NodeLink(nats, node._nodes.Self);
-                await node._link.StartAsync((buffer, offset, count) => node._router?.OnFrame(buffer, offset, count)).ConfigureAwait(false);
+                await node._link.StartAsync((from, buffer, offset, count) => node._router?.OnFrame(from, buffer, offset, count)).ConfigureAwait(false);
                 nats.ConnectionDisconnected += node.OnDisconnected;
                 nats.ConnectionOpened += node.OnOpened;
                 return node;
@@ -124,7 +127,7 @@ namespace Chatrm.Cluster
                 throw new InvalidOperationException("This node has its server already.");
             }
 
-            return new ChatServer(options, _nodes.Self, local => _router = new ClusterRouter(local, _names, _nodes, _link));
+            return new ChatServer(options, _nodes.Self, local => _router = new ClusterRouter(local, _names, _nodes, _link, new ClusterRooms(local, _rooms, _nodes, _link)));
         }
 
         public async ValueTask DisposeAsync()
@@ -140,6 +143,11 @@ namespace Chatrm.Cluster
             if (_names != null)
             {
                 await _names.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (_rooms != null)
+            {
+                await _rooms.DisposeAsync().ConfigureAwait(false);
             }
 
             if (_link != null)

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Chatrm.Cluster.Names;
 using Chatrm.Cluster.Nodes;
+using Chatrm.Cluster.Rooms;
 using Chatrm.Cluster.Wire;
 using Chatrm.Engine;
 using Chatrm.Engine.Messaging;
@@ -17,7 +18,7 @@ namespace Chatrm.Cluster.Routing
     /// The router of a server in a cluster: its own users are in the <see cref="LocalRouter"/> it wraps, and a user on
     /// another server is one frame away on that server's subject. Names are claimed in the cluster's bucket before
     /// they are registered here. Reports about a message go to its sender's server, named in its sender address.
-    /// Rooms are this server's own for now: a room spans the members connected to one server.
+    /// Rooms span servers (<see cref="ClusterRooms"/>): each lives on one server, its home, which orders its posts.
     /// </summary>
     internal sealed class ClusterRouter : IMessageRouter
     {
@@ -25,13 +26,15 @@ namespace Chatrm.Cluster.Routing
         private readonly NameDirectory _names;
         private readonly NodeDirectory _nodes;
         private readonly NodeLink _link;
+        private readonly ClusterRooms _rooms;
 
         // Names registered here while NATS was away: claimed in the bucket once it is back.
         private readonly ConcurrentDictionary<string, byte> _unclaimed = new ConcurrentDictionary<string, byte>(UserNames.Comparer);
         private long _badFrames;
 
-        public ClusterRouter(LocalRouter local, NameDirectory names, NodeDirectory nodes, NodeLink link)
+        public ClusterRouter(LocalRouter local, NameDirectory names, NodeDirectory nodes, NodeLink link, ClusterRooms rooms)
         {
+            _rooms = rooms;
             _local = local;
             _names = names;
             _nodes = nodes;
@@ -92,6 +95,7 @@ namespace Chatrm.Cluster.Routing
         public void Unregister(IChatEndpoint endpoint)
         {
             _local.Unregister(endpoint);
+            _rooms.Ended(endpoint);
             if (!_local.TryGetOnline(endpoint.UserName, out _))
             {
                 _unclaimed.TryRemove(endpoint.UserName, out _);
@@ -198,15 +202,15 @@ namespace Chatrm.Cluster.Routing
 
         public void ReportStored(ChatEnvelope envelope) => Report(ReportKind.Stored, envelope, Refusal.None, null);
 
-        public RoomJoin Join(IChatEndpoint member, string room) => _local.Join(member, room);
+        public RoomJoin Join(IChatEndpoint member, string room) => _rooms.Join(member, room);
 
-        public RoomLeave Leave(IChatEndpoint member, string room) => _local.Leave(member, room);
+        public RoomLeave Leave(IChatEndpoint member, string room) => _rooms.Leave(member, room);
 
-        public RoomPost Post(ChatEnvelope envelope) => _local.Post(envelope);
+        public RoomPost Post(ChatEnvelope envelope) => _rooms.Post(envelope);
 
-        public IReadOnlyList<RoomInfo> ListRooms(IChatEndpoint asking) => _local.ListRooms(asking);
+        public IReadOnlyList<RoomInfo> ListRooms(IChatEndpoint asking) => _rooms.List(asking);
 
-        public RoomInfo GetRoom(string room, IChatEndpoint asking) => _local.GetRoom(room, asking);
+        public RoomInfo GetRoom(string room, IChatEndpoint asking) => _rooms.Get(room, asking);
 
         public IReadOnlyList<UserInfo> ListUsers()
         {
@@ -229,12 +233,18 @@ namespace Chatrm.Cluster.Routing
         }
 
         /// <summary>A frame from another node, in the order that node sent it. A frame that cannot be read costs only itself.</summary>
-        public void OnFrame(byte[] buffer, int offset, int count)
+        public void OnFrame(int from, byte[] buffer, int offset, int count)
         {
             try
             {
                 using BinaryReader r = ClusterFrame.Open(buffer, offset, count);
-                switch (ClusterFrame.KindOf(buffer.AsSpan(offset, count)))
+                FrameKind kind = ClusterFrame.KindOf(buffer.AsSpan(offset, count));
+                if (_rooms.OnFrame(kind, from, r))
+                {
+                    return;
+                }
+
+                switch (kind)
                 {
                     case FrameKind.Deliver:
                         ChatEnvelope envelope = ClusterFrame.ReadEnvelope(r);

@@ -44,14 +44,14 @@ namespace Chatrm.Cluster.Routing
         public bool IsConnected => _nats.ConnectionState == NatsConnectionState.Open;
 
         /// <summary>Starts taking the frames sent to this node, one at a time, in the order they came.</summary>
-        public async Task StartAsync(Action<byte[], int, int> onFrame)
+        public async Task StartAsync(Action<int, byte[], int, int> onFrame)
         {
             INatsSub<byte[]> sub = await _nats.SubscribeCoreAsync<byte[]>(SubjectOf(_self), cancellationToken: _stopping.Token).ConfigureAwait(false);
             _inbound = Task.Factory.StartNew(() => Receive(sub, onFrame), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
         // On a thread of its own: behind a busy server's socket work in the pool's queue, every batch would wait its turn.
-        private void Receive(INatsSub<byte[]> sub, Action<byte[], int, int> onFrame)
+        private void Receive(INatsSub<byte[]> sub, Action<int, byte[], int, int> onFrame)
         {
             ChannelReader<NatsMsg<byte[]>> msgs = sub.Msgs;
             try
@@ -122,10 +122,19 @@ namespace Chatrm.Cluster.Routing
             return queue;
         }
 
-        /// <summary>Hands on each frame of a batch: a 4-byte little-endian length, then the frame. A torn batch ends where it tears.</summary>
-        internal static void Split(byte[] batch, Action<byte[], int, int> onFrame)
+        /// <summary>
+        /// Hands on each frame of a batch, with the sending node's number the batch starts with: then each frame is a
+        /// 4-byte little-endian length and the frame. A torn batch ends where it tears.
+        /// </summary>
+        internal static void Split(byte[] batch, Action<int, byte[], int, int> onFrame)
         {
-            int at = 0;
+            if (batch.Length < 4)
+            {
+                return;
+            }
+
+            int from = BinaryPrimitives.ReadInt32LittleEndian(batch);
+            int at = 4;
             while (batch.Length - at >= 4)
             {
                 int length = BinaryPrimitives.ReadInt32LittleEndian(batch.AsSpan(at));
@@ -135,7 +144,7 @@ namespace Chatrm.Cluster.Routing
                     return;
                 }
 
-                onFrame(batch, at, length);
+                onFrame(from, batch, at, length);
                 at += length;
             }
         }
@@ -150,6 +159,8 @@ namespace Chatrm.Cluster.Routing
                 while (frames.WaitToReadAsync(_stopping.Token).AsTask().GetAwaiter().GetResult())
                 {
                     batch.ResetWrittenCount();
+                    BinaryPrimitives.WriteInt32LittleEndian(batch.GetSpan(4), _self);
+                    batch.Advance(4);
                     while (batch.WrittenCount < MaxBatchBytes && frames.TryRead(out byte[] frame))
                     {
                         BinaryPrimitives.WriteInt32LittleEndian(batch.GetSpan(4), frame.Length);

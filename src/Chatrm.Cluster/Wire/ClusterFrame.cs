@@ -21,6 +21,22 @@ namespace Chatrm.Cluster.Wire
 
         /// <summary>The operator (or a login elsewhere) ends a session on the receiving node.</summary>
         Disconnect = 4,
+
+        /// <summary>To a room's home: a session elsewhere joins (or, with no answer wanted, leaves) the room.</summary>
+        RoomJoinAsk = 10,
+        RoomLeaveAsk = 11,
+
+        /// <summary>From a room's home: the answer to a join or a leave, by the asker's request number.</summary>
+        RoomJoinAnswer = 12,
+        RoomLeaveAnswer = 13,
+
+        /// <summary>To a room's home: a member elsewhere posts; the home answers <see cref="RoomPostAnswer"/>.</summary>
+        RoomPost = 14,
+        RoomPostAnswer = 15,
+
+        /// <summary>From a room's home: a post, with its Seq, or a member's join or leave, for a member on the receiving node.</summary>
+        RoomMessage = 16,
+        RoomPresence = 17,
     }
 
     /// <summary>Which <see cref="IDeliveryReceipt"/> call a report frame stands for.</summary>
@@ -82,6 +98,128 @@ namespace Chatrm.Cluster.Wire
                 w.Write(text ?? string.Empty);
             });
 
+        public static byte[] RoomJoinAsk(long request, string room, string user, string protocol, DateTime connectedAt, long connection) =>
+            Write(FrameKind.RoomJoinAsk, w =>
+            {
+                w.Write(request);
+                w.Write(room);
+                w.Write(user);
+                w.Write(protocol ?? string.Empty);
+                w.Write(connectedAt.Ticks);
+                w.Write(connection);
+            });
+
+        public static byte[] RoomLeaveAsk(long request, string room, long connection) =>
+            Write(FrameKind.RoomLeaveAsk, w =>
+            {
+                w.Write(request);
+                w.Write(room);
+                w.Write(connection);
+            });
+
+        public static byte[] RoomAnswer(FrameKind kind, long request, Refusal refusal, string message, RoomInfo room) =>
+            Write(kind, w =>
+            {
+                w.Write(request);
+                w.Write((int)refusal);
+                WriteNullable(w, message);
+                w.Write(room != null);
+                if (room != null)
+                {
+                    WriteRoom(w, room);
+                }
+            });
+
+        public static byte[] RoomPost(long connection, ChatEnvelope envelope) =>
+            Write(FrameKind.RoomPost, w =>
+            {
+                w.Write(connection);
+                WriteEnvelope(w, envelope);
+            });
+
+        public static byte[] RoomPostAnswer(long connection, ChatEnvelope envelope, Refusal refusal, string message, long seq, int recipients) =>
+            Write(FrameKind.RoomPostAnswer, w =>
+            {
+                w.Write(connection);
+                WriteEnvelope(w, envelope, withText: false);
+                w.Write((int)refusal);
+                WriteNullable(w, message);
+                w.Write(seq);
+                w.Write(recipients);
+            });
+
+        public static byte[] RoomMessage(long connection, ChatEnvelope envelope) =>
+            Write(FrameKind.RoomMessage, w =>
+            {
+                w.Write(connection);
+                WriteEnvelope(w, envelope);
+            });
+
+        public static byte[] RoomPresence(long connection, string room, string user, PresenceChange change, DateTime time) =>
+            Write(FrameKind.RoomPresence, w =>
+            {
+                w.Write(connection);
+                w.Write(room);
+                w.Write(user);
+                w.Write((int)change);
+                w.Write(time.Ticks);
+            });
+
+        public static RoomInfo ReadRoom(BinaryReader r)
+        {
+            string name = r.ReadString();
+            int count = r.ReadInt32();
+            int listed = r.ReadInt32();
+            if (!RoomNames.IsValid(name) || count < 0 || listed < -1 || listed > 1_000_000)
+            {
+                throw new InvalidDataException("a room from another node that cannot be");
+            }
+
+            string[] members = null;
+            if (listed >= 0)
+            {
+                members = new string[listed];
+                for (int i = 0; i < listed; i++)
+                {
+                    members[i] = r.ReadString();
+                }
+            }
+
+            bool isMember = r.ReadBoolean();
+            long joined = r.ReadInt64();
+            long lastSeq = r.ReadInt64();
+            return new RoomInfo(name, count, members, isMember, joined == 0 ? (DateTime?)null : new DateTime(joined, DateTimeKind.Utc)) { LastSeq = lastSeq };
+        }
+
+        public static DateTime ReadTime(BinaryReader r)
+        {
+            long ticks = r.ReadInt64();
+            if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
+            {
+                throw new InvalidDataException("a time that cannot be");
+            }
+
+            return new DateTime(ticks, DateTimeKind.Utc);
+        }
+
+        private static void WriteRoom(BinaryWriter w, RoomInfo room)
+        {
+            w.Write(room.Name);
+            w.Write(room.MemberCount);
+            w.Write(room.Members == null ? -1 : room.Members.Count);
+            if (room.Members != null)
+            {
+                foreach (string member in room.Members)
+                {
+                    w.Write(member);
+                }
+            }
+
+            w.Write(room.IsMember);
+            w.Write(room.JoinedAtUtc?.Ticks ?? 0);
+            w.Write(room.LastSeq);
+        }
+
         public static FrameKind KindOf(ReadOnlySpan<byte> frame) => frame.Length == 0 ? 0 : (FrameKind)frame[0];
 
         /// <summary>A reader of the frame's body, after its kind.</summary>
@@ -94,7 +232,7 @@ namespace Chatrm.Cluster.Wire
             string from = r.ReadString();
             string to = r.ReadString();
             string text = ReadNullable(r);
-            var sentAt = new DateTime(r.ReadInt64(), DateTimeKind.Utc);
+            DateTime sentAt = ReadTime(r);
             string senderRef = ReadNullable(r);
             var sender = new SenderAddress(r.ReadInt32(), r.ReadInt64());
             bool hearsStatus = r.ReadBoolean();

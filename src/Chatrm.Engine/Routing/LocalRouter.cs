@@ -32,7 +32,7 @@ namespace Chatrm.Engine.Routing
             _rooms = new RoomTable(roomLimits, roomHistory);
         }
 
-        /// <summary>The rooms, for tests that look inside.</summary>
+        /// <summary>The rooms: for tests that look inside, and for a cluster's router, whose rooms have members on other servers too.</summary>
         internal RoomTable Rooms => _rooms;
 
         public int ServerId { get; }
