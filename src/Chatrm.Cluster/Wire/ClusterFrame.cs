@@ -231,7 +231,27 @@ namespace Chatrm.Cluster.Wire
             long number = r.ReadInt64();
             string from = r.ReadString();
             string to = r.ReadString();
-            string text = ReadNullable(r);
+            byte[] textJson = null;
+            string text = null;
+            if (r.ReadBoolean())
+            {
+                int length = r.ReadInt32();
+                if (length < 2 || length > 16 * 1024 * 1024)
+                {
+                    throw new InvalidDataException("a text that cannot be");
+                }
+
+                textJson = r.ReadBytes(length);
+                if (textJson.Length != length || !IsOneJsonString(textJson))
+                {
+                    throw new InvalidDataException("a text that is not a JSON string");
+                }
+            }
+            else
+            {
+                text = ReadNullable(r);
+            }
+
             DateTime sentAt = ReadTime(r);
             string senderRef = ReadNullable(r);
             var sender = new SenderAddress(r.ReadInt32(), r.ReadInt64());
@@ -242,7 +262,22 @@ namespace Chatrm.Cluster.Wire
                 throw new InvalidDataException("a frame from another node names no valid sender or recipient");
             }
 
-            return new ChatEnvelope(number, from, to, text, null, sentAt, senderRef, null, sender, hearsStatus) { Seq = seq };
+            return new ChatEnvelope(number, from, to, text, textJson, sentAt, senderRef, null, sender, hearsStatus) { Seq = seq };
+        }
+
+        // The bytes go into native frames as they are: they must be one JSON string and nothing more, or another
+        // server could write fields into a client's frame.
+        private static bool IsOneJsonString(byte[] json)
+        {
+            try
+            {
+                var reader = new System.Text.Json.Utf8JsonReader(json);
+                return reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.String && !reader.Read();
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return false;
+            }
         }
 
         public static string ReadNullable(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
@@ -258,7 +293,19 @@ namespace Chatrm.Cluster.Wire
             w.Write(envelope.Number);
             w.Write(envelope.From ?? string.Empty);
             w.Write(envelope.To ?? string.Empty);
-            WriteNullable(w, withText ? envelope.Text : null);
+            // Text as the native sender wrote it goes on as it came, never a string in between (see ChatEnvelope.TextJson).
+            byte[] textJson = withText ? envelope.TextJson : null;
+            w.Write(textJson != null);
+            if (textJson != null)
+            {
+                w.Write(textJson.Length);
+                w.Write(textJson);
+            }
+            else
+            {
+                WriteNullable(w, withText ? envelope.Text : null);
+            }
+
             w.Write(envelope.SentAt.Ticks);
             WriteNullable(w, envelope.SenderRef);
             w.Write(envelope.Sender.ServerId);
@@ -276,16 +323,26 @@ namespace Chatrm.Cluster.Wire
             }
         }
 
+        // One writer per thread, reused: a frame per message must not cost a stream, a writer and its encoder.
+        [ThreadStatic]
+        private static BinaryWriter t_writer;
+
         private static byte[] Write(FrameKind kind, Action<BinaryWriter> body)
         {
-            using var stream = new MemoryStream(128);
-            using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+            BinaryWriter w = t_writer ??= new BinaryWriter(new MemoryStream(256), new UTF8Encoding(false), leaveOpen: false);
+            var stream = (MemoryStream)w.BaseStream;
+            stream.SetLength(0);
+            w.Write((byte)kind);
+            body(w);
+            w.Flush();
+            byte[] frame = stream.ToArray();
+            if (stream.Capacity > 64 * 1024)
             {
-                w.Write((byte)kind);
-                body(w);
+                // One huge frame should not stay held by the thread.
+                t_writer = null;
             }
 
-            return stream.ToArray();
+            return frame;
         }
     }
 }
