@@ -19,6 +19,7 @@ namespace Chatrm.PowerShell
         public const string RoomNotFound = "ChatrmRoomNotFound";
         public const string InvalidHistoryQuestion = "ChatrmInvalidHistoryQuestion";
         public const string ParameterConflict = "ChatrmParameterConflict";
+        public const string ClusterUnavailable = "ChatrmClusterUnavailable";
 
         public static ErrorCategory CategoryOf(Refusal refusal)
         {

@@ -20,12 +20,16 @@ namespace Chatrm.PowerShell
         private readonly int _eventCapacity;
         private long _droppedEvents;
 
-        internal ChatrmServerJob(string command, string name, ServerOptions options, int eventCapacity)
+        private readonly ServerCluster _cluster;
+
+        /// <param name="cluster">The cluster the server is in, which makes it and is left after it stops; null for a lone server.</param>
+        internal ChatrmServerJob(string command, string name, ServerOptions options, int eventCapacity, ServerCluster cluster = null)
             : base(command, name)
         {
             PSJobTypeName = JobTypeName;
             RunspaceId = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty;
-            Server = new ChatServer(options);
+            _cluster = cluster;
+            Server = cluster == null ? new ChatServer(options) : cluster.CreateServer(options);
             _eventCapacity = eventCapacity;
             Output.EnumeratorNeverBlocks = true;
             Error.EnumeratorNeverBlocks = true;
@@ -43,7 +47,13 @@ namespace Chatrm.PowerShell
         /// <summary>True when the port speaks TLS.</summary>
         public bool UsesTls => Server.Options.Certificate != null;
 
-        /// <summary>Names of the users online now.</summary>
+        /// <summary>This server's name in its cluster; null for a server on its own.</summary>
+        public string NodeName => _cluster?.NodeName;
+
+        /// <summary>Connected, Reconnecting or Unavailable (left, or cut off); null for a server on its own.</summary>
+        public string ClusterState => _cluster?.State;
+
+        /// <summary>Names of the users online now: in a cluster, on every server of it.</summary>
         public string[] Users => Server.OnlineUsers.OrderBy(n => n, StringComparer.OrdinalIgnoreCase).ToArray();
 
         public int ConnectionCount => Server.ConnectionCount;
@@ -91,6 +101,9 @@ namespace Chatrm.PowerShell
             SetJobState(JobState.Stopping);
             Server.StopAsync().GetAwaiter().GetResult();
             Server.EventRaised -= OnServerEvent;
+
+            // After the server: its users' names are freed in the cluster before it leaves.
+            _cluster?.Dispose();
             SetJobState(JobState.Stopped);
         }
 

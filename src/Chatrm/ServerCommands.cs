@@ -159,6 +159,24 @@ namespace Chatrm.PowerShell
         [ValidateRange(1, int.MaxValue)]
         public int MaxRememberedRefs { get; set; } = 10_000;
 
+        /// <summary>
+        /// The NATS servers (nats://host:port) of a cluster of Chatrm servers to join: an array, or one string with commas.
+        /// PowerShell 7 only.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] Cluster { get; set; }
+
+        /// <summary>This server's name in the cluster, shown beside its users; the host name and process id when not given.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string NodeName { get; set; }
+
+        /// <summary>The user name and password NATS asks of the cluster's servers.</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential ClusterCredential { get; set; }
+
         /// <summary>How many events Receive-Job can have waiting; past this the oldest are dropped and counted.</summary>
         [Parameter]
         [ValidateRange(1, 1_000_000)]
@@ -210,7 +228,29 @@ namespace Chatrm.PowerShell
                 return;
             }
 
-            var job = new ChatrmServerJob(command, Name, options, EventBufferSize);
+            if (Cluster == null && (NodeName != null || ClusterCredential != null))
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ParameterConflict, ErrorCategory.InvalidArgument,
+                    "-NodeName and -ClusterCredential are for a server that joins a cluster: give -Cluster too.", NodeName));
+            }
+
+            ServerCluster cluster = Cluster == null ? null : JoinCluster();
+            if (cluster != null)
+            {
+                command += $" -Cluster '{string.Join(",", Cluster)}' -NodeName {cluster.NodeName}";
+            }
+
+            ChatrmServerJob job;
+            try
+            {
+                job = new ChatrmServerJob(command, Name, options, EventBufferSize, cluster);
+            }
+            catch
+            {
+                cluster?.Dispose();
+                throw;
+            }
+
             try
             {
                 job.StartJob();
@@ -237,6 +277,37 @@ namespace Chatrm.PowerShell
             var parameters = new Dictionary<string, object> { { "NewJob", job } };
             JobManager.NewJob(new JobInvocationInfo(definition, parameters));
             WriteObject(job);
+        }
+
+        // Only here, and only with -Cluster, is the cluster's assembly (and NATS's) loaded.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private ServerCluster JoinCluster()
+        {
+            string[] urls = Cluster.SelectMany(u => u.Split(',')).Select(u => u.Trim()).Where(u => u.Length > 0).ToArray();
+#if NET
+            try
+            {
+                return NatsServerCluster.Join(urls, NodeName, ClusterCredential, StopToken);
+            }
+            catch (ArgumentException e)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.InvalidArgument, e.Message, string.Join(",", urls), e));
+            }
+            catch (Chatrm.Cluster.ClusterJoinException e)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ClusterUnavailable, ErrorCategory.ConnectionError, e.Message, string.Join(",", urls), e));
+            }
+            catch (OperationCanceledException e)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ClusterUnavailable, ErrorCategory.OperationStopped, "Stopped while joining the cluster.", string.Join(",", urls), e));
+            }
+
+            return null;
+#else
+            ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.NotImplemented,
+                "-Cluster needs PowerShell 7.6 (the module's .NET 10 build); Windows PowerShell 5.1 runs a server on its own only.", string.Join(",", urls)));
+            return null;
+#endif
         }
 
         private CredentialStore LoadCredentials()

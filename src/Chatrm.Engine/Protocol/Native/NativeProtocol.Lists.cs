@@ -28,19 +28,21 @@ namespace Chatrm.Engine.Protocol.Native
                     return "each of \"users\" must be an object";
                 }
 
-                string name = null, protocol = null;
+                string name = null, protocol = null, node = null;
                 DateTime connectedAt = UnknownTime;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     bool isName = reader.ValueTextEquals("name"u8);
                     bool isProtocol = !isName && reader.ValueTextEquals("protocol"u8);
                     bool isConnectedAt = !isName && !isProtocol && reader.ValueTextEquals("connectedAt"u8);
+                    bool isNode = !isName && !isProtocol && !isConnectedAt && reader.ValueTextEquals("node"u8);
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.String)
                     {
                         if (isName) name = reader.GetString();
                         else if (isProtocol) protocol = reader.GetString();
                         else if (isConnectedAt && TryParseTime(reader.GetString(), out DateTime t)) connectedAt = t;
+                        else if (isNode) node = reader.GetString();
                     }
                     else
                     {
@@ -48,11 +50,12 @@ namespace Chatrm.Engine.Protocol.Native
                         if (isName) name = null;
                         else if (isProtocol) protocol = null;
                         else if (isConnectedAt) connectedAt = UnknownTime;
+                        else if (isNode) node = null;
                         reader.Skip();
                     }
                 }
 
-                users.Add(new UserInfo(name, protocol, connectedAt));
+                users.Add(new UserInfo(name, protocol, connectedAt) { Node = node });
             }
 
             frame.Users = users;

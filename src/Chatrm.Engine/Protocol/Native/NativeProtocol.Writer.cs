@@ -51,6 +51,7 @@ namespace Chatrm.Engine.Protocol.Native
         private static readonly JsonEncodedText UsersField = JsonEncodedText.Encode("users");
         private static readonly JsonEncodedText NameField = JsonEncodedText.Encode("name");
         private static readonly JsonEncodedText ConnectedAtField = JsonEncodedText.Encode("connectedAt");
+        private static readonly JsonEncodedText NodeField = JsonEncodedText.Encode("node");
         private static readonly JsonEncodedText RoomField = JsonEncodedText.Encode("room");
         private static readonly JsonEncodedText SeqField = JsonEncodedText.Encode("seq");
         private static readonly JsonEncodedText RecipientsField = JsonEncodedText.Encode("recipients");
@@ -141,6 +142,11 @@ namespace Chatrm.Engine.Protocol.Native
                     writer.WriteString(NameField, user.Name);
                     writer.WriteString(ProtocolField, user.ProtocolName);
                     WriteTime(writer, ConnectedAtField, user.ConnectedAtUtc);
+                    if (user.Node != null)
+                    {
+                        writer.WriteString(NodeField, user.Node);
+                    }
+
                     writer.WriteEndObject();
                 }
 
