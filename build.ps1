@@ -9,6 +9,10 @@
            than the sources hold, and kills what hangs (a test after 5 minutes, Pester after 20).
     Serve  builds and runs a server in the foreground on -Port until Ctrl+C, keeping offline messages and history
            in -StorePath (data/chatrm.db by default; the folder is made when missing and git ignores it).
+    Cluster builds, then starts a local cluster: a nats-server with JetStream on -NatsPort (installed with apt-get
+           from Debian's nats-server package when missing; its store in a folder under out/cluster, deleted at the
+           end) and -Nodes Chatrm servers joined to it on consecutive ports from -Port, and says how to connect;
+           Ctrl+C stops all of it. See docs/scale-out.md.
     Package builds, then publishes the module to the folder repository out/repo with PSResourceGet
            (tools/Publish-ChatrmModule.ps1), for Install-PSResource or Save-PSResource.
     Bench  builds, then runs the benchmark of docs/performance.md (bench/Chatrm.Bench against Chatrm in both
@@ -30,18 +34,28 @@
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Serve -Port 5555
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Cluster -Nodes 3
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Serve', 'Package', 'Bench', 'Fuzz', 'Soak', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Serve', 'Cluster', 'Package', 'Bench', 'Fuzz', 'Soak', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    # For Serve: the port to listen on.
+    # For Serve: the port to listen on; for Cluster, the first server's (the others take the ports after it).
     [int] $Port = 5555,
+
+    # For Cluster: how many Chatrm servers join the cluster.
+    [ValidateRange(1, 64)]
+    [int] $Nodes = 3,
+
+    # For Cluster: the port of the NATS server the cluster runs on.
+    [ValidateRange(1, 65535)]
+    [int] $NatsPort = 4222,
 
     # For Serve: the address to listen on.
     [string] $Address = '127.0.0.1',
@@ -338,12 +352,62 @@ function Invoke-Serve {
     }
 }
 
+function Invoke-Cluster {
+    Import-Module (Join-Path $moduleOut 'Chatrm.psd1') -Force
+    if (-not (Get-Command nats-server -ErrorAction Ignore) -and -not (Test-Path /usr/sbin/nats-server)) {
+        if (-not (Get-Command apt-get -ErrorAction Ignore)) { throw 'The cluster needs nats-server (Debian''s nats-server package), and there is no apt-get to install it.' }
+        Write-Host 'Installing nats-server with apt-get'
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        & apt-get update -qq
+        & apt-get install -y -qq --no-install-recommends nats-server
+        if ($LASTEXITCODE -ne 0) { throw 'apt-get could not install nats-server.' }
+    }
+
+    $natsPath = (Get-Command nats-server -ErrorAction Ignore | Select-Object -First 1).Source
+    if (-not $natsPath) { $natsPath = '/usr/sbin/nats-server' }
+    $store = Join-Path $out "cluster/nats-$PID"
+    $null = New-Item -ItemType Directory -Force $store
+    $nats = $null
+    $servers = @()
+    try {
+        $nats = Start-Process -FilePath $natsPath -PassThru -NoNewWindow `
+            -ArgumentList @('-a', $Address, '-p', $NatsPort, '-js', '-sd', $store, '-l', (Join-Path $store 'nats.log'))
+        $url = "nats://${Address}:$NatsPort"
+        $deadline = [DateTime]::UtcNow.AddSeconds(20)
+        while ($true) {
+            if ($nats.HasExited) { throw "nats-server stopped at its start (is port $NatsPort taken?); see $store/nats.log." }
+            $probe = [System.Net.Sockets.TcpClient]::new()
+            try { $probe.Connect($Address, $NatsPort); break } catch { } finally { $probe.Dispose() }
+            if ([DateTime]::UtcNow -ge $deadline) { throw "nats-server did not listen on ${Address}:$NatsPort within 20 s." }
+            [System.Threading.Thread]::Sleep(50)
+        }
+
+        foreach ($n in 1..$Nodes) {
+            $servers += Start-ChatrmServer -Port ($Port + $n - 1) -Address $Address -Cluster $url -NodeName "node-$n" -ErrorAction Stop
+        }
+
+        Write-Host "A cluster of $Nodes Chatrm servers on NATS at $url (JetStream in $store):"
+        foreach ($server in $servers) {
+            Write-Host ("  {0}  {1}:{2}   Connect-ChatrmServer {1} {2} <name>    (original client or nc: nc {1} {2})" -f $server.NodeName, $server.Address, $server.Port)
+        }
+        Write-Host 'Users on any of them chat as if on one server. Press Ctrl+C to stop all of it.'
+        $servers | Receive-Job -Wait
+    }
+    finally {
+        $servers | Stop-Job -ErrorAction SilentlyContinue
+        $servers | Remove-Job -Force -ErrorAction SilentlyContinue
+        if ($nats -and -not $nats.HasExited) { $nats.Kill($true); $null = $nats.WaitForExit(10000) }
+        Remove-Item -Recurse -Force $store -ErrorAction SilentlyContinue
+    }
+}
+
 foreach ($step in $Task) {
     switch ($step) {
         'Clean' { if (Test-Path $out) { Remove-Item -Recurse -Force $out } }
         'Build' { Invoke-Build }
         'Test' { Invoke-Build; Invoke-Test }
         'Serve' { Invoke-Build; Invoke-Serve }
+        'Cluster' { Invoke-Build; Invoke-Cluster }
         'Package' { Invoke-Build; Invoke-Package }
         'Bench' { Invoke-Build; Invoke-Bench }
         'Fuzz' { Invoke-Fuzz }

@@ -609,3 +609,46 @@ function Stop-FakeServer {
         foreach ($session in $Fake.Sessions.ToArray()) { $session.Tcp.Dispose() }
     }
 }
+
+# ---- NATS, for a cluster ------------------------------------------------------------------------------------
+
+<#
+    A nats-server with JetStream on 127.0.0.1 and a port it picks (-p -1), its store in $StoreFolder and its log
+    beside it, where the port is read from. Returns Process, Url and Port; Stop-TestNats kills it. Needs
+    Debian's nats-server.
+#>
+function Start-TestNats {
+    param([Parameter(Mandatory)] [string] $StoreFolder, [double] $Timeout = 20)
+    $path = (Get-Command nats-server -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
+    $null = New-Item -ItemType Directory -Force $StoreFolder
+    $log = Join-Path $StoreFolder 'nats.log'
+    $start = [System.Diagnostics.ProcessStartInfo]::new($path)
+    foreach ($arg in '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', $StoreFolder, '-l', $log) { $start.ArgumentList.Add($arg) }
+    $start.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($start)
+    $state = @{ Port = 0 }
+    try {
+        Wait-Until -Timeout $Timeout -Because 'nats-server to say where it listens' {
+            if ($process.HasExited) { throw "nats-server exited at its start (exit code $($process.ExitCode))." }
+            $line = if (Test-Path $log) { Select-String -Path $log -Pattern 'Listening for client connections on [^:\s]+:(\d+)' | Select-Object -First 1 }
+            if ($line) { $state.Port = [int] $line.Matches[0].Groups[1].Value }
+            $state.Port -gt 0
+        }
+    }
+    catch {
+        if (-not $process.HasExited) { $process.Kill($true) }
+        throw
+    }
+
+    [pscustomobject]@{ Process = $process; Port = $state.Port; Url = "nats://127.0.0.1:$($state.Port)" }
+}
+
+function Stop-TestNats {
+    param([Parameter(ValueFromPipeline)] $Nats)
+    process {
+        if ($null -eq $Nats) { return }
+        if (-not $Nats.Process.HasExited) { $Nats.Process.Kill($true) }
+        $null = $Nats.Process.WaitForExit(10000)
+        $Nats.Process.Dispose()
+    }
+}
