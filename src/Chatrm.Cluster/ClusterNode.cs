@@ -69,6 +69,8 @@ namespace Chatrm.Cluster
                 Url = string.Join(",", options.Urls),
                 Name = "chatrm " + nodeName,
                 ConnectTimeout = options.ConnectTimeout,
+                // Servers and NATS often start together: the first connect is tried again until the timeout.
+                RetryOnInitialConnect = true,
                 MaxReconnectRetry = -1,
                 ReconnectWaitMin = TimeSpan.FromMilliseconds(200),
                 ReconnectWaitMax = TimeSpan.FromSeconds(2),
@@ -80,7 +82,7 @@ namespace Chatrm.Cluster
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(options.ConnectTimeout + options.ConnectTimeout);
+                timeout.CancelAfter(options.ConnectTimeout);
                 try
                 {
                     await nats.ConnectAsync().AsTask().WaitAsync(timeout.Token).ConfigureAwait(false);

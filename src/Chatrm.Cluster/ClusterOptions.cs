@@ -23,7 +23,7 @@ namespace Chatrm.Cluster
         /// </summary>
         public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(10);
 
-        /// <summary>How long joining waits for NATS before it fails.</summary>
+        /// <summary>How long joining waits for NATS (trying again while it is not up yet) before it fails.</summary>
         public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
         internal void Validate()
