@@ -187,32 +187,7 @@ namespace Chatrm.Cluster.Names
             }
         }
 
-        private async Task WatchAsync(CancellationToken stopping)
-        {
-            while (!stopping.IsCancellationRequested)
-            {
-                try
-                {
-                    var opts = new NatsKVWatchOpts { OnNoData = _ => { _caughtUp.TrySetResult(true); return new ValueTask<bool>(true); } };
-                    await foreach (NatsKVEntry<string> entry in _names.WatchAsync<string>(opts: opts, cancellationToken: stopping).ConfigureAwait(false))
-                    {
-                        Apply(entry);
-                        if (entry.Delta == 0)
-                        {
-                            _caughtUp.TrySetResult(true);
-                        }
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                catch (Exception e) when (e is NatsException || e is TimeoutException)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(500), stopping).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
-                }
-            }
-        }
+        private Task WatchAsync(CancellationToken stopping) => BucketWatch.RunAsync(_names, Apply, () => _caughtUp.TrySetResult(true), stopping);
 
         private void Apply(NatsKVEntry<string> entry)
         {

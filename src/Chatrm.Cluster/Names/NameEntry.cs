@@ -33,11 +33,7 @@ namespace Chatrm.Cluster.Names
         public string TokenDigest { get; }
 
         /// <summary>The bucket's key for a name: hex of its upper-case UTF-8, so nothing a user types becomes part of a key.</summary>
-        public static string KeyOf(string name)
-        {
-            byte[] bytes = Encoding.UTF8.GetBytes(name.ToUpperInvariant());
-            return "u." + Convert.ToHexString(bytes);
-        }
+        public static string KeyOf(string name) => BucketWatch.KeyOf("u.", name);
 
         public static string DigestOf(string token)
         {

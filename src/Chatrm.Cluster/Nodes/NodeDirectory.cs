@@ -146,40 +146,25 @@ namespace Chatrm.Cluster.Nodes
             }
         }
 
-        private async Task WatchAsync(CancellationToken stopping)
-        {
-            while (!stopping.IsCancellationRequested)
-            {
-                try
-                {
-                    await foreach (NatsKVEntry<string> entry in _nodes.WatchAsync<string>(cancellationToken: stopping).ConfigureAwait(false))
-                    {
-                        if (!entry.Key.StartsWith("n.", StringComparison.Ordinal)
-                            || !int.TryParse(entry.Key.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out int node) || node == Self)
-                        {
-                            continue;
-                        }
+        private Task WatchAsync(CancellationToken stopping) => BucketWatch.RunAsync(_nodes, OnEntry, null, stopping);
 
-                        if (entry.Operation == NatsKVOperation.Put)
-                        {
-                            // An entry older than a lease read at the start is no sign of life.
-                            DateTime at = entry.Created < DateTimeOffset.UtcNow - _lease ? entry.Created.UtcDateTime : DateTime.UtcNow;
-                            _heard[node] = new Heard(entry.Value ?? node.ToString(CultureInfo.InvariantCulture), at);
-                        }
-                        else if (_heard.TryRemove(node, out _))
-                        {
-                            NodeGone?.Invoke(node);
-                        }
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                catch (Exception e) when (e is NatsException || e is TimeoutException)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(500), stopping).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
-                }
+        private void OnEntry(NatsKVEntry<string> entry)
+        {
+            if (!entry.Key.StartsWith("n.", StringComparison.Ordinal)
+                || !int.TryParse(entry.Key.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out int node) || node == Self)
+            {
+                return;
+            }
+
+            if (entry.Operation == NatsKVOperation.Put)
+            {
+                // An entry older than a lease read at the start is no sign of life.
+                DateTime at = entry.Created < DateTimeOffset.UtcNow - _lease ? entry.Created.UtcDateTime : DateTime.UtcNow;
+                _heard[node] = new Heard(entry.Value ?? node.ToString(CultureInfo.InvariantCulture), at);
+            }
+            else if (_heard.TryRemove(node, out _))
+            {
+                NodeGone?.Invoke(node);
             }
         }
 

@@ -155,47 +155,31 @@ namespace Chatrm.Cluster.Rooms
             }
         }
 
-        private async Task WatchAsync(CancellationToken stopping)
+        private Task WatchAsync(CancellationToken stopping) => BucketWatch.RunAsync(_rooms, OnEntry, null, stopping);
+
+        private void OnEntry(NatsKVEntry<string> entry)
         {
-            while (!stopping.IsCancellationRequested)
+            if (entry.Operation == NatsKVOperation.Put)
             {
-                try
+                Home home = Decode(entry.Value, entry.Revision);
+                if (home != null && (!_homes.TryGetValue(home.Name, out Home known) || known.Revision <= home.Revision))
                 {
-                    await foreach (NatsKVEntry<string> entry in _rooms.WatchAsync<string>(cancellationToken: stopping).ConfigureAwait(false))
-                    {
-                        if (entry.Operation == NatsKVOperation.Put)
-                        {
-                            Home home = Decode(entry.Value, entry.Revision);
-                            if (home != null && (!_homes.TryGetValue(home.Name, out Home known) || known.Revision <= home.Revision))
-                            {
-                                _homes[home.Name] = home;
-                            }
-                        }
-                        else
-                        {
-                            foreach (var pair in _homes)
-                            {
-                                if (KeyOf(pair.Key) == entry.Key && pair.Value.Revision < entry.Revision)
-                                {
-                                    _homes.TryRemove(pair);
-                                }
-                            }
-                        }
-                    }
+                    _homes[home.Name] = home;
                 }
-                catch (OperationCanceledException)
+
+                return;
+            }
+
+            foreach (var pair in _homes)
+            {
+                if (KeyOf(pair.Key) == entry.Key && pair.Value.Revision < entry.Revision)
                 {
-                    return;
-                }
-                catch (Exception e) when (e is NatsException || e is TimeoutException)
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(500), stopping).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                    _homes.TryRemove(pair);
                 }
             }
         }
 
-        // Hex of the upper-case name: nothing a user types becomes part of a key.
-        private static string KeyOf(string room) => "r." + Convert.ToHexString(Encoding.UTF8.GetBytes(room.ToUpperInvariant()));
+        private static string KeyOf(string room) => BucketWatch.KeyOf("r.", room);
 
         private static string Encode(int node, int members, string room) =>
             node.ToString(CultureInfo.InvariantCulture) + "|" + members.ToString(CultureInfo.InvariantCulture) + "|" + room;
