@@ -129,7 +129,9 @@ namespace Chatrm.Cluster
                 throw new InvalidOperationException("This node has its server already.");
             }
 
-            return new ChatServer(options, _nodes.Self, local => _router = new ClusterRouter(local, _names, _nodes, _link, new ClusterRooms(local, _rooms, _nodes, _link)));
+            ChatServer server = null;
+            server = new ChatServer(options, _nodes.Self, local => _router = new ClusterRouter(local, _names, _nodes, _link, new ClusterRooms(local, _rooms, _nodes, _link), () => server?.Store));
+            return server;
         }
 
         public async ValueTask DisposeAsync()

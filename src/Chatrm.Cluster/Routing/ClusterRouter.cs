@@ -28,12 +28,17 @@ namespace Chatrm.Cluster.Routing
         private readonly NodeLink _link;
         private readonly ClusterRooms _rooms;
 
+        // This server's store, once the server has it: a delivered report to another server waits for the line of
+        // history this server wrote, as one to a sender here does.
+        private readonly Func<Chatrm.Engine.Storage.IMessageStore> _store;
+
         // Names registered here while NATS was away: claimed in the bucket once it is back.
         private readonly ConcurrentDictionary<string, byte> _unclaimed = new ConcurrentDictionary<string, byte>(UserNames.Comparer);
         private long _badFrames;
 
-        public ClusterRouter(LocalRouter local, NameDirectory names, NodeDirectory nodes, NodeLink link, ClusterRooms rooms)
+        public ClusterRouter(LocalRouter local, NameDirectory names, NodeDirectory nodes, NodeLink link, ClusterRooms rooms, Func<Chatrm.Engine.Storage.IMessageStore> store)
         {
+            _store = store;
             _rooms = rooms;
             _local = local;
             _names = names;
@@ -158,7 +163,7 @@ namespace Chatrm.Cluster.Routing
             }
             else
             {
-                _link.TrySend(envelope.Sender.ServerId, ClusterFrame.Report(ReportKind.Delivered, envelope));
+                AfterCommit(envelope.HistoryTicket, () => _link.TrySend(envelope.Sender.ServerId, ClusterFrame.Report(ReportKind.Delivered, envelope)));
             }
         }
 
@@ -175,7 +180,23 @@ namespace Chatrm.Cluster.Routing
             }
             else
             {
-                _link.TrySend(envelopes[0].Sender.ServerId, ClusterFrame.Delivered(envelopes));
+                // Framed now: the span is the acker's buffer, reused at its next ack.
+                byte[] frame = ClusterFrame.Delivered(envelopes);
+                int to = envelopes[0].Sender.ServerId;
+                AfterCommit(Engine.Server.ServerConnection.LastTicket(envelopes), () => _link.TrySend(to, frame));
+            }
+        }
+
+        private void AfterCommit(long ticket, Action report)
+        {
+            Chatrm.Engine.Storage.IMessageStore store = _store();
+            if (Engine.Server.ServerConnection.IsCommitted(store, ticket))
+            {
+                report();
+            }
+            else
+            {
+                store.WhenCommitted(ticket, report);
             }
         }
 
