@@ -12,19 +12,8 @@ namespace Chatrm.Engine.Tests
 
         private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(15);
 
-        public static async Task TrueAsync(Func<bool> condition, TimeSpan deadline, string what = null)
-        {
-            var clock = Stopwatch.StartNew();
-            while (!condition())
-            {
-                if (clock.Elapsed > deadline)
-                {
-                    Assert.Fail($"Not true within {deadline.TotalSeconds:0.###} s: {what ?? "condition"}");
-                }
-
-                await Task.Delay(PollInterval);
-            }
-        }
+        public static Task TrueAsync(Func<bool> condition, TimeSpan deadline, string what = null) =>
+            TrueAsync(() => Task.FromResult(condition()), deadline, what);
 
         /// <summary>The same, for a condition that has to ask something (a send whose fate it awaits, say).</summary>
         public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan deadline, string what = null)

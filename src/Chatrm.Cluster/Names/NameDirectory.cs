@@ -146,15 +146,6 @@ namespace Chatrm.Cluster.Names
             release.ContinueWith(done => _releasing.TryRemove(done, out _), TaskScheduler.Default);
         }
 
-        /// <summary>Whether this node wrote the name's entry (and has not released it).</summary>
-        public bool IsMine(string name) => _mine.ContainsKey(name);
-
-        /// <summary>The names this node holds, to claim again after NATS came back.</summary>
-        public IEnumerable<string> Mine => _mine.Keys;
-
-        /// <summary>The name is held here but was never claimed (NATS was away): claim it when it is back.</summary>
-        public void Forget(string name) => _mine.TryRemove(name, out _);
-
         public async ValueTask DisposeAsync()
         {
             // The users' releases go out before the connection closes, so the others need not wait for a sweep.

@@ -32,8 +32,6 @@ namespace Chatrm.Cluster.Routing
         // history this server wrote, as one to a sender here does.
         private readonly Func<Chatrm.Engine.Storage.IMessageStore> _store;
 
-        // Names registered here while NATS was away: claimed in the bucket once it is back.
-        private readonly ConcurrentDictionary<string, byte> _unclaimed = new ConcurrentDictionary<string, byte>(UserNames.Comparer);
         private long _badFrames;
 
         public ClusterRouter(LocalRouter local, NameDirectory names, NodeDirectory nodes, NodeLink link, ClusterRooms rooms, Func<Chatrm.Engine.Storage.IMessageStore> store)
@@ -77,12 +75,12 @@ namespace Chatrm.Cluster.Routing
         {
             if (!_link.IsConnected)
             {
-                // Cut off from the cluster: the server keeps serving its own users, and claims the name when NATS is back.
-                _unclaimed[endpoint.UserName] = 0;
+                // Cut off from the cluster: the server keeps serving its own users, and claims the name when NATS is
+                // back (ReconcileAsync claims every name held here).
                 return Task.FromResult(true);
             }
 
-            var claim = new NameEntry(endpoint.UserName, _nodes.Self, endpoint.Protocol, endpoint.ConnectedAt, NameEntry.DigestOf(endpoint.ResumeToken));
+            NameEntry claim = ClaimOf(endpoint);
             return ClaimAsync(claim, takeOver);
         }
 
@@ -103,7 +101,6 @@ namespace Chatrm.Cluster.Routing
             _rooms.Ended(endpoint);
             if (!_local.TryGetOnline(endpoint.UserName, out _))
             {
-                _unclaimed.TryRemove(endpoint.UserName, out _);
                 _names.Release(endpoint.UserName);
             }
         }
@@ -312,14 +309,10 @@ namespace Chatrm.Cluster.Routing
                     continue;
                 }
 
-                var claim = new NameEntry(endpoint.UserName, _nodes.Self, endpoint.Protocol, endpoint.ConnectedAt, NameEntry.DigestOf(endpoint.ResumeToken));
+                NameEntry claim = ClaimOf(endpoint);
                 try
                 {
-                    if (await _names.ClaimAsync(claim, takeOver: false, cancellationToken).ConfigureAwait(false))
-                    {
-                        _unclaimed.TryRemove(user.Name, out _);
-                    }
-                    else
+                    if (!await _names.ClaimAsync(claim, takeOver: false, cancellationToken).ConfigureAwait(false))
                     {
                         endpoint.Disconnect(Refusal.NameTaken, "the name " + endpoint.UserName + " was taken on another server while this one was cut off from the cluster");
                     }
@@ -332,6 +325,10 @@ namespace Chatrm.Cluster.Routing
             }
         }
 
+        // What the bucket says of a session here holding its name.
+        private NameEntry ClaimOf(IChatEndpoint endpoint) =>
+            new NameEntry(endpoint.UserName, _nodes.Self, endpoint.Protocol, endpoint.ConnectedAt, NameEntry.DigestOf(endpoint.ResumeToken));
+
         private async Task<bool> ClaimAsync(NameEntry claim, bool takeOver)
         {
             try
@@ -342,7 +339,6 @@ namespace Chatrm.Cluster.Routing
             catch (Exception e) when (e is NATS.Client.Core.NatsException || e is TimeoutException || e is OperationCanceledException)
             {
                 // NATS went away during the claim: as when it is away, the name is served here and claimed later.
-                _unclaimed[claim.Name] = 0;
                 return true;
             }
         }

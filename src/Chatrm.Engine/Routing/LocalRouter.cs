@@ -139,9 +139,6 @@ namespace Chatrm.Engine.Routing
         /// <summary>The session holding the name on this server, if any.</summary>
         internal bool TryGetOnline(string userName, out IChatEndpoint endpoint) => _online.TryGetValue(userName, out endpoint);
 
-        /// <summary>Whether the name was ever registered here (as far as the table remembers).</summary>
-        internal bool HasSeen(string userName) => _seen.ContainsKey(userName);
-
         public IReadOnlyList<UserInfo> ListUsers()
         {
             var users = new List<UserInfo>();

@@ -100,10 +100,10 @@ namespace Chatrm.Engine
             }
         }
 
-        /// <summary>Whether a message to this name may wait for it: every name in the credentials, and every name that logged in.</summary>
         /// <summary>Whether a message for an offline recipient may wait in this server's store (see <see cref="IMessageRouter.KeepsInboxes"/>).</summary>
         internal bool KeepsInboxes => _store != null && Router.KeepsInboxes;
 
+        /// <summary>Whether a message to this name may wait for it: every name in the credentials, and every name that logged in.</summary>
         internal bool IsKnownUser(string name) =>
             (Options.Credentials != null && Options.Credentials.Contains(name)) || (_store?.IsKnownUser(name) ?? false);
 
