@@ -170,9 +170,8 @@ namespace Chatrm.Cluster.Rooms
                 return Describe(room, asking, JoinedOf(asking, room));
             }
 
-            if (RoomNames.IsValid(room) && _homes.TryGetHome(room, out int home) && home != _nodes.Self)
+            if (RoomNames.IsValid(room) && _homes.TryGetRemote(room, out int count))
             {
-                int count = _homes.Remote().Where(r => RoomNames.Comparer.Equals(r.Key, room)).Select(r => r.Value).FirstOrDefault();
                 return new RoomInfo(room, count, Array.Empty<string>());
             }
 

@@ -55,6 +55,19 @@ namespace Chatrm.Cluster.Rooms
             return false;
         }
 
+        /// <summary>The room's member count, as its live home other than this server last said; false when it has no such home.</summary>
+        public bool TryGetRemote(string room, out int members)
+        {
+            if (_homes.TryGetValue(room, out Home home) && home.Node != _nodes.Self && _nodes.IsAlive(home.Node))
+            {
+                members = home.Members;
+                return true;
+            }
+
+            members = 0;
+            return false;
+        }
+
         /// <summary>Rooms with a live home other than this server, with their member counts, as their homes last said.</summary>
         public IEnumerable<KeyValuePair<string, int>> Remote()
         {
