@@ -7,6 +7,7 @@ using Chatrm.Cluster.Names;
 using Chatrm.Cluster.Nodes;
 using Chatrm.Cluster.Rooms;
 using Chatrm.Cluster.Routing;
+using Chatrm.Cluster.Storage;
 using Chatrm.Engine;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -129,8 +130,16 @@ namespace Chatrm.Cluster
                 throw new InvalidOperationException("This node has its server already.");
             }
 
+            if (options.StorePath != null)
+            {
+                throw new ArgumentException("A store file is for a single server: a cluster keeps its messages in JetStream.", nameof(options));
+            }
+
             ChatServer server = null;
             server = new ChatServer(options, _nodes.Self, local => _router = new ClusterRouter(local, _names, _nodes, _link, new ClusterRooms(local, _rooms, _nodes, _link), () => server?.Store));
+
+            // Inboxes and history live in JetStream, so whichever server a user comes back through has them.
+            server.StoreOpener = limits => JetStreamStore.Open(_nats, _nodes.Self, limits, server.Clock);
             return server;
         }
 

@@ -234,6 +234,12 @@ namespace Chatrm.PowerShell
                     "-NodeName and -ClusterCredential are for a server that joins a cluster: give -Cluster too.", NodeName));
             }
 
+            if (Cluster != null && StorePath != null)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ParameterConflict, ErrorCategory.InvalidArgument,
+                    "-StorePath is for a single server: a cluster keeps offline messages and history in JetStream.", StorePath));
+            }
+
             ServerCluster cluster = Cluster == null ? null : JoinCluster();
             if (cluster != null)
             {

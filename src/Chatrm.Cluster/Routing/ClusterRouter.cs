@@ -67,9 +67,8 @@ namespace Chatrm.Cluster.Routing
             }
         }
 
-        // Until the cluster's store is shared (JetStream), a recipient who comes back through another server would
-        // never see what this one kept: an offline recipient is refused user-offline instead.
-        public bool KeepsInboxes => false;
+        // The cluster's store is JetStream (see Storage/JetStreamStore): what waits for a user there reaches it through any server.
+        public bool KeepsInboxes => true;
 
         public Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver)
         {

@@ -44,7 +44,7 @@ namespace Chatrm.Engine
             KeepHistory = Options.KeepHistory,
         };
 
-        /// <summary>For tests: opens the store instead of the options (a store that holds its commits back, say).</summary>
+        /// <summary>Opens the store instead of the options: a cluster's (JetStream), or for tests one that holds its commits back.</summary>
         internal Func<StoreLimits, IMessageStore> StoreOpener { get; set; }
 
         /// <summary>Opens the store the options name, and takes the first block of ids above every id it has seen.</summary>

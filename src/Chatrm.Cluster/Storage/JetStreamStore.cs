@@ -1,0 +1,423 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Chatrm.Engine;
+using Chatrm.Engine.Storage;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using StoredMessage = Chatrm.Engine.Storage.StoredMessage;
+using NATS.Client.KeyValueStore;
+
+namespace Chatrm.Cluster.Storage
+{
+    /// <summary>
+    /// The store of a server in a cluster: every server's users' inboxes and history in JetStream (file storage), so an
+    /// offline message sent through any server waits for its recipient on any other, and history reads the same
+    /// everywhere. Inboxes are one subject per user in one stream, history one subject per conversation in another;
+    /// subjects and keys are hex of names, never what a user typed. Writes are published by one writer, many at a time,
+    /// and committed when JetStream acknowledges them (see JetStreamStore.Writer.cs). What the engine asks without
+    /// waiting (a read, an id block) blocks here on NATS for at most <see cref="RequestTimeout"/>.
+    /// </summary>
+    internal sealed partial class JetStreamStore : IMessageStore
+    {
+        internal const string InboxStream = "CHATRM_INBOX";
+        internal const string HistoryStream = "CHATRM_HISTORY";
+        internal const string InboxSubjects = "chatrm.inbox.";
+        internal const string HistorySubjects = "chatrm.history.";
+        internal const string Bucket = "chatrm-store";
+
+        /// <summary>How long a read or a reservation waits for NATS before it fails (the engine then serves on without it).</summary>
+        internal static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
+
+        private static readonly TimeSpan InboxReadWait = TimeSpan.FromSeconds(1);
+
+        private readonly NatsConnection _nats;
+        private readonly NatsJSContext _js;
+        private readonly INatsJSStream _history;
+        private readonly INatsKVStore _store;
+        private readonly StoreLimits _limits;
+        private readonly TimeProvider _time;
+        private readonly int _node;
+
+        // Names known to have logged in somewhere (the bucket says so): asked of the bucket once, then remembered.
+        private readonly ConcurrentDictionary<string, byte> _known = new ConcurrentDictionary<string, byte>(UserNames.Comparer);
+
+        // Per user, the stream sequence of each message its last inbox read gave, by id: a confirm deletes that one.
+        private readonly ConcurrentDictionary<string, ConcurrentDictionary<long, ulong>> _inboxSeqs =
+            new ConcurrentDictionary<string, ConcurrentDictionary<long, ulong>>(UserNames.Comparer);
+
+        private JetStreamStore(NatsConnection nats, NatsJSContext js, INatsJSStream history, INatsKVStore store, StoreLimits limits, TimeProvider time, int node, string idScope)
+        {
+            _nats = nats;
+            _js = js;
+            _history = history;
+            _store = store;
+            _limits = limits;
+            _time = time;
+            _node = node;
+            IdScope = idScope;
+            _writer = Task.Run(WriteAsync);
+        }
+
+        /// <summary>Makes (or brings up to date) the streams and the bucket; blocks, as the engine opens its store at start.</summary>
+        public static JetStreamStore Open(NatsConnection nats, int node, StoreLimits limits, TimeProvider time)
+        {
+            return Run(async cancel =>
+            {
+                var js = new NatsJSContext(nats);
+                int replicas = Math.Clamp(nats.ServerInfo?.ClientConnectUrls?.Length ?? 1, 1, 3);
+                await js.CreateOrUpdateStreamAsync(new StreamConfig(InboxStream, new[] { InboxSubjects + "*" })
+                {
+                    Storage = StreamConfigStorage.File,
+                    NumReplicas = replicas,
+                    MaxAge = TimeSpan.FromDays(limits.InboxDays),
+                    // A full inbox refuses the newest, as a lone server's does: nothing waiting is dropped for it.
+                    MaxMsgsPerSubject = limits.MaxInboxMessages,
+                    Discard = StreamConfigDiscard.New,
+                    DiscardNewPerSubject = true,
+                }, cancel).ConfigureAwait(false);
+                INatsJSStream history = await js.CreateOrUpdateStreamAsync(new StreamConfig(HistoryStream, new[] { HistorySubjects + "*" })
+                {
+                    Storage = StreamConfigStorage.File,
+                    NumReplicas = replicas,
+                    MaxAge = TimeSpan.FromDays(limits.HistoryDays),
+                }, cancel).ConfigureAwait(false);
+
+                var kv = new NatsKVContext(js);
+                INatsKVStore store = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(Bucket) { History = 1, Storage = NatsKVStorageType.File, NumberOfReplicas = replicas }, cancel).ConfigureAwait(false);
+
+                // The first server of a cluster names the scope its ids are unique in; every later one reads it.
+                string scope = Guid.NewGuid().ToString("N");
+                NatsResult<ulong> created = await store.TryCreateAsync("id-scope", scope, cancellationToken: cancel).ConfigureAwait(false);
+                if (!created.Success)
+                {
+                    scope = (await store.GetEntryAsync<string>("id-scope", cancellationToken: cancel).ConfigureAwait(false)).Value;
+                }
+
+                return new JetStreamStore(nats, js, history, store, limits, time, node, scope);
+            });
+        }
+
+        public string Path => null;
+
+        public string IdScope { get; }
+
+        public bool KeepsHistory => _limits.KeepHistory;
+
+        private DateTime Now => _time.GetUtcNow().UtcDateTime;
+
+        private bool Connected => _nats.ConnectionState == NatsConnectionState.Open;
+
+        public long ReserveIds(long count)
+        {
+            // Per node number: ids carry it, so blocks of different numbers never meet, and a number taken again by a
+            // later server goes on above what the one before it handed out.
+            string key = "ids." + _node.ToString(CultureInfo.InvariantCulture);
+            return Run(async cancel =>
+            {
+                while (true)
+                {
+                    NatsResult<NatsKVEntry<string>> read = await _store.TryGetEntryAsync<string>(key, cancellationToken: cancel).ConfigureAwait(false);
+                    long end = (read.Success ? long.Parse(read.Value.Value, CultureInfo.InvariantCulture) : 0) + count;
+                    string value = end.ToString(CultureInfo.InvariantCulture);
+                    NatsResult<ulong> written = read.Success
+                        ? await _store.TryUpdateAsync(key, value, read.Value.Revision, cancellationToken: cancel).ConfigureAwait(false)
+                        : await _store.TryCreateAsync(key, value, cancellationToken: cancel).ConfigureAwait(false);
+                    if (written.Success)
+                    {
+                        return end;
+                    }
+                }
+            });
+        }
+
+        public bool IsKnownUser(string name)
+        {
+            if (_known.ContainsKey(name))
+            {
+                return true;
+            }
+
+            if (!Connected)
+            {
+                return false;
+            }
+
+            try
+            {
+                bool known = Run(async cancel => (await _store.TryGetEntryAsync<string>(UserKey(name), cancellationToken: cancel).ConfigureAwait(false)).Success);
+                if (known)
+                {
+                    _known.TryAdd(name, 0);
+                }
+
+                return known;
+            }
+            catch (Exception e) when (IsNatsFailure(e))
+            {
+                return false;
+            }
+        }
+
+        public void RememberUser(string name)
+        {
+            if (_known.TryAdd(name, 0))
+            {
+                Enqueue(Write.User(name));
+            }
+        }
+
+        public IReadOnlyList<StoredMessage> ReadInbox(string user, int max)
+        {
+            // Confirms this server queued before are taken out first, so a quick login again does not get them twice.
+            Flush(InboxReadWait);
+            DateTime notBefore = Now.AddDays(-_limits.InboxDays);
+            List<(ulong Seq, StoredMessage Message)> read = Run(cancel => ReadSubjectAsync(InboxStream, InboxSubject(user), 1, ulong.MaxValue, max, cancel));
+            var seqs = new ConcurrentDictionary<long, ulong>();
+            var inbox = new List<StoredMessage>(read.Count);
+            foreach ((ulong seq, StoredMessage message) in read)
+            {
+                if (message.SentAt >= notBefore && seqs.TryAdd(message.Id, seq))
+                {
+                    message.Seq = 0;
+                    inbox.Add(message);
+                }
+            }
+
+            _inboxSeqs[user] = seqs;
+
+            // In the order sent: one kept when its recipient left, written after newer ones, goes back to its place.
+            inbox.Sort((a, b) => a.SentAt != b.SentAt ? a.SentAt.CompareTo(b.SentAt) : a.Id.CompareTo(b.Id));
+            return inbox;
+        }
+
+        public void ConfirmInbox(string user, long id)
+        {
+            if (_inboxSeqs.TryGetValue(user, out ConcurrentDictionary<long, ulong> seqs) && seqs.TryRemove(id, out ulong seq))
+            {
+                Enqueue(Write.Confirm(seq));
+            }
+        }
+
+        public long LastRoomSeq(string room)
+        {
+            if (!_limits.KeepHistory)
+            {
+                return 0;
+            }
+
+            return Run(async cancel =>
+            {
+                (ulong _, StoredMessage last) = await LastAsync(HistorySubject(Conversations.Room(room)), cancel).ConfigureAwait(false);
+                return last?.Seq ?? 0;
+            });
+        }
+
+        public IReadOnlyList<StoredMessage> ReadHistory(string conversation, int last, long before, long after)
+        {
+            if (!_limits.KeepHistory || last <= 0)
+            {
+                return Array.Empty<StoredMessage>();
+            }
+
+            DateTime notBefore = Now.AddDays(-_limits.HistoryDays);
+            return Run(cancel => ReadHistoryAsync(conversation, last, before, after, notBefore, cancel));
+        }
+
+        public IReadOnlyList<KeptRef> TakeKeptRefs() => Array.Empty<KeptRef>();
+
+        // Which refs a sender already sent are kept per server, in its memory: a resend through another server is new there.
+        public void KeepRefs(IReadOnlyCollection<KeptRef> refs)
+        {
+        }
+
+        public void Dispose()
+        {
+            FinishWrites();
+        }
+
+        private async Task<List<StoredMessage>> ReadHistoryAsync(string conversation, int last, long before, long after, DateTime notBefore, CancellationToken cancel)
+        {
+            string subject = HistorySubject(conversation);
+            bool room = RoomNames.IsRoom(conversation);
+            (ulong lastSeq, StoredMessage _) = await LastAsync(subject, cancel).ConfigureAwait(false);
+            if (lastSeq == 0)
+            {
+                return new List<StoredMessage>();
+            }
+
+            // Where to read back from and down to, in the stream's numbers: a direct line's Seq is its stream sequence;
+            // a room's comes in the message, in the stream's order, so its bounds are found by halving.
+            ulong end = lastSeq + 1;
+            ulong floor = 1;
+            if (before > 0)
+            {
+                end = Math.Min(end, room ? await FirstAtOrAboveAsync(subject, before, lastSeq, cancel).ConfigureAwait(false) : (ulong)before);
+            }
+
+            if (after > 0)
+            {
+                floor = room ? await FirstAtOrAboveAsync(subject, after + 1, lastSeq, cancel).ConfigureAwait(false) : (ulong)after + 1;
+            }
+
+            // Back from the end in windows that grow fourfold, until enough lines are read or the floor is reached.
+            var newestFirst = new List<StoredMessage>();
+            ulong window = (ulong)Math.Max(64, last * 4);
+            while (end > floor && newestFirst.Count < last)
+            {
+                ulong start = end - floor > window ? end - window : floor;
+                List<(ulong Seq, StoredMessage Message)> read = await ReadSubjectAsync(HistoryStream, subject, start, end, int.MaxValue, cancel).ConfigureAwait(false);
+                for (int i = read.Count - 1; i >= 0 && newestFirst.Count < last; i--)
+                {
+                    StoredMessage line = read[i].Message;
+                    if (!room)
+                    {
+                        line.Seq = (long)read[i].Seq;
+                    }
+
+                    if (HistoryRange.Holds(line.Seq, before, after) && line.SentAt >= notBefore)
+                    {
+                        newestFirst.Add(line);
+                    }
+                }
+
+                end = start;
+                window = window > ulong.MaxValue / 4 ? ulong.MaxValue : window * 4;
+            }
+
+            newestFirst.Reverse();
+            return newestFirst;
+        }
+
+        /// <summary>The stream sequence of the first line of a room with Seq at least <paramref name="seq"/> (past the last when none).</summary>
+        private async Task<ulong> FirstAtOrAboveAsync(string subject, long seq, ulong lastSeq, CancellationToken cancel)
+        {
+            ulong low = 1, high = lastSeq + 1;
+            while (low < high)
+            {
+                ulong middle = low + ((high - low) / 2);
+                (ulong at, StoredMessage line) = await NextAsync(subject, middle, cancel).ConfigureAwait(false);
+                if (line == null || at >= high)
+                {
+                    high = middle;
+                }
+                else if (line.Seq >= seq)
+                {
+                    high = at;
+                }
+                else
+                {
+                    low = at + 1;
+                }
+            }
+
+            return low;
+        }
+
+        private async Task<(ulong Seq, StoredMessage Message)> LastAsync(string subject, CancellationToken cancel) =>
+            await GetAsync(new StreamMsgGetRequest { LastBySubj = subject }, cancel).ConfigureAwait(false);
+
+        private async Task<(ulong Seq, StoredMessage Message)> NextAsync(string subject, ulong from, CancellationToken cancel) =>
+            await GetAsync(new StreamMsgGetRequest { NextBySubj = subject, Seq = from }, cancel).ConfigureAwait(false);
+
+        private async Task<(ulong Seq, StoredMessage Message)> GetAsync(StreamMsgGetRequest request, CancellationToken cancel)
+        {
+            try
+            {
+                StreamMsgGetResponse got = await _history.GetAsync(request, cancel).ConfigureAwait(false);
+                return (got.Message.Seq, StoredMessageCodec.Decode(got.Message.Data.Span));
+            }
+            catch (NatsJSApiException e) when (e.Error.Code == 404)
+            {
+                return (0, null);
+            }
+        }
+
+        /// <summary>
+        /// The messages of one subject with stream sequence from <paramref name="from"/> up to (not with)
+        /// <paramref name="until"/>, oldest first, at most <paramref name="max"/>; ones that cannot be read are skipped.
+        /// </summary>
+        private async Task<List<(ulong Seq, StoredMessage Message)>> ReadSubjectAsync(string stream, string subject, ulong from, ulong until, int max, CancellationToken cancel)
+        {
+            var read = new List<(ulong, StoredMessage)>();
+            // A consumer of one read, in memory, that nothing acks: the one filter subject is what every JetStream
+            // version knows (a list of them, which ordered consumers send, is newer than some servers).
+            INatsJSConsumer consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("chatrm-read-" + Guid.NewGuid().ToString("N"))
+            {
+                FilterSubject = subject,
+                DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
+                OptStartSeq = Math.Max(from, 1),
+                AckPolicy = ConsumerConfigAckPolicy.None,
+                MemStorage = true,
+                NumReplicas = 1,
+                InactiveThreshold = TimeSpan.FromSeconds(30),
+            }, cancel).ConfigureAwait(false);
+            try
+            {
+                bool done = false;
+                while (!done && read.Count < max)
+                {
+                    int got = 0;
+                    await foreach (INatsJSMsg<byte[]> msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = Math.Min(max - read.Count, 512) }, cancellationToken: cancel).ConfigureAwait(false))
+                    {
+                        got++;
+                        NatsJSMsgMetadata meta = msg.Metadata.Value;
+                        if (meta.Sequence.Stream >= until)
+                        {
+                            done = true;
+                            break;
+                        }
+
+                        StoredMessage message = msg.Data == null ? null : StoredMessageCodec.Decode(msg.Data);
+                        if (message != null)
+                        {
+                            read.Add((meta.Sequence.Stream, message));
+                        }
+
+                        if (meta.NumPending == 0)
+                        {
+                            done = true;
+                        }
+                    }
+
+                    done |= got == 0;
+                }
+            }
+            finally
+            {
+                // Taken away now rather than left to time out on the server.
+                try
+                {
+                    await _js.DeleteConsumerAsync(stream, consumer.Info.Name, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsNatsFailure(e))
+                {
+                }
+            }
+
+            return read;
+        }
+
+        private static string InboxSubject(string user) => BucketWatch.KeyOf(InboxSubjects, user);
+
+        // The conversation's key is lower-cased already (see Conversations), so one conversation is one subject.
+        private static string HistorySubject(string conversation) => HistorySubjects + Convert.ToHexString(Encoding.UTF8.GetBytes(conversation));
+
+        private static string UserKey(string name) => BucketWatch.KeyOf("user.", name);
+
+        private static bool IsNatsFailure(Exception e) =>
+            e is NatsException || e is TimeoutException || e is OperationCanceledException || e is InvalidOperationException;
+
+        /// <summary>Runs a NATS call to its end, at most <see cref="RequestTimeout"/>, for the engine's calls that do not wait.</summary>
+        private static T Run<T>(Func<CancellationToken, Task<T>> call)
+        {
+            using var timeout = new CancellationTokenSource(RequestTimeout);
+            return Task.Run(() => call(timeout.Token)).GetAwaiter().GetResult();
+        }
+    }
+}

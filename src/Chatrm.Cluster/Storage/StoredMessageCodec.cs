@@ -1,0 +1,87 @@
+using System;
+using System.Buffers;
+using System.Text.Json;
+using Chatrm.Engine.Storage;
+
+namespace Chatrm.Cluster.Storage
+{
+    /// <summary>
+    /// A stored message as the bytes of a JetStream message: a small JSON object. A native sender's text goes in as it
+    /// came (already a JSON string), so storing it costs no string.
+    /// </summary>
+    internal static class StoredMessageCodec
+    {
+        public static byte[] Encode(StoredMessage message)
+        {
+            var buffer = new ArrayBufferWriter<byte>(128 + (message.TextJson?.Length ?? message.TextLength * 3));
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                json.WriteStartObject();
+                json.WriteNumber("id", message.Id);
+                json.WriteString("from", message.From);
+                json.WriteString("to", message.To);
+                json.WriteNumber("at", message.SentAt.Ticks);
+                if (message.Seq != 0)
+                {
+                    json.WriteNumber("seq", message.Seq);
+                }
+
+                if (message.SenderRef != null)
+                {
+                    json.WriteString("ref", message.SenderRef);
+                }
+
+                json.WritePropertyName("text");
+                if (message.TextJson != null)
+                {
+                    json.WriteRawValue(message.TextJson, skipInputValidation: true);
+                }
+                else
+                {
+                    json.WriteStringValue(message.Text ?? string.Empty);
+                }
+
+                json.WriteEndObject();
+            }
+
+            return buffer.WrittenSpan.ToArray();
+        }
+
+        /// <summary>The message, or null when the bytes are not one (written by a newer server, say): skipped, never thrown on.</summary>
+        public static StoredMessage Decode(ReadOnlySpan<byte> bytes)
+        {
+            try
+            {
+                var reader = new Utf8JsonReader(bytes);
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return null;
+                }
+
+                var message = new StoredMessage();
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    string name = reader.GetString();
+                    reader.Read();
+                    switch (name)
+                    {
+                        case "id": message.Id = reader.GetInt64(); break;
+                        case "from": message.From = reader.GetString(); break;
+                        case "to": message.To = reader.GetString(); break;
+                        case "at": message.SentAt = new DateTime(reader.GetInt64(), DateTimeKind.Utc); break;
+                        case "seq": message.Seq = reader.GetInt64(); break;
+                        case "ref": message.SenderRef = reader.GetString(); break;
+                        case "text": message.Text = reader.GetString(); break;
+                        default: reader.Skip(); break;
+                    }
+                }
+
+                return message.From == null || message.To == null || message.Text == null ? null : message;
+            }
+            catch (Exception e) when (e is JsonException || e is InvalidOperationException || e is ArgumentOutOfRangeException || e is FormatException)
+            {
+                return null;
+            }
+        }
+    }
+}
