@@ -74,6 +74,34 @@ Describe 'Two servers in one cluster' -Skip:$noNats {
         $heard[0].Text | Should -Be 'deploying'
         $heard[0].Seq | Should -Be $posted.Seq
     }
+
+    It 'keeps a message for a user who is away and hands it over at a login through the other server' {
+        $gina = Connect-TestUser $one gina
+        $hal = Connect-TestUser $two hal
+        Wait-Until -Because 'hal seen from server one' { $one.Users -contains 'hal' }
+        Disconnect-ChatrmServer -Connection $hal
+        Wait-Until -Because 'hal gone from server one' { $one.Users -notcontains 'hal' }
+
+        $sent = Send-ChatrmMessage -Connection $gina -To hal -Text 'while you were out' -PassThru
+        $sent.Status | Should -Be 'Stored'
+
+        $halAgain = Connect-TestUser $one hal
+        $got = Receive-OneMessage -Connection $halAgain -From gina
+        $got.Text | Should -Be 'while you were out'
+        $got.Id | Should -Be $sent.Id
+    }
+
+    It 'reads a conversation''s history from either server' {
+        $ivy = Connect-TestUser $one ivy
+        $jon = Connect-TestUser $two jon
+        Wait-Until -Because 'jon seen from server one' { $one.Users -contains 'jon' }
+        foreach ($n in 1..3) {
+            (Send-ChatrmMessage -Connection $ivy -To jon -Text "line $n" -PassThru).Status | Should -Be 'Delivered'
+        }
+
+        (Get-ChatrmHistory -Connection $jon -With ivy).Text | Should -Be @('line 1', 'line 2', 'line 3')
+        (Get-ChatrmHistory -Job $one -With ivy, jon -Last 2).Text | Should -Be @('line 2', 'line 3')
+    }
 }
 
 Describe 'Joining a cluster that cannot be reached' -Skip:$noNats {
@@ -88,6 +116,12 @@ Describe 'Joining a cluster that cannot be reached' -Skip:$noNats {
         finally {
             $port.Dispose()
         }
+    }
+
+    It 'refuses a store file for a server in a cluster, whose store is JetStream' {
+        { Start-ChatrmServer -Port 0 -Cluster 'nats://127.0.0.1:4222' -StorePath (Join-Path $TestDrive 'x.db') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChatrmParameterConflict,Chatrm.PowerShell.StartChatrmServerCommand'
+        Join-Path $TestDrive 'x.db' | Should -Not -Exist
     }
 
     It 'refuses -NodeName without -Cluster' {

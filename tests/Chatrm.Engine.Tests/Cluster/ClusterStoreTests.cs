@@ -144,6 +144,29 @@ namespace Chatrm.Engine.Tests.Cluster
         }
 
         [Fact]
+        public async Task WhatAUserNeverConfirmedBeforeLeavingComesAgainWithItsIdAtItsLoginOnAnotherServer()
+        {
+            await using TestCluster cluster = await TestCluster.StartAsync(2);
+            using ChatClient alice = await cluster[0].ConnectAsync("alice");
+            string id;
+            using (NativePeer bob = await NativePeer.JoinAsync(cluster[1].Server.LocalEndPoint, "bob"))
+            {
+                await Eventually.TrueAsync(() => cluster[0].Server.OnlineUsers.Contains("bob", UserNames.Comparer), Deadline, "bob seen on node 1");
+                Task<SentMessage> fate = alice.SendAsync("bob", "read but not confirmed");
+                id = NativePeer.Str(await bob.ExpectAsync("message"), "id");
+
+                // Bob's connection ends without an ack: the server he was on keeps it in the cluster's store.
+                bob.Dispose();
+                SentMessage sent = await Fate(fate);
+                Assert.Equal((SendStatus.Stored, id), (sent.Status, sent.Id));
+            }
+
+            using ChatClient again = await cluster[0].ConnectAsync("bob");
+            ChatMessage got = (await TakeAsync(again, 1)).Single();
+            Assert.Equal(("read but not confirmed", id), (got.Text, got.Id));
+        }
+
+        [Fact]
         public async Task AFullInboxRefusesTheNextMessageSayingSo()
         {
             await using TestCluster cluster = await TestCluster.StartAsync(2, options => options.MaxInboxMessages = 2);
