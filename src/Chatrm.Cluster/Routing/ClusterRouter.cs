@@ -32,6 +32,8 @@ namespace Chatrm.Cluster.Routing
         // history this server wrote, as one to a sender here does.
         private readonly Func<Chatrm.Engine.Storage.IMessageStore> _store;
 
+        private readonly ForwardedMessages _forwarded = new ForwardedMessages();
+
         private long _badFrames;
 
         public ClusterRouter(LocalRouter local, NameDirectory names, NodeDirectory nodes, NodeLink link, ClusterRooms rooms, Func<Chatrm.Engine.Storage.IMessageStore> store)
@@ -44,6 +46,7 @@ namespace Chatrm.Cluster.Routing
             _link = link;
             _local.PresenceChanged += OnLocalPresence;
             _names.Changed += OnNameChanged;
+            _nodes.NodeGone += OnNodeGone;
         }
 
         public int ServerId => _local.ServerId;
@@ -132,7 +135,18 @@ namespace Chatrm.Cluster.Routing
 
             if (_names.TryGetRemote(envelope.To, out NameEntry holder))
             {
-                return _link.TrySend(holder.Node, ClusterFrame.Deliver(envelope)) ? DeliveryStatus.Accepted : DeliveryStatus.ClusterUnavailable;
+                if (envelope.SenderHearsStatus)
+                {
+                    _forwarded.Add(holder.Node, envelope);
+                }
+
+                if (_link.TrySend(holder.Node, ClusterFrame.Deliver(envelope)))
+                {
+                    return DeliveryStatus.Accepted;
+                }
+
+                _forwarded.Answered(envelope.Number);
+                return DeliveryStatus.ClusterUnavailable;
             }
 
             // Held by a server that is gone, or by nobody now: known names are offline, the rest unknown.
@@ -359,6 +373,7 @@ namespace Chatrm.Cluster.Routing
                 for (int i = 0; i < count; i++)
                 {
                     envelopes[i] = ClusterFrame.ReadEnvelope(r);
+                    _forwarded.Answered(envelopes[i].Number);
                 }
 
                 _local.ReportDelivered(envelopes);
@@ -366,6 +381,7 @@ namespace Chatrm.Cluster.Routing
             }
 
             ChatEnvelope envelope = ClusterFrame.ReadEnvelope(r);
+            _forwarded.Answered(envelope.Number);
             switch (kind)
             {
                 case ReportKind.Forwarded:
@@ -408,6 +424,40 @@ namespace Chatrm.Cluster.Routing
             else
             {
                 _link.TrySend(envelope.Sender.ServerId, ClusterFrame.Report(kind, envelope, reason, message));
+            }
+        }
+
+        /// <summary>
+        /// A server is gone: what was handed to it and never answered is kept for its recipients, whose next login
+        /// (through any server) gets it, or its senders hear why not. A recipient who did get one before the server
+        /// died gets it again with the same id, which its client shows once.
+        /// </summary>
+        private void OnNodeGone(int node)
+        {
+            foreach (ChatEnvelope envelope in _forwarded.TakeFor(node))
+            {
+                Chatrm.Engine.Storage.IMessageStore store = _store();
+                if (store == null)
+                {
+                    ReportFailed(envelope, Refusal.RecipientLeft, "the server " + envelope.To + " was on stopped before they confirmed");
+                    continue;
+                }
+
+                store.StoreOffline(envelope.ToStored(forInbox: true), result =>
+                {
+                    switch (result.Outcome)
+                    {
+                        case Chatrm.Engine.Storage.StoreOutcome.Stored:
+                            ReportStored(envelope);
+                            break;
+                        case Chatrm.Engine.Storage.StoreOutcome.InboxFull:
+                            ReportRefused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
+                            break;
+                        default:
+                            ReportRefused(envelope, Refusal.StoreFailed, result.Reason ?? "the server could not keep the message");
+                            break;
+                    }
+                });
             }
         }
 

@@ -182,10 +182,20 @@ namespace Chatrm.Cluster.Storage
             var inbox = new List<StoredMessage>(read.Count);
             foreach ((ulong seq, StoredMessage message) in read)
             {
-                if (message.SentAt >= notBefore && seqs.TryAdd(message.Id, seq))
+                if (message.SentAt < notBefore)
+                {
+                    continue;
+                }
+
+                if (seqs.TryAdd(message.Id, seq))
                 {
                     message.Seq = 0;
                     inbox.Add(message);
+                }
+                else
+                {
+                    // Kept twice (by a server that died before it answered, and again by the sender's): one copy goes.
+                    Enqueue(Write.Confirm(seq));
                 }
             }
 

@@ -81,6 +81,9 @@ namespace Chatrm.Engine.Tests.Cluster
                 child.Kill(entireProcessTree: true);
                 await child.WaitForExitAsync();
 
+                // Sent before anyone knows: handed to the dead server, then taken back and kept once the lease ends.
+                Task<SentMessage> during = alice.SendAsync("dan", "during");
+
                 // Within the lease (and a sweep), dan is offline everywhere and his name is free.
                 var clock = Stopwatch.StartNew();
                 await Eventually.TrueAsync(() => !cluster[0].Server.OnlineUsers.Contains("dan", UserNames.Comparer), Deadline, "dan gone after the lease");
@@ -88,7 +91,9 @@ namespace Chatrm.Engine.Tests.Cluster
                 // What is sent to him now waits in the cluster's store, and reaches him through another server.
                 SentMessage late = await Fate(alice.SendAsync("dan", "after"));
                 Assert.Equal(SendStatus.Stored, late.Status);
+                Assert.Equal(SendStatus.Stored, (await Fate(during)).Status);
                 using ChatClient danAgain = await cluster[1].ConnectAsync("dan");
+                Assert.Equal("during", await NextTextAsync(danAgain));
                 Assert.Equal("after", await NextTextAsync(danAgain));
 
                 // The two servers left chat on as before.
