@@ -49,6 +49,9 @@ namespace Chatrm.Cluster
         /// <summary>The NATS servers this one joined through, as given.</summary>
         public string Urls => string.Join(",", _options.Urls);
 
+        /// <summary>The port of the NATS server this node is connected to now (for tests that stop that one).</summary>
+        internal int? NatsPort => _nats.ConnectionState == NatsConnectionState.Open ? _nats.ServerInfo?.Port : null;
+
         /// <summary>Raised when <see cref="State"/> changes, on NATS's thread: quick, and never throwing.</summary>
         public event EventHandler<ClusterState> StateChanged;
 

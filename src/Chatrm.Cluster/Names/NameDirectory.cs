@@ -50,7 +50,7 @@ namespace Chatrm.Cluster.Names
 
         public static async Task<NameDirectory> OpenAsync(INatsKVContext kv, NodeDirectory nodes, TimeSpan lease, CancellationToken cancellationToken)
         {
-            INatsKVStore names = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(Bucket) { History = 1 }, cancellationToken).ConfigureAwait(false);
+            INatsKVStore names = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(Bucket) { History = 1, NumberOfReplicas = Replicas.Of(kv.JetStreamContext.Connection) }, cancellationToken).ConfigureAwait(false);
             var directory = new NameDirectory(names, nodes, lease);
             directory._watch = Task.Run(() => directory.WatchAsync(directory._stopping.Token));
             directory._sweep = Task.Run(() => directory.SweepAsync(directory._stopping.Token));
@@ -107,10 +107,23 @@ namespace Chatrm.Cluster.Names
                     return true;
                 }
 
+                if (!(created.Error is NatsKVCreateException || created.Error is NatsKVWrongLastRevisionException))
+                {
+                    // Not "someone holds it" but JetStream busy (a NATS node just left, its buckets choosing a new
+                    // leader): that is no answer, so ask again shortly, within the caller's time.
+                    await PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 NatsResult<NatsKVEntry<string>> read = await _names.TryGetEntryAsync<string>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
                 if (!read.Success)
                 {
-                    // Freed between the two: create again.
+                    // Freed between the two: create again. Anything else is JetStream busy, as above.
+                    if (!(read.Error is NatsKVKeyNotFoundException || read.Error is NatsKVKeyDeletedException))
+                    {
+                        await PauseAsync(attempt, cancellationToken).ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
@@ -132,6 +145,9 @@ namespace Chatrm.Cluster.Names
 
             return false;
         }
+
+        private static Task PauseAsync(int attempt, CancellationToken cancellationToken) =>
+            Task.Delay(TimeSpan.FromMilliseconds(100 * (attempt + 1)), cancellationToken);
 
         /// <summary>Frees a name this node claimed (only the revision it wrote: a newer claim stays). Does not wait.</summary>
         public void Release(string name)

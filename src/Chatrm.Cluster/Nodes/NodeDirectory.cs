@@ -37,8 +37,8 @@ namespace Chatrm.Cluster.Nodes
         public static async Task<NodeDirectory> JoinAsync(INatsKVContext kv, string nodeName, TimeSpan lease, CancellationToken cancellationToken)
         {
             var directory = new NodeDirectory(lease);
-            directory._nodes = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(NodesBucket) { MaxAge = lease, History = 1 }, cancellationToken).ConfigureAwait(false);
-            INatsKVStore cluster = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(ClusterBucket) { History = 1 }, cancellationToken).ConfigureAwait(false);
+            directory._nodes = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(NodesBucket) { MaxAge = lease, History = 1, NumberOfReplicas = Replicas.Of(kv.JetStreamContext.Connection) }, cancellationToken).ConfigureAwait(false);
+            INatsKVStore cluster = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(ClusterBucket) { History = 1, NumberOfReplicas = Replicas.Of(kv.JetStreamContext.Connection) }, cancellationToken).ConfigureAwait(false);
             directory.SelfName = nodeName;
             directory.Self = await TakeNumberAsync(cluster, directory._nodes, nodeName, cancellationToken).ConfigureAwait(false);
             directory._heard[directory.Self] = new Heard(nodeName, DateTime.UtcNow);

@@ -36,7 +36,7 @@ namespace Chatrm.Cluster.Rooms
 
         public static async Task<RoomHomes> OpenAsync(INatsKVContext kv, NodeDirectory nodes, CancellationToken cancellationToken)
         {
-            INatsKVStore rooms = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(Bucket) { History = 1 }, cancellationToken).ConfigureAwait(false);
+            INatsKVStore rooms = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(Bucket) { History = 1, NumberOfReplicas = Replicas.Of(kv.JetStreamContext.Connection) }, cancellationToken).ConfigureAwait(false);
             var homes = new RoomHomes(rooms, nodes);
             homes._watch = Task.Run(() => homes.WatchAsync(homes._stopping.Token));
             return homes;

@@ -38,6 +38,7 @@ namespace Chatrm.Cluster.Storage
 
         private readonly NatsConnection _nats;
         private readonly NatsJSContext _js;
+        private readonly INatsJSStream _inbox;
         private readonly INatsJSStream _history;
         private readonly INatsKVStore _store;
         private readonly StoreLimits _limits;
@@ -51,10 +52,11 @@ namespace Chatrm.Cluster.Storage
         private readonly ConcurrentDictionary<string, ConcurrentDictionary<long, ulong>> _inboxSeqs =
             new ConcurrentDictionary<string, ConcurrentDictionary<long, ulong>>(UserNames.Comparer);
 
-        private JetStreamStore(NatsConnection nats, NatsJSContext js, INatsJSStream history, INatsKVStore store, StoreLimits limits, TimeProvider time, int node, string idScope)
+        private JetStreamStore(NatsConnection nats, NatsJSContext js, INatsJSStream inbox, INatsJSStream history, INatsKVStore store, StoreLimits limits, TimeProvider time, int node, string idScope)
         {
             _nats = nats;
             _js = js;
+            _inbox = inbox;
             _history = history;
             _store = store;
             _limits = limits;
@@ -70,8 +72,8 @@ namespace Chatrm.Cluster.Storage
             return Run(async cancel =>
             {
                 var js = new NatsJSContext(nats);
-                int replicas = Math.Clamp(nats.ServerInfo?.ClientConnectUrls?.Length ?? 1, 1, 3);
-                await js.CreateOrUpdateStreamAsync(new StreamConfig(InboxStream, new[] { InboxSubjects + "*" })
+                int replicas = Replicas.Of(nats);
+                INatsJSStream inbox = await js.CreateOrUpdateStreamAsync(new StreamConfig(InboxStream, new[] { InboxSubjects + "*" })
                 {
                     Storage = StreamConfigStorage.File,
                     NumReplicas = replicas,
@@ -99,7 +101,7 @@ namespace Chatrm.Cluster.Storage
                     scope = (await store.GetEntryAsync<string>("id-scope", cancellationToken: cancel).ConfigureAwait(false)).Value;
                 }
 
-                return new JetStreamStore(nats, js, history, store, limits, time, node, scope);
+                return new JetStreamStore(nats, js, inbox, history, store, limits, time, node, scope);
             });
         }
 
@@ -177,7 +179,7 @@ namespace Chatrm.Cluster.Storage
             // Confirms this server queued before are taken out first, so a quick login again does not get them twice.
             Flush(InboxReadWait);
             DateTime notBefore = Now.AddDays(-_limits.InboxDays);
-            List<(ulong Seq, StoredMessage Message)> read = Run(cancel => ReadSubjectAsync(InboxStream, InboxSubject(user), 1, ulong.MaxValue, max, cancel));
+            List<(ulong Seq, StoredMessage Message)> read = Run(cancel => ReadSubjectAsync(_inbox, InboxSubject(user), 1, ulong.MaxValue, max, cancel));
             var seqs = new ConcurrentDictionary<long, ulong>();
             var inbox = new List<StoredMessage>(read.Count);
             foreach ((ulong seq, StoredMessage message) in read)
@@ -281,7 +283,7 @@ namespace Chatrm.Cluster.Storage
             while (end > floor && newestFirst.Count < last)
             {
                 ulong start = end - floor > window ? end - window : floor;
-                List<(ulong Seq, StoredMessage Message)> read = await ReadSubjectAsync(HistoryStream, subject, start, end, int.MaxValue, cancel).ConfigureAwait(false);
+                List<(ulong Seq, StoredMessage Message)> read = await ReadSubjectAsync(_history, subject, start, end, int.MaxValue, cancel).ConfigureAwait(false);
                 for (int i = read.Count - 1; i >= 0 && newestFirst.Count < last; i--)
                 {
                     StoredMessage line = read[i].Message;
@@ -329,85 +331,57 @@ namespace Chatrm.Cluster.Storage
             return low;
         }
 
-        private async Task<(ulong Seq, StoredMessage Message)> LastAsync(string subject, CancellationToken cancel) =>
-            await GetAsync(new StreamMsgGetRequest { LastBySubj = subject }, cancel).ConfigureAwait(false);
+        private Task<(ulong Seq, StoredMessage Message)> LastAsync(string subject, CancellationToken cancel) =>
+            GetAsync(_history, new StreamMsgGetRequest { LastBySubj = subject }, cancel);
 
-        private async Task<(ulong Seq, StoredMessage Message)> NextAsync(string subject, ulong from, CancellationToken cancel) =>
-            await GetAsync(new StreamMsgGetRequest { NextBySubj = subject, Seq = from }, cancel).ConfigureAwait(false);
+        private Task<(ulong Seq, StoredMessage Message)> NextAsync(string subject, ulong from, CancellationToken cancel) =>
+            GetAsync(_history, new StreamMsgGetRequest { NextBySubj = subject, Seq = from }, cancel);
 
-        private async Task<(ulong Seq, StoredMessage Message)> GetAsync(StreamMsgGetRequest request, CancellationToken cancel)
+        /// <summary>One message by the request; (0, null) when there is none. JetStream busy choosing a leader is asked again until the caller's time is up.</summary>
+        private static async Task<(ulong Seq, StoredMessage Message)> GetAsync(INatsJSStream stream, StreamMsgGetRequest request, CancellationToken cancel)
         {
-            try
+            for (int attempt = 1; ; attempt++)
             {
-                StreamMsgGetResponse got = await _history.GetAsync(request, cancel).ConfigureAwait(false);
-                return (got.Message.Seq, StoredMessageCodec.Decode(got.Message.Data.Span));
-            }
-            catch (NatsJSApiException e) when (e.Error.Code == 404)
-            {
-                return (0, null);
+                try
+                {
+                    StreamMsgGetResponse got = await stream.GetAsync(request, cancel).ConfigureAwait(false);
+                    return (got.Message.Seq, StoredMessageCodec.Decode(got.Message.Data.Span));
+                }
+                catch (NatsJSApiException e) when (e.Error.Code == 404)
+                {
+                    return (0, null);
+                }
+                catch (Exception e) when (!cancel.IsCancellationRequested && (e is NatsJSApiException || e is NatsNoRespondersException || e is NatsJSApiNoResponseException || e is TimeoutException))
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(50 * attempt, 500)), cancel).ConfigureAwait(false);
+                }
             }
         }
 
         /// <summary>
         /// The messages of one subject with stream sequence from <paramref name="from"/> up to (not with)
         /// <paramref name="until"/>, oldest first, at most <paramref name="max"/>; ones that cannot be read are skipped.
+        /// Read one by one with the stream's own "next message on this subject" (its leader answers it): no consumer is
+        /// made, which in a NATS cluster is an agreement of all its servers and waits on a leader a failed node took away.
         /// </summary>
-        private async Task<List<(ulong Seq, StoredMessage Message)>> ReadSubjectAsync(string stream, string subject, ulong from, ulong until, int max, CancellationToken cancel)
+        private async Task<List<(ulong Seq, StoredMessage Message)>> ReadSubjectAsync(INatsJSStream stream, string subject, ulong from, ulong until, int max, CancellationToken cancel)
         {
             var read = new List<(ulong, StoredMessage)>();
-            // A consumer of one read, in memory, that nothing acks: the one filter subject is what every JetStream
-            // version knows (a list of them, which ordered consumers send, is newer than some servers).
-            INatsJSConsumer consumer = await _js.CreateOrUpdateConsumerAsync(stream, new ConsumerConfig("chatrm-read-" + Guid.NewGuid().ToString("N"))
+            ulong next = Math.Max(from, 1);
+            while (read.Count < max && next < until)
             {
-                FilterSubject = subject,
-                DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
-                OptStartSeq = Math.Max(from, 1),
-                AckPolicy = ConsumerConfigAckPolicy.None,
-                MemStorage = true,
-                NumReplicas = 1,
-                InactiveThreshold = TimeSpan.FromSeconds(30),
-            }, cancel).ConfigureAwait(false);
-            try
-            {
-                bool done = false;
-                while (!done && read.Count < max)
+                (ulong seq, StoredMessage message) = await GetAsync(stream, new StreamMsgGetRequest { NextBySubj = subject, Seq = next }, cancel).ConfigureAwait(false);
+                if (seq == 0 || seq >= until)
                 {
-                    int got = 0;
-                    await foreach (INatsJSMsg<byte[]> msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = Math.Min(max - read.Count, 512) }, cancellationToken: cancel).ConfigureAwait(false))
-                    {
-                        got++;
-                        NatsJSMsgMetadata meta = msg.Metadata.Value;
-                        if (meta.Sequence.Stream >= until)
-                        {
-                            done = true;
-                            break;
-                        }
-
-                        StoredMessage message = msg.Data == null ? null : StoredMessageCodec.Decode(msg.Data);
-                        if (message != null)
-                        {
-                            read.Add((meta.Sequence.Stream, message));
-                        }
-
-                        if (meta.NumPending == 0)
-                        {
-                            done = true;
-                        }
-                    }
-
-                    done |= got == 0;
+                    break;
                 }
-            }
-            finally
-            {
-                // Taken away now rather than left to time out on the server.
-                try
+
+                if (message != null)
                 {
-                    await _js.DeleteConsumerAsync(stream, consumer.Info.Name, CancellationToken.None).ConfigureAwait(false);
+                    read.Add((seq, message));
                 }
-                catch (Exception e) when (IsNatsFailure(e))
-                {
-                }
+
+                next = seq + 1;
             }
 
             return read;

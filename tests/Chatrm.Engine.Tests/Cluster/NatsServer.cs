@@ -15,6 +15,7 @@ namespace Chatrm.Engine.Tests.Cluster
     internal sealed class NatsServer : IAsyncDisposable
     {
         private static readonly Regex Listening = new Regex(@"Listening for client connections on [^:\s]+:(\d+)", RegexOptions.CultureInvariant);
+        private static readonly Regex ListeningForRoutes = new Regex(@"Listening for route connections on [^:\s]+:(\d+)", RegexOptions.CultureInvariant);
         private static readonly SemaphoreSlim Installing = new SemaphoreSlim(1, 1);
         private static string s_path;
 
@@ -34,8 +35,11 @@ namespace Chatrm.Engine.Tests.Cluster
 
         public int ProcessId => _process.Id;
 
+        /// <summary>The port other servers of its NATS cluster route to; 0 when it is alone.</summary>
+        public int RoutePort { get; private set; }
+
         /// <summary>Starts one; <paramref name="port"/> 0 lets it pick (a restart asks for the port it had).</summary>
-        public static async Task<NatsServer> StartAsync(int port = 0, string storeFolder = null)
+        public static async Task<NatsServer> StartAsync(int port = 0, string storeFolder = null, params string[] more)
         {
             string path = await FindOrInstallAsync();
             storeFolder ??= Directory.CreateTempSubdirectory("chatrm-nats-").FullName;
@@ -51,10 +55,23 @@ namespace Chatrm.Engine.Tests.Cluster
                 start.ArgumentList.Add(arg);
             }
 
+            foreach (string arg in more)
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            int routePort = 0;
+
             var process = Process.Start(start);
             var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
             process.ErrorDataReceived += (_, e) =>
             {
+                Match route = e.Data == null ? null : ListeningForRoutes.Match(e.Data);
+                if (route != null && route.Success)
+                {
+                    routePort = int.Parse(route.Groups[1].Value);
+                }
+
                 Match m = e.Data == null ? null : Listening.Match(e.Data);
                 if (m != null && m.Success)
                 {
@@ -70,6 +87,7 @@ namespace Chatrm.Engine.Tests.Cluster
             try
             {
                 server.Port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(20));
+                server.RoutePort = Volatile.Read(ref routePort);
             }
             catch
             {
