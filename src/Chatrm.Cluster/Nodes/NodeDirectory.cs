@@ -57,6 +57,12 @@ namespace Chatrm.Cluster.Nodes
         /// <summary>Raised when a node is found gone: heard of no more within a lease, or it said it left.</summary>
         public event Action<int> NodeGone;
 
+        /// <summary>Raised after each sweep (three times a lease), for what else waits on time.</summary>
+        public event Action Swept;
+
+        /// <summary>How long a node not heard of is still alive.</summary>
+        public TimeSpan Lease => _lease;
+
         /// <summary>Looks for nodes not heard of within a lease; called by the names' sweep.</summary>
         public void SweepGone()
         {
@@ -67,6 +73,8 @@ namespace Chatrm.Cluster.Nodes
                     NodeGone?.Invoke(pair.Key);
                 }
             }
+
+            Swept?.Invoke();
         }
 
         public async ValueTask DisposeAsync()

@@ -46,7 +46,8 @@ namespace Chatrm.Cluster.Routing
             _link = link;
             _local.PresenceChanged += OnLocalPresence;
             _names.Changed += OnNameChanged;
-            _nodes.NodeGone += OnNodeGone;
+            _nodes.NodeGone += node => KeepUnanswered(_forwarded.TakeFor(node));
+            _nodes.Swept += () => KeepUnanswered(_forwarded.TakeOlderThan(_nodes.Lease));
         }
 
         public int ServerId => _local.ServerId;
@@ -428,18 +429,18 @@ namespace Chatrm.Cluster.Routing
         }
 
         /// <summary>
-        /// A server is gone: what was handed to it and never answered is kept for its recipients, whose next login
-        /// (through any server) gets it, or its senders hear why not. A recipient who did get one before the server
-        /// died gets it again with the same id, which its client shows once.
+        /// Messages handed to a server that is gone, or that never answered within a lease: each is kept for its
+        /// recipient, whose next login (through any server) gets it, or its sender hears why not. A recipient who did
+        /// get one gets it again with the same id, which its client shows once.
         /// </summary>
-        private void OnNodeGone(int node)
+        private void KeepUnanswered(List<ChatEnvelope> unanswered)
         {
-            foreach (ChatEnvelope envelope in _forwarded.TakeFor(node))
+            foreach (ChatEnvelope envelope in unanswered)
             {
                 Chatrm.Engine.Storage.IMessageStore store = _store();
                 if (store == null)
                 {
-                    ReportFailed(envelope, Refusal.RecipientLeft, "the server " + envelope.To + " was on stopped before they confirmed");
+                    ReportFailed(envelope, Refusal.RecipientLeft, "the server " + envelope.To + " was on did not answer");
                     continue;
                 }
 

@@ -6,8 +6,9 @@ namespace Chatrm.Cluster.Routing
 {
     /// <summary>
     /// Direct messages handed to another server whose sender still waits to hear what became of them. Any report
-    /// about one answers it; if that server is found gone first, what it never answered is taken back here (and
-    /// kept for its recipient), so a server's death loses no message its sender was not told of.
+    /// about one answers it; if that server is found gone first, or no answer came within a lease (core NATS drops
+    /// what was in flight when a connection breaks, either way), what was never answered is taken back here and kept
+    /// for its recipient, so no message is lost without its sender being told.
     /// </summary>
     internal sealed class ForwardedMessages
     {
@@ -15,7 +16,7 @@ namespace Chatrm.Cluster.Routing
 
         public int Count => _awaiting.Count;
 
-        public void Add(int node, ChatEnvelope envelope) => _awaiting[envelope.Number] = new Forwarded(node, envelope);
+        public void Add(int node, ChatEnvelope envelope) => _awaiting[envelope.Number] = new Forwarded(node, envelope, System.Environment.TickCount64);
 
         public void Answered(long number) => _awaiting.TryRemove(number, out _);
 
@@ -34,15 +35,35 @@ namespace Chatrm.Cluster.Routing
             return taken;
         }
 
+        /// <summary>Takes out everything handed over longer ago than <paramref name="age"/> and never answered.</summary>
+        public List<ChatEnvelope> TakeOlderThan(System.TimeSpan age)
+        {
+            var taken = new List<ChatEnvelope>();
+            long before = System.Environment.TickCount64 - (long)age.TotalMilliseconds;
+            foreach (KeyValuePair<long, Forwarded> pair in _awaiting)
+            {
+                if (pair.Value.At < before && _awaiting.TryRemove(pair.Key, out Forwarded forwarded))
+                {
+                    taken.Add(forwarded.Envelope);
+                }
+            }
+
+            return taken;
+        }
+
         private readonly struct Forwarded
         {
-            public Forwarded(int node, ChatEnvelope envelope)
+            public Forwarded(int node, ChatEnvelope envelope, long at)
             {
                 Node = node;
                 Envelope = envelope;
+                At = at;
             }
 
             public int Node { get; }
+
+            /// <summary>When it was handed over, in milliseconds of <see cref="System.Environment.TickCount64"/>.</summary>
+            public long At { get; }
 
             public ChatEnvelope Envelope { get; }
         }
