@@ -16,6 +16,9 @@ public sealed class ClusterRecord
     /// <summary>Across servers: from the last user connected until both servers listed every user.</summary>
     public double? ReadySeconds { get; set; }
 
+    /// <summary>The kill run: seconds into the measured time when the third server was killed.</summary>
+    public double? KilledAtSeconds { get; set; }
+
     public double? CoreHopNsBefore { get; set; }
     public double? CoreHopNsAfter { get; set; }
     public string Failure { get; set; }
@@ -44,7 +47,10 @@ public sealed class ClusterResults
 /// </summary>
 public static class CrossServers
 {
-    public static readonly string[] DefaultTargets = { Targets.ChatrmNative, Targets.ChatrmNativeCross, Targets.ChatrmClassic, Targets.ChatrmClassicCross, Targets.Nats };
+    public static readonly string[] DefaultTargets = { Targets.ChatrmNative, Targets.ChatrmNativeCross, Targets.ChatrmNativeCrossKill, Targets.ChatrmClassic, Targets.ChatrmClassicCross, Targets.Nats };
+
+    /// <summary>Idle users the third server holds in the kill run, so its death frees names and ends sessions.</summary>
+    internal const int DoomedUsers = 50;
 
     private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(30);
 
@@ -134,6 +140,20 @@ public static class CrossServers
                 started.Add(b);
                 record.ServerVersion = $"{a.Version}, two servers of a cluster (Chatrm.Cluster) on {nats.Version.Split('\n')[0]}";
                 bool bothWays = direction == "both-ways";
+                ServerProcess doomed = null;
+                var doomedUsers = new List<Conn>();
+                if (target == Targets.ChatrmNativeCrossKill)
+                {
+                    doomed = await ServerProcess.StartAsync(target, maxClients, serveArguments: new[] { "--cluster", url, "--node-name", "c" });
+                    started.Add(doomed);
+                    for (int i = 0; i < DoomedUsers; i++)
+                    {
+                        Conn idle = await Conn.ConnectAsync(doomed.EndPoint, 64 * 1024, CancellationToken.None);
+                        await new NativeWire().OpenIdleAsync(idle, "doomed" + i);
+                        doomedUsers.Add(idle);
+                    }
+                }
+
                 run = new LoadRun(Wire.For(target), a.EndPoint, settings, string.Empty, a.Pid)
                 {
                     Placement = p => bothWays && p.Index % 2 == 0 ? (b.EndPoint, a.EndPoint) : (a.EndPoint, b.EndPoint),
@@ -143,6 +163,17 @@ public static class CrossServers
                         string[] names = pairs.SelectMany(p => new[] { p.SenderName, p.ReceiverName }).ToArray();
                         await Task.WhenAll(WaitUntilListedAsync(a.EndPoint, "watch-a", names), WaitUntilListedAsync(b.EndPoint, "watch-b", names));
                         record.ReadySeconds = ready.Elapsed.TotalSeconds;
+                        if (doomed != null)
+                        {
+                            // A third of the way into the measured time, as a crash: the lease then runs out mid-run too.
+                            double at = settings.DurationSeconds / 3;
+                            record.KilledAtSeconds = at;
+                            _ = Task.Delay(TimeSpan.FromSeconds(settings.WarmupSeconds + at)).ContinueWith(_ =>
+                            {
+                                doomed.KillNow();
+                                foreach (Conn idle in doomedUsers) idle.Dispose();
+                            }, TaskScheduler.Default);
+                        }
                     },
                     MoreServerPids = new[] { b.Pid },
                     BackendPids = new[] { nats.Pid },

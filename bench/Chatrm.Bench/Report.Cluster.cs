@@ -76,6 +76,7 @@ public static partial class Report
         md.AppendLine($"- Across servers (`-cross`): a `nats-server -js` (its store in a fresh temporary folder, deleted after) and two `Chatrm.Bench serve --cluster nats://… --node-name a|b`, {placement}. " +
             "Before the first message every user is connected and both servers list all of them (a native `who` on each, asked until it does), so no message meets a name the cluster has not seen yet. " +
             "Chatrm CPU is the two servers' processes summed; NATS CPU is that nats-server's own.");
+        md.AppendLine($"- A server killed (`chatrm-native-cross-kill`): as `chatrm-native-cross`, with a third server `c` in the cluster holding {CrossServers.DoomedUsers} idle native users, killed with SIGKILL a third of the way into the measured time; the pairs on `a` and `b` go on, and their figures (p99 above all) are the ones to compare with `chatrm-native-cross`.");
         md.AppendLine("- NATS (`nats`): core pub/sub directly (`SUB`/`PUB`, no JetStream), as in the suite; its server's CPU is in the NATS column.");
         md.AppendLine();
         md.AppendLine("Figures are medians over the rounds; \"across / one server\" is each round's rate across servers over the same round's rate on one server, the median and each round's in brackets; loss, duplication and reordering are totals over all rounds.");
@@ -110,6 +111,14 @@ public static partial class Report
         else
         {
             md.AppendLine("| native across servers, confirmations included: at least 0.5× one server's messages/s | not measured (see below) | **no** |");
+        }
+
+        ClusterSummary killed = rows.FirstOrDefault(r => r.Target == Targets.ChatrmNativeCrossKill);
+        if (native != null && killed != null && !double.IsNaN(killed.P99) && !double.IsNaN(native.P99))
+        {
+            bool clean = killed.Lost + killed.Duplicated + killed.Reordered + killed.Errors == 0;
+            md.AppendLine($"| kill -9 of a third server during traffic: the other servers' users keep their pace and p99 (here: p99 at most 1.25× the run without the kill), nothing lost | " +
+                $"p99 {F(killed.P99)} ms vs {F(native.P99)} ms, {N(killed.Rate)} vs {N(native.Rate)} msg/s; lost / dup / reordered {killed.Lost} / {killed.Duplicated} / {killed.Reordered}, errors {killed.Errors} | {Yes(killed.P99 <= 1.25 * native.P99 && clean)} |");
         }
 
         md.AppendLine();

@@ -62,6 +62,8 @@ public sealed class ServerProcess : IDisposable
     public string Target { get; }
     public IPEndPoint EndPoint { get; private set; }
     public int Pid => _process.Id;
+
+    private volatile bool _killed;
     public string Version { get; }
 
     /// <summary>Null when the program is not installed.</summary>
@@ -82,7 +84,7 @@ public sealed class ServerProcess : IDisposable
     public static string Unavailable(string target) => target switch
     {
         Targets.Redis => Find("redis-server") == null ? "redis-server is not installed" : null,
-        Targets.Nats or Targets.JetStream or Targets.JetStreamWire or Targets.ChatrmNativeCross or Targets.ChatrmClassicCross => Find("nats-server") == null ? "nats-server is not installed" : null,
+        Targets.Nats or Targets.JetStream or Targets.JetStreamWire or Targets.ChatrmNativeCross or Targets.ChatrmClassicCross or Targets.ChatrmNativeCrossKill => Find("nats-server") == null ? "nats-server is not installed" : null,
         _ => null,
     };
 
@@ -252,11 +254,24 @@ public sealed class ServerProcess : IDisposable
         }
     }
 
+    /// <summary>SIGKILL, as a crash would: no goodbye to the cluster, its names left for the lease to free.</summary>
+    public void KillNow()
+    {
+        try
+        {
+            _killed = true;
+            _process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
     public void Dispose()
     {
         try
         {
-            if (_process.HasExited)
+            if (_process.HasExited && !_killed)
             {
                 Console.Error.WriteLine($"  {Target} exited by itself with code {_process.ExitCode}:{Environment.NewLine}{RecentOutput}");
             }

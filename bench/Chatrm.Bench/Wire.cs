@@ -19,7 +19,7 @@ public abstract class Wire
     public static Wire For(string target) => target switch
     {
         Targets.ChatrmClassic or Targets.ChatrmClassicStore or Targets.ChatrmClassicCross => new ClassicWire(),
-        Targets.ChatrmNative or Targets.ChatrmNativeStore or Targets.ChatrmNativeCross => new NativeWire(),
+        Targets.ChatrmNative or Targets.ChatrmNativeStore or Targets.ChatrmNativeCross or Targets.ChatrmNativeCrossKill => new NativeWire(),
         Targets.Redis => new RedisWire(),
         Targets.Nats => new NatsWire(),
         _ => throw new ArgumentException("unknown target " + target),
@@ -108,6 +108,9 @@ public static class Targets
     public const string ChatrmNativeCross = "chatrm-native-cross";
     public const string ChatrmClassicCross = "chatrm-classic-cross";
 
+    /// <summary>As <see cref="ChatrmNativeCross"/>, with a third server of the cluster, holding idle users, killed with SIGKILL a third of the way into the measured time.</summary>
+    public const string ChatrmNativeCrossKill = "chatrm-native-cross-kill";
+
     public static readonly string[] All = { ChatrmClassic, ChatrmNative, Redis, Nats };
 
     /// <summary>What the live suite runs by default: every server, and Chatrm again with a store.</summary>
@@ -119,12 +122,12 @@ public static class Targets
     public static bool Stores(string target) => target == ChatrmClassicStore || target == ChatrmNativeStore || target == JetStream || target == JetStreamWire;
 
     /// <summary>Pairs across the servers of a cluster.</summary>
-    public static bool Crosses(string target) => target == ChatrmNativeCross || target == ChatrmClassicCross;
+    public static bool Crosses(string target) => target == ChatrmNativeCross || target == ChatrmClassicCross || target == ChatrmNativeCrossKill;
 
     /// <summary>The same protocol on one server, for the ratio.</summary>
     public static string OneServer(string target) => target switch
     {
-        ChatrmNativeCross => ChatrmNative,
+        ChatrmNativeCross or ChatrmNativeCrossKill => ChatrmNative,
         ChatrmClassicCross => ChatrmClassic,
         _ => target,
     };

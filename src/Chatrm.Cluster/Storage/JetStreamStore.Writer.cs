@@ -11,9 +11,10 @@ using StoredMessage = Chatrm.Engine.Storage.StoredMessage;
 namespace Chatrm.Cluster.Storage
 {
     /// <summary>
-    /// The store's one writer: writes are numbered (their tickets) as they are queued, published many at a time, and
-    /// committed in their order as JetStream acknowledges each (it has them in its file then); a write's callback, and
-    /// what waits for its ticket, run after that, on the writer. Cut off from NATS, an offline message is refused at
+    /// The store's one writer: writes are numbered (their tickets) as they are queued, published many at a time (the
+    /// lines of history of one conversation queued together in one JetStream message), and committed in ticket order
+    /// as JetStream acknowledges them (it has them in its file then); a write's callback, and what waits for its
+    /// ticket, run after that, on the writer. Cut off from NATS, an offline message is refused at
     /// once with "cluster unavailable" and a line of history is not kept, so no local fate waits on it.
     /// </summary>
     internal sealed partial class JetStreamStore
@@ -120,14 +121,44 @@ namespace Chatrm.Cluster.Storage
 
         private async Task WriteAsync()
         {
-            var inFlight = new Queue<Write>();
+            // Every write taken, in ticket order, until committed; and the publishes carrying them, in the order started.
+            var taken = new Queue<Write>();
+            var inFlight = new Queue<Publish>();
+            var batches = new Dictionary<string, Publish>(StringComparer.Ordinal);
+            var started = new List<Publish>();
             ChannelReader<Write> queued = _writes.Reader;
             while (true)
             {
-                while (inFlight.Count < MaxInFlight && queued.TryRead(out Write write))
+                // What is queued now goes out together: lines of one conversation in one message of history.
+                batches.Clear();
+                started.Clear();
+                while (inFlight.Count + started.Count < MaxInFlight && queued.TryRead(out Write write))
                 {
-                    write.Pending = Start(write);
-                    inFlight.Enqueue(write);
+                    taken.Enqueue(write);
+                    Publish publish;
+                    if (write.Kind == WriteKind.History)
+                    {
+                        string subject = HistorySubject(Conversations.Of(write.Message));
+                        if (!batches.TryGetValue(subject, out publish) || publish.IsFull)
+                        {
+                            publish = new Publish(subject);
+                            batches[subject] = publish;
+                            started.Add(publish);
+                        }
+                    }
+                    else
+                    {
+                        publish = new Publish(null);
+                        started.Add(publish);
+                    }
+
+                    publish.Add(write);
+                }
+
+                foreach (Publish publish in started)
+                {
+                    publish.Pending = Start(publish);
+                    inFlight.Enqueue(publish);
                 }
 
                 if (inFlight.Count == 0)
@@ -140,26 +171,45 @@ namespace Chatrm.Cluster.Storage
                     continue;
                 }
 
-                Write oldest = inFlight.Dequeue();
-                await FinishAsync(oldest).ConfigureAwait(false);
-                Commit(oldest.Ticket);
+                await FinishAsync(inFlight.Dequeue()).ConfigureAwait(false);
+
+                // Committed up to the first write whose publish is still out: tickets commit in their order.
+                long committed = 0;
+                while (taken.Count > 0 && taken.Peek().Done)
+                {
+                    Write write = taken.Dequeue();
+                    Tell(write);
+                    committed = write.Ticket;
+                }
+
+                if (committed != 0)
+                {
+                    Commit(committed);
+                }
             }
         }
 
-        private Task<PubAckResponse> Start(Write write)
+        private Task<PubAckResponse> Start(Publish publish)
         {
             try
             {
-                switch (write.Kind)
+                Write first = publish.Writes[0];
+                switch (first.Kind)
                 {
                     case WriteKind.Offline:
-                        return _js.PublishAsync(InboxSubject(write.Message.To), StoredMessageCodec.Encode(write.Message)).AsTask();
+                        return _js.PublishAsync(InboxSubject(first.Message.To), StoredMessageCodec.Encode(first.Message)).AsTask();
                     case WriteKind.History:
-                        return _js.PublishAsync(HistorySubject(Conversations.Of(write.Message)), StoredMessageCodec.Encode(write.Message)).AsTask();
+                        var lines = new List<StoredMessage>(publish.Writes.Count);
+                        foreach (Write line in publish.Writes)
+                        {
+                            lines.Add(line.Message);
+                        }
+
+                        return _js.PublishAsync(publish.Subject, StoredMessageCodec.EncodeLines(lines)).AsTask();
                     case WriteKind.Confirm:
-                        return NoAck(_js.DeleteMessageAsync(InboxStream, new StreamMsgDeleteRequest { Seq = write.Seq, NoErase = true }).AsTask());
+                        return NoAck(_js.DeleteMessageAsync(InboxStream, new StreamMsgDeleteRequest { Seq = first.Seq, NoErase = true }).AsTask());
                     default:
-                        return NoAck(_store.PutAsync(UserKey(write.Name), "1").AsTask());
+                        return NoAck(_store.PutAsync(UserKey(first.Name), "1").AsTask());
                 }
             }
             catch (Exception e)
@@ -174,18 +224,25 @@ namespace Chatrm.Cluster.Storage
             return null;
         }
 
-        /// <summary>Waits for JetStream's answer to one write and tells its fate; never throws.</summary>
-        private async Task FinishAsync(Write write)
+        /// <summary>Waits for JetStream's answer to one publish and marks its writes done, with what failed; never throws.</summary>
+        private async Task FinishAsync(Publish publish)
         {
             string failure;
             try
             {
-                PubAckResponse ack = await write.Pending.ConfigureAwait(false);
+                PubAckResponse ack = await publish.Pending.ConfigureAwait(false);
                 failure = ack?.Error == null ? null : ack.Error.Description ?? "error " + ack.Error.ErrCode;
-                if (failure == null && write.Kind == WriteKind.History && !Engine.RoomNames.IsRoom(write.Message.To))
+                if (failure == null && publish.Subject != null)
                 {
-                    // A direct line's place in its conversation is its place in the stream.
-                    write.Message.Seq = (long)ack.Seq;
+                    // A direct line's place in its conversation is made from its place in the stream.
+                    for (int i = 0; i < publish.Writes.Count; i++)
+                    {
+                        StoredMessage line = publish.Writes[i].Message;
+                        if (!Engine.RoomNames.IsRoom(line.To))
+                        {
+                            line.Seq = DirectSeq(ack.Seq, i);
+                        }
+                    }
                 }
             }
             catch (NatsJSApiException e)
@@ -202,14 +259,27 @@ namespace Chatrm.Cluster.Storage
                 Interlocked.Increment(ref _failedWrites);
             }
 
-            if (write.Kind == WriteKind.Offline && write.Completed != null)
+            foreach (Write write in publish.Writes)
             {
-                StoreResult result = failure == null ? new StoreResult(StoreOutcome.Stored)
-                    : failure.IndexOf("per subject", StringComparison.OrdinalIgnoreCase) >= 0
-                        ? new StoreResult(StoreOutcome.InboxFull, $"{write.Message.To}'s inbox is full ({_limits.MaxInboxMessages} messages wait there)")
-                        : new StoreResult(StoreOutcome.Failed, "the cluster's store did not keep it: " + failure);
-                Tell(() => write.Completed(result));
+                write.Failure = failure;
+                write.Done = true;
             }
+        }
+
+        /// <summary>An offline message's sender hears its fate once it and every write before it are committed.</summary>
+        private void Tell(Write write)
+        {
+            if (write.Kind != WriteKind.Offline || write.Completed == null)
+            {
+                return;
+            }
+
+            string failure = write.Failure;
+            StoreResult result = failure == null ? new StoreResult(StoreOutcome.Stored)
+                : failure.IndexOf("per subject", StringComparison.OrdinalIgnoreCase) >= 0
+                    ? new StoreResult(StoreOutcome.InboxFull, $"{write.Message.To}'s inbox is full ({_limits.MaxInboxMessages} messages wait there)")
+                    : new StoreResult(StoreOutcome.Failed, "the cluster's store did not keep it: " + failure);
+            Tell(() => write.Completed(result));
         }
 
         private void Commit(long ticket)
@@ -269,7 +339,11 @@ namespace Chatrm.Cluster.Storage
 
             public long Ticket { get; set; }
 
-            public Task<PubAckResponse> Pending { get; set; }
+            /// <summary>Answered by JetStream (set on the writer only).</summary>
+            public bool Done { get; set; }
+
+            /// <summary>Why JetStream did not keep it; null when it did.</summary>
+            public string Failure { get; set; }
 
             public static Write Offline(StoredMessage message, Action<StoreResult> completed) => new Write(WriteKind.Offline) { Message = message, Completed = completed };
 
@@ -278,6 +352,32 @@ namespace Chatrm.Cluster.Storage
             public static Write Confirm(ulong seq) => new Write(WriteKind.Confirm) { Seq = seq };
 
             public static Write User(string name) => new Write(WriteKind.User) { Name = name };
+        }
+
+        /// <summary>One publish to JetStream: a write, or the lines of history of one conversation that were queued together.</summary>
+        private sealed class Publish
+        {
+            // Well under NATS's 1 MiB message: a line is at most a few hundred bytes plus its text.
+            private const int MaxBytes = 256 * 1024;
+
+            private int _bytes;
+
+            public Publish(string historySubject) => Subject = historySubject;
+
+            /// <summary>The history subject for a batch of lines; null for any other write.</summary>
+            public string Subject { get; }
+
+            public List<Write> Writes { get; } = new List<Write>(1);
+
+            public bool IsFull => Writes.Count >= LinesPerMessage || _bytes >= MaxBytes;
+
+            public Task<PubAckResponse> Pending { get; set; }
+
+            public void Add(Write write)
+            {
+                Writes.Add(write);
+                _bytes += 128 + (write.Message?.TextJson?.Length ?? (write.Message?.TextLength ?? 0) * 3);
+            }
         }
     }
 }

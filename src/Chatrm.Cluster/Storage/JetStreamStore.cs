@@ -179,12 +179,13 @@ namespace Chatrm.Cluster.Storage
             // Confirms this server queued before are taken out first, so a quick login again does not get them twice.
             Flush(InboxReadWait);
             DateTime notBefore = Now.AddDays(-_limits.InboxDays);
-            List<(ulong Seq, StoredMessage Message)> read = Run(cancel => ReadSubjectAsync(_inbox, InboxSubject(user), 1, ulong.MaxValue, max, cancel));
+            List<(ulong Seq, byte[] Data)> read = Run(cancel => ReadSubjectAsync(_inbox, InboxSubject(user), 1, ulong.MaxValue, max, cancel));
             var seqs = new ConcurrentDictionary<long, ulong>();
             var inbox = new List<StoredMessage>(read.Count);
-            foreach ((ulong seq, StoredMessage message) in read)
+            foreach ((ulong seq, byte[] data) in read)
             {
-                if (message.SentAt < notBefore)
+                StoredMessage message = StoredMessageCodec.Decode(data);
+                if (message == null || message.SentAt < notBefore)
                 {
                     continue;
                 }
@@ -216,31 +217,6 @@ namespace Chatrm.Cluster.Storage
             }
         }
 
-        public long LastRoomSeq(string room)
-        {
-            if (!_limits.KeepHistory)
-            {
-                return 0;
-            }
-
-            return Run(async cancel =>
-            {
-                (ulong _, StoredMessage last) = await LastAsync(HistorySubject(Conversations.Room(room)), cancel).ConfigureAwait(false);
-                return last?.Seq ?? 0;
-            });
-        }
-
-        public IReadOnlyList<StoredMessage> ReadHistory(string conversation, int last, long before, long after)
-        {
-            if (!_limits.KeepHistory || last <= 0)
-            {
-                return Array.Empty<StoredMessage>();
-            }
-
-            DateTime notBefore = Now.AddDays(-_limits.HistoryDays);
-            return Run(cancel => ReadHistoryAsync(conversation, last, before, after, notBefore, cancel));
-        }
-
         public IReadOnlyList<KeptRef> TakeKeptRefs() => Array.Empty<KeptRef>();
 
         // Which refs a sender already sent are kept per server, in its memory: a resend through another server is new there.
@@ -253,99 +229,40 @@ namespace Chatrm.Cluster.Storage
             FinishWrites();
         }
 
-        private async Task<List<StoredMessage>> ReadHistoryAsync(string conversation, int last, long before, long after, DateTime notBefore, CancellationToken cancel)
+        /// <summary>
+        /// The messages of one subject with stream sequence from <paramref name="from"/> up to (not with)
+        /// <paramref name="until"/>, oldest first, at most <paramref name="max"/>; ones that cannot be read are skipped.
+        /// Read one by one with the stream's own "next message on this subject" (its leader answers it): no consumer is
+        /// made, which in a NATS cluster is an agreement of all its servers and waits on a leader a failed node took away.
+        /// </summary>
+        private static async Task<List<(ulong Seq, byte[] Data)>> ReadSubjectAsync(INatsJSStream stream, string subject, ulong from, ulong until, int max, CancellationToken cancel)
         {
-            string subject = HistorySubject(conversation);
-            bool room = RoomNames.IsRoom(conversation);
-            (ulong lastSeq, StoredMessage _) = await LastAsync(subject, cancel).ConfigureAwait(false);
-            if (lastSeq == 0)
+            var read = new List<(ulong, byte[])>();
+            ulong next = Math.Max(from, 1);
+            while (read.Count < max && next < until)
             {
-                return new List<StoredMessage>();
-            }
-
-            // Where to read back from and down to, in the stream's numbers: a direct line's Seq is its stream sequence;
-            // a room's comes in the message, in the stream's order, so its bounds are found by halving.
-            ulong end = lastSeq + 1;
-            ulong floor = 1;
-            if (before > 0)
-            {
-                end = Math.Min(end, room ? await FirstAtOrAboveAsync(subject, before, lastSeq, cancel).ConfigureAwait(false) : (ulong)before);
-            }
-
-            if (after > 0)
-            {
-                floor = room ? await FirstAtOrAboveAsync(subject, after + 1, lastSeq, cancel).ConfigureAwait(false) : (ulong)after + 1;
-            }
-
-            // Back from the end in windows that grow fourfold, until enough lines are read or the floor is reached.
-            var newestFirst = new List<StoredMessage>();
-            ulong window = (ulong)Math.Max(64, last * 4);
-            while (end > floor && newestFirst.Count < last)
-            {
-                ulong start = end - floor > window ? end - window : floor;
-                List<(ulong Seq, StoredMessage Message)> read = await ReadSubjectAsync(_history, subject, start, end, int.MaxValue, cancel).ConfigureAwait(false);
-                for (int i = read.Count - 1; i >= 0 && newestFirst.Count < last; i--)
+                (ulong seq, byte[] data) = await GetAsync(stream, new StreamMsgGetRequest { NextBySubj = subject, Seq = next }, cancel).ConfigureAwait(false);
+                if (seq == 0 || seq >= until)
                 {
-                    StoredMessage line = read[i].Message;
-                    if (!room)
-                    {
-                        line.Seq = (long)read[i].Seq;
-                    }
-
-                    if (HistoryRange.Holds(line.Seq, before, after) && line.SentAt >= notBefore)
-                    {
-                        newestFirst.Add(line);
-                    }
+                    break;
                 }
 
-                end = start;
-                window = window > ulong.MaxValue / 4 ? ulong.MaxValue : window * 4;
+                read.Add((seq, data));
+                next = seq + 1;
             }
 
-            newestFirst.Reverse();
-            return newestFirst;
+            return read;
         }
-
-        /// <summary>The stream sequence of the first line of a room with Seq at least <paramref name="seq"/> (past the last when none).</summary>
-        private async Task<ulong> FirstAtOrAboveAsync(string subject, long seq, ulong lastSeq, CancellationToken cancel)
-        {
-            ulong low = 1, high = lastSeq + 1;
-            while (low < high)
-            {
-                ulong middle = low + ((high - low) / 2);
-                (ulong at, StoredMessage line) = await NextAsync(subject, middle, cancel).ConfigureAwait(false);
-                if (line == null || at >= high)
-                {
-                    high = middle;
-                }
-                else if (line.Seq >= seq)
-                {
-                    high = at;
-                }
-                else
-                {
-                    low = at + 1;
-                }
-            }
-
-            return low;
-        }
-
-        private Task<(ulong Seq, StoredMessage Message)> LastAsync(string subject, CancellationToken cancel) =>
-            GetAsync(_history, new StreamMsgGetRequest { LastBySubj = subject }, cancel);
-
-        private Task<(ulong Seq, StoredMessage Message)> NextAsync(string subject, ulong from, CancellationToken cancel) =>
-            GetAsync(_history, new StreamMsgGetRequest { NextBySubj = subject, Seq = from }, cancel);
 
         /// <summary>One message by the request; (0, null) when there is none. JetStream busy choosing a leader is asked again until the caller's time is up.</summary>
-        private static async Task<(ulong Seq, StoredMessage Message)> GetAsync(INatsJSStream stream, StreamMsgGetRequest request, CancellationToken cancel)
+        private static async Task<(ulong Seq, byte[] Data)> GetAsync(INatsJSStream stream, StreamMsgGetRequest request, CancellationToken cancel)
         {
             for (int attempt = 1; ; attempt++)
             {
                 try
                 {
                     StreamMsgGetResponse got = await stream.GetAsync(request, cancel).ConfigureAwait(false);
-                    return (got.Message.Seq, StoredMessageCodec.Decode(got.Message.Data.Span));
+                    return (got.Message.Seq, got.Message.Data.ToArray());
                 }
                 catch (NatsJSApiException e) when (e.Error.Code == 404)
                 {
@@ -358,39 +275,7 @@ namespace Chatrm.Cluster.Storage
             }
         }
 
-        /// <summary>
-        /// The messages of one subject with stream sequence from <paramref name="from"/> up to (not with)
-        /// <paramref name="until"/>, oldest first, at most <paramref name="max"/>; ones that cannot be read are skipped.
-        /// Read one by one with the stream's own "next message on this subject" (its leader answers it): no consumer is
-        /// made, which in a NATS cluster is an agreement of all its servers and waits on a leader a failed node took away.
-        /// </summary>
-        private async Task<List<(ulong Seq, StoredMessage Message)>> ReadSubjectAsync(INatsJSStream stream, string subject, ulong from, ulong until, int max, CancellationToken cancel)
-        {
-            var read = new List<(ulong, StoredMessage)>();
-            ulong next = Math.Max(from, 1);
-            while (read.Count < max && next < until)
-            {
-                (ulong seq, StoredMessage message) = await GetAsync(stream, new StreamMsgGetRequest { NextBySubj = subject, Seq = next }, cancel).ConfigureAwait(false);
-                if (seq == 0 || seq >= until)
-                {
-                    break;
-                }
-
-                if (message != null)
-                {
-                    read.Add((seq, message));
-                }
-
-                next = seq + 1;
-            }
-
-            return read;
-        }
-
         private static string InboxSubject(string user) => BucketWatch.KeyOf(InboxSubjects, user);
-
-        // The conversation's key is lower-cased already (see Conversations), so one conversation is one subject.
-        private static string HistorySubject(string conversation) => HistorySubjects + Convert.ToHexString(Encoding.UTF8.GetBytes(conversation));
 
         private static string UserKey(string name) => BucketWatch.KeyOf("user.", name);
 
