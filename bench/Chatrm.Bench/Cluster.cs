@@ -223,7 +223,7 @@ public static class CrossServers
     /// Asks a server who is online (native who) until it lists every one of <paramref name="names"/>: a user of
     /// another server is reachable once its server's claim reached this one. Fails after <see cref="ReadyLimit"/>.
     /// </summary>
-    private static async Task WaitUntilListedAsync(IPEndPoint server, string watcher, IReadOnlyCollection<string> names)
+    internal static async Task WaitUntilListedAsync(IPEndPoint server, string watcher, IReadOnlyCollection<string> names)
     {
         using Conn conn = await Conn.ConnectAsync(server, 64 * 1024, CancellationToken.None);
         await new NativeWire().OpenIdleAsync(conn, watcher);

@@ -14,12 +14,14 @@ using Chatrm.Bench;
 //   cluster  the cluster workload of docs/performance.md (issue 19): the suite's pairs with sender and receiver on two
 //            servers of a cluster (serve --cluster on one nats-server -js), beside one server and NATS pub/sub
 //            (--targets, --rounds, --direction both-ways|a-to-b, --warmup, --duration, --smoke: a few seconds)
+//   cluster-curve  the scale-out curve of docs/scale-out.md: the same native pairs over 1, 2, 3, 4 servers of one
+//            cluster, every message crossing (--nodes 1,2,3,4, --pairs, --rounds, --duration)
 //   cluster-report  writes the cluster section of docs/performance.md from its results (--results, --out, --command)
 //   load     one load run against a server already running (--target, --port, --pid), for profiling
 //   produce  fills a user's inbox over the native protocol (for the PowerShell pipeline measurement)
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Chatrm.Bench suite|fanout|offline|cluster|report|cluster-report|serve|load|cold|produce [--option value ...]");
+    Console.Error.WriteLine("usage: Chatrm.Bench suite|fanout|offline|cluster|cluster-curve|report|cluster-report|serve|load|cold|produce [--option value ...]");
     return 2;
 }
 
@@ -32,6 +34,7 @@ return args[0] switch
     "fanout" => await Fanout.RunAsync(options),
     "offline" => await Offline.RunAsync(options),
     "cluster" => await CrossServers.RunAsync(options),
+    "cluster-curve" => await ClusterCurve.RunAsync(options),
     "cluster-report" => Report.WriteCluster(options),
     "load" => await Suite.LoadAsync(options),
     "cold" => await Suite.ColdAsync(options),
@@ -41,6 +44,6 @@ return args[0] switch
 
 static int Usage(string mode)
 {
-    Console.Error.WriteLine("unknown mode " + mode + "; use suite, fanout, offline, cluster, report, cluster-report, serve, load, cold or produce");
+    Console.Error.WriteLine("unknown mode " + mode + "; use suite, fanout, offline, cluster, cluster-curve, report, cluster-report, serve, load, cold or produce");
     return 2;
 }
