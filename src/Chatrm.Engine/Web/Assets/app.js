@@ -187,6 +187,8 @@
         if (joinedNow) c.members.add(f.user); else for (const m of c.members) if (same(m, f.user)) c.members.delete(m);
       }
       note(c, f.user + (joinedNow ? ' joined ' : ' left ') + f.room);
+      const listed = state.rooms.get(f.room);
+      if (listed) listed.memberCount = Math.max(0, listed.memberCount + (joinedNow ? 1 : -1));
     } else {
       if (same(f.user, state.me)) return;
       if (joinedNow) state.online.set(keyOf(f.user), f.user); else state.online.delete(keyOf(f.user));
