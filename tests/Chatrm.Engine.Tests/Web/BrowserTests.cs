@@ -170,6 +170,24 @@ namespace Chatrm.Engine.Tests.Web
         }
 
         [ChromiumFact]
+        public async Task OverHttpsThePageAsksForAPasswordWhenTheServerHasCredentials()
+        {
+            var users = new CredentialStore();
+            users.Add("alice", "s3cret", iterations: 1_000);
+            await using TestServer server = WebServer(o => { o.Credentials = users; o.Certificate = WebPortTests.MakeCertificate(); });
+            await using ChatPage alice = await ChatPage.OpenAsync(_browser.Require(), WebPortTests.WebUri(server, "https"));
+
+            await alice.Page.TypeAsync("#name", "alice");
+            await alice.Page.ClickAsync("#signin-button");
+            await alice.WaitForAsync("() => !document.getElementById('password-row').hidden && document.getElementById('signin-error').textContent.startsWith('This server needs a password')");
+
+            await alice.Page.TypeAsync("#password", "s3cret");
+            await alice.Page.ClickAsync("#signin-button");
+            await alice.WaitForAsync("() => document.getElementById('connection').textContent === 'online'");
+            Assert.True(server.IsOnline("alice"));
+        }
+
+        [ChromiumFact]
         public async Task ScriptInTextStaysLiteralAndRunsNothing()
         {
             const string Injection = "<img src=x onerror=alert(1)>";

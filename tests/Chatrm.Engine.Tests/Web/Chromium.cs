@@ -46,7 +46,8 @@ namespace Chatrm.Engine.Tests.Web
             {
                 ExecutablePath = Chromium.Path,
                 Headless = true,
-                Args = new[] { "--no-sandbox" },
+                // The HTTPS test's certificate is self-signed, made for the test.
+                Args = new[] { "--no-sandbox", "--ignore-certificate-errors" },
             });
         }
 

@@ -160,6 +160,51 @@ namespace Chatrm.Engine.Tests.Web
             await Eventually.TrueAsync(() => !server.IsOnline("alice"), "alice leaves");
         }
 
+        /// <summary>A self-signed certificate made for the test, with its private key.</summary>
+        internal static System.Security.Cryptography.X509Certificates.X509Certificate2 MakeCertificate()
+        {
+            using var rsa = System.Security.Cryptography.RSA.Create(2048);
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", rsa,
+                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            using var made = request.CreateSelfSigned(DateTimeOffset.Now.AddMinutes(-5), DateTimeOffset.Now.AddHours(1));
+            return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(
+                made.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx), null);
+        }
+
+        [Fact]
+        public async Task WithACertificateTheWebPortSpeaksHttpsAndWssOnly()
+        {
+            await using var server = new TestServer(o => { o.WebPort = 0; o.Certificate = MakeCertificate(); });
+            int port = server.Server.WebEndPoint.Port;
+            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
+            using var https = new HttpClient(handler) { Timeout = Deadline };
+            using HttpResponseMessage page = await https.GetAsync($"https://127.0.0.1:{port}/");
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Contains("Content-Security-Policy", page.Headers.Select(h => h.Key));
+
+            using var plain = new HttpClient { Timeout = Deadline };
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => plain.GetAsync($"http://127.0.0.1:{port}/"));
+
+            using var wss = new ClientWebSocket();
+            wss.Options.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            wss.Options.SetRequestHeader("Origin", $"https://127.0.0.1:{port}");
+            using var deadline = new CancellationTokenSource(Deadline);
+            await wss.ConnectAsync(new Uri($"wss://127.0.0.1:{port}/ws"), deadline.Token);
+            await SendAsync(wss, Hello("alice"));
+            Assert.Equal("alice", Str(await ReadAsync(wss, "welcome"), "user"));
+        }
+
+        [Fact]
+        public async Task WebConnectionsCountTowardsTheConnectionLimit()
+        {
+            await using var server = new TestServer(o => { o.WebPort = 0; o.MaxConnectionsPerAddress = 1; });
+            using NativePeer alice = await server.JoinNativeAsync("alice");
+            using var http = new HttpClient { BaseAddress = WebUri(server), Timeout = Deadline };
+            using HttpResponseMessage full = await http.GetAsync("/");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, full.StatusCode);
+            Assert.StartsWith("server-full: ", await full.Content.ReadAsStringAsync());
+        }
+
         [Fact]
         public async Task StoppingTheServerEndsItsWebSockets()
         {
