@@ -290,7 +290,7 @@ namespace Chatrm.PowerShell
                 ThrowTerminatingError(ChatrmErrors.Make(
                     ChatrmErrors.ServerStartFailed,
                     ErrorCategory.ResourceUnavailable,
-                    $"Cannot listen on {options.Address}:{Port}: {e.Message}",
+                    $"Cannot listen on {options.Address}:{Port}" + (options.WebPort.HasValue ? $" and its web port {options.WebPort}" : string.Empty) + $": {e.Message}",
                     Port,
                     e));
             }

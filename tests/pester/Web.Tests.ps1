@@ -40,13 +40,28 @@ Describe 'Start-ChatrmServer -WebPort' {
             & $send '{"type":"hello","protocol":"chatrm_native","version":1,"user":"alice"}'
             & $send '{"type":"send","ref":"1","to":"bob","text":"hi from the web"}'
 
-            $message = Receive-ChatrmMessage -Connection $bob -Wait -Timeout 10
+            $message = Receive-ChatrmMessage -Connection $bob -Wait -Count 1 -Timeout 10
             $message.From | Should -Be 'alice'
             $message.Text | Should -Be 'hi from the web'
             (Get-ChatrmUser -Connection $bob | Where-Object Name -EQ 'alice').Protocol | Should -Be 'Chatrm'
         }
         finally {
             $socket.Dispose()
+        }
+    }
+
+    It 'fails with ChatrmServerStartFailed on a web port in use, naming it, and leaves no job' {
+        $taken = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $taken.Start()
+        try {
+            $webPort = $taken.LocalEndpoint.Port
+            $jobsBefore = @(Get-Job).Count
+            { Start-ChatrmServer -Port 0 -WebPort $webPort } | Should -Throw -ErrorId 'ChatrmServerStartFailed,*'
+            try { Start-ChatrmServer -Port 0 -WebPort $webPort } catch { $_.Exception.Message | Should -Match "web port $webPort" }
+            @(Get-Job).Count | Should -Be $jobsBefore
+        }
+        finally {
+            $taken.Stop()
         }
     }
 
