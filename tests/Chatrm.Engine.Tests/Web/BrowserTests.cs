@@ -188,6 +188,23 @@ namespace Chatrm.Engine.Tests.Web
         }
 
         [ChromiumFact]
+        public async Task AMessageOverTheServersLimitIsRefusedOnThePageAndTheConnectionStays()
+        {
+            await using TestServer server = WebServer(o => o.MaxLineBytes = 256);
+            await using ChatPage alice = await ChatPage.SignInAsync(_browser.Require(), WebPortTests.WebUri(server), "alice");
+            using ChatClient bob = await server.ConnectNativeAsync("bob");
+
+            await alice.OpenAsync("bob");
+            await alice.Page.EvaluateExpressionAsync("document.getElementById('text').value = 'x'.repeat(300)");
+            await alice.Page.ClickAsync("#send");
+            await alice.WaitForAsync("() => [...document.querySelectorAll('#lines .message.mine .state')].some(e => e.textContent.startsWith('not sent: too long'))");
+
+            await alice.SendAsync("short");
+            await Eventually.TrueAsync(() => bob.Take(10).OfType<ChatMessage>().Any(m => m.Text == "short"), "the next message goes");
+            Assert.Equal("online", await alice.Page.EvaluateExpressionAsync<string>("document.getElementById('connection').textContent"));
+        }
+
+        [ChromiumFact]
         public async Task ScriptInTextStaysLiteralAndRunsNothing()
         {
             const string Injection = "<img src=x onerror=alert(1)>";

@@ -27,6 +27,8 @@
     rooms: new Map(),     // every room the server has: name -> { memberCount, joined }
     joined: new Set(),    // rooms this user is in (lower case)
     asked: new Map(),     // ref -> what a question was for
+    maxFrameBytes: 16384, // the welcome says
+    reconnectTimer: null,
   };
 
   function randomToken() {
@@ -49,6 +51,8 @@
   // ---- the connection ----
 
   function connect() {
+    clearTimeout(state.reconnectTimer);
+    if (state.socket) { const old = state.socket; state.socket = null; old.close(); }
     const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
     const socket = new WebSocket(scheme + location.host + '/ws');
     state.socket = socket;
@@ -81,7 +85,7 @@
     // Full jitter, as Chatrm's client: attempt n waits 0 to min(5 s, 100 ms x 2^n).
     const wait = Math.random() * Math.min(5000, 100 * Math.pow(2, state.attempts));
     state.attempts++;
-    setTimeout(() => { if (!state.signedOut) connect(); }, wait);
+    state.reconnectTimer = setTimeout(() => { if (!state.signedOut) connect(); }, wait);
   }
 
   function send(frame) {
@@ -131,6 +135,7 @@
     state.me = f.user;
     if (state.ids !== null && f.ids !== state.ids) state.shown.clear();
     state.ids = f.ids || null;
+    if (f.maxFrameBytes > 0) state.maxFrameBytes = f.maxFrameBytes;
     $('me').textContent = f.user;
     setConnection('online', false);
     showChat();
@@ -369,8 +374,16 @@
     const ref = 'm' + state.nextRef++;
     const line = { from: state.me, text: text, mine: true, state: 'sending' };
     c.lines.push(line);
-    state.pending.set(ref, { to: c.name, text: text, line: line });
-    send({ type: 'send', ref: ref, to: c.name, text: text });
+    const frame = { type: 'send', ref: ref, to: c.name, text: text };
+    // The server closes the WebSocket on a frame over its limit: such a message is refused here instead.
+    const size = new TextEncoder().encode(JSON.stringify(frame)).length;
+    if (size > state.maxFrameBytes) {
+      line.state = 'refused';
+      line.reason = 'too long (' + size + ' bytes; this server takes ' + state.maxFrameBytes + ')';
+    } else {
+      state.pending.set(ref, { to: c.name, text: text, line: line });
+      send(frame);
+    }
     input.value = '';
     render();
     const box = $('messages');
@@ -465,6 +478,7 @@
   document.addEventListener('DOMContentLoaded', () => {
     $('signin').addEventListener('submit', (e) => {
       e.preventDefault();
+      clearTimeout(state.reconnectTimer);
       state.me = $('name').value.trim();
       state.password = $('password').value || null;
       state.signedOut = false;
