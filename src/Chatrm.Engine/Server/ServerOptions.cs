@@ -82,7 +82,8 @@ namespace Chatrm.Engine
 
         /// <summary>
         /// A port that serves the web client (a page at / and a WebSocket at /ws speaking the native protocol), over
-        /// HTTPS and WSS when <see cref="Certificate"/> is set; null serves nothing, 0 picks a free port. Needs .NET 10.
+        /// HTTPS and WSS when <see cref="Certificate"/> is set; null serves nothing, 0 picks a free port. Needs the
+        /// net10.0 build: on netstandard2.0 (.NET Framework) <see cref="ChatServer.Start"/> throws PlatformNotSupportedException.
         /// </summary>
         public int? WebPort { get; set; }
 

@@ -34,7 +34,14 @@ namespace Chatrm.Engine.Web
         public string Target { get; }
 
         /// <summary>The path of <see cref="Target"/>, without its query.</summary>
-        public string Path => Target.IndexOf('?') is int q && q >= 0 ? Target.Substring(0, q) : Target;
+        public string Path
+        {
+            get
+            {
+                int query = Target.IndexOf('?');
+                return query >= 0 ? Target.Substring(0, query) : Target;
+            }
+        }
 
         public string Version { get; }
 
