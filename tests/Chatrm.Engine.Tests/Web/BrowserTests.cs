@@ -148,12 +148,16 @@ namespace Chatrm.Engine.Tests.Web
 
             await first.DisposeAsync();
             await alice.WaitForAsync("() => document.getElementById('connection').textContent === 'reconnecting…'");
+            // Sent while there is no server: it waits in the page, and goes once the page is back.
+            await alice.SendAsync("typed while the server was down");
 
             await using TestServer second = WebServer(o => { o.WebPort = webPort; o.StorePath = store.Path; });
             await alice.WaitForAsync("() => document.getElementById('connection').textContent === 'online'");
             await Eventually.TrueAsync(() => second.IsOnline("alice"), "alice is back");
 
             using ChatClient bobAgain = await second.ConnectNativeAsync("bob");
+            await Eventually.TrueAsync(() => bobAgain.Take(10).OfType<ChatMessage>().Any(m => m.Text == "typed while the server was down"), "bob gets what alice typed while the server was down");
+            await alice.WaitForAsync("() => [...document.querySelectorAll('#lines .message.mine')].some(e => e.querySelector('.text').textContent === 'typed while the server was down' && e.querySelector('.state').textContent === 'delivered')");
             await bobAgain.SendAsync("alice", "after the restart").WaitAsync(Deadline);
             await alice.WaitForMessageAsync("after the restart");
             await alice.SendAsync("still here");

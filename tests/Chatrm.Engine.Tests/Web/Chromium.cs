@@ -9,7 +9,8 @@ namespace Chatrm.Engine.Tests.Web
     /// <summary>Debian's chromium package, which the browser tests drive; .ci/run installs it.</summary>
     internal static class Chromium
     {
-        public const string Path = "/usr/bin/chromium";
+        /// <summary>Debian's, unless CHATRM_CHROMIUM names another build of Chromium.</summary>
+        public static readonly string Path = Environment.GetEnvironmentVariable("CHATRM_CHROMIUM") is string other && other.Length > 0 ? other : "/usr/bin/chromium";
 
         public static bool IsInstalled => File.Exists(Path);
 
