@@ -85,11 +85,17 @@ namespace Chatrm.Engine
                 }
 
                 // A web connection counts as any other towards the server's and the address's limits.
-                if (Admit(socket, Web.WebListener.RefuseFull, out long id, out IPAddress address))
+                if (Admit(socket, RefuseWeb, out long id, out IPAddress address))
                 {
                     _ = RunWebConnectionAsync(web, socket, id, address);
                 }
             }
+        }
+
+        private void RefuseWeb(Socket socket, string why)
+        {
+            Raise(ServerEventKind.HandshakeRefused, null, Refusal.ServerFull.ToCode() + ": " + why + " (web)");
+            Web.WebListener.RefuseFull(socket, why);
         }
 
         private async Task RunWebConnectionAsync(Web.WebListener web, Socket socket, long id, IPAddress address)

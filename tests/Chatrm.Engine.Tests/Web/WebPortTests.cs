@@ -203,6 +203,7 @@ namespace Chatrm.Engine.Tests.Web
             using HttpResponseMessage full = await http.GetAsync("/");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, full.StatusCode);
             Assert.StartsWith("server-full: ", await full.Content.ReadAsStringAsync());
+            Assert.Contains(server.Events, e => e.Kind == ServerEventKind.HandshakeRefused && e.Detail.StartsWith("server-full: "));
         }
 
         [Fact]
