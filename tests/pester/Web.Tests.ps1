@@ -65,6 +65,12 @@ Describe 'Start-ChatrmServer -WebPort' {
         }
     }
 
+    It 'gives a WebUri on loopback for a server on every address' {
+        $server = Start-ChatrmServer -Port 0 -WebPort 0 -Address 0.0.0.0
+        $server.WebUri | Should -Be "http://127.0.0.1:$($server.WebPort)/"
+        (Invoke-WebRequest -Uri $server.WebUri -UseBasicParsing).StatusCode | Should -Be 200
+    }
+
     It 'serves nothing without -WebPort' {
         $server = Start-ChatrmServer -Port 0
         $server.WebPort | Should -BeNullOrEmpty

@@ -126,6 +126,29 @@ namespace Chatrm.Engine.Tests.Web
         }
 
         [Fact]
+        public async Task AWebUserIsRateLimitedAsATcpUserIs()
+        {
+            await using var server = new TestServer(o => { o.WebPort = 0; o.MaxMessagesPerSecond = 1; });
+            using NativePeer bob = await server.JoinNativeAsync("bob");
+            using ClientWebSocket web = await OpenAsync(server);
+            await SendAsync(web, Hello("alice"));
+            await ReadAsync(web, "welcome");
+
+            for (int i = 0; i < 5; i++)
+            {
+                await SendAsync(web, $"{{\"type\":\"send\",\"ref\":\"{i}\",\"to\":\"bob\",\"text\":\"m{i}\"}}");
+            }
+
+            JsonObject refused = await ReadAsync(web, "status");
+            while (Str(refused, "status") != "refused")
+            {
+                refused = await ReadAsync(web, "status");
+            }
+
+            Assert.Equal("rate-limited", Str(refused, "reason"));
+        }
+
+        [Fact]
         public async Task APageOfAnotherOriginIsRefused403UnlessAllowed()
         {
             await using var server = new TestServer(o => { o.WebPort = 0; o.WebAllowedOrigins = new[] { "https://chat.example.com" }; });
