@@ -29,6 +29,9 @@
            installs afl++ with apt-get when missing) for -FuzzSeconds per target; findings go to fuzz/findings.
     Soak   runs bench/Chatrm.Soak for -SoakSeconds: 300 reconnecting users, every confirmed message checked,
            the server's memory and connections back afterwards (docs/soak.md). The figures go to out/soak.
+    Screenshot runs the web client's screenshot test (tests/Chatrm.Engine.Tests/Web/BrowserTests.cs) in headless
+           Chromium, a real server and real browser users, and saves the picture at docs/images/web-client.png, which
+           the README and docs/web.md show. Needs Debian's chromium package (apt-get install chromium).
     Clean  removes out/.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -40,7 +43,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Serve', 'Cluster', 'Package', 'Bench', 'Fuzz', 'Soak', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Serve', 'Cluster', 'Package', 'Bench', 'Fuzz', 'Soak', 'Screenshot', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -56,6 +59,10 @@ param(
     # For Cluster: the port of the NATS server the cluster runs on.
     [ValidateRange(1, 65535)]
     [int] $NatsPort = 4222,
+
+    # For Serve: also serve the web client on this port (a browser opens http://Address:WebPort/); none when not given.
+    [ValidateRange(0, 65535)]
+    [int] $WebPort,
 
     # For Serve: the address to listen on.
     [string] $Address = '127.0.0.1',
@@ -341,8 +348,10 @@ function Invoke-Serve {
     if ($storeFolder -and -not (Test-Path $storeFolder)) {
         $null = New-Item -ItemType Directory -Path $storeFolder
     }
-    $server = Start-ChatrmServer -Port $Port -Address $Address -StorePath $StorePath
+    $web = if ($PSBoundParameters.ContainsKey('WebPort')) { @{ WebPort = $WebPort } } else { @{} }
+    $server = Start-ChatrmServer -Port $Port -Address $Address -StorePath $StorePath @web
     Write-Host "Chatrm is listening on $($server.Address):$($server.Port), keeping messages in $StorePath. Press Ctrl+C to stop."
+    if ($server.WebUri) { Write-Host "The web client is at $($server.WebUri)" }
     try {
         $server | Receive-Job -Wait
     }
@@ -401,6 +410,25 @@ function Invoke-Cluster {
     }
 }
 
+function Invoke-Screenshot {
+    # A real run: a server, browser users chatting in a room, and the page as alice sees it. With CI=true a missing
+    # browser fails the test instead of skipping it, so no picture is silently left out of date.
+    $picture = Join-Path $root 'docs/images/web-client.png'
+    $null = New-Item -ItemType Directory -Force (Split-Path -Parent $picture)
+    $ci = $env:CI
+    $env:CHATRM_WEB_SCREENSHOT = $picture
+    $env:CI = 'true'
+    try {
+        Invoke-Native dotnet @('test', (Join-Path $root 'tests/Chatrm.Engine.Tests/Chatrm.Engine.Tests.csproj'), '-c', $Configuration, '--nologo',
+            '--filter', 'FullyQualifiedName~Web.BrowserTests.WebClientScreenshot')
+    }
+    finally {
+        Remove-Item Env:CHATRM_WEB_SCREENSHOT -ErrorAction SilentlyContinue
+        $env:CI = $ci
+    }
+    Write-Host "Saved $picture"
+}
+
 foreach ($step in $Task) {
     switch ($step) {
         'Clean' { if (Test-Path $out) { Remove-Item -Recurse -Force $out } }
@@ -412,5 +440,6 @@ foreach ($step in $Task) {
         'Bench' { Invoke-Build; Invoke-Bench }
         'Fuzz' { Invoke-Fuzz }
         'Soak' { Invoke-Soak }
+        'Screenshot' { Invoke-Screenshot }
     }
 }

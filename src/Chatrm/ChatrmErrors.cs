@@ -20,6 +20,7 @@ namespace Chatrm.PowerShell
         public const string InvalidHistoryQuestion = "ChatrmInvalidHistoryQuestion";
         public const string ParameterConflict = "ChatrmParameterConflict";
         public const string ClusterUnavailable = "ChatrmClusterUnavailable";
+        public const string WebNeedsPowerShell7 = "ChatrmWebNeedsPowerShell7";
 
         public static ErrorCategory CategoryOf(Refusal refusal)
         {

@@ -44,6 +44,22 @@ namespace Chatrm.PowerShell
         /// <summary>The plain port for original clients beside a TLS port, or null.</summary>
         public int? ClassicPort => Server.ClassicEndPoint?.Port;
 
+        /// <summary>The port that serves the web client (-WebPort), or null.</summary>
+        public int? WebPort => Server.WebEndPoint?.Port;
+
+        /// <summary>Where a browser opens the web client (https with -Certificate), or null without -WebPort.</summary>
+        public Uri WebUri => Server.WebEndPoint == null ? null : new UriBuilder(
+            UsesTls ? "https" : "http",
+            WebHost(Server.WebEndPoint.Address),
+            Server.WebEndPoint.Port,
+            "/").Uri;
+
+        // A server on every address is reached here on loopback; an IPv6 address goes in brackets (UriBuilder does that).
+        private static string WebHost(System.Net.IPAddress address) =>
+            address.Equals(System.Net.IPAddress.Any) ? "127.0.0.1" :
+            address.Equals(System.Net.IPAddress.IPv6Any) ? "::1" :
+            address.ToString();
+
         /// <summary>True when the port speaks TLS.</summary>
         public bool UsesTls => Server.Options.Certificate != null;
 

@@ -117,6 +117,19 @@ namespace Chatrm.PowerShell
         public int ClassicPort { get; set; }
 
         /// <summary>
+        /// Also serve the web client on this port (0 picks a free one): a chat page at / and its WebSocket at /ws,
+        /// over HTTPS and WSS with -Certificate. Needs PowerShell 7.
+        /// </summary>
+        [Parameter]
+        [ValidateRange(0, 65535)]
+        public int WebPort { get; set; }
+
+        /// <summary>Origins whose pages may open the web port's WebSocket besides the page's own (https://chat.example.com).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] WebAllowedOrigin { get; set; }
+
+        /// <summary>
         /// The SQLite file that keeps offline messages, history and the names that logged in across restarts (made when
         /// missing); without it the server keeps them in memory until it stops.
         /// </summary>
@@ -204,6 +217,8 @@ namespace Chatrm.PowerShell
                 AllowClassic = AllowClassic,
                 Certificate = LoadCertificate(),
                 ClassicPort = MyInvocation.BoundParameters.ContainsKey(nameof(ClassicPort)) ? ClassicPort : (int?)null,
+                WebPort = MyInvocation.BoundParameters.ContainsKey(nameof(WebPort)) ? WebPort : (int?)null,
+                WebAllowedOrigins = WebAllowedOrigin,
                 StorePath = StorePath == null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StorePath),
                 KeepHistory = History == "All",
                 HistoryDays = HistoryDays,
@@ -219,6 +234,14 @@ namespace Chatrm.PowerShell
                 ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.ServerStartFailed, ErrorCategory.InvalidArgument,
                     $"-MaxInboxBytes {MaxInboxBytes} is less than -MaxLineLength {MaxLineLength}: an inbox must hold at least one message of the longest line.", MaxInboxBytes));
             }
+
+#if !NET
+            if (options.WebPort.HasValue)
+            {
+                ThrowTerminatingError(ChatrmErrors.Make(ChatrmErrors.WebNeedsPowerShell7, ErrorCategory.NotImplemented,
+                    "-WebPort needs PowerShell 7: the web client's WebSocket comes from .NET, which Windows PowerShell's .NET Framework lacks. Run the server in pwsh.", WebPort));
+            }
+#endif
 
             string command = $"Start-ChatrmServer -Port {Port} -Address {Address}" + (StorePath == null ? string.Empty : $" -StorePath '{StorePath}'");
 
@@ -273,7 +296,7 @@ namespace Chatrm.PowerShell
                 ThrowTerminatingError(ChatrmErrors.Make(
                     ChatrmErrors.ServerStartFailed,
                     ErrorCategory.ResourceUnavailable,
-                    $"Cannot listen on {options.Address}:{Port}: {e.Message}",
+                    $"Cannot listen on {options.Address}:{Port}" + (options.WebPort.HasValue ? $" and its web port {options.WebPort}" : string.Empty) + $": {e.Message}",
                     Port,
                     e));
             }

@@ -153,15 +153,30 @@ namespace Chatrm.Engine
                 ClassicEndPoint = (IPEndPoint)_classicListener.LocalEndPoint;
             }
 
+            try
+            {
+                ListenForWeb();
+            }
+            catch
+            {
+                _listener.Dispose();
+                _classicListener?.Dispose();
+                CloseStore();
+                throw;
+            }
+
             LocalEndPoint = (IPEndPoint)_listener.LocalEndPoint;
             bool tls = Options.Certificate != null;
             Raise(ServerEventKind.ServerStarted, null, "listening on " + LocalEndPoint + (tls ? " (TLS)" : string.Empty) +
-                (ClassicEndPoint != null ? ", classic on " + ClassicEndPoint : string.Empty));
+                (ClassicEndPoint != null ? ", classic on " + ClassicEndPoint : string.Empty) +
+                (WebEndPoint != null ? ", web on " + WebEndPoint : string.Empty));
             _acceptLoop = Task.Run(() => AcceptLoopAsync(_listener, tls, classicOnly: false));
             if (_classicListener != null)
             {
                 _classicAcceptLoop = Task.Run(() => AcceptLoopAsync(_classicListener, tls: false, classicOnly: true));
             }
+
+            StartWebAcceptLoop();
             _keepAliveSchedule = new KeepAliveSchedule(Options.KeepAliveInterval, KeepAliveSchedule.Now(Clock));
             _keepAliveSweep = Clock.CreateTimer(_ => SweepKeepAlive(), null, _keepAliveSchedule.Period, _keepAliveSchedule.Period);
             if (Options.IdleTimeout > TimeSpan.Zero)
@@ -196,6 +211,8 @@ namespace Chatrm.Engine
             {
                 await _classicAcceptLoop.ConfigureAwait(false);
             }
+
+            await StopWebAcceptLoopAsync().ConfigureAwait(false);
 
             // Every connection stops reading; one that joins the table after this sees the token and stops itself.
             foreach (KeyValuePair<long, ServerConnection> pair in _connections)
@@ -341,15 +358,29 @@ namespace Chatrm.Engine
 
         private void Accept(Socket socket, bool tls, bool classicOnly)
         {
-            IPAddress address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (Admit(socket, Refuse, out long id, out IPAddress address))
+            {
+                // The connection runs on its own (TLS handshake included); the accept loop never waits for it.
+                _ = RunConnectionAsync(socket, id, address, tls, classicOnly);
+            }
+        }
+
+        /// <summary>
+        /// Counts an accepted socket as an open connection, or refuses it (with <paramref name="refuse"/>) when the
+        /// server or its address is full. Once admitted, <see cref="Release"/> must follow when it ends.
+        /// </summary>
+        private bool Admit(Socket socket, Action<Socket, string> refuse, out long id, out IPAddress address)
+        {
+            id = 0;
+            address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
             string full = FullFor(address);
             if (full != null)
             {
-                Refuse(socket, full);
-                return;
+                refuse(socket, full);
+                return false;
             }
 
-            long id = NewConnectionId();
+            id = NewConnectionId();
             try
             {
                 SocketTuning.Apply(socket, Options.TcpKeepAliveTime);
@@ -357,14 +388,12 @@ namespace Chatrm.Engine
             catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
             {
                 socket.Dispose();
-                return;
+                return false;
             }
 
             _perAddress.AddOrUpdate(address, 1, (_, n) => n + 1);
-
-            // The connection runs on its own (TLS handshake included); the accept loop never waits for it.
             Interlocked.Increment(ref _openConnections);
-            _ = RunConnectionAsync(socket, id, address, tls, classicOnly);
+            return true;
         }
 
         /// <summary>Why one more connection from this address is too many, or null when it is welcome.</summary>
@@ -422,14 +451,7 @@ namespace Chatrm.Engine
                     }
                 }
 
-                var connection = new ServerConnection(this, socket, id, secure, classicOnly);
-                _connections[id] = connection;
-                if (_stopping.IsCancellationRequested)
-                {
-                    connection.StopReading();
-                }
-
-                await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
+                await ServeAsync(new ServerConnection(this, socket, id, secure, classicOnly)).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -439,18 +461,36 @@ namespace Chatrm.Engine
             }
             finally
             {
-                _connections.TryRemove(id, out _);
-                _presenceListeners.TryRemove(id, out _);
-                if (_perAddress.AddOrUpdate(address, 0, (_, n) => n - 1) <= 0)
-                {
-                    ((ICollection<KeyValuePair<IPAddress, int>>)_perAddress).Remove(new KeyValuePair<IPAddress, int>(address, 0));
-                }
-
-                if (Interlocked.Decrement(ref _openConnections) == 0 && _stopping.IsCancellationRequested)
-                {
-                    _allClosed.TrySetResult(true);
-                }
+                Release(id, address);
             }
+        }
+
+        /// <summary>Forgets a connection <see cref="Admit"/> counted: the last one to close a stopping server completes its stop.</summary>
+        private void Release(long id, IPAddress address)
+        {
+            _connections.TryRemove(id, out _);
+            _presenceListeners.TryRemove(id, out _);
+            if (_perAddress.AddOrUpdate(address, 0, (_, n) => n - 1) <= 0)
+            {
+                ((ICollection<KeyValuePair<IPAddress, int>>)_perAddress).Remove(new KeyValuePair<IPAddress, int>(address, 0));
+            }
+
+            if (Interlocked.Decrement(ref _openConnections) == 0 && _stopping.IsCancellationRequested)
+            {
+                _allClosed.TrySetResult(true);
+            }
+        }
+
+        /// <summary>Serves one connection, TCP's or the web port's, in the table until it ends.</summary>
+        private async Task ServeAsync(ServerConnection connection)
+        {
+            _connections[connection.Id] = connection;
+            if (_stopping.IsCancellationRequested)
+            {
+                connection.StopReading();
+            }
+
+            await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
         }
 
         /// <summary>One keepalive sweep over every connection; internal so a test can run sweeps back to back, as a stalled timer does.</summary>

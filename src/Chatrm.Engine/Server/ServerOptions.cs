@@ -80,6 +80,19 @@ namespace Chatrm.Engine
         /// <summary>A second, plain port for original clients beside a TLS port; null for none, 0 to pick a free one.</summary>
         public int? ClassicPort { get; set; }
 
+        /// <summary>
+        /// A port that serves the web client (a page at / and a WebSocket at /ws speaking the native protocol), over
+        /// HTTPS and WSS when <see cref="Certificate"/> is set; null serves nothing, 0 picks a free port. Needs the
+        /// net10.0 build: on netstandard2.0 (.NET Framework) <see cref="ChatServer.Start"/> throws PlatformNotSupportedException.
+        /// </summary>
+        public int? WebPort { get; set; }
+
+        /// <summary>
+        /// Origins (such as https://chat.example.com) whose pages may open the web port's WebSocket, beside the
+        /// page's own origin, which always may.
+        /// </summary>
+        public string[] WebAllowedOrigins { get; set; }
+
         /// <summary>How long a TLS handshake may take.</summary>
         public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -146,6 +159,7 @@ namespace Chatrm.Engine
             if (MaxMembersPerRoom < 1) throw new ArgumentOutOfRangeException(nameof(MaxMembersPerRoom), MaxMembersPerRoom, "A room has room for at least one member.");
             if (MaxRooms < 1) throw new ArgumentOutOfRangeException(nameof(MaxRooms), MaxRooms, "The server has room for at least one room.");
             if (ClassicPort.HasValue && (ClassicPort < 0 || ClassicPort > 65535)) throw new ArgumentOutOfRangeException(nameof(ClassicPort), ClassicPort, "A port is 0 to 65535.");
+            if (WebPort.HasValue && (WebPort < 0 || WebPort > 65535)) throw new ArgumentOutOfRangeException(nameof(WebPort), WebPort, "A port is 0 to 65535.");
             if (Certificate != null && !Certificate.HasPrivateKey) throw new ArgumentException("The server's certificate needs its private key.", nameof(Certificate));
             if (Address == null) throw new ArgumentNullException(nameof(Address));
             if (StorePath != null && StorePath.Trim().Length == 0) throw new ArgumentException("A store path names a file; null keeps the store in memory.", nameof(StorePath));
