@@ -87,6 +87,39 @@ namespace Chatrm.Engine
             store.Dispose();
         }
 
+        // 1 while a block is being reserved ahead of need.
+        private int _reservingAhead;
+
+        /// <summary>
+        /// Half of the block is handed out: the next is reserved now, off the reader's thread, so no reader waits for the
+        /// store's durable write (a cluster's is a round trip to JetStream, slow when the thread pool is busy) when this
+        /// one runs out.
+        /// </summary>
+        private void ReserveAhead(long blockEnd)
+        {
+            if (Interlocked.CompareExchange(ref _reservingAhead, 1, 0) != 0)
+            {
+                return;
+            }
+
+            ThreadPool.UnsafeQueueUserWorkItem(_ =>
+            {
+                try
+                {
+                    EnsureIdsReserved(blockEnd + 1);
+                }
+                catch (Exception e)
+                {
+                    // The reader that reaches the block's end tries again, and fails as it would have without this.
+                    Raise(ServerEventKind.ServerError, null, "the next block of message ids could not be reserved: " + e.GetType().Name + ": " + e.Message);
+                }
+                finally
+                {
+                    Volatile.Write(ref _reservingAhead, 0);
+                }
+            }, null);
+        }
+
         /// <summary>Ids up to <paramref name="end"/> are handed out: past the store's block, reserve more first (rarely; durable).</summary>
         private void EnsureIdsReserved(long end)
         {

@@ -252,7 +252,13 @@ namespace Chatrm.Engine
         internal long ReserveMessageIds(int count)
         {
             long end = Interlocked.Add(ref _nextMessageId, count);
-            if (end > Volatile.Read(ref _idBlockEnd))
+            long blockEnd = Volatile.Read(ref _idBlockEnd);
+            if (end > blockEnd - (IdBlockSize / 2))
+            {
+                ReserveAhead(blockEnd);
+            }
+
+            if (end > blockEnd)
             {
                 EnsureIdsReserved(end);
             }
