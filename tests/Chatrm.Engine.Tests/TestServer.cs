@@ -12,11 +12,13 @@ namespace Chatrm.Engine.Tests
         /// <param name="router">The server's router; its own local one when null.</param>
         /// <param name="clock">The server's clock; the system's when null.</param>
         /// <param name="store">Opens the server's store instead of its options (a <see cref="HeldStore"/>, say).</param>
-        public TestServer(Action<ServerOptions> configure = null, IMessageRouter router = null, TimeProvider clock = null, Func<Chatrm.Engine.Storage.StoreLimits, Chatrm.Engine.Storage.IMessageStore> store = null)
+        /// <param name="prepare">Sets what a server takes before it starts (internal knobs such as its id block).</param>
+        public TestServer(Action<ServerOptions> configure = null, IMessageRouter router = null, TimeProvider clock = null, Func<Chatrm.Engine.Storage.StoreLimits, Chatrm.Engine.Storage.IMessageStore> store = null, Action<ChatServer> prepare = null)
         {
             var options = new ServerOptions { Address = IPAddress.Loopback, Port = 0 };
             configure?.Invoke(options);
             Server = new ChatServer(options, router, clock) { StoreOpener = store };
+            prepare?.Invoke(Server);
             Server.EventRaised += (_, e) => Events.Enqueue(e);
             Server.Start();
         }

@@ -14,7 +14,10 @@ namespace Chatrm.Engine
     public sealed partial class ChatServer
     {
         /// <summary>Ids reserved from the store at a time: a durable write once per million messages.</summary>
-        internal const long IdBlockSize = 1_000_000;
+        internal const long DefaultIdBlockSize = 1_000_000;
+
+        /// <summary>Ids reserved from the store at a time; smaller in tests, set before <see cref="Start"/>.</summary>
+        internal long IdBlockSize { get; set; } = DefaultIdBlockSize;
 
         /// <summary>How long a history read waits for what was sent before it to be committed.</summary>
         private static readonly TimeSpan HistoryReadWait = TimeSpan.FromSeconds(1);

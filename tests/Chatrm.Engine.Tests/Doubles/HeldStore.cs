@@ -87,7 +87,23 @@ namespace Chatrm.Engine.Tests
             }
         }
 
-        public long ReserveIds(long count) => _inner.ReserveIds(count);
+        /// <summary>How many times the server asked for a block of ids.</summary>
+        public int Reservations => Volatile.Read(ref _reservations);
+
+        private int _reservations;
+        private readonly ManualResetEventSlim _reservationsFree = new ManualResetEventSlim(true);
+
+        /// <summary>From now on a reservation of ids waits (as a slow durable write would) until <see cref="ReleaseReservations"/>.</summary>
+        public void HoldReservations() => _reservationsFree.Reset();
+
+        public void ReleaseReservations() => _reservationsFree.Set();
+
+        public long ReserveIds(long count)
+        {
+            Interlocked.Increment(ref _reservations);
+            _reservationsFree.Wait(TimeSpan.FromSeconds(30));
+            return _inner.ReserveIds(count);
+        }
 
         public bool IsKnownUser(string name) => _inner.IsKnownUser(name);
 
