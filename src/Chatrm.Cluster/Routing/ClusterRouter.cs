@@ -234,6 +234,16 @@ namespace Chatrm.Cluster.Routing
 
         public void ReportStored(ChatEnvelope envelope) => Report(ReportKind.Stored, envelope, Refusal.None, null);
 
+        public void InboxWritten(string userName)
+        {
+            // Stored because its recipient looked offline from here; if it logged in elsewhere since, that server's
+            // read of the inbox may have come before this commit: it looks again.
+            if (_names.TryGetRemote(userName, out NameEntry holder))
+            {
+                _link.TrySend(holder.Node, ClusterFrame.InboxWritten(holder.Name));
+            }
+        }
+
         public RoomJoin Join(IChatEndpoint member, string room) => _rooms.Join(member, room);
 
         public RoomLeave Leave(IChatEndpoint member, string room) => _rooms.Leave(member, room);
@@ -293,6 +303,13 @@ namespace Chatrm.Cluster.Routing
                     case FrameKind.Receipt:
                         string senderName = r.ReadString();
                         _local.ReportReceipt(senderName, ClusterFrame.ReadEnvelope(r));
+                        break;
+                    case FrameKind.InboxWritten:
+                        if (_local.TryGetOnline(r.ReadString(), out IChatEndpoint holding) && holding is Engine.Server.ServerConnection connection)
+                        {
+                            connection.CheckInboxAgain();
+                        }
+
                         break;
                     case FrameKind.Disconnect:
                         string user = r.ReadString();
@@ -450,6 +467,7 @@ namespace Chatrm.Cluster.Routing
                     {
                         case Chatrm.Engine.Storage.StoreOutcome.Stored:
                             ReportStored(envelope);
+                            InboxWritten(envelope.To);
                             break;
                         case Chatrm.Engine.Storage.StoreOutcome.InboxFull:
                             ReportRefused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");

@@ -22,6 +22,9 @@ namespace Chatrm.Cluster.Wire
         /// <summary>The operator (or a login elsewhere) ends a session on the receiving node.</summary>
         Disconnect = 4,
 
+        /// <summary>Something was kept in the inbox of a user the receiving node holds: it looks at the inbox again.</summary>
+        InboxWritten = 5,
+
         /// <summary>To a room's home: a session elsewhere joins (or, with no answer wanted, leaves) the room.</summary>
         RoomJoinAsk = 10,
         RoomLeaveAsk = 11,
@@ -97,6 +100,8 @@ namespace Chatrm.Cluster.Wire
                 w.Write((int)why);
                 w.Write(text ?? string.Empty);
             });
+
+        public static byte[] InboxWritten(string userName) => Write(FrameKind.InboxWritten, w => w.Write(userName));
 
         public static byte[] RoomJoinAsk(long request, string room, string user, string protocol, DateTime connectedAt, long connection) =>
             Write(FrameKind.RoomJoinAsk, w =>

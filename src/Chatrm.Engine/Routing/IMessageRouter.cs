@@ -86,6 +86,13 @@ namespace Chatrm.Engine.Routing
         void ReportStored(ChatEnvelope envelope);
 
         /// <summary>
+        /// A message was committed to this user's inbox. On one server a login reads its inbox only once no write into
+        /// it is on its way, so nothing is to be done; in a cluster the user may have logged in through another server
+        /// meanwhile, which is told to look at the inbox again.
+        /// </summary>
+        void InboxWritten(string userName);
+
+        /// <summary>
         /// Puts the session in the room, making the room when it does not exist: the room as the member sees it (with
         /// members and when it joined), the other members told. Already a member: the same answer, nobody told.
         /// Refused <see cref="Refusal.InvalidRoom"/>, <see cref="Refusal.TooManyRooms"/>, <see cref="Refusal.RoomFull"/>

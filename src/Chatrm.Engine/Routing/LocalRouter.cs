@@ -55,6 +55,11 @@ namespace Chatrm.Engine.Routing
 
         public bool KeepsInboxes => true;
 
+        // A login here waits for every write into its inbox (Server/Inbox/InboxWritesInFlight): none comes late.
+        public void InboxWritten(string userName)
+        {
+        }
+
         // Every name is this table's to give.
         public System.Threading.Tasks.Task<bool> ClaimName(IChatEndpoint endpoint, bool takeOver) => null;
 

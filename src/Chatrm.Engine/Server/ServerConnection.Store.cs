@@ -22,6 +22,12 @@ namespace Chatrm.Engine.Server
         private int _inboxNext;
         private volatile bool _inboxLeft;
 
+        // Read once at login, then again when told something came late (a cluster's other server stored it while this
+        // login read): the ids written from it so far, so a second read writes only what is new; and a read asked for
+        // while one is being written. Under _inboxGate.
+        private HashSet<long> _inboxWritten;
+        private bool _inboxAgain;
+
         // With a store: direct messages that came while the inbox was read and written, to go after it. Set at login.
         private volatile HeldDeliveries _held;
 
@@ -67,6 +73,7 @@ namespace Chatrm.Engine.Server
             {
                 case StoreOutcome.Stored:
                     _server.Router.ReportStored(envelope);
+                    _server.Router.InboxWritten(envelope.To);
                     break;
                 case StoreOutcome.InboxFull:
                     _server.Router.ReportRefused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
@@ -139,6 +146,7 @@ namespace Chatrm.Engine.Server
             {
                 case StoreOutcome.Stored:
                     _server.Router.ReportStored(envelope);
+                    _server.Router.InboxWritten(UserName);
                     break;
                 case StoreOutcome.InboxFull:
                     _server.Router.ReportFailed(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
@@ -215,13 +223,8 @@ namespace Chatrm.Engine.Server
             {
                 try
                 {
-                    IReadOnlyList<StoredMessage> inbox = _server.Store?.ReadInbox(UserName, _server.Options.MaxInboxMessages);
-                    if (inbox != null && inbox.Count > 0)
-                    {
-                        _inbox = inbox;
-                        _inboxNext = 0;
-                        _inboxLeft = true;
-                    }
+                    _inboxWritten = new HashSet<long>();
+                    ReadInboxHoldingGate();
                 }
                 catch (Exception e)
                 {
@@ -231,6 +234,62 @@ namespace Chatrm.Engine.Server
 
                 PumpInboxHoldingGate();
             }
+        }
+
+        private void ReadInboxHoldingGate()
+        {
+            IReadOnlyList<StoredMessage> read = _server.Store?.ReadInbox(UserName, _server.Options.MaxInboxMessages);
+            var inbox = new List<StoredMessage>(read?.Count ?? 0);
+            foreach (StoredMessage message in read ?? Array.Empty<StoredMessage>())
+            {
+                if (!_inboxWritten.Contains(message.Id))
+                {
+                    inbox.Add(message);
+                }
+            }
+
+            if (inbox.Count > 0)
+            {
+                _inbox = inbox;
+                _inboxNext = 0;
+                _inboxLeft = true;
+            }
+        }
+
+        /// <summary>
+        /// Something was kept for this user after its login read the inbox (see <see cref="IMessageRouter.InboxWritten"/>):
+        /// reads it again, off the caller's thread, and writes what this session has not written yet.
+        /// </summary>
+        internal void CheckInboxAgain()
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(_ =>
+            {
+                lock (_inboxGate)
+                {
+                    if (_inboxWritten == null)
+                    {
+                        // The login's own read is still to come, and reads it all.
+                        return;
+                    }
+
+                    if (_inbox != null)
+                    {
+                        _inboxAgain = true;
+                        return;
+                    }
+
+                    try
+                    {
+                        ReadInboxHoldingGate();
+                    }
+                    catch (Exception e)
+                    {
+                        _server.Raise(ServerEventKind.ServerError, UserName, "the inbox could not be read again: " + e.GetType().Name + ": " + e.Message);
+                    }
+
+                    PumpInboxHoldingGate();
+                }
+            }, null);
         }
 
         /// <summary>
@@ -264,6 +323,7 @@ namespace Chatrm.Engine.Server
                         return;
                     }
 
+                    _inboxWritten.Add(inbox[_inboxNext].Id);
                     if (_session.Deliver(ChatEnvelope.OfInbox(inbox[_inboxNext++])) != DeliveryStatus.Accepted)
                     {
                         // Gone: what is left stays in the inbox for the next login.
@@ -273,6 +333,25 @@ namespace Chatrm.Engine.Server
 
                 _inbox = null;
                 _inboxLeft = false;
+                if (_inboxAgain)
+                {
+                    // Told of a late one while writing: read once more, and write what is new (a level deeper, once).
+                    _inboxAgain = false;
+                    try
+                    {
+                        ReadInboxHoldingGate();
+                    }
+                    catch (Exception e)
+                    {
+                        _server.Raise(ServerEventKind.ServerError, UserName, "the inbox could not be read again: " + e.GetType().Name + ": " + e.Message);
+                    }
+
+                    if (_inbox != null)
+                    {
+                        PumpInboxHoldingGate();
+                        return;
+                    }
+                }
             }
 
             // The inbox is written: what came meanwhile goes now, in the order it came, ahead of anything newer.

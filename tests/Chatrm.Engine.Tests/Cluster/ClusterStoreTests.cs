@@ -167,6 +167,32 @@ namespace Chatrm.Engine.Tests.Cluster
         }
 
         [Fact]
+        public async Task AMessageKeptAfterItsRecipientLoggedInElsewhereReachesThatLoginOnceWithoutTheOnesBefore()
+        {
+            await using TestCluster cluster = await TestCluster.StartAsync(2);
+            await MakeKnownAsync(cluster[1], "bob");
+            using ChatClient alice = await cluster[0].ConnectAsync("alice");
+            SentMessage first = await Fate(alice.SendAsync("bob", "before the login"));
+            Assert.Equal(SendStatus.Stored, first.Status);
+
+            // A native peer that never confirms: what the login wrote stays in the inbox, and must not come twice.
+            using NativePeer bob = await NativePeer.JoinAsync(cluster[1].Server.LocalEndPoint, "bob");
+            Assert.Equal("before the login", NativePeer.Str(await bob.ExpectAsync("message"), "text"));
+
+            // As when server one's commit lands after server two's read: kept in bob's inbox, then server one says so.
+            var kept = new TaskCompletionSource<Chatrm.Engine.Storage.StoreResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            cluster[0].Server.Store.StoreOffline(
+                new Chatrm.Engine.Storage.StoredMessage { Id = 424242, From = "alice", To = "bob", Text = "late", SentAt = DateTime.UtcNow },
+                result => kept.SetResult(result));
+            Assert.Equal(Chatrm.Engine.Storage.StoreOutcome.Stored, (await kept.Task.WaitAsync(Deadline)).Outcome);
+            await Eventually.TrueAsync(() => cluster[0].Server.OnlineUsers.Contains("bob", UserNames.Comparer), Deadline, "bob seen on node 1");
+            cluster[0].Server.Router.InboxWritten("bob");
+
+            Assert.Equal("late", NativePeer.Str(await bob.ExpectAsync("message"), "text"));
+            await bob.AssertNothingWaitingAsync();
+        }
+
+        [Fact]
         public async Task AFullInboxRefusesTheNextMessageSayingSo()
         {
             await using TestCluster cluster = await TestCluster.StartAsync(2, options => options.MaxInboxMessages = 2);

@@ -114,6 +114,10 @@ namespace Chatrm.Engine.Tests
 
         public void ReportStored(ChatEnvelope envelope) => SenderOf(envelope)?.Stored(envelope);
 
+        public void InboxWritten(string userName)
+        {
+        }
+
         public RoomJoin Join(IChatEndpoint member, string room)
         {
             Asked.Enqueue($"join {member.UserName} {room}");
