@@ -38,7 +38,7 @@ namespace Chatrm.Engine
             if (_webListener != null)
             {
                 var web = new Web.WebListener(this);
-                _webAcceptLoop = Task.Run(() => AcceptWebLoopAsync(web));
+                _webAcceptLoop = Task.Run(() => AcceptLoopAsync(_webListener, "web accept", socket => AcceptWeb(web, socket)));
             }
 #endif
         }
@@ -59,36 +59,12 @@ namespace Chatrm.Engine
         }
 
 #if NET
-        private async Task AcceptWebLoopAsync(Web.WebListener web)
+        private void AcceptWeb(Web.WebListener web, Socket socket)
         {
-            while (!_stopping.IsCancellationRequested)
+            // A web connection counts as any other towards the server's and the address's limits.
+            if (Admit(socket, RefuseWeb, out long id, out IPAddress address))
             {
-                Socket socket;
-                try
-                {
-                    socket = await _webListener.AcceptAsync().ConfigureAwait(false);
-                }
-                catch (ObjectDisposedException)
-                {
-                    break;
-                }
-                catch (SocketException e)
-                {
-                    if (_stopping.IsCancellationRequested)
-                    {
-                        break;
-                    }
-
-                    Raise(ServerEventKind.ServerError, null, "web accept failed: " + e.SocketErrorCode);
-                    await Task.Delay(100).ConfigureAwait(false);
-                    continue;
-                }
-
-                // A web connection counts as any other towards the server's and the address's limits.
-                if (Admit(socket, RefuseWeb, out long id, out IPAddress address))
-                {
-                    _ = RunWebConnectionAsync(web, socket, id, address);
-                }
+                _ = RunWebConnectionAsync(web, socket, id, address);
             }
         }
 

@@ -170,10 +170,10 @@ namespace Chatrm.Engine
             Raise(ServerEventKind.ServerStarted, null, "listening on " + LocalEndPoint + (tls ? " (TLS)" : string.Empty) +
                 (ClassicEndPoint != null ? ", classic on " + ClassicEndPoint : string.Empty) +
                 (WebEndPoint != null ? ", web on " + WebEndPoint : string.Empty));
-            _acceptLoop = Task.Run(() => AcceptLoopAsync(_listener, tls, classicOnly: false));
+            _acceptLoop = Task.Run(() => AcceptLoopAsync(_listener, "accept", socket => Accept(socket, tls, classicOnly: false)));
             if (_classicListener != null)
             {
-                _classicAcceptLoop = Task.Run(() => AcceptLoopAsync(_classicListener, tls: false, classicOnly: true));
+                _classicAcceptLoop = Task.Run(() => AcceptLoopAsync(_classicListener, "accept", socket => Accept(socket, tls: false, classicOnly: true)));
             }
 
             StartWebAcceptLoop();
@@ -332,7 +332,8 @@ namespace Chatrm.Engine
 
         internal void ForgetLoginFailures(IPAddress address) => _loginFailures.TryRemove(address, out _);
 
-        private async Task AcceptLoopAsync(Socket listener, bool tls, bool classicOnly)
+        /// <summary>Takes each connection to <paramref name="listener"/> until the server stops; <paramref name="what"/> names it in an error.</summary>
+        private async Task AcceptLoopAsync(Socket listener, string what, Action<Socket> accept)
         {
             while (!_stopping.IsCancellationRequested)
             {
@@ -353,12 +354,12 @@ namespace Chatrm.Engine
                     }
 
                     // Out of file handles and the like: say so, breathe, keep serving who is here.
-                    Raise(ServerEventKind.ServerError, null, "accept failed: " + e.SocketErrorCode);
+                    Raise(ServerEventKind.ServerError, null, what + " failed: " + e.SocketErrorCode);
                     await Task.Delay(100).ConfigureAwait(false);
                     continue;
                 }
 
-                Accept(socket, tls, classicOnly);
+                accept(socket);
             }
         }
 
