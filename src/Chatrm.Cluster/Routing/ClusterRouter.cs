@@ -461,22 +461,7 @@ namespace Chatrm.Cluster.Routing
                     continue;
                 }
 
-                store.StoreOffline(envelope.ToStored(forInbox: true), result =>
-                {
-                    switch (result.Outcome)
-                    {
-                        case Chatrm.Engine.Storage.StoreOutcome.Stored:
-                            ReportStored(envelope);
-                            InboxWritten(envelope.To);
-                            break;
-                        case Chatrm.Engine.Storage.StoreOutcome.InboxFull:
-                            ReportRefused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
-                            break;
-                        default:
-                            ReportRefused(envelope, Refusal.StoreFailed, result.Reason ?? "the server could not keep the message");
-                            break;
-                    }
-                });
+                store.StoreOffline(envelope.ToStored(forInbox: true), result => Engine.Server.ServerConnection.TellStoreFate(this, envelope, result));
             }
         }
 

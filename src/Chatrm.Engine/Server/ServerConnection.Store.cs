@@ -65,21 +65,27 @@ namespace Chatrm.Engine.Server
         }
 
         /// <summary>After the commit (on the store's writer), or at once when refused.</summary>
-        private void OnStored(ChatEnvelope envelope, StoreResult result)
+        private void OnStored(ChatEnvelope envelope, StoreResult result) => TellStoreFate(_server.Router, envelope, result);
+
+        /// <summary>
+        /// What became of a message sent to an offline recipient, told to its sender; a cluster's router tells it too
+        /// for a message it took back from a server that never answered.
+        /// </summary>
+        internal static void TellStoreFate(IMessageRouter router, ChatEnvelope envelope, StoreResult result)
         {
             // Through the router, as every report goes: to the sender's address, which with a token is its state's, which
             // records the fate and tells whichever connection holds the token now.
             switch (result.Outcome)
             {
                 case StoreOutcome.Stored:
-                    _server.Router.ReportStored(envelope);
-                    _server.Router.InboxWritten(envelope.To);
+                    router.ReportStored(envelope);
+                    router.InboxWritten(envelope.To);
                     break;
                 case StoreOutcome.InboxFull:
-                    _server.Router.ReportRefused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
+                    router.ReportRefused(envelope, Refusal.InboxFull, result.Reason ?? envelope.To + "'s inbox is full");
                     break;
                 default:
-                    _server.Router.ReportRefused(envelope, Refusal.StoreFailed, result.Reason ?? "the server could not keep the message");
+                    router.ReportRefused(envelope, Refusal.StoreFailed, result.Reason ?? "the server could not keep the message");
                     break;
             }
         }
@@ -221,18 +227,25 @@ namespace Chatrm.Engine.Server
         {
             lock (_inboxGate)
             {
-                try
-                {
-                    _inboxWritten = new HashSet<long>();
-                    ReadInboxHoldingGate();
-                }
-                catch (Exception e)
-                {
-                    // A store that cannot be read costs this login its waiting messages (they stay for the next), not its live ones.
-                    _server.Raise(ServerEventKind.ServerError, UserName, "the inbox could not be read: " + e.GetType().Name + ": " + e.Message);
-                }
-
+                _inboxWritten = new HashSet<long>();
+                TryReadInboxHoldingGate("the inbox could not be read");
                 PumpInboxHoldingGate();
+            }
+        }
+
+        /// <summary>
+        /// Reads the inbox, leaving out what this session wrote from it already. A store that cannot be read costs this
+        /// login its waiting messages (they stay for the next), not its live ones: the failure is told, never thrown.
+        /// </summary>
+        private void TryReadInboxHoldingGate(string failure)
+        {
+            try
+            {
+                ReadInboxHoldingGate();
+            }
+            catch (Exception e)
+            {
+                _server.Raise(ServerEventKind.ServerError, UserName, failure + ": " + e.GetType().Name + ": " + e.Message);
             }
         }
 
@@ -278,15 +291,7 @@ namespace Chatrm.Engine.Server
                         return;
                     }
 
-                    try
-                    {
-                        ReadInboxHoldingGate();
-                    }
-                    catch (Exception e)
-                    {
-                        _server.Raise(ServerEventKind.ServerError, UserName, "the inbox could not be read again: " + e.GetType().Name + ": " + e.Message);
-                    }
-
+                    TryReadInboxHoldingGate("the inbox could not be read again");
                     PumpInboxHoldingGate();
                 }
             }, null);
@@ -337,15 +342,7 @@ namespace Chatrm.Engine.Server
                 {
                     // Told of a late one while writing: read once more, and write what is new (a level deeper, once).
                     _inboxAgain = false;
-                    try
-                    {
-                        ReadInboxHoldingGate();
-                    }
-                    catch (Exception e)
-                    {
-                        _server.Raise(ServerEventKind.ServerError, UserName, "the inbox could not be read again: " + e.GetType().Name + ": " + e.Message);
-                    }
-
+                    TryReadInboxHoldingGate("the inbox could not be read again");
                     if (_inbox != null)
                     {
                         PumpInboxHoldingGate();
