@@ -14,35 +14,26 @@ namespace Chatrm.Cluster.Routing
     {
         private readonly ConcurrentDictionary<long, Forwarded> _awaiting = new ConcurrentDictionary<long, Forwarded>();
 
-        public int Count => _awaiting.Count;
-
         public void Add(int node, ChatEnvelope envelope) => _awaiting[envelope.Number] = new Forwarded(node, envelope, System.Environment.TickCount64);
 
         public void Answered(long number) => _awaiting.TryRemove(number, out _);
 
         /// <summary>Takes out everything handed to <paramref name="node"/> and never answered.</summary>
-        public List<ChatEnvelope> TakeFor(int node)
-        {
-            var taken = new List<ChatEnvelope>();
-            foreach (KeyValuePair<long, Forwarded> pair in _awaiting)
-            {
-                if (pair.Value.Node == node && _awaiting.TryRemove(pair.Key, out Forwarded forwarded))
-                {
-                    taken.Add(forwarded.Envelope);
-                }
-            }
-
-            return taken;
-        }
+        public List<ChatEnvelope> TakeFor(int node) => Take(forwarded => forwarded.Node == node);
 
         /// <summary>Takes out everything handed over longer ago than <paramref name="age"/> and never answered.</summary>
         public List<ChatEnvelope> TakeOlderThan(System.TimeSpan age)
         {
-            var taken = new List<ChatEnvelope>();
             long before = System.Environment.TickCount64 - (long)age.TotalMilliseconds;
+            return Take(forwarded => forwarded.At < before);
+        }
+
+        private List<ChatEnvelope> Take(System.Func<Forwarded, bool> which)
+        {
+            var taken = new List<ChatEnvelope>();
             foreach (KeyValuePair<long, Forwarded> pair in _awaiting)
             {
-                if (pair.Value.At < before && _awaiting.TryRemove(pair.Key, out Forwarded forwarded))
+                if (which(pair.Value) && _awaiting.TryRemove(pair.Key, out Forwarded forwarded))
                 {
                     taken.Add(forwarded.Envelope);
                 }

@@ -35,12 +35,8 @@ namespace Chatrm.Cluster.Storage
         private long _committed;
         private readonly object _waitGate = new object();
         private readonly PriorityQueue<Action, long> _waiting = new PriorityQueue<Action, long>();
-        private long _failedWrites;
 
         public long CommittedTicket => Volatile.Read(ref _committed);
-
-        /// <summary>Writes JetStream refused or never answered (history lines, confirms, names): counted, for tests and operators.</summary>
-        internal long FailedWrites => Interlocked.Read(ref _failedWrites);
 
         public void StoreOffline(StoredMessage message, Action<StoreResult> completed)
         {
@@ -252,11 +248,6 @@ namespace Chatrm.Cluster.Storage
             catch (Exception e)
             {
                 failure = e.Message;
-            }
-
-            if (failure != null)
-            {
-                Interlocked.Increment(ref _failedWrites);
             }
 
             foreach (Write write in publish.Writes)
