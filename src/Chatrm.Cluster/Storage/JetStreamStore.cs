@@ -124,6 +124,8 @@ namespace Chatrm.Cluster.Storage
             {
                 while (true)
                 {
+                    // A Try call answers a failure without throwing: without this, NATS away would spin here for good.
+                    cancel.ThrowIfCancellationRequested();
                     NatsResult<NatsKVEntry<string>> read = await _store.TryGetEntryAsync<string>(key, cancellationToken: cancel).ConfigureAwait(false);
                     long end = (read.Success ? long.Parse(read.Value.Value, CultureInfo.InvariantCulture) : 0) + count;
                     string value = end.ToString(CultureInfo.InvariantCulture);
