@@ -556,6 +556,27 @@ namespace Chatrm.Engine.Tests
             Assert.Equal(general, delivered);
         }
 
+        [Theory]
+        [InlineData("7", "bob")]
+        [InlineData(null, "Bob_2.x-y")]
+        [InlineData("r\u00e9f \"8\"", "bob")]
+        [InlineData("7", "Zo\u00eb \"quoted\"")]
+        public void TheStoredAndDeliveredStatusesOfARoutedSendAreWhatTheGeneralFormatterWrites(string reference, string to)
+        {
+            // Routed sends keep their refs as they came and are numbered: their statuses are put together from pieces.
+            ChatEnvelope routed = ChatEnvelope.FromSend(ReadToRoute(new NativeFrame { Type = FrameType.Send, Ref = reference, To = to, Text = "t" }), 42, "alice", SomeTime, SenderAddress.None);
+            ChatEnvelope made = new ChatEnvelope("43", "alice", to, "text", SomeTime, reference);
+            foreach (ChatEnvelope envelope in new[] { routed, made })
+            {
+                foreach (string status in new[] { "stored", "delivered" })
+                {
+                    string general = NativeProtocol.Format(new NativeFrame { Type = FrameType.Status, Ref = envelope.SenderRef, Id = envelope.Id, To = envelope.To, SentAt = envelope.SentAt, Status = status });
+                    ReadOnlySpan<byte> frame = status == "stored" ? NativeProtocol.FormatStored(envelope) : NativeProtocol.FormatDelivered(envelope);
+                    Assert.Equal(general, Encoding.UTF8.GetString(frame.ToArray()));
+                }
+            }
+        }
+
         [Fact]
         public void FrameTypeNamesAreTheWireNames()
         {

@@ -243,6 +243,7 @@ namespace Chatrm.Engine.Storage
                             Write(write);
                         }
 
+                        WriteInbox();
                         WriteHistory();
                         transaction.Commit();
                     }
@@ -255,6 +256,7 @@ namespace Chatrm.Engine.Storage
                 }
                 finally
                 {
+                    ClearInboxBatch();
                     byConversation.Clear();
                 }
             }
@@ -321,29 +323,10 @@ namespace Chatrm.Engine.Storage
                     statements.RememberUser.ExecuteNonQuery();
                     break;
                 case StoreWriteKind.Inbox:
-                    StoredMessage message = write.Message;
-                    SqliteParameterCollection p = statements.InsertInbox.Parameters;
-                    p[0].Value = write.Key;
-                    p[1].Value = message.Id;
-                    p[2].Value = message.From ?? string.Empty;
-                    p[3].Value = message.To;
-                    p[4].Value = message.Text ?? string.Empty;
-                    p[5].Value = write.Bytes;
-                    p[6].Value = message.SentAt.ToUniversalTime().Ticks;
-                    p[7].Value = (object)message.SenderRef ?? DBNull.Value;
-                    statements.InsertInbox.ExecuteNonQuery();
+                    QueueInbox(write);
                     break;
                 case StoreWriteKind.ConfirmInbox:
-                    statements.DeleteInbox.Parameters[0].Value = write.Key;
-                    statements.DeleteInbox.Parameters[1].Value = write.Id;
-                    using (SqliteDataReader row = statements.DeleteInbox.ExecuteReader())
-                    {
-                        while (row.Read())
-                        {
-                            released.Add((write.Key, row.GetInt64(0)));
-                        }
-                    }
-
+                    QueueConfirm(write);
                     break;
                 case StoreWriteKind.History:
                     if (!byConversation.TryGetValue(write.Key, out List<StoredMessage> lines))
@@ -430,23 +413,16 @@ namespace Chatrm.Engine.Storage
                     using (SqliteTransaction transaction = writeConnection.BeginTransaction())
                     {
                         statements.Use(transaction);
-                        statements.ExpireInbox.Parameters[0].Value = now.AddDays(-limits.InboxDays).Ticks;
-                        using (SqliteDataReader row = statements.ExpireInbox.ExecuteReader())
-                        {
-                            while (row.Read())
-                            {
-                                freed.Add((row.GetString(0), row.GetInt64(1)));
-                            }
-                        }
+                        ExpireInbox(now.AddDays(-limits.InboxDays).Ticks, freed);
 
                         statements.ExpireHistory.Parameters[0].Value = now.AddDays(-limits.HistoryDays).Ticks;
                         statements.ExpireHistory.ExecuteNonQuery();
                         transaction.Commit();
                     }
                 }
-                catch (Exception ex) when (ex is SqliteException || ex is InvalidOperationException)
+                catch (Exception ex) when (ex is SqliteException || ex is InvalidOperationException || ex is System.IO.InvalidDataException)
                 {
-                    // A full disk can refuse even a delete's journal; the next sweep tries again.
+                    // A full disk can refuse even a delete's journal (and a damaged row its decoding); the next sweep tries again.
                     return false;
                 }
             }

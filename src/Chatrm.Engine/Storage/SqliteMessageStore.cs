@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using Microsoft.Data.Sqlite;
 
@@ -38,10 +39,9 @@ namespace Chatrm.Engine.Storage
             quota = new InboxQuota(limits);
             statements = new SqliteStatements(writeConnection);
             readInbox = SqliteSchema.Command(readConnection,
-                "SELECT id, sender, recipient, text, sent_at, ref FROM inbox WHERE user_key = $user AND sent_at >= $cutoff ORDER BY id LIMIT $max");
+                "SELECT body FROM inbox_chunk WHERE user_key = $user AND last_sent_at >= $cutoff ORDER BY first_id");
             readInbox.Parameters.Add(new SqliteParameter { ParameterName = "$user" });
             readInbox.Parameters.Add(new SqliteParameter { ParameterName = "$cutoff" });
-            readInbox.Parameters.Add(new SqliteParameter { ParameterName = "$max" });
             readChunks = SqliteSchema.Command(readConnection,
                 "SELECT last_seq, body FROM history_chunk WHERE conversation = $c AND last_seq > $after AND first_seq < $before AND last_sent_at >= $cutoff ORDER BY last_seq DESC");
             readChunks.Parameters.Add(new SqliteParameter { ParameterName = "$c" });
@@ -177,30 +177,51 @@ namespace Chatrm.Engine.Storage
                 return read;
             }
 
+            long cutoff = Now.AddDays(-limits.InboxDays).Ticks;
+            var all = new List<StoredMessage>();
             lock (readGate)
             {
                 ThrowIfClosed();
                 readInbox.Parameters[0].Value = user.ToLowerInvariant();
-                readInbox.Parameters[1].Value = Now.AddDays(-limits.InboxDays).Ticks;
-                readInbox.Parameters[2].Value = max;
+                readInbox.Parameters[1].Value = cutoff;
                 using (SqliteDataReader row = readInbox.ExecuteReader())
                 {
                     while (row.Read())
                     {
-                        read.Add(new StoredMessage
-                        {
-                            Id = row.GetInt64(0),
-                            From = row.GetString(1),
-                            To = row.GetString(2),
-                            Text = row.GetString(3),
-                            SentAt = new DateTime(row.GetInt64(4), DateTimeKind.Utc),
-                            SenderRef = row.IsDBNull(5) ? null : row.GetString(5),
-                        });
+                        InboxChunk.Decode((byte[])row.GetValue(0), all);
                     }
                 }
             }
 
-            return read;
+            // Rows are runs of commits, which need not follow one another by id (a message kept back after its
+            // recipient left has an older one): the inbox is every row's messages in id order, expired ones left out.
+            foreach (StoredMessage message in all)
+            {
+                if (message.SentAt.Ticks >= cutoff)
+                {
+                    read.Add(message);
+                }
+            }
+
+            if (!InIdOrder(read))
+            {
+                read = read.OrderBy(m => m.Id).ToList(); // stable: equal ids keep the order they were read in
+            }
+
+            return read.Count <= max ? read : read.GetRange(0, max);
+        }
+
+        private static bool InIdOrder(List<StoredMessage> messages)
+        {
+            for (int i = 1; i < messages.Count; i++)
+            {
+                if (messages[i - 1].Id > messages[i].Id)
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         public void ConfirmInbox(string user, long id) =>
@@ -301,7 +322,7 @@ namespace Chatrm.Engine.Storage
                 }
             }
 
-            using (SqliteCommand command = SqliteSchema.Command(writeConnection, "SELECT user_key, count(*), sum(bytes) FROM inbox GROUP BY user_key"))
+            using (SqliteCommand command = SqliteSchema.Command(writeConnection, "SELECT user_key, sum(messages), sum(bytes) FROM inbox_chunk GROUP BY user_key"))
             using (SqliteDataReader row = command.ExecuteReader())
             {
                 while (row.Read())
@@ -338,7 +359,7 @@ namespace Chatrm.Engine.Storage
             // Ids in the file are all below the reserved mark; the max guards a file whose mark was lost.
             reservedIds = Math.Max(
                 SqliteSchema.Scalar(writeConnection, "SELECT value FROM meta WHERE key = 'reserved_ids'"),
-                SqliteSchema.Scalar(writeConnection, "SELECT coalesce(max(id), 0) FROM inbox"));
+                SqliteSchema.Scalar(writeConnection, "SELECT coalesce(max(last_id), 0) FROM inbox_chunk"));
         }
 
         private void ThrowIfClosed()

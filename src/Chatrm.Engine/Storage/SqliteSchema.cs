@@ -15,7 +15,7 @@ namespace Chatrm.Engine.Storage
         /// <summary>"Chtr": marks the file as a Chatrm store, where other programs' files have their own or 0.</summary>
         public const int ApplicationId = 0x43687472;
 
-        public const int Version = 2;
+        public const int Version = 3;
 
         private static readonly byte[] SqliteHeader = Encoding.ASCII.GetBytes("SQLite format 3\0");
 
@@ -32,18 +32,28 @@ CREATE INDEX history_chunk_seq ON history_chunk(conversation, last_seq);
 INSERT INTO meta(key, value) VALUES ('reserved_ids', 0);
 ";
 
-        // Each step takes a file from the version before its index to its index, in one transaction.
-        private static readonly string[] Upgrades =
+        // Each step takes a file from the version before its index to its index, in one transaction: its SQL, then
+        // (if any) what it does in code.
+        private static readonly (string Sql, Action<SqliteConnection, SqliteTransaction> Then)[] Upgrades =
         {
-            null,
-            null,
+            (null, null),
+            (null, null),
 
             // 2: the resume tokens' refs a graceful stop keeps for the next start (KeptRef); empty while a server runs.
-            @"
+            (@"
 CREATE TABLE kept_ref(user_name TEXT NOT NULL, token_hash TEXT NOT NULL, ref TEXT NOT NULL, id INTEGER NOT NULL,
     recipient TEXT NOT NULL, sent_at INTEGER NOT NULL, fate INTEGER NOT NULL, reason TEXT, message TEXT,
     seq INTEGER NOT NULL, recipients INTEGER NOT NULL);
-",
+", null),
+
+            // 3: an inbox row holds a run of one user's messages (InboxChunk) instead of one message; the rows of
+            // table inbox move into it (SqliteInboxUpgrade) and the table goes.
+            (@"
+CREATE TABLE inbox_chunk(user_key TEXT NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,
+    messages INTEGER NOT NULL, bytes INTEGER NOT NULL, first_sent_at INTEGER NOT NULL, last_sent_at INTEGER NOT NULL,
+    body BLOB NOT NULL);
+CREATE INDEX inbox_chunk_user ON inbox_chunk(user_key, first_id);
+", SqliteInboxUpgrade.MoveRowsIntoChunks),
         };
 
         public static string ConnectionString(string path, bool readOnly) => new SqliteConnectionStringBuilder
@@ -173,11 +183,13 @@ CREATE TABLE kept_ref(user_name TEXT NOT NULL, token_hash TEXT NOT NULL, ref TEX
             {
                 using (SqliteTransaction transaction = connection.BeginTransaction())
                 {
-                    using (SqliteCommand command = Command(connection, Upgrades[next] + $"PRAGMA user_version = {next};"))
+                    using (SqliteCommand command = Command(connection, Upgrades[next].Sql + $"PRAGMA user_version = {next};"))
                     {
                         command.Transaction = transaction;
                         command.ExecuteNonQuery();
                     }
+
+                    Upgrades[next].Then?.Invoke(connection, transaction);
 
                     transaction.Commit();
                 }

@@ -106,6 +106,137 @@ namespace Chatrm.Engine.Tests.Storage
         }
 
         [Fact]
+        public async Task The_inbox_is_kept_as_one_row_per_recipient_per_commit_and_a_confirm_rewrites_only_its_rows()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                // The held writer takes a first batch of one and waits; the 310 behind it go in one commit.
+                store.PauseWriter();
+                var stored = new CountdownEvent(311);
+                store.StoreOffline(Message(1000, "alice", "dave", "first"), r => stored.Signal());
+                Assert.True(SpinWait.SpinUntil(() => store.QueuedBytes == 0, Deadline));
+                for (int i = 1; i <= 310; i++)
+                {
+                    store.StoreOffline(Message(i, "alice", i <= 300 ? "bob" : "carol", "m" + i), r => stored.Signal());
+                }
+
+                store.ResumeWriter();
+                Assert.True(stored.Wait(Deadline));
+                Assert.Equal(4, CountRows("inbox_chunk")); // dave's; bob's 256 and 44; carol's 10
+
+                // All of bob's first row and one of his second: the first row goes, the second is written again.
+                for (int i = 1; i <= 257; i++)
+                {
+                    store.ConfirmInbox("bob", i);
+                }
+
+                Assert.True(store.Flush(Deadline));
+                Assert.Equal(3, CountRows("inbox_chunk"));
+                Assert.Equal(Enumerable.Range(258, 43).Select(i => (long)i), store.ReadInbox("bob", 1000).Select(m => m.Id));
+                Assert.Equal(10, store.ReadInbox("carol", 1000).Count);
+            }
+
+            // What the file holds is counted again at open: bob has 43 of his 44.
+            using (SqliteMessageStore store = Open(path, new StoreLimits { MaxInboxMessages = 44 }))
+            {
+                Assert.Equal(StoreOutcome.Stored, (await MessageStoreContract.StoreAsync(store, Message(400, "alice", "bob", "one more"))).Outcome);
+                Assert.Equal(StoreOutcome.InboxFull, (await MessageStoreContract.StoreAsync(store, Message(401, "alice", "bob", "too many"))).Outcome);
+                Assert.Equal("m258", store.ReadInbox("bob", 1)[0].Text);
+            }
+        }
+
+        [Fact]
+        public async Task A_confirm_in_the_same_commit_as_its_message_takes_it_out_and_gives_back_its_room()
+        {
+            using (SqliteMessageStore store = Open(path, new StoreLimits { MaxInboxMessages = 2 }))
+            {
+                store.PauseWriter();
+                var first = new ManualResetEventSlim();
+                store.StoreOffline(Message(1, "alice", "dave", "first"), r => first.Set());
+                Assert.True(SpinWait.SpinUntil(() => store.QueuedBytes == 0, Deadline));
+                var outcomes = new List<StoreOutcome>();
+                var both = new CountdownEvent(2);
+                store.StoreOffline(Message(5, "alice", "bob", "five"), r => { lock (outcomes) outcomes.Add(r.Outcome); both.Signal(); });
+                store.StoreOffline(Message(6, "alice", "bob", "six"), r => { lock (outcomes) outcomes.Add(r.Outcome); both.Signal(); });
+                store.ConfirmInbox("bob", 5);
+                store.ResumeWriter();
+                Assert.True(both.Wait(Deadline));
+                Assert.True(store.Flush(Deadline));
+
+                Assert.Equal(new[] { StoreOutcome.Stored, StoreOutcome.Stored }, outcomes);
+                Assert.Equal(new long[] { 6 }, store.ReadInbox("bob", 10).Select(m => m.Id));
+
+                // Five's room came back: one more fits, the next does not.
+                Assert.Equal(StoreOutcome.Stored, (await MessageStoreContract.StoreAsync(store, Message(7, "alice", "bob", "seven"))).Outcome);
+                Assert.Equal(StoreOutcome.InboxFull, (await MessageStoreContract.StoreAsync(store, Message(8, "alice", "bob", "eight"))).Outcome);
+            }
+        }
+
+        [Fact]
+        public async Task An_inbox_reads_in_id_order_across_commits()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                // A message kept back after its recipient left has an older id than one stored before it.
+                await MessageStoreContract.StoreAsync(store, Message(10, "alice", "bob", "newer"));
+                await MessageStoreContract.StoreAsync(store, Message(3, "carol", "bob", "older"));
+                await MessageStoreContract.StoreAsync(store, Message(7, "alice", "bob", "between"));
+
+                Assert.Equal(new long[] { 3, 7, 10 }, store.ReadInbox("bob", 10).Select(m => m.Id));
+                Assert.Equal(new long[] { 3, 7 }, store.ReadInbox("bob", 2).Select(m => m.Id));
+            }
+        }
+
+        [Fact]
+        public async Task A_version_2_file_is_upgraded_in_place_its_inbox_rows_becoming_chunks()
+        {
+            // A file as version 2 made it: one row per offline message in table inbox.
+            long now = DateTime.UtcNow.Ticks;
+            Raw(path, $@"
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE known_user(name_key TEXT PRIMARY KEY, name TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE inbox(user_key TEXT NOT NULL, id INTEGER NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+    text TEXT NOT NULL, bytes INTEGER NOT NULL, sent_at INTEGER NOT NULL, ref TEXT);
+CREATE INDEX inbox_user_id ON inbox(user_key, id);
+CREATE TABLE conversation(key TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE history_chunk(conversation TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+    first_sent_at INTEGER NOT NULL, last_sent_at INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE INDEX history_chunk_seq ON history_chunk(conversation, last_seq);
+CREATE TABLE kept_ref(user_name TEXT NOT NULL, token_hash TEXT NOT NULL, ref TEXT NOT NULL, id INTEGER NOT NULL,
+    recipient TEXT NOT NULL, sent_at INTEGER NOT NULL, fate INTEGER NOT NULL, reason TEXT, message TEXT,
+    seq INTEGER NOT NULL, recipients INTEGER NOT NULL);
+INSERT INTO meta(key, value) VALUES ('reserved_ids', 5000);
+INSERT INTO known_user(name_key, name) VALUES ('bob', 'Bob');
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+    INSERT INTO inbox SELECT 'bob', 301 - i, 'alice', 'Bob', 'm' || (301 - i), length('m' || (301 - i)), {now} + i, 'r' || (301 - i) FROM n;
+INSERT INTO inbox VALUES ('carol', 9000, 'alice', 'Carol', 'héllo', 6, {now}, NULL);
+PRAGMA application_id = {SqliteSchema.ApplicationId}; PRAGMA user_version = 2;");
+
+            using (SqliteMessageStore store = Open(path, new StoreLimits { MaxInboxMessages = 301 }))
+            {
+                Assert.True(store.IsKnownUser("bob"));
+                IReadOnlyList<StoredMessage> bob = store.ReadInbox("bob", 1000);
+                Assert.Equal(Enumerable.Range(1, 300).Select(i => (long)i), bob.Select(m => m.Id));
+                Assert.Equal(("alice", "Bob", "m42", "r42", new DateTime(now + 259, DateTimeKind.Utc)), (bob[41].From, bob[41].To, bob[41].Text, bob[41].SenderRef, bob[41].SentAt));
+                StoredMessage carol = Assert.Single(store.ReadInbox("carol", 10));
+                Assert.Equal(("héllo", (string)null), (carol.Text, carol.SenderRef));
+
+                // Counted at open as before: bob's inbox has room for one more; ids go on above the file's.
+                Assert.Equal(StoreOutcome.Stored, (await MessageStoreContract.StoreAsync(store, Message(9001, "alice", "bob", "one more"))).Outcome);
+                Assert.Equal(StoreOutcome.InboxFull, (await MessageStoreContract.StoreAsync(store, Message(9002, "alice", "bob", "too many"))).Outcome);
+                Assert.True(store.ReserveIds(10) >= 9000 + 10);
+
+                store.ConfirmInbox("carol", 9000);
+                Assert.True(store.Flush(Deadline));
+                Assert.Empty(store.ReadInbox("carol", 10));
+            }
+
+            Assert.Equal(SqliteSchema.Version, Scalar(path, "PRAGMA user_version"));
+            Assert.Equal(0, Scalar(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('inbox', 'inbox_user_id')"));
+            Assert.Equal(3, CountRows("inbox_chunk")); // bob's 256 and 44, and his one more (carol's went with its confirm)
+        }
+
+        [Fact]
         public void A_second_open_of_the_same_file_fails_clearly()
         {
             using (Open(path))
@@ -382,7 +513,12 @@ namespace Chatrm.Engine.Tests.Storage
                 store.RememberUser("alice");
             }
 
-            Raw(path, "DROP TABLE kept_ref; PRAGMA user_version = 1;");
+            // Back to what version 1 had: no kept_ref, and the inbox as a row per message.
+            Raw(path, @"DROP TABLE kept_ref; DROP TABLE inbox_chunk;
+CREATE TABLE inbox(user_key TEXT NOT NULL, id INTEGER NOT NULL, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+    text TEXT NOT NULL, bytes INTEGER NOT NULL, sent_at INTEGER NOT NULL, ref TEXT);
+CREATE INDEX inbox_user_id ON inbox(user_key, id);
+PRAGMA user_version = 1;");
             using (SqliteMessageStore store = Open(path))
             {
                 Assert.True(store.IsKnownUser("alice"));

@@ -262,6 +262,11 @@ namespace Chatrm.Engine.Protocol.Native
         /// </summary>
         internal static ReadOnlySpan<byte> FormatDelivered(ChatEnvelope envelope)
         {
+            if (TryPutStatus(envelope, "delivered\"}\n"u8, out ReadOnlySpan<byte> frame))
+            {
+                return frame;
+            }
+
             Utf8JsonWriter writer = BeginFrame();
             writer.WriteString(TypeName, StatusType);
             WriteIf(writer, RefField, envelope.SenderRef);
@@ -270,6 +275,64 @@ namespace Chatrm.Engine.Protocol.Native
             WriteTime(writer, SentAtField, envelope.SentAt);
             writer.WriteString(StatusField, DeliveredStatus);
             return EndFrame(writer);
+        }
+
+        /// <summary>
+        /// The status that tells a sender its message was stored for its offline recipient, once for every such
+        /// message: the bytes <see cref="FormatUtf8"/> writes for {type, ref, id, to, sentAt, status}.
+        /// </summary>
+        internal static ReadOnlySpan<byte> FormatStored(ChatEnvelope envelope)
+        {
+            if (TryPutStatus(envelope, "stored\"}\n"u8, out ReadOnlySpan<byte> frame))
+            {
+                return frame;
+            }
+
+            return FormatUtf8(new NativeFrame
+            {
+                Type = FrameType.Status,
+                Ref = envelope.SenderRef,
+                Id = envelope.Id,
+                To = envelope.To,
+                SentAt = envelope.Id == null ? (DateTime?)null : envelope.SentAt,
+                Status = StoredStatusText,
+            });
+        }
+
+        /// <summary>
+        /// {type, ref, id, to, sentAt, status} put together from ready pieces (as a delivered frame's entries are),
+        /// when every piece is: numbered, its ref (if any) kept as it came, a name that needs no escape.
+        /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
+        private static bool TryPutStatus(ChatEnvelope envelope, ReadOnlySpan<byte> statusAndEnd, out ReadOnlySpan<byte> frame)
+        {
+            byte[] reference = envelope.SenderRefJson;
+            string to = envelope.To;
+            if (envelope.Number <= 0 || (reference == null && envelope.SenderRef != null) || to == null || !IsPlainName(to))
+            {
+                frame = default;
+                return false;
+            }
+
+            var pieces = new Pieces(2 * PiecesRoom + (reference?.Length ?? 0) + to.Length);
+            pieces.Put("{\"type\":\"status\","u8);
+            if (reference != null)
+            {
+                pieces.Put("\"ref\":"u8);
+                pieces.Put(reference);
+                pieces.Put(","u8);
+            }
+
+            pieces.Put("\"id\":\""u8);
+            pieces.PutMessageId(envelope.Number);
+            pieces.Put("\",\"to\":\""u8);
+            pieces.PutAscii(to);
+            pieces.Put("\",\"sentAt\":\""u8);
+            pieces.PutTime(envelope.SentAt);
+            pieces.Put("\",\"status\":\""u8);
+            pieces.Put(statusAndEnd);
+            frame = pieces.End();
+            return true;
         }
 
         /// <summary>

@@ -513,7 +513,7 @@ namespace Chatrm.Engine.Server.Sessions
 
         internal override void Forwarded(ChatEnvelope envelope) => SendStatus(envelope, "forwarded");
 
-        internal override void TellStored(ChatEnvelope envelope) => SendStatus(envelope, NativeProtocol.StoredStatusText);
+        internal override void TellStored(ChatEnvelope envelope) => Connection.Queued(Transport.Send(NativeProtocol.FormatStored(envelope)));
 
         internal override int UnconfirmedCount => Volatile.Read(ref _unconfirmed)?.Count ?? 0;
 
