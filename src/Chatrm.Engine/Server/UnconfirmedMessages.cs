@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Transport;
 
@@ -16,11 +15,20 @@ namespace Chatrm.Engine.Server
     {
         private readonly LineTransport _transport;
         private readonly object _gate;
-        // By number (ChatEnvelope.Number): the server numbers every message it routes.
-        private readonly Dictionary<long, ChatEnvelope> _byId = new Dictionary<long, ChatEnvelope>();
 
-        // In wire order. Entries acked one by one are removed from _byId only, and leave here once at the front.
-        private readonly Queue<ChatEnvelope> _inOrder = new Queue<ChatEnvelope>();
+        // In wire order, a ring from _head of _used slots; a slot acked on its own is null until it reaches the
+        // front or the ring is compacted. A ring rather than a dictionary by id: every delivery adds one and every
+        // ack takes from the front, so a lookup is a short walk from the front (an ack names what was read, the
+        // oldest first), and a post to a room of many members costs each member a slot write, not a hash insert
+        // and remove on lines the sender's and the recipient's threads both touch.
+        private ChatEnvelope[] _ring = new ChatEnvelope[16];
+        private int _head;
+        private int _used;
+        private int _live;
+
+        // The highest number added since the ring was last empty: an ack of a higher one finds nothing at once,
+        // without a walk over the whole ring.
+        private long _highest = long.MinValue;
 
         // Set by TakeAll: a sender that found the recipient just before it left hears it as offline, not never.
         private bool _ended;
@@ -48,7 +56,7 @@ namespace Chatrm.Engine.Server
                     return true;
                 }
 
-                if (_byId.Count >= limit)
+                if (_live >= limit)
                 {
                     result = SendResult.Closed;
                     return false;
@@ -57,8 +65,7 @@ namespace Chatrm.Engine.Server
                 result = _transport.SendHoldingGate(frame);
                 if (result == SendResult.Queued)
                 {
-                    _byId[envelope.Number] = envelope;
-                    _inOrder.Enqueue(envelope);
+                    Append(envelope);
                 }
 
                 return true;
@@ -72,19 +79,19 @@ namespace Chatrm.Engine.Server
             {
                 lock (_gate)
                 {
-                    return _byId.Count;
+                    return _live;
                 }
             }
         }
 
-        /// <summary>Entries in the wire-order queue, taken ones not yet dropped included (for tests).</summary>
+        /// <summary>Slots in the wire-order ring, taken ones not yet dropped included (for tests).</summary>
         internal int QueuedEntries
         {
             get
             {
                 lock (_gate)
                 {
-                    return _inOrder.Count;
+                    return _used;
                 }
             }
         }
@@ -94,12 +101,17 @@ namespace Chatrm.Engine.Server
         {
             lock (_gate)
             {
-                if (!_byId.TryGetValue(id, out envelope))
+                int offset = Find(id);
+                if (offset < 0)
                 {
+                    envelope = null;
                     return false;
                 }
 
-                _byId.Remove(id);
+                int slot = Slot(offset);
+                envelope = _ring[slot];
+                _ring[slot] = null;
+                _live--;
                 DropTakenAtFront();
                 return true;
             }
@@ -114,31 +126,33 @@ namespace Chatrm.Engine.Server
         {
             lock (_gate)
             {
-                if (!_byId.ContainsKey(id))
+                int offset = Find(id);
+                if (offset < 0)
                 {
                     return 0;
                 }
 
-                int count = 0;
-                while (_inOrder.Count > 0)
+                if (taken.Length < _live)
                 {
-                    ChatEnvelope envelope = _inOrder.Dequeue();
-                    if (_byId.Remove(envelope.Number))
-                    {
-                        if (count == taken.Length)
-                        {
-                            Array.Resize(ref taken, Math.Max(16, taken.Length * 2));
-                        }
+                    Array.Resize(ref taken, Math.Max(16, Math.Max(_live, taken.Length * 2)));
+                }
 
+                int count = 0;
+                ChatEnvelope[] ring = _ring;
+                for (int i = 0; i <= offset; i++)
+                {
+                    int slot = Slot(i);
+                    ChatEnvelope envelope = ring[slot];
+                    if (envelope != null)
+                    {
                         taken[count++] = envelope;
-                    }
-
-                    if (envelope.Number == id)
-                    {
-                        break;
+                        ring[slot] = null;
                     }
                 }
 
+                _head = Slot(offset + 1);
+                _used -= offset + 1;
+                _live -= count;
                 DropTakenAtFront();
                 return count;
             }
@@ -154,38 +168,103 @@ namespace Chatrm.Engine.Server
             lock (_gate)
             {
                 _ended = true;
-                var left = new List<ChatEnvelope>(_byId.Count);
-                foreach (ChatEnvelope envelope in _inOrder)
+                var left = new List<ChatEnvelope>(_live);
+                for (int i = 0; i < _used; i++)
                 {
-                    if (_byId.Remove(envelope.Number) && (keep == null || !keep(envelope)))
+                    ChatEnvelope envelope = _ring[Slot(i)];
+                    if (envelope != null && (keep == null || !keep(envelope)))
                     {
                         left.Add(envelope);
                     }
                 }
 
-                _inOrder.Clear();
+                Array.Clear(_ring, 0, _ring.Length);
+                _head = _used = _live = 0;
                 return left;
             }
+        }
+
+        private int Slot(int offset)
+        {
+            int slot = _head + offset;
+            return slot < _ring.Length ? slot : slot - _ring.Length;
+        }
+
+        /// <summary>How far from the front the live message with this number is; -1 when none is.</summary>
+        private int Find(long id)
+        {
+            if (_live == 0 || id > _highest)
+            {
+                return -1;
+            }
+
+            ChatEnvelope[] ring = _ring;
+            for (int i = 0; i < _used; i++)
+            {
+                ChatEnvelope envelope = ring[Slot(i)];
+                if (envelope != null && envelope.Number == id)
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        private void Append(ChatEnvelope envelope)
+        {
+            if (_used == _ring.Length)
+            {
+                Resize(_ring.Length * 2);
+            }
+
+            _ring[Slot(_used)] = envelope;
+            _used++;
+            _live++;
+            if (envelope.Number > _highest)
+            {
+                _highest = envelope.Number;
+            }
+        }
+
+        /// <summary>Copies the live slots, in order, to the front of a ring of this size.</summary>
+        private void Resize(int size)
+        {
+            var ring = new ChatEnvelope[size];
+            int n = 0;
+            for (int i = 0; i < _used; i++)
+            {
+                ChatEnvelope envelope = _ring[Slot(i)];
+                if (envelope != null)
+                {
+                    ring[n++] = envelope;
+                }
+            }
+
+            _ring = ring;
+            _head = 0;
+            _used = n;
         }
 
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void DropTakenAtFront()
         {
-            while (_inOrder.Count > 0 && !_byId.ContainsKey(_inOrder.Peek().Number))
+            while (_used > 0 && _ring[_head] == null)
             {
-                _inOrder.Dequeue();
+                _head = Slot(1);
+                _used--;
             }
 
-            // Acks out of order leave taken entries behind an unacked one: past twice the live count, drop them
-            // all, so a client that never acks its oldest message cannot grow the queue without limit.
-            if (_inOrder.Count > 2 * _byId.Count + 16)
+            if (_used == 0)
             {
-                ChatEnvelope[] live = _inOrder.Where(envelope => _byId.ContainsKey(envelope.Number)).ToArray();
-                _inOrder.Clear();
-                foreach (ChatEnvelope envelope in live)
-                {
-                    _inOrder.Enqueue(envelope);
-                }
+                _head = 0;
+                _highest = long.MinValue;
+            }
+            else if (_used > 2 * _live + 16)
+            {
+                // Acks out of order leave taken slots behind an unacked one: past twice the live count, squeeze them
+                // out, so a client that never acks its oldest message cannot grow the ring without limit.
+                Resize(_ring.Length);
             }
         }
     }
