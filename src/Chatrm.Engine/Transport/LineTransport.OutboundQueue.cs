@@ -74,7 +74,7 @@ namespace Chatrm.Engine.Transport
                 // on the reading thread at the end of its batch instead was slower in A/B runs: this way the two
                 // cores read and send in parallel.)
                 _draining = true;
-                ThreadPool.UnsafeQueueUserWorkItem(StartDrain, this);
+                StartDrainSoon();
             }
 
             return SendResult.Queued;
