@@ -11,6 +11,8 @@ namespace Chatrm.Engine.Transport
     /// </summary>
     internal sealed partial class LineTransport
     {
+        private const int DrainsPerWorkItem = 16;
+
         // The drains held by this thread's open scope; null when none is open.
         [ThreadStatic] private static List<LineTransport> t_deferredDrains;
 
@@ -55,13 +57,20 @@ namespace Chatrm.Engine.Transport
         {
             List<LineTransport> deferred = t_deferredDrains;
             t_deferredDrains = null;
-            if (deferred.Count == 1)
+            // In work items of a few each, so a large room's sends still spread over the pool's threads.
+            for (int start = 0; start < deferred.Count; start += DrainsPerWorkItem)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(StartDrain, deferred[0]);
-            }
-            else if (deferred.Count > 1)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(StartDrains, deferred.ToArray());
+                int count = Math.Min(DrainsPerWorkItem, deferred.Count - start);
+                if (count == 1)
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(StartDrain, deferred[start]);
+                }
+                else
+                {
+                    var drains = new LineTransport[count];
+                    deferred.CopyTo(start, drains, 0, count);
+                    ThreadPool.UnsafeQueueUserWorkItem(StartDrains, drains);
+                }
             }
 
             deferred.Clear();
