@@ -44,7 +44,8 @@ public abstract class FanoutWire
 
 /// <summary>
 /// Chatrm native (docs: the rooms design): hello with batched confirmations and no presence, then a join frame,
-/// answered by a room frame. Posts are send frames to the room; members ack through the last message of a read.
+/// answered by a room frame. Posts are send frames to the room. Members send no acks: room messages need none
+/// (docs/protocol.md), so a member acks only a read that brought a direct message, and these bring none.
 /// </summary>
 public sealed class NativeFanout : FanoutWire
 {
@@ -60,7 +61,6 @@ public sealed class NativeFanout : FanoutWire
     public override int ParseMember(ReadOnlySpan<byte> data, FanoutMember member, long now, Outbox reply)
     {
         int used = 0;
-        ReadOnlySpan<byte> last = default;
         while (true)
         {
             int length = NextLine(data.Slice(used), out ReadOnlySpan<byte> line);
@@ -68,13 +68,12 @@ public sealed class NativeFanout : FanoutWire
             used += length;
             if (line.StartsWith("{\"type\":\"message\""u8))
             {
-                if (!NativeWire.TryString(line, "\"id\":\""u8, out ReadOnlySpan<byte> id) || !NativeWire.TryString(line, "\"text\":\""u8, out ReadOnlySpan<byte> text))
+                if (!NativeWire.TryString(line, "\"id\":\""u8, out _) || !NativeWire.TryString(line, "\"text\":\""u8, out ReadOnlySpan<byte> text))
                 {
                     member.Error("a message frame without id or text: " + Text(line));
                     continue;
                 }
 
-                last = id;
                 member.OnMessage(text, now);
             }
             else if (line.StartsWith("{\"type\":\"ping\""u8))
@@ -85,16 +84,6 @@ public sealed class NativeFanout : FanoutWire
             {
                 member.Error(Text(line));
             }
-        }
-
-        if (!last.IsEmpty)
-        {
-            ReadOnlySpan<byte> ack = "{\"type\":\"ack\",\"through\":\""u8;
-            Span<byte> span = reply.GetSpan(ack.Length + last.Length + 3);
-            ack.CopyTo(span);
-            last.CopyTo(span.Slice(ack.Length));
-            "\"}\n"u8.CopyTo(span.Slice(ack.Length + last.Length));
-            reply.Advance(ack.Length + last.Length + 3);
         }
 
         return used;

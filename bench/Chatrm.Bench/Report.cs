@@ -383,7 +383,7 @@ public static partial class Report
             $"each run in a fresh server process. Shapes: {string.Join("; ", fanout.Shapes.Select(x => $"{x.Name}, {x.Rooms:N0} room(s) of {x.Members} members and one sender each, at most {x.Window} posts per sender not yet at every member"))}. " +
             $"{s.PayloadBytes}-byte texts, {F(s.WarmupSeconds)} s warm-up, then {F(s.DurationSeconds)} s measured. " +
             "The sender is an extra connection, not a counted member: Chatrm's joins the room (native `join` frame; classic: its first line to the room), " +
-            "as the members do, and is sent nothing of its own posts; NATS members SUB to one subject per room and the sender PUBs; Redis members SUBSCRIBE to one channel per room and the sender PUBLISHes. " +
+            "as the members do, and is sent nothing of its own posts; native members send no acks (a room message needs none); NATS members SUB to one subject per room and the sender PUBs; Redis members SUBSCRIBE to one channel per room and the sender PUBLISHes. " +
             "Deliveries/s: messages members received while measuring, summed; latency: from the send time written into the text to a member reading it. Medians over the rounds; loss, duplication and reordering are totals.");
         md.AppendLine();
         md.AppendLine("| shape | server | deliveries/s | posts/s | p50 ms | p99 ms | p999 ms | lost / dup / reordered | errors | server CPU | client CPU | other CPU | connections |");

@@ -60,6 +60,38 @@ namespace Chatrm.Engine.Tests
         }
 
         [Fact]
+        public async Task RoomMessagesNeedNoAckYetAnAckThroughOneConfirmsTheDirectOneBefore()
+        {
+            await using var server = new TestServer(options => options.MaxUnconfirmedPerConnection = 4);
+            using NativePeer alice = await server.JoinNativeAsync("alice", batch: true);
+            using NativePeer bob = await server.JoinNativeAsync("bob", batch: true);
+            await JoinedAsync(alice, "#ops", "j1");
+            await JoinedAsync(bob, "#ops", "j2");
+            await alice.ExpectAsync("presence");
+
+            // Ten times the limit of unacked messages, all room messages: bob never acks and stays.
+            for (int i = 1; i <= 40; i++)
+            {
+                await alice.SendMessageAsync("#ops", "post " + i, "p" + i);
+                Assert.Equal("posted", Str(await alice.ExpectAsync("status"), "status"));
+                Assert.Equal("post " + i, Str(await bob.ExpectAsync("message"), "text"));
+            }
+
+            // A direct message, then a room one: an ack through the room message confirms the direct one.
+            await alice.SendMessageAsync("bob", "direct", "d1");
+            JsonObject direct = await bob.ExpectAsync("message");
+            Assert.Equal("direct", Str(direct, "text"));
+            await alice.SendMessageAsync("#ops", "after", "p41");
+            Assert.Equal("posted", Str(await alice.ExpectAsync("status"), "status"));
+            JsonObject after = await bob.ExpectAsync("message");
+            await bob.AckThroughAsync(Str(after, "id"));
+
+            JsonObject delivered = await alice.ExpectAsync("delivered");
+            Assert.Equal(("d1", Str(direct, "id")), (Str(delivered["messages"]![0]!.AsObject(), "ref"), Str(delivered["messages"]![0]!.AsObject(), "id")));
+            Assert.True(server.IsOnline("bob"));
+        }
+
+        [Fact]
         public async Task PostingToARoomOneIsNotInIsRefusedAndReachesNobody()
         {
             await using var server = new TestServer();

@@ -108,6 +108,72 @@ namespace Chatrm.Engine.Tests
             }
         }
 
+        [Fact]
+        public async Task RoomMessagesWaitForNoAckYetAnAckThroughOneConfirmsWhatCameBefore()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using (var transport = new LineTransport(pair.Near, 1024, long.MaxValue))
+            {
+                var unconfirmed = new UnconfirmedMessages(transport);
+
+                // Behind nothing that waits, a room message is sent and not kept: a member that never acks rooms is fine.
+                for (int i = 1; i <= 1000; i++)
+                {
+                    Assert.True(unconfirmed.TryAddAndSend(RoomEnvelope(i), "r\n"u8, 2, out SendResult sent));
+                    Assert.Equal(SendResult.Queued, sent);
+                }
+
+                Assert.Equal(0, unconfirmed.Count);
+                Assert.Equal(0, unconfirmed.QueuedEntries);
+
+                // Direct, room, direct, room: an ack through the first room message takes the direct one before it only.
+                Add(unconfirmed, transport, 1001);
+                Assert.True(unconfirmed.TryAddAndSend(RoomEnvelope(1002), "r\n"u8, 2, out _));
+                Add(unconfirmed, transport, 1003);
+                Assert.True(unconfirmed.TryAddAndSend(RoomEnvelope(1004), "r\n"u8, 2, out _));
+                Assert.Equal(2, unconfirmed.Count);
+                Assert.False(unconfirmed.TryTake(1002, out _));
+
+                ChatEnvelope[] taken = Array.Empty<ChatEnvelope>();
+                int count = unconfirmed.TakeThrough(1002, ref taken);
+                Assert.Equal(new[] { "1001" }, Array.ConvertAll(taken[..count], e => e.Id));
+
+                // The limit (2) counts only what waits: room messages still go, a third direct one does not.
+                Add(unconfirmed, transport, 1005);
+                Assert.False(unconfirmed.TryAddAndSend(Envelope(1006), "d\n"u8, 2, out _));
+                Assert.True(unconfirmed.TryAddAndSend(RoomEnvelope(1007), "r\n"u8, 2, out SendResult room));
+                Assert.Equal(SendResult.Queued, room);
+
+                count = unconfirmed.TakeThrough(1007, ref taken);
+                Assert.Equal(new[] { "1003", "1005" }, Array.ConvertAll(taken[..count], e => e.Id));
+                Assert.Equal(0, unconfirmed.QueuedEntries);
+                Assert.Empty(unconfirmed.TakeAll());
+            }
+        }
+
+        [Fact]
+        public async Task RoomMessagesBehindAnOldestNeverAckedDoNotGrowItWithoutLimit()
+        {
+            using var pair = await SocketPair.ConnectAsync();
+            using (var transport = new LineTransport(pair.Near, 1 << 20, long.MaxValue))
+            {
+                var unconfirmed = new UnconfirmedMessages(transport);
+                Add(unconfirmed, transport, 1);
+                for (int i = 2; i <= 10_001; i++)
+                {
+                    Assert.True(unconfirmed.TryAddAndSend(RoomEnvelope(i), "r\n"u8, 100, out _));
+                }
+
+                Assert.InRange(unconfirmed.QueuedEntries, 2, 1 + 100 + 1);
+
+                // The newest places are there: an ack through the newest takes the oldest that waits.
+                ChatEnvelope[] taken = Array.Empty<ChatEnvelope>();
+                Assert.Equal(1, unconfirmed.TakeThrough(10_001, ref taken));
+                Assert.Equal("1", taken[0].Id);
+                Assert.Equal(0, unconfirmed.QueuedEntries);
+            }
+        }
+
         private static void Add(UnconfirmedMessages unconfirmed, LineTransport transport, long id)
         {
             Assert.True(unconfirmed.TryAddAndSend(Envelope(id), "x\n"u8, int.MaxValue, out SendResult result));
@@ -115,6 +181,8 @@ namespace Chatrm.Engine.Tests
         }
 
         private static ChatEnvelope Envelope(long id) => new ChatEnvelope(id.ToString(), "alice", "bob", "text", SomeTime, "r" + id);
+
+        private static ChatEnvelope RoomEnvelope(long id) => new ChatEnvelope(id.ToString(), "alice", "#ops", "text", SomeTime, "r" + id);
 
         private static ChatEnvelope Envelope(string id) => new ChatEnvelope(id, "alice", "bob", "text", SomeTime, "r" + id);
     }

@@ -158,12 +158,14 @@ namespace Chatrm.Engine
 
                     if (frame.Id != null)
                     {
-                        // The confirmation that makes the sender's status Delivered: now, or for the whole read.
+                        // The confirmation that makes the sender's status Delivered: now, or for the whole read. A room
+                        // message needs none, but an ack through it confirms the direct ones before it.
                         if (link.BatchGranted)
                         {
                             link.AckThrough = frame.Id;
+                            link.AckOwed |= frame.Room == null;
                         }
-                        else
+                        else if (frame.Room == null)
                         {
                             link.Transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Id = frame.Id }));
                         }
@@ -223,14 +225,16 @@ namespace Chatrm.Engine
             return true;
         }
 
-        /// <summary>After each read: one ack for every message it brought, through the newest.</summary>
+        /// <summary>After each read that brought a direct message: one ack for every message it brought, through the newest.</summary>
         private void AckReceived(ReadingLink link)
         {
-            if (link.AckThrough != null)
+            if (link.AckOwed)
             {
                 link.Transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = link.AckThrough }));
-                link.AckThrough = null;
             }
+
+            link.AckThrough = null;
+            link.AckOwed = false;
         }
 
         private void OnDelivered(NativeFrame frame)

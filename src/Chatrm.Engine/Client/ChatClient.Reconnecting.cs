@@ -351,6 +351,9 @@ namespace Chatrm.Engine
             public bool BatchGranted { get; set; }
 
             public string AckThrough { get; set; }
+
+            // Whether the read brought a message that waits for its ack (a direct one); room messages need none.
+            public bool AckOwed { get; set; }
         }
 
         private void GiveUp(string why)

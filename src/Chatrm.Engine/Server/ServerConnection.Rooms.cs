@@ -2,6 +2,7 @@ using System;
 using Chatrm.Engine.Messaging;
 using Chatrm.Engine.Server.Resume;
 using Chatrm.Engine.Routing;
+using Chatrm.Engine.Transport;
 
 namespace Chatrm.Engine.Server
 {
@@ -34,7 +35,12 @@ namespace Chatrm.Engine.Server
                 return;
             }
 
-            RoomPost post = _server.Router.Post(envelope);
+            RoomPost post;
+            using (LineTransport.DeferDrains())
+            {
+                post = _server.Router.Post(envelope);
+            }
+
             if (!post.Posted && post.Refusal == Refusal.NotInRoom && joining)
             {
                 // Post first and join only when refused: the usual line, from a member, pays for no member list.

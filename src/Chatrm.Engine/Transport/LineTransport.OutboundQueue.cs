@@ -74,7 +74,7 @@ namespace Chatrm.Engine.Transport
                 // on the reading thread at the end of its batch instead was slower in A/B runs: this way the two
                 // cores read and send in parallel.)
                 _draining = true;
-                ThreadPool.UnsafeQueueUserWorkItem(StartDrain, this);
+                StartDrainSoon();
             }
 
             return SendResult.Queued;
@@ -352,7 +352,11 @@ namespace Chatrm.Engine.Transport
                     ArrayPool<byte>.Shared.Return(_chunk);
                 }
 
-                _chunk = ArrayPool<byte>.Shared.Rent(Math.Max(ChunkBytes, max));
+                // A burst's first chunk is small: most bursts are a message or two (a post to many rooms' members
+                // is one each), and thousands of sockets holding a 4 KB buffer each outrun the pool, whose misses
+                // are fresh pages the kernel zeroes. A burst that outgrows it goes on in full-size chunks.
+                int size = _chunkUsed > 0 || _queued?.Count > 0 ? ChunkBytes : FirstChunkBytes;
+                _chunk = ArrayPool<byte>.Shared.Rent(Math.Max(size, max));
                 _chunkUsed = 0;
             }
         }

@@ -25,6 +25,9 @@ namespace Chatrm.Engine.Transport
         // Output buffers: at least this big, rented from the shared pool and returned once sent.
         private const int ChunkBytes = 4096;
 
+        // The first buffer of a burst (see Reserve).
+        private const int FirstChunkBytes = 512;
+
         // A send this short goes from a copy of its own size (see SendAllAsync).
         private const int SmallSendBytes = 512;
 

@@ -150,7 +150,7 @@
   }
 
   function onMessage(f) {
-    send({ type: 'ack', id: f.id });
+    if (!f.room) send({ type: 'ack', id: f.id }); // room messages need no ack
     if (state.shown.has(f.id)) return;
     state.shown.add(f.id);
     const other = f.room || (same(f.from, state.me) ? f.to : f.from);
