@@ -268,7 +268,11 @@ function Install-BenchServer {
 function Invoke-Bench {
     $benchOut = Join-Path $out 'bench'
     $benchBin = Join-Path $benchOut 'bin'
-    Invoke-Native dotnet @('build', (Join-Path $root 'bench/Chatrm.Bench/Chatrm.Bench.csproj'), '-c', 'Release', '-o', $benchBin, '--nologo', '-v', 'quiet')
+    # Compiled ReadyToRun, as the module's net10.0 build is: the serve mode's server then starts as users' servers do,
+    # not with every method of the engine to compile first (a short run, such as storing for offline users, was mostly JIT).
+    $runtime = [System.Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+    Invoke-Native dotnet @('publish', (Join-Path $root 'bench/Chatrm.Bench/Chatrm.Bench.csproj'), '-c', 'Release', '-r', $runtime, '--self-contained', 'false',
+        '-p:PublishReadyToRun=true', '-o', $benchBin, '--nologo', '-v', 'quiet')
     $bench = Join-Path $benchBin 'Chatrm.Bench.dll'
     # The cold starts run Chatrm's server as users start it: a fresh pwsh (this one's), Import-Module, Start-ChatrmServer.
     $pwshDll = Join-Path $PSHOME 'pwsh.dll'
