@@ -277,12 +277,14 @@ namespace Chatrm.Cluster.Routing
         /// <summary>A frame from another node, in the order that node sent it. A frame that cannot be read costs only itself.</summary>
         public void OnFrame(int from, byte[] buffer, int offset, int count)
         {
+            BinaryReader r = ClusterFrame.Open(buffer, offset, count);
+            bool failed = true;
             try
             {
-                using BinaryReader r = ClusterFrame.Open(buffer, offset, count);
                 FrameKind kind = ClusterFrame.KindOf(buffer.AsSpan(offset, count));
                 if (_rooms.OnFrame(kind, from, r))
                 {
+                    failed = false;
                     return;
                 }
 
@@ -320,10 +322,16 @@ namespace Chatrm.Cluster.Routing
                         Interlocked.Increment(ref _badFrames);
                         break;
                 }
+
+                failed = false;
             }
             catch (Exception e) when (e is IOException || e is InvalidDataException || e is ArgumentException || e is FormatException)
             {
                 Interlocked.Increment(ref _badFrames);
+            }
+            finally
+            {
+                ClusterFrame.Close(r, failed);
             }
         }
 

@@ -47,8 +47,30 @@ namespace Chatrm.Cluster.Storage
             return Run(cancel => ReadHistoryAsync(conversation, last, before, after, notBefore, cancel));
         }
 
+        // The writer's subjects of the conversations it met lately, by the two names as its lines spell them (on the
+        // writer only). A line that came from another server has names decoded anew each time, so without this its
+        // conversation's key and the key's hex would be made again for every line.
+        private readonly Dictionary<(string From, string To), string> _subjects = new Dictionary<(string From, string To), string>();
+
         // The conversation's key is lower-cased already (see Conversations), so one conversation is one subject.
         private static string HistorySubject(string conversation) => HistorySubjects + Convert.ToHexString(Encoding.UTF8.GetBytes(conversation));
+
+        /// <summary>The history subject of a line, for the writer.</summary>
+        private string HistorySubjectOf(StoredMessage line)
+        {
+            if (!_subjects.TryGetValue((line.From, line.To), out string subject))
+            {
+                if (_subjects.Count >= 4096)
+                {
+                    _subjects.Clear();
+                }
+
+                subject = HistorySubject(Conversations.Of(line));
+                _subjects[(line.From, line.To)] = subject;
+            }
+
+            return subject;
+        }
 
         /// <summary>A direct line's Seq, from where it is kept.</summary>
         internal static long DirectSeq(ulong streamSeq, int index) => ((long)streamSeq * LinesPerMessage) + index;

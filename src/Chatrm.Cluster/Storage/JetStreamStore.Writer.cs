@@ -134,7 +134,7 @@ namespace Chatrm.Cluster.Storage
                     Publish publish;
                     if (write.Kind == WriteKind.History)
                     {
-                        string subject = HistorySubject(Conversations.Of(write.Message));
+                        string subject = HistorySubjectOf(write.Message);
                         if (!batches.TryGetValue(subject, out publish) || publish.IsFull)
                         {
                             publish = new Publish(subject);

@@ -227,9 +227,48 @@ namespace Chatrm.Cluster.Wire
 
         public static FrameKind KindOf(ReadOnlySpan<byte> frame) => frame.Length == 0 ? 0 : (FrameKind)frame[0];
 
-        /// <summary>A reader of the frame's body, after its kind.</summary>
-        public static BinaryReader Open(byte[] buffer, int offset, int count) =>
-            new BinaryReader(new MemoryStream(buffer, offset + 1, count - 1, writable: false), Encoding.UTF8);
+        /// <summary>A reader of the frame's body, after its kind; hand it back with <see cref="Close"/>.</summary>
+        public static BinaryReader Open(byte[] buffer, int offset, int count)
+        {
+            if (t_readerInUse)
+            {
+                // A frame read while another is (none today): a reader of its own, as before readers were reused.
+                return new BinaryReader(new MemoryStream(buffer, offset + 1, count - 1, writable: false), Encoding.UTF8);
+            }
+
+            t_reader ??= new BinaryReader(new MemoryStream(256), Encoding.UTF8);
+            var stream = (MemoryStream)t_reader.BaseStream;
+            stream.SetLength(0);
+            stream.Write(buffer, offset + 1, count - 1);
+            stream.Position = 0;
+            t_readerInUse = true;
+            return t_reader;
+        }
+
+        /// <summary>Done with a reader of <see cref="Open"/>; one that failed mid-frame is not reused (its decoder may hold half a character).</summary>
+        public static void Close(BinaryReader r, bool failed)
+        {
+            if (!ReferenceEquals(r, t_reader))
+            {
+                r.Dispose();
+                return;
+            }
+
+            t_readerInUse = false;
+            if (failed || r.BaseStream.Length > 64 * 1024)
+            {
+                t_reader = null;
+            }
+        }
+
+        // One reader per thread, reused, for the reason the writer is: a reader with its buffers per frame cost more
+        // than most frames. The frame is copied into the reader's own stream, so a read past the frame's end fails as
+        // it did on a stream of the frame alone, never reading into the next frame.
+        [ThreadStatic]
+        private static BinaryReader t_reader;
+
+        [ThreadStatic]
+        private static bool t_readerInUse;
 
         public static ChatEnvelope ReadEnvelope(BinaryReader r)
         {
