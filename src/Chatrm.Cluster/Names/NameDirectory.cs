@@ -61,6 +61,7 @@ namespace Chatrm.Cluster.Names
         }
 
         /// <summary>The name's holder on a live node other than this one, as the watch says.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public bool TryGetRemote(string name, out NameEntry entry)
         {
             if (_held.TryGetValue(name, out Held held) && held.Entry.Node != _nodes.Self && _nodes.IsAlive(held.Entry.Node))

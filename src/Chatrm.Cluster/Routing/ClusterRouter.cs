@@ -125,7 +125,7 @@ namespace Chatrm.Cluster.Routing
                 && _link.TrySend(entry.Node, ClusterFrame.Disconnect(entry.Name, why, text));
         }
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public DeliveryStatus Deliver(ChatEnvelope envelope)
         {
             DeliveryStatus here = _local.Deliver(envelope);
@@ -166,6 +166,7 @@ namespace Chatrm.Cluster.Routing
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void ReportDelivered(ChatEnvelope envelope)
         {
             if (IsHere(envelope.Sender))
@@ -178,6 +179,7 @@ namespace Chatrm.Cluster.Routing
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void ReportDelivered(ReadOnlySpan<ChatEnvelope> envelopes)
         {
             if (envelopes.Length == 0)
@@ -198,6 +200,7 @@ namespace Chatrm.Cluster.Routing
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void AfterCommit(long ticket, Action report)
         {
             Chatrm.Engine.Storage.IMessageStore store = _store();
@@ -275,6 +278,7 @@ namespace Chatrm.Cluster.Routing
         }
 
         /// <summary>A frame from another node, in the order that node sent it. A frame that cannot be read costs only itself.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void OnFrame(int from, byte[] buffer, int offset, int count)
         {
             BinaryReader r = ClusterFrame.Open(buffer, offset, count);

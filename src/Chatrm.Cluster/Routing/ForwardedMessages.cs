@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using Chatrm.Engine;
 using Chatrm.Engine.Messaging;
 
 namespace Chatrm.Cluster.Routing
@@ -14,8 +15,10 @@ namespace Chatrm.Cluster.Routing
     {
         private readonly ConcurrentDictionary<long, Forwarded> _awaiting = new ConcurrentDictionary<long, Forwarded>();
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void Add(int node, ChatEnvelope envelope) => _awaiting[envelope.Number] = new Forwarded(node, envelope, System.Environment.TickCount64);
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void Answered(long number) => _awaiting.TryRemove(number, out _);
 
         /// <summary>Takes out everything handed to <paramref name="node"/> and never answered.</summary>

@@ -6,6 +6,7 @@ using System.Globalization;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
+using Chatrm.Engine;
 using NATS.Client.Core;
 
 namespace Chatrm.Cluster.Routing
@@ -51,6 +52,7 @@ namespace Chatrm.Cluster.Routing
         }
 
         // On a thread of its own: behind a busy server's socket work in the pool's queue, every batch would wait its turn.
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void Receive(INatsSub<byte[]> sub, Action<int, byte[], int, int> onFrame)
         {
             ChannelReader<NatsMsg<byte[]>> msgs = sub.Msgs;
@@ -82,6 +84,7 @@ namespace Chatrm.Cluster.Routing
         }
 
         /// <summary>Queues a frame for the node; false when it cannot go now (NATS is away, or too much waits for that node).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public bool TrySend(int node, byte[] frame)
         {
             if (!IsConnected)
@@ -126,6 +129,7 @@ namespace Chatrm.Cluster.Routing
         /// Hands on each frame of a batch, with the sending node's number the batch starts with: then each frame is a
         /// 4-byte little-endian length and the frame. A torn batch ends where it tears.
         /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal static void Split(byte[] batch, Action<int, byte[], int, int> onFrame)
         {
             if (batch.Length < 4)
@@ -150,6 +154,7 @@ namespace Chatrm.Cluster.Routing
         }
 
         // On a thread of its own, for the reason Receive is.
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void Pump(int node, ChannelReader<byte[]> frames)
         {
             string subject = SubjectOf(node);

@@ -56,6 +56,7 @@ namespace Chatrm.Cluster.Storage
         private static string HistorySubject(string conversation) => HistorySubjects + Convert.ToHexString(Encoding.UTF8.GetBytes(conversation));
 
         /// <summary>The history subject of a line, for the writer.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private string HistorySubjectOf(StoredMessage line)
         {
             if (!_subjects.TryGetValue((line.From, line.To), out string subject))

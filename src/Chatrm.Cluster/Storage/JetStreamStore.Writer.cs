@@ -1,4 +1,5 @@
 using System;
+using Chatrm.Engine;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Channels;
@@ -46,9 +47,11 @@ namespace Chatrm.Cluster.Storage
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public long AppendHistory(StoredMessage message) =>
             _limits.KeepHistory && Connected ? Enqueue(Write.History(message)) : 0;
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public void WhenCommitted(long ticket, Action action)
         {
             bool now;
@@ -100,6 +103,7 @@ namespace Chatrm.Cluster.Storage
         }
 
         /// <summary>Queues a write and returns its ticket; 0 once writes are finished.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private long Enqueue(Write write)
         {
             lock (_enqueueGate)
@@ -185,6 +189,7 @@ namespace Chatrm.Cluster.Storage
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private Task<PubAckResponse> Start(Publish publish)
         {
             try
@@ -273,6 +278,7 @@ namespace Chatrm.Cluster.Storage
             Tell(() => write.Completed(result));
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private void Commit(long ticket)
         {
             Volatile.Write(ref _committed, ticket);

@@ -2,6 +2,7 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Text.Json;
+using Chatrm.Engine;
 using Chatrm.Engine.Storage;
 
 namespace Chatrm.Cluster.Storage
@@ -24,6 +25,7 @@ namespace Chatrm.Cluster.Storage
         }
 
         /// <summary>Lines of history one commit carries, as a JSON array of them.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public static byte[] EncodeLines(IReadOnlyList<StoredMessage> lines)
         {
             var buffer = new ArrayBufferWriter<byte>(256 * lines.Count);
@@ -87,6 +89,7 @@ namespace Chatrm.Cluster.Storage
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static void Write(Utf8JsonWriter json, StoredMessage message)
         {
             json.WriteStartObject();

@@ -58,6 +58,7 @@ namespace Chatrm.Cluster.Wire
     /// </summary>
     internal static class ClusterFrame
     {
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public static byte[] Deliver(ChatEnvelope envelope) => Write(FrameKind.Deliver, w => WriteEnvelope(w, envelope));
 
         public static byte[] Report(ReportKind kind, ChatEnvelope envelope, Refusal reason = Refusal.None, string message = null) =>
@@ -228,6 +229,7 @@ namespace Chatrm.Cluster.Wire
         public static FrameKind KindOf(ReadOnlySpan<byte> frame) => frame.Length == 0 ? 0 : (FrameKind)frame[0];
 
         /// <summary>A reader of the frame's body, after its kind; hand it back with <see cref="Close"/>.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public static BinaryReader Open(byte[] buffer, int offset, int count)
         {
             if (t_readerInUse)
@@ -246,6 +248,7 @@ namespace Chatrm.Cluster.Wire
         }
 
         /// <summary>Done with a reader of <see cref="Open"/>; one that failed mid-frame is not reused (its decoder may hold half a character).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public static void Close(BinaryReader r, bool failed)
         {
             if (!ReferenceEquals(r, t_reader))
@@ -270,6 +273,7 @@ namespace Chatrm.Cluster.Wire
         [ThreadStatic]
         private static bool t_readerInUse;
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         public static ChatEnvelope ReadEnvelope(BinaryReader r)
         {
             long number = r.ReadInt64();
@@ -311,6 +315,7 @@ namespace Chatrm.Cluster.Wire
 
         // The bytes go into native frames as they are: they must be one JSON string and nothing more, or another
         // server could write fields into a client's frame.
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static bool IsOneJsonString(byte[] json)
         {
             try
@@ -332,6 +337,7 @@ namespace Chatrm.Cluster.Wire
             return Enum.IsDefined(typeof(Refusal), code) ? (Refusal)code : Refusal.None;
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static void WriteEnvelope(BinaryWriter w, ChatEnvelope envelope, bool withText = true)
         {
             w.Write(envelope.Number);
@@ -371,6 +377,7 @@ namespace Chatrm.Cluster.Wire
         [ThreadStatic]
         private static BinaryWriter t_writer;
 
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static byte[] Write(FrameKind kind, Action<BinaryWriter> body)
         {
             BinaryWriter w = t_writer ??= new BinaryWriter(new MemoryStream(256), new UTF8Encoding(false), leaveOpen: false);
