@@ -229,22 +229,12 @@ namespace Chatrm.Cluster.Storage
         private async Task FinishAsync(Publish publish)
         {
             string failure;
+            ulong streamSeq = 0;
             try
             {
                 PubAckResponse ack = await publish.Pending.ConfigureAwait(false);
                 failure = ack?.Error == null ? null : ack.Error.Description ?? "error " + ack.Error.ErrCode;
-                if (failure == null && publish.Subject != null)
-                {
-                    // A direct line's place in its conversation is made from its place in the stream.
-                    for (int i = 0; i < publish.Writes.Count; i++)
-                    {
-                        StoredMessage line = publish.Writes[i].Message;
-                        if (!Engine.RoomNames.IsRoom(line.To))
-                        {
-                            line.Seq = DirectSeq(ack.Seq, i);
-                        }
-                    }
-                }
+                streamSeq = ack?.Seq ?? 0;
             }
             catch (NatsJSApiException e)
             {
@@ -255,8 +245,24 @@ namespace Chatrm.Cluster.Storage
                 failure = e.Message;
             }
 
-            foreach (Write write in publish.Writes)
+            MarkDone(publish, streamSeq, failure);
+        }
+
+        // Per line, so out of the async method: its state machine cannot be marked a hot path, and would run this
+        // loop unoptimised until the JIT got round to it.
+        [System.Runtime.CompilerServices.MethodImpl(Engine.HotPath.Options)]
+        private static void MarkDone(Publish publish, ulong streamSeq, string failure)
+        {
+            List<Write> writes = publish.Writes;
+            for (int i = 0; i < writes.Count; i++)
             {
+                Write write = writes[i];
+                if (failure == null && publish.Subject != null && !Engine.RoomNames.IsRoom(write.Message.To))
+                {
+                    // A direct line's place in its conversation is made from its place in the stream.
+                    write.Message.Seq = DirectSeq(streamSeq, i);
+                }
+
                 write.Failure = failure;
                 write.Done = true;
             }

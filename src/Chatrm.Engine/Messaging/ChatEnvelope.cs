@@ -113,6 +113,7 @@ namespace Chatrm.Engine.Messaging
             new ChatEnvelope(stored.Id, stored.From, stored.To, stored.Text, null, stored.SentAt, stored.SenderRef) { FromInbox = true };
 
         /// <summary>This message as the store keeps it: with the sender's ref for an inbox (its receipt names it), without for history.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         internal Storage.StoredMessage ToStored(bool forInbox) =>
             new Storage.StoredMessage
             {
