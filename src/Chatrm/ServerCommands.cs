@@ -68,7 +68,7 @@ namespace Chatrm.PowerShell
         [ValidateRange(1024, long.MaxValue)]
         public long MaxSendQueueBytes { get; set; } = 4 * 1024 * 1024;
 
-        /// <summary>Native messages that may wait for one user's confirmation before the user is dropped as too slow.</summary>
+        /// <summary>Direct native messages (room messages need no ack) that may wait for one user's confirmation before the user is dropped as too slow.</summary>
         [Parameter]
         [ValidateRange(1, int.MaxValue)]
         public int MaxUnconfirmed { get; set; } = 32 * 1024;

@@ -36,8 +36,9 @@ namespace Chatrm.Engine
         public long MaxQueuedBytesPerConnection { get; set; } = 4 * 1024 * 1024;
 
         /// <summary>
-        /// Native messages that may wait for one recipient's confirmation. A client that reads but never acks
-        /// would otherwise make the server keep every message sent to it; past this it counts as too slow.
+        /// Direct native messages that may wait for one recipient's confirmation (room messages need no ack). A
+        /// client that reads but never acks would otherwise make the server keep every message sent to it; past
+        /// this it counts as too slow.
         /// </summary>
         public int MaxUnconfirmedPerConnection { get; set; } = 32 * 1024;
 
