@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Text;
 
 namespace Chatrm.Engine.Storage
@@ -16,73 +15,40 @@ namespace Chatrm.Engine.Storage
     {
         private const byte Format = 1;
 
-        private readonly Dictionary<string, int> names = new Dictionary<string, int>(StringComparer.Ordinal);
-        private readonly List<string> nameList = new List<string>();
-        private byte[] buffer = new byte[64 * 1024];
-        private int length;
+        private readonly ChunkWriter writer = new ChunkWriter();
 
         /// <summary>The encoded body, valid until the next <see cref="Encode"/>: the first <see cref="Length"/> bytes of it.</summary>
-        public byte[] Buffer => buffer;
+        public byte[] Buffer => writer.Buffer;
 
-        public int Length => length;
+        public int Length => writer.Length;
 
         /// <summary>Encodes <paramref name="count"/> messages from <paramref name="start"/> into <see cref="Buffer"/>, which is reused.</summary>
         public void Encode(List<StoredMessage> messages, int start, int count)
         {
-            names.Clear();
-            nameList.Clear();
-            for (int i = start; i < start + count; i++)
-            {
-                Name(messages[i].From);
-                Name(messages[i].To);
-            }
-
-            length = 0;
-            Ensure(16);
-            buffer[length++] = Format;
-            WriteVarint(buffer, ref length, count);
-            WriteVarint(buffer, ref length, nameList.Count);
-            foreach (string name in nameList)
-            {
-                WriteString(name);
-            }
-
+            writer.Begin(Format, messages, start, count);
             for (int i = start; i < start + count; i++)
             {
                 StoredMessage message = messages[i];
-                Ensure(24 + 10);
-                WriteInt64(buffer, ref length, message.Seq);
-                WriteInt64(buffer, ref length, message.Id);
-                WriteInt64(buffer, ref length, message.SentAt.Ticks);
-                WriteVarint(buffer, ref length, names[message.From ?? string.Empty]);
-                WriteVarint(buffer, ref length, names[message.To ?? string.Empty]);
+                writer.WriteInt64(message.Seq);
+                writer.WriteInt64(message.Id);
+                writer.WriteInt64(message.SentAt.Ticks);
+                writer.WriteName(message.From);
+                writer.WriteName(message.To);
                 if (message.TextJson != null)
                 {
                     // ASCII as it came: its bytes are its UTF-8, between the quotes.
-                    WriteBytes(message.TextJson, 1, message.TextJson.Length - 2);
+                    writer.WriteBytes(message.TextJson, 1, message.TextJson.Length - 2);
                 }
                 else
                 {
-                    WriteString(message.Text);
+                    writer.WriteString(message.Text);
                 }
             }
         }
 
         public static void Decode(byte[] body, List<StoredMessage> into)
         {
-            int at = 0;
-            if (body.Length == 0 || body[at++] != Format)
-            {
-                throw new InvalidDataException($"A history chunk has format {(body.Length == 0 ? -1 : body[0])}, which this version does not read.");
-            }
-
-            int count = ReadVarint(body, ref at);
-            var table = new string[ReadVarint(body, ref at)];
-            for (int i = 0; i < table.Length; i++)
-            {
-                table[i] = ReadString(body, ref at);
-            }
-
+            string[] table = ChunkWriter.ReadHead(body, Format, "A history chunk", out int count, out int at);
             for (int i = 0; i < count; i++)
             {
                 into.Add(new StoredMessage
@@ -94,24 +60,6 @@ namespace Chatrm.Engine.Storage
                     To = table[ReadVarint(body, ref at)],
                     Text = ReadString(body, ref at),
                 });
-            }
-        }
-
-        private void Name(string name)
-        {
-            name = name ?? string.Empty;
-            if (!names.ContainsKey(name))
-            {
-                names.Add(name, nameList.Count);
-                nameList.Add(name);
-            }
-        }
-
-        private void Ensure(int more)
-        {
-            if (length + more > buffer.Length)
-            {
-                Array.Resize(ref buffer, Math.Max(buffer.Length * 2, length + more));
             }
         }
 
@@ -135,13 +83,6 @@ namespace Chatrm.Engine.Storage
             into[at++] = (byte)v;
         }
 
-        private void WriteString(string text)
-        {
-            text = text ?? string.Empty;
-            Ensure(Encoding.UTF8.GetMaxByteCount(text.Length) + 5);
-            WriteUtf8(buffer, ref length, text);
-        }
-
         /// <summary>
         /// A length and the text's UTF-8 in one pass over the text: room for the length is kept as wide as the longest
         /// the text could encode to, and the length written padded to that width once the bytes are.
@@ -153,14 +94,6 @@ namespace Chatrm.Engine.Storage
             int bytes = Encoding.UTF8.GetBytes(text, 0, text.Length, into, at + width);
             WriteVarintPadded(into, ref at, bytes, width);
             at += bytes;
-        }
-
-        private void WriteBytes(byte[] bytes, int offset, int count)
-        {
-            Ensure(count + 5);
-            WriteVarint(buffer, ref length, count);
-            System.Buffer.BlockCopy(bytes, offset, buffer, length, count);
-            length += count;
         }
 
         // A varint stretched to a fixed width with continuation bytes of 0x80, which decode the same.

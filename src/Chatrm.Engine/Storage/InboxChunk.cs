@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Text;
 
 namespace Chatrm.Engine.Storage
@@ -17,15 +16,12 @@ namespace Chatrm.Engine.Storage
     {
         private const byte Format = 1;
 
-        private readonly Dictionary<string, int> names = new Dictionary<string, int>(StringComparer.Ordinal);
-        private readonly List<string> nameList = new List<string>();
-        private byte[] buffer = new byte[64 * 1024];
-        private int length;
+        private readonly ChunkWriter writer = new ChunkWriter();
 
         /// <summary>The encoded body, valid until the next <see cref="Encode"/>: the first <see cref="Length"/> bytes of it.</summary>
-        public byte[] Buffer => buffer;
+        public byte[] Buffer => writer.Buffer;
 
-        public int Length => length;
+        public int Length => writer.Length;
 
         // What the last Encode's run holds, for the row's columns.
         public long FirstId { get; private set; }
@@ -41,38 +37,20 @@ namespace Chatrm.Engine.Storage
         /// <summary>Encodes <paramref name="count"/> messages from <paramref name="start"/> into <see cref="Buffer"/>, which is reused.</summary>
         public void Encode(List<StoredMessage> messages, int start, int count)
         {
-            names.Clear();
-            nameList.Clear();
-            for (int i = start; i < start + count; i++)
-            {
-                Name(messages[i].From);
-                Name(messages[i].To);
-            }
-
-            length = 0;
-            Ensure(16);
-            buffer[length++] = Format;
-            HistoryChunk.WriteVarint(buffer, ref length, count);
-            HistoryChunk.WriteVarint(buffer, ref length, nameList.Count);
-            foreach (string name in nameList)
-            {
-                WriteString(name);
-            }
-
+            writer.Begin(Format, messages, start, count);
             long firstId = long.MaxValue, lastId = long.MinValue, firstAt = long.MaxValue, lastAt = long.MinValue, bytes = 0;
             for (int i = start; i < start + count; i++)
             {
                 StoredMessage message = messages[i];
                 long at = message.SentAt.ToUniversalTime().Ticks;
-                Ensure(16 + 10);
-                HistoryChunk.WriteInt64(buffer, ref length, message.Id);
-                HistoryChunk.WriteInt64(buffer, ref length, at);
-                HistoryChunk.WriteVarint(buffer, ref length, names[message.From ?? string.Empty]);
-                HistoryChunk.WriteVarint(buffer, ref length, names[message.To ?? string.Empty]);
+                writer.WriteInt64(message.Id);
+                writer.WriteInt64(at);
+                writer.WriteName(message.From);
+                writer.WriteName(message.To);
                 bytes += message.TextJson != null
-                    ? WriteBytes(message.TextJson, 1, message.TextJson.Length - 2) // ASCII as it came: its bytes are its UTF-8
-                    : WriteString(message.Text);
-                WriteRef(message.SenderRef);
+                    ? writer.WriteBytes(message.TextJson, 1, message.TextJson.Length - 2) // ASCII as it came: its bytes are its UTF-8
+                    : writer.WriteString(message.Text);
+                writer.WriteOptional(message.SenderRef);
                 firstId = Math.Min(firstId, message.Id);
                 lastId = Math.Max(lastId, message.Id);
                 firstAt = Math.Min(firstAt, at);
@@ -88,19 +66,7 @@ namespace Chatrm.Engine.Storage
 
         public static void Decode(byte[] body, List<StoredMessage> into)
         {
-            int at = 0;
-            if (body.Length == 0 || body[at++] != Format)
-            {
-                throw new InvalidDataException($"An inbox chunk has format {(body.Length == 0 ? -1 : body[0])}, which this version does not read.");
-            }
-
-            int count = HistoryChunk.ReadVarint(body, ref at);
-            var table = new string[HistoryChunk.ReadVarint(body, ref at)];
-            for (int i = 0; i < table.Length; i++)
-            {
-                table[i] = HistoryChunk.ReadString(body, ref at);
-            }
-
+            string[] table = ChunkWriter.ReadHead(body, Format, "An inbox chunk", out int count, out int at);
             for (int i = 0; i < count; i++)
             {
                 var message = new StoredMessage
@@ -120,60 +86,6 @@ namespace Chatrm.Engine.Storage
 
                 into.Add(message);
             }
-        }
-
-        private void Name(string name)
-        {
-            name = name ?? string.Empty;
-            if (!names.ContainsKey(name))
-            {
-                names.Add(name, nameList.Count);
-                nameList.Add(name);
-            }
-        }
-
-        private void Ensure(int more)
-        {
-            if (length + more > buffer.Length)
-            {
-                Array.Resize(ref buffer, Math.Max(buffer.Length * 2, length + more));
-            }
-        }
-
-        /// <summary>Writes a length and the text's UTF-8; returns the byte count.</summary>
-        private int WriteString(string text)
-        {
-            text = text ?? string.Empty;
-            Ensure(Encoding.UTF8.GetMaxByteCount(text.Length) + 5);
-            int before = length;
-            HistoryChunk.WriteUtf8(buffer, ref length, text);
-            int at = before;
-            HistoryChunk.ReadVarint(buffer, ref at);
-            return length - at;
-        }
-
-        private int WriteBytes(byte[] bytes, int offset, int count)
-        {
-            Ensure(count + 5);
-            HistoryChunk.WriteVarint(buffer, ref length, count);
-            System.Buffer.BlockCopy(bytes, offset, buffer, length, count);
-            length += count;
-            return count;
-        }
-
-        private void WriteRef(string reference)
-        {
-            if (reference == null)
-            {
-                Ensure(1);
-                buffer[length++] = 0;
-                return;
-            }
-
-            int bytes = Encoding.UTF8.GetByteCount(reference);
-            Ensure(bytes + 5);
-            HistoryChunk.WriteVarint(buffer, ref length, bytes + 1);
-            length += Encoding.UTF8.GetBytes(reference, 0, reference.Length, buffer, length);
         }
     }
 }
