@@ -306,25 +306,16 @@ namespace Chatrm.Engine.Protocol.Native
         [System.Runtime.CompilerServices.MethodImpl(HotPath.Options)]
         private static bool TryPutStatus(ChatEnvelope envelope, ReadOnlySpan<byte> statusAndEnd, out ReadOnlySpan<byte> frame)
         {
-            byte[] reference = envelope.SenderRefJson;
             string to = envelope.To;
-            if (envelope.Number <= 0 || (reference == null && envelope.SenderRef != null) || to == null || !IsPlainName(to))
+            if (!IsReadyToPut(envelope) || to == null || !IsPlainName(to))
             {
                 frame = default;
                 return false;
             }
 
-            var pieces = new Pieces(2 * PiecesRoom + (reference?.Length ?? 0) + to.Length);
+            var pieces = new Pieces(2 * PiecesRoom + (envelope.SenderRefJson?.Length ?? 0) + to.Length);
             pieces.Put("{\"type\":\"status\","u8);
-            if (reference != null)
-            {
-                pieces.Put("\"ref\":"u8);
-                pieces.Put(reference);
-                pieces.Put(","u8);
-            }
-
-            pieces.Put("\"id\":\""u8);
-            pieces.PutMessageId(envelope.Number);
+            PutRefAndId(ref pieces, envelope);
             pieces.Put("\",\"to\":\""u8);
             pieces.PutAscii(to);
             pieces.Put("\",\"sentAt\":\""u8);
@@ -351,18 +342,9 @@ namespace Chatrm.Engine.Protocol.Native
                 while (count < envelopes.Length && (count == 0 || pieces.Length < DeliveredFrameBytes))
                 {
                     ChatEnvelope envelope = envelopes[count];
-                    byte[] reference = envelope.SenderRefJson;
-                    pieces.Reserve(PiecesRoom + (reference?.Length ?? 0));
+                    pieces.Reserve(PiecesRoom + (envelope.SenderRefJson?.Length ?? 0));
                     pieces.Put(count == 0 ? "{"u8 : ",{"u8);
-                    if (reference != null)
-                    {
-                        pieces.Put("\"ref\":"u8);
-                        pieces.Put(reference);
-                        pieces.Put(","u8);
-                    }
-
-                    pieces.Put("\"id\":\""u8);
-                    pieces.PutMessageId(envelope.Number);
+                    PutRefAndId(ref pieces, envelope);
                     pieces.Put("\",\"sentAt\":\""u8);
                     pieces.PutTime(envelope.SentAt);
                     pieces.Put("\"}"u8);
@@ -401,13 +383,31 @@ namespace Chatrm.Engine.Protocol.Native
         {
             foreach (ChatEnvelope envelope in envelopes)
             {
-                if (envelope.Number <= 0 || (envelope.SenderRefJson == null && envelope.SenderRef != null))
+                if (!IsReadyToPut(envelope))
                 {
                     return false;
                 }
             }
 
             return true;
+        }
+
+        private static bool IsReadyToPut(ChatEnvelope envelope) =>
+            envelope.Number > 0 && (envelope.SenderRefJson != null || envelope.SenderRef == null);
+
+        /// <summary><c>"ref":…,"id":"…</c> (no ref when the sender gave none), of a message <see cref="IsReadyToPut"/>.</summary>
+        private static void PutRefAndId(ref Pieces pieces, ChatEnvelope envelope)
+        {
+            byte[] reference = envelope.SenderRefJson;
+            if (reference != null)
+            {
+                pieces.Put("\"ref\":"u8);
+                pieces.Put(reference);
+                pieces.Put(","u8);
+            }
+
+            pieces.Put("\"id\":\""u8);
+            pieces.PutMessageId(envelope.Number);
         }
 
         // Room for a frame's fixed pieces, a number and a time, beside its variable ones.
