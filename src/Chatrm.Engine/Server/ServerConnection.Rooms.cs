@@ -35,12 +35,7 @@ namespace Chatrm.Engine.Server
                 return;
             }
 
-            RoomPost post;
-            using (LineTransport.DeferDrains())
-            {
-                post = _server.Router.Post(envelope);
-            }
-
+            RoomPost post = Post(envelope);
             if (!post.Posted && post.Refusal == Refusal.NotInRoom && joining)
             {
                 // Post first and join only when refused: the usual line, from a member, pays for no member list.
@@ -66,7 +61,16 @@ namespace Chatrm.Engine.Server
                 return;
             }
 
-            PostAnswered(envelope, _server.Router.Post(envelope));
+            PostAnswered(envelope, Post(envelope));
+        }
+
+        /// <summary>The router's post, with its members' drains handed to the thread pool together.</summary>
+        private RoomPost Post(ChatEnvelope envelope)
+        {
+            using (LineTransport.DeferDrains())
+            {
+                return _server.Router.Post(envelope);
+            }
         }
 
         /// <summary>Tells the sender what became of its post; a post another server's room answers later comes here then.</summary>
