@@ -35,7 +35,7 @@ namespace Chatrm.Engine.Storage
         /// </summary>
         void StoreOffline(StoredMessage message, Action<StoreResult> completed);
 
-        /// <summary>The messages waiting for <paramref name="user"/>, in id order (oldest first, one kept late included), at most <paramref name="max"/>; committed ones only.</summary>
+        /// <summary>The messages waiting for <paramref name="user"/>, in id order (oldest first, one kept late included), at most <paramref name="max"/>; committed ones only, and none confirmed already (even if that confirm is still queued).</summary>
         IReadOnlyList<StoredMessage> ReadInbox(string user, int max);
 
         /// <summary>Takes one message out of a user's inbox: its client confirmed it. Queued; unknown ids are ignored.</summary>

@@ -22,6 +22,47 @@ namespace Chatrm.Engine.Storage
         private readonly List<StoredMessage> kept = new List<StoredMessage>();
         private readonly List<(long Row, byte[] Body)> found = new List<(long Row, byte[] Body)>();
 
+        // Confirms queued and not yet committed, by user's key, under queueGate: a read leaves them out, so a login
+        // right after an ack does not get the acked message again from a file the confirm has not reached yet.
+        private readonly Dictionary<string, HashSet<long>> confirmsInFlight = new Dictionary<string, HashSet<long>>(StringComparer.Ordinal);
+
+        /// <summary>Under queueGate, as a confirm is queued.</summary>
+        private void ConfirmQueuedHoldingGate(StoreWrite write)
+        {
+            if (!confirmsInFlight.TryGetValue(write.Key, out HashSet<long> ids))
+            {
+                ids = new HashSet<long>();
+                confirmsInFlight.Add(write.Key, ids);
+            }
+
+            ids.Add(write.Id);
+        }
+
+        /// <summary>After a batch's transaction ended: its confirms are in the file now, or (failed) the messages stay in it.</summary>
+        private void ConfirmsSettled(List<StoreWrite> batch)
+        {
+            lock (queueGate)
+            {
+                foreach (StoreWrite write in batch)
+                {
+                    if (write.Kind == StoreWriteKind.ConfirmInbox && confirmsInFlight.TryGetValue(write.Key, out HashSet<long> ids) &&
+                        ids.Remove(write.Id) && ids.Count == 0)
+                    {
+                        confirmsInFlight.Remove(write.Key);
+                    }
+                }
+            }
+        }
+
+        /// <summary>A copy of the user's confirms not committed yet, taken before the file is read; null for none.</summary>
+        private HashSet<long> ConfirmsInFlight(string key)
+        {
+            lock (queueGate)
+            {
+                return confirmsInFlight.TryGetValue(key, out HashSet<long> ids) ? new HashSet<long>(ids) : null;
+            }
+        }
+
         private void QueueInbox(StoreWrite write)
         {
             if (!byInbox.TryGetValue(write.Key, out List<StoredMessage> messages))

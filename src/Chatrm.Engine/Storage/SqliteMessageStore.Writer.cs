@@ -165,6 +165,10 @@ namespace Chatrm.Engine.Storage
                         lastSeq[write.Key] = message.Seq;
                     }
                 }
+                else if (write.Kind == StoreWriteKind.ConfirmInbox)
+                {
+                    ConfirmQueuedHoldingGate(write);
+                }
 
                 queued.Add(write);
                 queuedBytes += write.QueuedBytes;
@@ -260,6 +264,8 @@ namespace Chatrm.Engine.Storage
                     byConversation.Clear();
                 }
             }
+
+            ConfirmsSettled(batch);
 
             // Room freed by confirms (or by a failed batch) is counted before anyone can see the commit.
             foreach ((string user, long bytes) in released)

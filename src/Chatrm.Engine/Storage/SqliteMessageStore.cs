@@ -178,11 +178,15 @@ namespace Chatrm.Engine.Storage
             }
 
             long cutoff = Now.AddDays(-limits.InboxDays).Ticks;
+            string key = user.ToLowerInvariant();
+
+            // Taken before the read: a confirm committed after this is still in the copy, one committed before it is in the file.
+            HashSet<long> confirming = ConfirmsInFlight(key);
             var all = new List<StoredMessage>();
             lock (readGate)
             {
                 ThrowIfClosed();
-                readInbox.Parameters[0].Value = user.ToLowerInvariant();
+                readInbox.Parameters[0].Value = key;
                 readInbox.Parameters[1].Value = cutoff;
                 using (SqliteDataReader row = readInbox.ExecuteReader())
                 {
@@ -194,10 +198,10 @@ namespace Chatrm.Engine.Storage
             }
 
             // Rows are runs of commits, which need not follow one another by id (a message kept back after its
-            // recipient left has an older one): the inbox is every row's messages in id order, expired ones left out.
+            // recipient left has an older one): the inbox is every row's messages in id order, expired and confirmed ones left out.
             foreach (StoredMessage message in all)
             {
-                if (message.SentAt.Ticks >= cutoff)
+                if (message.SentAt.Ticks >= cutoff && confirming?.Contains(message.Id) != true)
                 {
                     read.Add(message);
                 }

@@ -146,6 +146,25 @@ namespace Chatrm.Engine.Tests.Storage
         }
 
         [Fact]
+        public async Task A_confirmed_message_is_not_read_again_while_its_confirm_waits_for_the_writer()
+        {
+            using (SqliteMessageStore store = Open(path))
+            {
+                await MessageStoreContract.StoreAsync(store, Message(1, "alice", "bob", "one"));
+                await MessageStoreContract.StoreAsync(store, Message(2, "alice", "bob", "two"));
+                store.PauseWriter();
+                store.ConfirmInbox("Bob", 1);
+
+                // A login right after the ack reads the inbox before the writer commits the confirm.
+                Assert.Equal(new long[] { 2 }, store.ReadInbox("bob", 10).Select(m => m.Id));
+
+                store.ResumeWriter();
+                Assert.True(store.Flush(Deadline));
+                Assert.Equal(new long[] { 2 }, store.ReadInbox("bob", 10).Select(m => m.Id));
+            }
+        }
+
+        [Fact]
         public async Task A_confirm_in_the_same_commit_as_its_message_takes_it_out_and_gives_back_its_room()
         {
             using (SqliteMessageStore store = Open(path, new StoreLimits { MaxInboxMessages = 2 }))
