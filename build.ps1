@@ -193,6 +193,7 @@ function Invoke-Test {
         --logger 'trx;LogFileName=engine.trx' --logger 'console;verbosity=normal' --results-directory $results
     $xunitExit = $LASTEXITCODE
     $xunitPassed = 0; $xunitFailed = 0; $xunitSkipped = 0
+    $failures = [System.Collections.Generic.List[string]]::new()
     $trx = Join-Path $results 'engine.trx'
     if (Test-Path $trx) {
         $run = ([xml](Get-Content -Raw $trx)).TestRun
@@ -201,6 +202,10 @@ function Invoke-Test {
         $xunitFailed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
         # A skipped test is a result with outcome NotExecuted; the summary's notExecuted counter stays 0.
         $xunitSkipped = @($run.Results.UnitTestResult | Where-Object { $_ -and $_.outcome -eq 'NotExecuted' }).Count
+        foreach ($result in @($run.Results.UnitTestResult | Where-Object { $_ -and $_.outcome -notin 'Passed', 'NotExecuted' })) {
+            $message = [string]$result.Output.ErrorInfo.Message
+            $failures.Add("xunit $($result.testName): $(($message -split "`n" | Select-Object -First 1))")
+        }
     }
     if ($xunitExit -ne 0 -and $xunitFailed -eq 0) { $xunitFailed = 1 }
     $xunitCounted = $xunitPassed + $xunitFailed + $xunitSkipped
@@ -224,6 +229,7 @@ function Invoke-Test {
         $pesterPassed = [int]$counts.Passed
         $pesterFailed = [int]$counts.Failed
         $pesterSkipped = [int]$counts.Skipped
+        foreach ($failure in @($counts.Failures)) { if ($failure) { $failures.Add("Pester $failure") } }
     }
     if ($pesterExit -ne 0 -and $pesterFailed -eq 0) { $pesterFailed = 1 }
     $pesterCounted = $pesterPassed + $pesterFailed + $pesterSkipped
@@ -232,6 +238,8 @@ function Invoke-Test {
         $pesterFailed++
     }
 
+    # The failures again at the end, where a log cut to its tail still shows them.
+    foreach ($failure in $failures) { Write-Host "FAILED $failure" }
     Write-Host "xunit: $xunitPassed passed, $xunitFailed failed, $xunitSkipped skipped; Pester: $pesterPassed passed, $pesterFailed failed, $pesterSkipped skipped"
     $passed = $xunitPassed + $pesterPassed
     $failed = $xunitFailed + $pesterFailed

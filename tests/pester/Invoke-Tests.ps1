@@ -18,6 +18,9 @@ $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
 $result = Invoke-Pester -Configuration $config
 
-@{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount } |
+# The failures' names and first lines go in too, so the run's last lines say what failed (CI keeps only its tail).
+$failures = @(@($result.Failed) | ForEach-Object { "$($_.ExpandedPath): $(([string]$_.ErrorRecord[0]) -split "`n" | Select-Object -First 1)" }) +
+    @(@($result.FailedBlocks) + @($result.FailedContainers) | ForEach-Object { "$($_.Name): failed outside a test" })
+@{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount; Failures = $failures } |
     ConvertTo-Json | Set-Content -Path $SummaryPath
 if ($result.Result -ne 'Passed') { exit 1 }
