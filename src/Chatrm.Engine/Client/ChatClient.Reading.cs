@@ -12,10 +12,14 @@ namespace Chatrm.Engine
     /// <summary>The read loop, for both protocols: messages, notices, presence and confirmations into the inbox.</summary>
     public sealed partial class ChatClient
     {
+        // The link read last: a close acks what it brought before saying bye (see CloseAsync).
+        private volatile ReadingLink _reading;
+
         /// <summary>Reads one link until it ends; then the link is made again (ChatClient.Reconnecting.cs) or the client closes.</summary>
         private async Task ReadLoopAsync(LineTransport transport, TaskCompletionSource<Greeting> greeting)
         {
             var link = new ReadingLink(transport, greeting);
+            _reading = link;
             ReadEnd end = await transport.ReadLinesAsync(line => OnLine(line, link), () => { }, () => AckReceived(link), CancellationToken.None).ConfigureAwait(false);
             OnLinkEnded(transport, end == ReadEnd.Failed ? "the connection failed" : "the server closed the connection");
             greeting.TrySetException(new ChatException(Refusal.ConnectionClosed, "The server closed the connection before greeting " + UserName + "."));
@@ -143,6 +147,11 @@ namespace Chatrm.Engine
                     var message = new ChatMessage(
                         SameSender(frame.From), ToMe(frame.To),
                         textJson == null ? frame.Text ?? string.Empty : null, textJson, DateTime.UtcNow, frame.Id, frame.SentAt);
+                    if (frame.Id != null)
+                    {
+                        link.NewestShown = frame.Id;
+                    }
+
                     if (frame.Room != null)
                     {
                         // A room's message: to the room, with its place in the room's one order. While a reconnect

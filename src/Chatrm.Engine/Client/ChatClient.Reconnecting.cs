@@ -354,6 +354,16 @@ namespace Chatrm.Engine
 
             // Whether the read brought a message that waits for its ack (a direct one); room messages need none.
             public bool AckOwed { get; set; }
+
+            // The newest message id this link brought, set before the message is shown: a close acks through it
+            // before its bye (from the closing thread, so volatile).
+            private volatile string _newestShown;
+
+            public string NewestShown
+            {
+                get => _newestShown;
+                set => _newestShown = value;
+            }
         }
 
         private void GiveUp(string why)

@@ -284,6 +284,14 @@ namespace Chatrm.Engine
             bool up = _state == ConnectionState.Open;
             if (up)
             {
+                // What the reader took and has not acked yet is acked before the bye: unconfirmed, the server would
+                // keep it for the next login, which would get it again.
+                ReadingLink reading = _reading;
+                if (Protocol == ChatProtocol.Chatrm && reading != null && reading.Transport == transport && reading.NewestShown is string through)
+                {
+                    transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = through }));
+                }
+
                 transport.Send(Protocol == ChatProtocol.Chatrm
                     ? NativeProtocol.Format(new NativeFrame { Type = FrameType.Bye })
                     : ClassicProtocol.ExitLine + "\n");
