@@ -61,6 +61,9 @@ namespace Chatrm.Soak
 
         /// <summary>Messages kept for a recipient that was between connections (Stored): not confirmed, so not checked.</summary>
         public long Stored { get; set; }
+
+        /// <summary>Stored messages that came twice with the same id: taken on a connection that ended before it confirmed them, then again from the inbox.</summary>
+        public long Redelivered { get; set; }
         public long Reconnects { get; set; }
         public Dictionary<string, long> ReconnectsBy { get; set; } = new Dictionary<string, long>();
         public long NameTakenRetries { get; set; }
@@ -81,7 +84,7 @@ namespace Chatrm.Soak
         {
             var s = new StringBuilder();
             s.AppendLine($"users {Users}, seed {Seed}, server in a {Server}");
-            s.AppendLine($"ran {Seconds:0.0} s (sending {SendingSeconds:0.0} s): sent {Sent}, delivered {Delivered}, stored {Stored}, received {Received} ({Sent / Math.Max(0.001, SendingSeconds):0} messages/s)");
+            s.AppendLine($"ran {Seconds:0.0} s (sending {SendingSeconds:0.0} s): sent {Sent}, delivered {Delivered}, stored {Stored} (again from the inbox {Redelivered}), received {Received} ({Sent / Math.Max(0.001, SendingSeconds):0} messages/s)");
             s.AppendLine("refused: " + (Refused.Count == 0 ? "none" : string.Join(", ", Refused.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}"))));
             s.AppendLine($"reconnects {Reconnects} (" + string.Join(", ", ReconnectsBy.OrderBy(p => p.Key).Select(p => $"{p.Key} {p.Value}")) + $"), name-taken retries {NameTakenRetries}");
             s.AppendLine($"server, cold:      {Cold}");
@@ -122,6 +125,7 @@ namespace Chatrm.Soak
         private long _tickets;
         private long _sent;
         private long _stored;
+        private long _redelivered;
         private long _delivered;
         private long _received;
         private long _reconnects;
@@ -225,6 +229,7 @@ namespace Chatrm.Soak
                 result.Sent = Interlocked.Read(ref _sent);
                 result.Delivered = Interlocked.Read(ref _delivered);
                 result.Stored = Interlocked.Read(ref _stored);
+                result.Redelivered = _redelivered;
                 result.Received = Interlocked.Read(ref _received);
                 result.Reconnects = Interlocked.Read(ref _reconnects);
                 result.NameTakenRetries = Interlocked.Read(ref _nameTakenRetries);
@@ -317,13 +322,31 @@ namespace Chatrm.Soak
                 foreach (Confirmed c in sender.Confirmed)
                 {
                     SoakUser recipient = byName[c.To];
-                    if (!recipient.Arrivals.TryGetValue((sender.Name, c.Seq), out DateTime receivedAt))
+                    if (!recipient.Arrivals.TryGetValue((sender.Name, c.Seq), out Arrival arrival))
                     {
                         Violation($"{sender.Name}>{c.To} #{c.Seq} was Delivered but never received");
                     }
-                    else if (receivedAt > c.ConfirmedAt)
+                    else if (arrival.At > c.ConfirmedAt)
                     {
-                        Violation($"{sender.Name}>{c.To} #{c.Seq} was received at {receivedAt:HH:mm:ss.ffffff}, after its Delivered status at {c.ConfirmedAt:HH:mm:ss.ffffff}");
+                        Violation($"{sender.Name}>{c.To} #{c.Seq} was received at {arrival.At:HH:mm:ss.ffffff}, after its Delivered status at {c.ConfirmedAt:HH:mm:ss.ffffff}");
+                    }
+                }
+            }
+
+            // A message taken twice is a duplicate, unless the server never said it was delivered: one its recipient
+            // took on a connection that ended before confirming it was kept (Stored) and comes again, with its id, so a
+            // client that remembers ids can tell. Checked at the end: the sender may hear Stored after the second copy came.
+            foreach (SoakUser recipient in users)
+            {
+                foreach ((string from, long seq, string firstId, string id) in recipient.Repeats)
+                {
+                    if (id != null && id == firstId && byName[from].WasStored(recipient.Name, seq))
+                    {
+                        _redelivered++;
+                    }
+                    else
+                    {
+                        Violation($"{from}>{recipient.Name} #{seq} was received twice (ids {firstId} and {id})");
                     }
                 }
             }
@@ -406,6 +429,18 @@ namespace Chatrm.Soak
         }
     }
 
+    internal readonly struct Arrival
+    {
+        public Arrival(DateTime at, string id)
+        {
+            At = at;
+            Id = id;
+        }
+
+        public DateTime At { get; }
+        public string Id { get; }
+    }
+
     internal readonly struct Confirmed
     {
         public Confirmed(string to, long seq, DateTime confirmedAt)
@@ -446,8 +481,22 @@ namespace Chatrm.Soak
         /// <summary>Messages this user sent whose fate was Delivered.</summary>
         public List<Confirmed> Confirmed { get; } = new List<Confirmed>();
 
-        /// <summary>Every message this user received, by sender and sequence number, with when it arrived.</summary>
-        public Dictionary<(string From, long Seq), DateTime> Arrivals { get; } = new Dictionary<(string, long), DateTime>();
+        /// <summary>Every message this user received, by sender and sequence number, with when it arrived and its id.</summary>
+        public Dictionary<(string From, long Seq), Arrival> Arrivals { get; } = new Dictionary<(string, long), Arrival>();
+
+        /// <summary>Messages this user received again, with the first copy's id and this one's; judged at the end (see SoakRunner.Verify).</summary>
+        public List<(string From, long Seq, string FirstId, string Id)> Repeats { get; } = new List<(string, long, string, string)>();
+
+        // Messages this user sent whose fate was Stored.
+        private readonly HashSet<(string To, long Seq)> _stored = new HashSet<(string, long)>();
+
+        public bool WasStored(string to, long seq)
+        {
+            lock (_confirmedLock)
+            {
+                return _stored.Contains((to, seq));
+            }
+        }
 
         public async Task ConnectAsync(CancellationToken cancel) => _client = await _runner.ConnectAsync(Name, cancel);
 
@@ -529,8 +578,14 @@ namespace Chatrm.Soak
                     _runner.CountRefused(message.Reason);
                     break;
                 case SendStatus.Stored:
-                    // Its recipient was between connections: the server keeps it for them. Not confirmed, so not checked.
+                    // Its recipient was between connections, or left before confirming it: the server keeps it for
+                    // them. Not confirmed, so not checked, and it may come twice (see SoakRunner.Verify).
                     _runner.CountStored();
+                    lock (_confirmedLock)
+                    {
+                        _stored.Add((to, seq));
+                    }
+
                     break;
                 default:
                     _runner.Violation($"{Name}>{to} #{seq} came back {message.Status}: every user here is native");
@@ -644,11 +699,13 @@ namespace Chatrm.Soak
                     continue;
                 }
 
-                if (!Arrivals.TryAdd((from, seq), message.ReceivedAt))
+                if (Arrivals.TryGetValue((from, seq), out Arrival first))
                 {
-                    _runner.Violation($"{from}>{Name} #{seq} was received twice");
+                    Repeats.Add((from, seq, first.Id, message.Id));
                     continue;
                 }
+
+                Arrivals.Add((from, seq), new Arrival(message.ReceivedAt, message.Id));
 
                 if (_lastSeqFrom.TryGetValue(from, out long last) && seq <= last)
                 {
