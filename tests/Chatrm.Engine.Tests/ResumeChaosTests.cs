@@ -21,6 +21,7 @@ namespace Chatrm.Engine.Tests
         private const int DirectEachWay = 4_000;
         private const int RoomEach = 1_000;
         private const int Total = 2 * DirectEachWay + 2 * RoomEach;
+        private const int CutEvery = Total / 28;
         private const int MinCuts = 20;
         private const int InFlight = 64;
         private const string Room = "#chaos";
@@ -56,38 +57,16 @@ namespace Chatrm.Engine.Tests
             Task aliceReading = ReadAsync(alice, aliceGot, aliceEvents, DirectEachWay + RoomEach, stop.Token);
             Task bobReading = ReadAsync(bob, bobGot, bobEvents, DirectEachWay + RoomEach, stop.Token);
 
+            // The chaos: a cut every CutEvery settled messages, half at once and half armed to fall mid-frame, made as
+            // the fate settles (a loop's timer, late on a busy machine, would miss some); the server restarts on its
+            // store file halfway.
             int settled = 0;
             var fates = new ConcurrentQueue<SentMessage>();
             void Settled(SentMessage fate)
             {
                 fates.Enqueue(fate);
-                Interlocked.Increment(ref settled);
-            }
-
-            Task aliceSending = SendAsync(alice, "bob", "a", Settled, stop.Token);
-            Task bobSending = SendAsync(bob, "alice", "b", Settled, stop.Token);
-
-            // The chaos: a cut every Total / 28 settled messages, half at once and half armed to fall mid-frame; the
-            // server restarts on its store file halfway.
-            bool restarted = false;
-            int nextCut = Total / 28;
-            var clock = Stopwatch.StartNew();
-            while (!(aliceSending.IsCompleted && bobSending.IsCompleted) && !stop.IsCancellationRequested)
-            {
-                int now = Volatile.Read(ref settled);
-                if (restart && !restarted && now >= Total / 2)
+                if (Interlocked.Increment(ref settled) % CutEvery == 0)
                 {
-                    restarted = true;
-
-                    // Nowhere while it is down: a freed port may be some other test's server by the time a link reaches it.
-                    proxy.TargetPort = 0;
-                    await server.DisposeAsync();
-                    server = new TestServer(o => o.StorePath = file.Path);
-                    proxy.TargetPort = server.EndPoint.Port;
-                }
-                else if (now >= nextCut)
-                {
-                    nextCut += Total / 28;
                     if (proxy.Next(2) == 0)
                     {
                         proxy.CutAtRandom(300);
@@ -96,6 +75,25 @@ namespace Chatrm.Engine.Tests
                     {
                         proxy.Links.FirstOrDefault()?.Cut();
                     }
+                }
+            }
+
+            Task aliceSending = SendAsync(alice, "bob", "a", Settled, stop.Token);
+            Task bobSending = SendAsync(bob, "alice", "b", Settled, stop.Token);
+
+            bool restarted = false;
+            var clock = Stopwatch.StartNew();
+            while (!(aliceSending.IsCompleted && bobSending.IsCompleted) && !stop.IsCancellationRequested)
+            {
+                if (restart && !restarted && Volatile.Read(ref settled) >= Total / 2)
+                {
+                    restarted = true;
+
+                    // Nowhere while it is down: a freed port may be some other test's server by the time a link reaches it.
+                    proxy.TargetPort = 0;
+                    await server.DisposeAsync();
+                    server = new TestServer(o => o.StorePath = file.Path);
+                    proxy.TargetPort = server.EndPoint.Port;
                 }
 
                 await Task.WhenAny(aliceSending, bobSending, Task.Delay(5));
