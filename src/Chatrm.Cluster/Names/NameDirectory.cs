@@ -93,7 +93,7 @@ namespace Chatrm.Cluster.Names
         /// <summary>
         /// Claims the name for a session on this node: true when it is free, held by a gone node or already by this
         /// one, or taken over (<paramref name="takeOver"/>, or the holder's resume token is the same); false when a live
-        /// session elsewhere holds it. Throws when NATS does not answer.
+        /// session elsewhere holds it. Throws when NATS does not answer, or only says it is busy.
         /// </summary>
         public async Task<bool> ClaimAsync(NameEntry claim, bool takeOver, CancellationToken cancellationToken)
         {
@@ -144,7 +144,8 @@ namespace Chatrm.Cluster.Names
                 }
             }
 
-            return false;
+            // Only busy answers (or lost races): nobody was found holding it, so this is no refusal.
+            throw new TimeoutException("JetStream gave no answer to the claim of " + claim.Name);
         }
 
         private static Task PauseAsync(int attempt, CancellationToken cancellationToken) =>

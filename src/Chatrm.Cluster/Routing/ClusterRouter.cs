@@ -347,24 +347,41 @@ namespace Chatrm.Cluster.Routing
         {
             foreach (UserInfo user in _local.ListUsers())
             {
-                if (!_local.TryGetOnline(user.Name, out IChatEndpoint endpoint))
+                while (_local.TryGetOnline(user.Name, out IChatEndpoint endpoint))
                 {
-                    continue;
-                }
-
-                NameEntry claim = ClaimOf(endpoint);
-                try
-                {
-                    if (!await _names.ClaimAsync(claim, takeOver: false, cancellationToken).ConfigureAwait(false))
+                    try
                     {
-                        endpoint.Disconnect(Refusal.NameTaken, "the name " + endpoint.UserName + " was taken on another server while this one was cut off from the cluster");
+                        if (!await _names.ClaimAsync(ClaimOf(endpoint), takeOver: false, cancellationToken).ConfigureAwait(false))
+                        {
+                            endpoint.Disconnect(Refusal.NameTaken, "the name " + endpoint.UserName + " was taken on another server while this one was cut off from the cluster");
+                        }
+
+                        break;
+                    }
+                    catch (Exception e) when (e is NATS.Client.Core.NatsException || e is TimeoutException || e is OperationCanceledException)
+                    {
+                        // No answer is no refusal: JetStream busy (a NATS node just left) is asked again shortly;
+                        // cut off again, the next reconnect reconciles again.
+                        if (cancellationToken.IsCancellationRequested || !_link.IsConnected || !await PauseAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            return;
+                        }
                     }
                 }
-                catch (Exception e) when (e is NATS.Client.Core.NatsException || e is TimeoutException || e is OperationCanceledException)
-                {
-                    // Cut off again: the next reconnect tries again.
-                    return;
-                }
+            }
+        }
+
+        /// <summary>False when stopped meanwhile.</summary>
+        private static async Task<bool> PauseAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
             }
         }
 
