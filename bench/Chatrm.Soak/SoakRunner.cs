@@ -429,17 +429,8 @@ namespace Chatrm.Soak
         }
     }
 
-    internal readonly struct Arrival
-    {
-        public Arrival(DateTime at, string id)
-        {
-            At = at;
-            Id = id;
-        }
-
-        public DateTime At { get; }
-        public string Id { get; }
-    }
+    /// <summary>When a message arrived, and the id the server gave it.</summary>
+    internal readonly record struct Arrival(DateTime At, string Id);
 
     internal readonly struct Confirmed
     {
