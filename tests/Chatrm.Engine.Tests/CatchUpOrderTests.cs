@@ -91,7 +91,7 @@ namespace Chatrm.Engine.Tests
                     releasing.Set();
                     goOn.Wait();
                 }
-            }));
+            }, () => true));
 
             Assert.True(releasing.Wait(TimeSpan.FromSeconds(10)));
             Task live = Task.Run(() => rooms.HoldOrShow(Post(3), message => shown.Add(message.Seq.Value)));
@@ -101,6 +101,26 @@ namespace Chatrm.Engine.Tests
             await Task.WhenAll(release, live);
 
             Assert.Equal(new long[] { 1, 2, 3 }, shown);
+        }
+
+        [Fact]
+        public void AFetchWhoseLinkEndedReleasesNothingAndTheNextFetchStartsFromTheSameSeq()
+        {
+            var rooms = new JoinedRooms();
+            rooms.Joined("#ops", 4);
+            rooms.HoldAll();
+            var shown = new List<long>();
+
+            // The fetch came back on a link that has ended since (and held the room again): nothing is shown, and the
+            // next link's live post, past the ones that end lost, waits too.
+            rooms.Release("#ops", new[] { Post(5), Post(6) }, message => shown.Add(message.Seq.Value), () => false);
+            rooms.HoldOrShow(Post(9), message => shown.Add(message.Seq.Value));
+            Assert.Empty(shown);
+            Assert.Equal(4, rooms.Snapshot().Single().Value);
+
+            // The next reconnect fetches from 4 again, and everything comes once, in order.
+            rooms.Release("#ops", new[] { Post(5), Post(6), Post(7), Post(8) }, message => shown.Add(message.Seq.Value), () => true);
+            Assert.Equal(new long[] { 5, 6, 7, 8, 9 }, shown);
         }
     }
 }

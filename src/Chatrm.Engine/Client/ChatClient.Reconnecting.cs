@@ -216,7 +216,7 @@ namespace Chatrm.Engine
                 {
                     try
                     {
-                        await RejoinAsync(room.Key, room.Value).ConfigureAwait(false);
+                        await RejoinAsync(link, room.Key, room.Value).ConfigureAwait(false);
                     }
                     catch (ChatException) when (_transport != link || _linkEnded)
                     {
@@ -246,7 +246,7 @@ namespace Chatrm.Engine
         }
 
         /// <summary>Joins a room again and shows what it said after <paramref name="lastSeq"/>, then its held live posts.</summary>
-        private async Task RejoinAsync(string room, long lastSeq)
+        private async Task RejoinAsync(LineTransport link, string room, long lastSeq)
         {
             TimeSpan timeout = TimeSpan.FromSeconds(30);
             RoomInfo answer;
@@ -294,7 +294,8 @@ namespace Chatrm.Engine
                 after = page[page.Count - 1].Seq ?? upTo;
             }
 
-            _joinedRooms.Release(room, fetched, _showOnce);
+            // A link that ended meanwhile was told under _sendGate before its end held the rooms again.
+            _joinedRooms.Release(room, fetched, _showOnce, () => _transport == link && !Volatile.Read(ref _linkEnded));
         }
 
         /// <summary>A message with an id comes again after a connection that did not confirm it (from the inbox, from history): shown once.</summary>

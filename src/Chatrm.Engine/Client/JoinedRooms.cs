@@ -89,13 +89,15 @@ namespace Chatrm.Engine.Client
         /// <summary>
         /// Ends a room's fetch: the fetched messages and then the held ones, each with a Seq above the last one taken, go
         /// to <paramref name="show"/> in order, under the lock, so no live post comes between them; a room the client left
-        /// meanwhile shows nothing.
+        /// meanwhile shows nothing. So does a fetch whose link has ended (<paramref name="fetchedOnCurrentLink"/>, asked
+        /// under the lock): that end held the room again for the next reconnect, which fetches from the same last Seq;
+        /// released now, the next link's live posts would pass the ones that end lost, and they would never be shown.
         /// </summary>
-        public void Release(string room, IReadOnlyList<ChatMessage> fetched, Action<ChatMessage> show)
+        public void Release(string room, IReadOnlyList<ChatMessage> fetched, Action<ChatMessage> show, Func<bool> fetchedOnCurrentLink)
         {
             lock (_lock)
             {
-                if (!_places.TryGetValue(room, out Place place))
+                if (!_places.TryGetValue(room, out Place place) || !fetchedOnCurrentLink())
                 {
                     return;
                 }
