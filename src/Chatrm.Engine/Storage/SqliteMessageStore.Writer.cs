@@ -401,8 +401,8 @@ namespace Chatrm.Engine.Storage
             return true;
         }
 
-        /// <summary>Deletes inbox messages and history rows past their days, at most once a minute; true if inbox room was freed.</summary>
-        private bool ExpireIfDue()
+        /// <summary>Deletes inbox messages and history rows past their days, at most once a minute, and gives back the inbox room they held.</summary>
+        private void ExpireIfDue()
         {
             var freed = new List<(string User, long Bytes)>();
             lock (writeGate)
@@ -410,7 +410,7 @@ namespace Chatrm.Engine.Storage
                 DateTime now = Now;
                 if (closed || now - lastSweep < SweepEvery)
                 {
-                    return false;
+                    return;
                 }
 
                 lastSweep = now;
@@ -429,16 +429,15 @@ namespace Chatrm.Engine.Storage
                 catch (Exception ex) when (ex is SqliteException || ex is InvalidOperationException || ex is System.IO.InvalidDataException)
                 {
                     // A full disk can refuse even a delete's journal (and a damaged row its decoding); the next sweep tries again.
-                    return false;
+                    return;
+                }
+
+                // Still under the gate: a refused store that waited for this sweep finds the room it freed.
+                foreach ((string user, long bytes) in freed)
+                {
+                    quota.Release(user, bytes);
                 }
             }
-
-            foreach ((string user, long bytes) in freed)
-            {
-                quota.Release(user, bytes);
-            }
-
-            return freed.Count > 0;
         }
 
         /// <summary>Stops taking writes, lets the writer commit what is queued (and run its callbacks), and waits for it; false if already stopped.</summary>

@@ -151,8 +151,10 @@ namespace Chatrm.Engine.Storage
         {
             long bytes = InboxQuota.BytesOf(message);
             string refusal = quota.TryTake(message.To, bytes);
-            if (refusal != null && ExpireIfDue())
+            if (refusal != null)
             {
+                // Asked again whether or not this sweep freed anything: the writer's own sweep may just have, at the same time.
+                ExpireIfDue();
                 refusal = quota.TryTake(message.To, bytes);
             }
 
