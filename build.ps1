@@ -238,8 +238,8 @@ function Invoke-Test {
         $pesterFailed++
     }
 
-    # The failures again at the end, where a log cut to its tail still shows them.
-    foreach ($failure in $failures) { Write-Host "FAILED $failure" }
+    # The failures again at the end, where a log cut to its tail still shows them (each cut short: a message may quote a long line).
+    foreach ($failure in $failures) { Write-Host "FAILED $(if ($failure.Length -gt 400) { $failure.Substring(0, 400) + '...' } else { $failure })" }
     Write-Host "xunit: $xunitPassed passed, $xunitFailed failed, $xunitSkipped skipped; Pester: $pesterPassed passed, $pesterFailed failed, $pesterSkipped skipped"
     $passed = $xunitPassed + $pesterPassed
     $failed = $xunitFailed + $pesterFailed

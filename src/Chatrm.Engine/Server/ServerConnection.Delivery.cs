@@ -147,7 +147,15 @@ namespace Chatrm.Engine.Server
             {
                 _tooSlow = true;
                 LeaveReason = "too slow: " + why;
-                Tell(Refusal.RecipientTooSlow, told, evenIfFull: true);
+
+                // The notice is the last thing it gets: the queue takes nothing more, so no later delivery (the
+                // queue drains, and has room again) lands behind it; under the send gate, so none from another thread does between.
+                lock (_transport.SendGate)
+                {
+                    Tell(Refusal.RecipientTooSlow, told, evenIfFull: true);
+                    _transport.TakeNoMore();
+                }
+
                 _transport.StopReading();
             }
         }

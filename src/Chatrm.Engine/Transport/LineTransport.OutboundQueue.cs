@@ -80,6 +80,9 @@ namespace Chatrm.Engine.Transport
             return SendResult.Queued;
         }
 
+        /// <summary>Takes no more bytes from now on; what is queued still goes, and a close waits for it as ever.</summary>
+        internal void TakeNoMore() => CompleteOutput();
+
         /// <summary>Takes no more bytes; the task completes once everything queued has been sent (or cannot be).</summary>
         private Task CompleteOutput()
         {
