@@ -456,7 +456,9 @@ namespace Chatrm.Soak
         private readonly Dictionary<string, long> _nextSeq = new Dictionary<string, long>(UserNames.Comparer);
         private readonly Dictionary<string, long> _lastSeqFrom = new Dictionary<string, long>(UserNames.Comparer);
         private readonly List<Task> _inFlight = new List<Task>();
-        private readonly object _confirmedLock = new object();
+
+        // Guards what the fates recorded: Confirmed and the Stored ones (fates complete on pool threads).
+        private readonly object _fatesLock = new object();
         private ChatClient _client;
         private Task _receiving;
 
@@ -483,7 +485,7 @@ namespace Chatrm.Soak
 
         public bool WasStored(string to, long seq)
         {
-            lock (_confirmedLock)
+            lock (_fatesLock)
             {
                 return _stored.Contains((to, seq));
             }
@@ -559,7 +561,7 @@ namespace Chatrm.Soak
             {
                 case SendStatus.Delivered:
                     _runner.CountDelivered();
-                    lock (_confirmedLock)
+                    lock (_fatesLock)
                     {
                         Confirmed.Add(new Confirmed(to, seq, at));
                     }
@@ -572,7 +574,7 @@ namespace Chatrm.Soak
                     // Its recipient was between connections, or left before confirming it: the server keeps it for
                     // them. Not confirmed, so not checked, and it may come twice (see SoakRunner.Verify).
                     _runner.CountStored();
-                    lock (_confirmedLock)
+                    lock (_fatesLock)
                     {
                         _stored.Add((to, seq));
                     }

@@ -239,12 +239,16 @@ namespace Chatrm.Engine
         {
             if (link.AckOwed)
             {
-                link.Transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = link.AckThrough }));
+                AckThrough(link.Transport, link.AckThrough);
             }
 
             link.AckThrough = null;
             link.AckOwed = false;
         }
+
+        /// <summary>Confirms message <paramref name="id"/> and every one the link brought before it.</summary>
+        private static void AckThrough(LineTransport transport, string id) =>
+            transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = id }));
 
         private void OnDelivered(NativeFrame frame)
         {

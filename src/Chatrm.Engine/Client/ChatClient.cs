@@ -289,7 +289,7 @@ namespace Chatrm.Engine
                 ReadingLink reading = _reading;
                 if (Protocol == ChatProtocol.Chatrm && reading != null && reading.Transport == transport && reading.NewestShown is string through)
                 {
-                    transport.Send(NativeProtocol.FormatUtf8(new NativeFrame { Type = FrameType.Ack, Through = through }));
+                    AckThrough(transport, through);
                 }
 
                 transport.Send(Protocol == ChatProtocol.Chatrm

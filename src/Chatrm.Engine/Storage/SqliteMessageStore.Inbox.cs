@@ -43,6 +43,12 @@ namespace Chatrm.Engine.Storage
         {
             lock (queueGate)
             {
+                if (confirmsInFlight.Count == 0)
+                {
+                    // A batch of history and offline messages only: no scan under the lock producers wait on.
+                    return;
+                }
+
                 foreach (StoreWrite write in batch)
                 {
                     if (write.Kind == StoreWriteKind.ConfirmInbox && confirmsInFlight.TryGetValue(write.Key, out HashSet<long> ids) &&
